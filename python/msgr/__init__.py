@@ -1,0 +1,47 @@
+"""msgr: the Windows Messenger 4.x service APIs (Lock and Key, Session Invite,
+Messenger Private) with a Messenger service that speaks MSNP.
+
+>>> import msgr
+>>> service = msgr.Service(seed=1)
+>>> service.license("demo@msnmsgr.com", "DEMOKEY")
+>>> alice = service.sign_in("alice@example.com")
+>>> manager = alice.session_manager()
+>>> manager.on_lock_challenge = lambda cookie, challenge: manager.send_response(
+...     "demo@msnmsgr.com", msgr.lock_response(challenge, "DEMOKEY"), cookie)
+>>> manager.request_challenge(7)
+>>> manager.status
+<LockStatus.UNLOCKED: 4>
+"""
+
+from __future__ import annotations
+
+from . import errors
+from ._core import __version__, lock_response, msnp11_response
+from .enums import HResult, LockStatus, SessionFlags, SessionState
+from .errors import *  # noqa: F403 - one class per HRESULT, listed in errors.__all__
+from .errors import LockError, MsgrError, SessionError, error_for
+from .lock import MessengerPriv, MsgrLock, MsgrSessionManager
+from .service import Messenger, Service
+from .trace import Trace, TraceEntry
+
+__all__ = [
+    "__version__",
+    "Service",
+    "Messenger",
+    "MsgrLock",
+    "MsgrSessionManager",
+    "MessengerPriv",
+    "Trace",
+    "TraceEntry",
+    "HResult",
+    "LockStatus",
+    "SessionState",
+    "SessionFlags",
+    "lock_response",
+    "msnp11_response",
+    "error_for",
+    "MsgrError",
+    "LockError",
+    "SessionError",
+    *[n for n in errors.__all__ if n not in ("MsgrError", "LockError", "SessionError", "error_for")],
+]

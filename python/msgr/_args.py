@@ -1,0 +1,39 @@
+"""Checks of Python arguments, raising the HRESULT a COM caller would have got."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from .errors import InvalidArgError, PointerError
+
+LONG_MIN, LONG_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def long(value: Any, what: str) -> int:
+    """A COM ``long``: a 32-bit signed integer."""
+    if isinstance(value, bool):
+        raise InvalidArgError(f"{what} must be an int, not bool")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise InvalidArgError(f"{what} must be an int, not {type(value).__name__}") from None
+    if not LONG_MIN <= number <= LONG_MAX:
+        raise InvalidArgError(f"{what} {number} does not fit a 32-bit long")
+    return number
+
+
+def text(value: Any, what: str, *, null: type[Exception] = InvalidArgError) -> str:
+    """A BSTR argument. ``None`` (a NULL BSTR) raises ``null``."""
+    if value is None:
+        raise null(f"{what} must not be None")
+    if not isinstance(value, str):
+        raise InvalidArgError(f"{what} must be a str, not {type(value).__name__}")
+    return value
+
+
+def optional_text(value: Any, what: str) -> str | None:
+    return None if value is None else text(value, what)
+
+
+__all__ = ["long", "text", "optional_text", "PointerError"]

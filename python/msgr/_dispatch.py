@@ -1,0 +1,80 @@
+"""Run-to-completion delivery of core events to Python callbacks (design §2).
+
+A public call runs its core operation, then delivers every event the core queued, in
+FIFO order, before it returns. A callback may call back into the API: that nested call
+only queues its events, which the outer delivery loop fires after the ones before them,
+so no callback ever sees half-updated state. A callback's exception does not stop the
+delivery (the state changes behind later events have happened already); once every
+event is delivered the first exception propagates, with a note naming its event.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Protocol
+
+from ._events import ALL_EVENTS
+
+
+class _Core(Protocol):
+    def take_events(self) -> list[tuple[int, int | None, str, tuple[Any, ...]]]: ...
+
+
+class Dispatcher:
+    def __init__(self, core: _Core, resolve: Callable[[int, int | None], Any]) -> None:
+        self._core = core
+        self._resolve = resolve
+        self._lock = threading.Lock()
+        self._delivering = False
+        #: Called with (target, spec, args) for every event, before its callback.
+        self.listeners: list[Callable[[Any, Any, tuple[Any, ...]], None]] = []
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Runs a core call, then delivers what it caused (unless already delivering)."""
+        result = fn(*args)
+        self.deliver()
+        return result
+
+    def deliver(self) -> None:
+        with self._lock:
+            if self._delivering:
+                return
+            self._delivering = True
+        errors: list[BaseException] = []
+        try:
+            while True:
+                # Taking the batch and clearing the flag happen under one lock, so an
+                # event queued by another thread is never left behind.
+                with self._lock:
+                    batch = self._core.take_events()
+                    if not batch:
+                        self._delivering = False
+                        break
+                for messenger, obj, name, args in batch:
+                    self._fire(messenger, obj, name, args, errors)
+        except BaseException:
+            with self._lock:
+                self._delivering = False
+            raise
+        if errors:
+            first = errors[0]
+            for other in errors[1:]:
+                first.add_note(f"msgr: another callback also raised {type(other).__name__}: {other}")
+            raise first
+
+    def _fire(self, messenger: int, obj: int | None, name: str, args: tuple[Any, ...], errors: list[BaseException]) -> None:
+        spec = ALL_EVENTS.get(name)
+        target = self._resolve(messenger, obj)
+        if spec is None or target is None:
+            return
+        values = spec.convert(*args)
+        for listener in list(self.listeners):
+            listener(target, spec, values)
+        callback = getattr(target, spec.callback, None)
+        if callback is None:
+            return
+        try:
+            callback(*values)
+        except Exception as exc:  # noqa: BLE001 - re-raised after delivery
+            exc.add_note(f"msgr: raised by {spec.callback} ({spec.com}) of {target!r}")
+            errors.append(exc)

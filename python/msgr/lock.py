@@ -1,0 +1,106 @@
+"""``IMsgrLock`` and the two objects that carry it: ``MsgrSessionManager`` and
+``MessengerPriv``. Each object unlocks separately (reference §1.1)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+from . import _args
+from ._events import LOCK_EVENTS
+from .enums import LockStatus
+
+if TYPE_CHECKING:
+    from .service import Messenger
+
+__all__ = ["MsgrLock", "MsgrSessionManager", "MessengerPriv"]
+
+
+class _EventSource:
+    """Objects whose events are callback attributes. Assigning an ``on_*`` name the
+    object does not fire is an error, so a misspelt callback cannot go silently unused."""
+
+    _callbacks: ClassVar[frozenset[str]] = frozenset()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith(("on_", "before_")):
+            if name not in self._callbacks:
+                known = ", ".join(sorted(self._callbacks))
+                raise AttributeError(f"{type(self).__name__} has no event {name!r}; its events are: {known}")
+            if value is not None and not callable(value):
+                raise TypeError(f"{name} must be callable or None, not {type(value).__name__}")
+        object.__setattr__(self, name, value)
+
+
+class MsgrLock(_EventSource):
+    """The Lock and Key API of one object (``IMsgrLock`` plus the lock events).
+
+    Callbacks, in COM argument order:
+
+    * ``on_lock_enable(enabled: bool)``: sign-in finished; ``True`` means challenges may
+      be requested.
+    * ``on_lock_challenge(cookie: int, challenge: str)``: answer it with
+      ``send_response(app_id, lock_response(challenge, key), cookie)``.
+    * ``on_lock_result(cookie: int, succeeded: bool)``.
+    * ``on_lock_status_changed(status: LockStatus)``: every change of ``status``.
+    """
+
+    _kind: ClassVar[str] = ""
+    _callbacks: ClassVar[frozenset[str]] = frozenset(e.callback for e in LOCK_EVENTS.values())
+
+    on_lock_enable: Callable[[bool], object] | None = None
+    on_lock_challenge: Callable[[int, str], object] | None = None
+    on_lock_result: Callable[[int, bool], object] | None = None
+    on_lock_status_changed: Callable[[LockStatus], object] | None = None
+
+    def __init__(self, messenger: Messenger) -> None:
+        if type(self) is MsgrLock:
+            raise TypeError("MsgrLock is abstract: use MsgrSessionManager or MessengerPriv")
+        object.__setattr__(self, "_messenger", messenger)
+        object.__setattr__(self, "_id", messenger._register(self, self._kind))
+
+    @property
+    def messenger(self) -> Messenger:
+        """The Messenger this object belongs to."""
+        return self._messenger
+
+    @property
+    def status(self) -> LockStatus:
+        """``IMsgrLock::Status``."""
+        m = self._messenger
+        return LockStatus(m._core.lock_status(m._id, self._id))
+
+    def request_challenge(self, cookie: int) -> None:
+        """``IMsgrLock::RequestChallenge``: asks the service for a challenge, which
+        arrives as ``on_lock_challenge(cookie, challenge)``. Once per sign-in session."""
+        cookie = _args.long(cookie, "cookie")
+        m = self._messenger
+        m._dispatch.call(m._core.request_challenge, m._id, self._id, cookie)
+
+    def send_response(self, app_id: str, response: str, cookie: int) -> None:
+        """``IMsgrLock::SendResponse``: sends the app id and MD5(challenge + key); the
+        verdict arrives as ``on_lock_result(cookie, succeeded)``."""
+        app_id = _args.text(app_id, "app_id")
+        response = _args.text(response, "response")
+        cookie = _args.long(cookie, "cookie")
+        m = self._messenger
+        m._dispatch.call(m._core.send_response, m._id, self._id, app_id, response, cookie)
+
+    def _check_unlocked(self) -> None:
+        """The guard of every locked member (reference C30)."""
+        m = self._messenger
+        m._core.check_unlocked(m._id, self._id)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._messenger.sign_in_name} {self.status.name}>"
+
+
+class MsgrSessionManager(MsgrLock):
+    """``MsgrSessionManager``: creates and finds sessions, registers applications."""
+
+    _kind = "session_manager"
+
+
+class MessengerPriv(MsgrLock):
+    """``MessengerPriv``: adds contacts without UI and subscribes to alerts."""
+
+    _kind = "messenger_priv"

@@ -1,0 +1,148 @@
+"""The embedded Messenger service and the Messengers signed in to it."""
+
+from __future__ import annotations
+
+import secrets
+import weakref
+from typing import Any, Callable
+
+from . import _args, _core
+from ._dispatch import Dispatcher
+from .lock import MessengerPriv, MsgrLock, MsgrSessionManager, _EventSource
+from ._events import MESSENGER_EVENTS
+from .trace import Trace
+
+__all__ = ["Service", "Messenger"]
+
+
+class Service:
+    """An embedded .NET Messenger Service: accounts, the Lock and Key server and (soon)
+    switchboards, all in-process, deterministic, on a virtual clock.
+
+    ``lock_and_key`` is ``"enabled"`` (the .NET service: objects start locked),
+    ``"disabled"`` (``OnLockEnable(False)``: the APIs are unusable) or ``"off"`` (another
+    service: nothing is locked). ``seed`` makes challenges and salts reproducible.
+    """
+
+    def __init__(self, *, lock_and_key: str = "enabled", seed: int | None = None) -> None:
+        self._core = _core.EmbeddedService(lock_and_key, seed)
+        self._messengers: dict[int, Messenger] = {}
+        self._objects: dict[tuple[int, int], weakref.ref[Any]] = {}
+        self._dispatch = Dispatcher(self._core, self._resolve)
+        self.trace = Trace(self._core.trace_len, self._core.trace_slice, self._core.clear_trace)
+
+    def _resolve(self, messenger: int, obj: int | None) -> Any:
+        if obj is None:
+            return self._messengers.get(messenger)
+        ref = self._objects.get((messenger, obj))
+        return ref() if ref is not None else None
+
+    @property
+    def lock_and_key(self) -> str:
+        return self._core.lock_and_key
+
+    @property
+    def now(self) -> float:
+        """The virtual clock, in seconds since the service started."""
+        return self._core.now
+
+    def license(self, app_id: str, key: str) -> None:
+        """Registers an ID/key pair that the Lock and Key server accepts."""
+        self._core.license(_args.text(app_id, "app_id"), _args.text(key, "key"))
+
+    def add_user(self, email: str, password: str, friendly_name: str | None = None) -> None:
+        """Creates an account."""
+        self._core.add_user(_args.text(email, "email"), _args.text(password, "password"), _args.optional_text(friendly_name, "friendly_name"))
+
+    @property
+    def users(self) -> dict[str, str]:
+        """Every account: sign-in name -> friendly name."""
+        return dict(self._core.accounts())
+
+    def sign_in(self, email: str, password: str | None = None) -> Messenger:
+        """Signs a new Windows Messenger in and returns it. With no password the account
+        is created on first use (a notebook convenience) or its stored password used."""
+        email = _args.text(email, "email")
+        if password is None:
+            password = self._core.account_password(email)
+            if password is None:
+                password = secrets.token_hex(8)
+                self._core.add_user(email, password, None)
+        messenger = Messenger(self, email, _args.text(password, "password"))
+        messenger.sign_in()
+        return messenger
+
+    def advance(self, seconds: float) -> None:
+        """Moves the virtual clock, firing every timeout that falls due, in order."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise _args.InvalidArgError(f"seconds must be a number, not {type(seconds).__name__}")
+        self._dispatch.call(self._core.advance, float(seconds))
+
+    def __repr__(self) -> str:
+        online = sum(1 for m in self._messengers.values() if m.signed_in)
+        return f"<msgr.Service lock_and_key={self.lock_and_key} users={len(self.users)} online={online} t={self.now:g}s>"
+
+
+class Messenger(_EventSource):
+    """A Windows Messenger signed in to a service (the "machine" the API objects live
+    on). Objects obtained from it outlive its sign-in sessions.
+
+    Callbacks: ``on_signed_in()``, ``on_signed_out(reason: str)``,
+    ``on_sign_in_failed(hresult: int, message: str)``.
+    """
+
+    _callbacks = frozenset(e.callback for e in MESSENGER_EVENTS.values())
+
+    on_signed_in: Callable[[], object] | None = None
+    on_signed_out: Callable[[str], object] | None = None
+    on_sign_in_failed: Callable[[int, str], object] | None = None
+
+    def __init__(self, service: Service, email: str, password: str) -> None:
+        object.__setattr__(self, "_service", service)
+        object.__setattr__(self, "_core", service._core)
+        object.__setattr__(self, "_dispatch", service._dispatch)
+        object.__setattr__(self, "_id", service._core.add_messenger(email, password))
+        object.__setattr__(self, "sign_in_name", email)
+        service._messengers[self._id] = self
+
+    def _register(self, obj: MsgrLock, kind: str) -> int:
+        oid: int = self._core.create_lock_object(self._id, kind)
+        self._service._objects[(self._id, oid)] = weakref.ref(obj)
+        return oid
+
+    @property
+    def service(self) -> Service:
+        return self._service
+
+    @property
+    def signed_in(self) -> bool:
+        return self.state == "signed_in"
+
+    @property
+    def state(self) -> str:
+        """``"offline"``, ``"signing_in"`` or ``"signed_in"``."""
+        return self._core.messenger_state(self._id)
+
+    @property
+    def friendly_name(self) -> str | None:
+        """The friendly name the service reported at the last sign-in."""
+        return self._core.friendly_name(self._id)
+
+    def sign_in(self, password: str | None = None) -> None:
+        """Signs in (again). Every object of this Messenger gets ``on_lock_enable``."""
+        self._dispatch.call(self._core.sign_in, self._id, _args.optional_text(password, "password"))
+
+    def sign_out(self) -> None:
+        """Signs out: every object is locked again (``LOCK_NOTINITIALIZED``)."""
+        self._dispatch.call(self._core.sign_out, self._id)
+
+    def session_manager(self) -> MsgrSessionManager:
+        """A new, separately locked ``MsgrSessionManager``."""
+        return MsgrSessionManager(self)
+
+    def messenger_priv(self) -> MessengerPriv:
+        """A new, separately locked ``MessengerPriv``."""
+        return MessengerPriv(self)
+
+    def __repr__(self) -> str:
+        return f"<msgr.Messenger {self.sign_in_name} {self.state}>"

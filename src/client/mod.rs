@@ -1,0 +1,224 @@
+//! The client engine: what Windows Messenger and msgsc.dll did on the user's machine.
+//!
+//! Sans-IO: the driver reports connections, bytes and time; the engine answers with
+//! [`ClientOutput`]s (connect, send, close) and [`ClientEvent`]s for the API objects.
+
+mod locks;
+mod ns;
+
+use std::collections::VecDeque;
+
+use crate::error::{Error, Result};
+use crate::hresult::HResult;
+use crate::lock::LockStatus;
+use crate::proto::{ConnId, Instant};
+use crate::wire::Command;
+
+pub use locks::ObjectKind;
+
+/// A local handle for an API object (session manager, MessengerPriv, later sessions).
+pub type ObjId = u64;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientConfig {
+    pub sign_in_name: String,
+    pub password: String,
+    /// Where the notification server is (`host:port`); the embedded hub ignores it.
+    pub ns_address: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientOutput {
+    Connect { conn: ConnId, addr: String },
+    Send { conn: ConnId, cmd: Command },
+    Close { conn: ConnId },
+}
+
+/// Why a Messenger is no longer signed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignOutReason {
+    /// `sign_out()` was called.
+    User,
+    /// `OUT OTH`: the account signed in elsewhere.
+    OtherSignIn,
+    /// `OUT SSD` or another server `OUT`.
+    ServerShutdown,
+    /// The connection closed or broke without an `OUT`.
+    ConnectionLost,
+}
+
+impl SignOutReason {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SignOutReason::User => "user",
+            SignOutReason::OtherSignIn => "signed_in_elsewhere",
+            SignOutReason::ServerShutdown => "server_shutdown",
+            SignOutReason::ConnectionLost => "connection_lost",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEvent {
+    SignedIn,
+    SignInFailed {
+        error: Error,
+    },
+    SignedOut {
+        reason: SignOutReason,
+    },
+    LockEnable {
+        obj: ObjId,
+        enabled: bool,
+    },
+    LockChallenge {
+        obj: ObjId,
+        cookie: i32,
+        challenge: String,
+    },
+    LockResult {
+        obj: ObjId,
+        cookie: i32,
+        succeeded: bool,
+    },
+    LockStatusChanged {
+        obj: ObjId,
+        status: LockStatus,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientState {
+    Offline,
+    SigningIn,
+    SignedIn,
+}
+
+pub struct ClientEngine {
+    config: ClientConfig,
+    ns: Option<ns::NsSession>,
+    next_conn: ConnId,
+    locks: locks::Locks,
+    friendly_name: Option<String>,
+    out: VecDeque<ClientOutput>,
+    events: VecDeque<ClientEvent>,
+}
+
+impl ClientEngine {
+    pub fn new(config: ClientConfig) -> Self {
+        ClientEngine {
+            config,
+            ns: None,
+            next_conn: 1,
+            locks: locks::Locks::default(),
+            friendly_name: None,
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    pub fn sign_in_name(&self) -> &str {
+        &self.config.sign_in_name
+    }
+
+    /// The friendly name the service reported at the last sign-in.
+    pub fn friendly_name(&self) -> Option<&str> {
+        self.friendly_name.as_deref()
+    }
+
+    pub fn state(&self) -> ClientState {
+        match &self.ns {
+            None => ClientState::Offline,
+            Some(ns) if ns.is_signed_in() => ClientState::SignedIn,
+            Some(_) => ClientState::SigningIn,
+        }
+    }
+
+    /// Replaces the password used by the next sign-in.
+    pub fn set_password(&mut self, password: &str) {
+        self.config.password = password.to_string();
+    }
+
+    pub fn sign_in(&mut self, _now: Instant) -> Result<()> {
+        if self.ns.is_some() {
+            return Err(Error::api(
+                HResult::E_FAIL,
+                "already signed in or signing in",
+            ));
+        }
+        let conn = self.new_conn();
+        self.ns = Some(ns::NsSession::new(conn));
+        self.out.push_back(ClientOutput::Connect {
+            conn,
+            addr: self.config.ns_address.clone(),
+        });
+        Ok(())
+    }
+
+    pub fn sign_out(&mut self, now: Instant) {
+        if let Some(ns) = &self.ns {
+            let conn = ns.conn();
+            self.out.push_back(ClientOutput::Send {
+                conn,
+                cmd: crate::proto::line::<&str>("OUT", &[]),
+            });
+            self.out.push_back(ClientOutput::Close { conn });
+            self.ns_ended(SignOutReason::User, now);
+        }
+    }
+
+    /// The driver opened the connection asked for by `Connect`.
+    pub fn connected(&mut self, conn: ConnId, now: Instant) {
+        if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
+            self.ns_connected(now);
+        }
+    }
+
+    pub fn receive(&mut self, conn: ConnId, bytes: &[u8], now: Instant) {
+        if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
+            self.ns_receive(bytes, now);
+        }
+    }
+
+    /// The connection closed (or could not be opened).
+    pub fn closed(&mut self, conn: ConnId, now: Instant) {
+        if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
+            let reason = self
+                .ns
+                .as_ref()
+                .and_then(|ns| ns.out_reason())
+                .unwrap_or(SignOutReason::ConnectionLost);
+            self.ns_ended(reason, now);
+        }
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.locks.next_deadline()
+    }
+
+    pub fn tick(&mut self, now: Instant) {
+        self.locks_tick(now);
+    }
+
+    pub fn poll_output(&mut self) -> Option<ClientOutput> {
+        self.out.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front()
+    }
+
+    fn new_conn(&mut self) -> ConnId {
+        let c = self.next_conn;
+        self.next_conn += 1;
+        c
+    }
+
+    fn emit(&mut self, event: ClientEvent) {
+        self.events.push_back(event);
+    }
+
+    fn send(&mut self, conn: ConnId, cmd: Command) {
+        self.out.push_back(ClientOutput::Send { conn, cmd });
+    }
+}

@@ -1,0 +1,579 @@
+//! The embedded hub: one service engine and any number of client engines joined by
+//! in-memory links, on a virtual clock. Every message crosses a link as real MSNP
+//! bytes, and is recorded in the trace as it crosses.
+//!
+//! Run-to-completion: each call pumps the links until nothing moves, so the events it
+//! caused are all queued (in order) when it returns.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use crate::client::{
+    ClientConfig, ClientEngine, ClientEvent, ClientOutput, ClientState, ObjId, ObjectKind,
+};
+use crate::error::{Error, Result};
+use crate::hresult::HResult;
+use crate::lock::LockStatus;
+use crate::proto::{ConnId, Instant};
+use crate::service::{ServiceConfig, ServiceEngine, ServiceOutput};
+use crate::wire::{Command, Direction};
+
+pub type MessengerId = u64;
+
+/// One message on one link, as it crossed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceEntry {
+    pub seq: u64,
+    pub time: Instant,
+    /// The service-side connection number.
+    pub conn: ConnId,
+    /// Who is on the client end, e.g. `alice@example.com`.
+    pub user: String,
+    pub direction: Direction,
+    pub cmd: Command,
+}
+
+struct Link {
+    messenger: MessengerId,
+    local: ConnId,
+}
+
+/// Bounds the pump so a bug that ping-pongs forever fails loudly instead of hanging.
+const MAX_PUMP_STEPS: usize = 1_000_000;
+
+pub struct Embedded {
+    service: ServiceEngine,
+    clients: BTreeMap<MessengerId, ClientEngine>,
+    links: BTreeMap<ConnId, Link>,
+    next_conn: ConnId,
+    next_messenger: MessengerId,
+    now: Instant,
+    trace: Vec<TraceEntry>,
+    events: VecDeque<(MessengerId, ClientEvent)>,
+}
+
+impl Embedded {
+    pub fn new(config: ServiceConfig) -> Self {
+        Embedded {
+            service: ServiceEngine::new(config),
+            clients: BTreeMap::new(),
+            links: BTreeMap::new(),
+            next_conn: 1,
+            next_messenger: 1,
+            now: Duration::ZERO,
+            trace: Vec::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    pub fn service(&self) -> &ServiceEngine {
+        &self.service
+    }
+
+    pub fn service_mut(&mut self) -> &mut ServiceEngine {
+        &mut self.service
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// A Messenger for an account; it starts signed out.
+    pub fn add_messenger(&mut self, sign_in_name: &str, password: &str) -> MessengerId {
+        let id = self.next_messenger;
+        self.next_messenger += 1;
+        let config = ClientConfig {
+            sign_in_name: sign_in_name.to_string(),
+            password: password.to_string(),
+            ns_address: "embedded:1863".to_string(),
+        };
+        self.clients.insert(id, ClientEngine::new(config));
+        id
+    }
+
+    pub fn client(&self, m: MessengerId) -> Result<&ClientEngine> {
+        self.clients.get(&m).ok_or(Error::UnknownHandle {
+            what: "messenger",
+            id: m,
+        })
+    }
+
+    fn client_mut(&mut self, m: MessengerId) -> Result<&mut ClientEngine> {
+        self.clients.get_mut(&m).ok_or(Error::UnknownHandle {
+            what: "messenger",
+            id: m,
+        })
+    }
+
+    /// Runs a client call, then pumps until quiet.
+    fn with_client<T>(
+        &mut self,
+        m: MessengerId,
+        f: impl FnOnce(&mut ClientEngine, Instant) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.now;
+        let out = f(self.client_mut(m)?, now)?;
+        self.collect_events(m);
+        self.pump();
+        Ok(out)
+    }
+
+    /// Signs in and runs the whole MSNP7 sign-in; fails with the service's reason.
+    pub fn sign_in(&mut self, m: MessengerId, password: Option<&str>) -> Result<()> {
+        if let Some(pw) = password {
+            self.client_mut(m)?.set_password(pw);
+        }
+        let first_new = self.events.len();
+        self.with_client(m, |c, now| c.sign_in(now))?;
+        let failure = self
+            .events
+            .iter()
+            .skip(first_new)
+            .find_map(|(who, e)| match e {
+                ClientEvent::SignInFailed { error } if *who == m => Some(error.clone()),
+                _ => None,
+            });
+        match (failure, self.client(m)?.state()) {
+            (Some(e), _) => Err(e),
+            (None, ClientState::SignedIn) => Ok(()),
+            (None, _) => Err(Error::api(HResult::E_FAIL, "sign-in did not complete")),
+        }
+    }
+
+    pub fn sign_out(&mut self, m: MessengerId) -> Result<()> {
+        self.with_client(m, |c, now| {
+            c.sign_out(now);
+            Ok(())
+        })
+    }
+
+    pub fn create_lock_object(&mut self, m: MessengerId, kind: ObjectKind) -> Result<ObjId> {
+        Ok(self.client_mut(m)?.create_lock_object(kind))
+    }
+
+    pub fn lock_status(&self, m: MessengerId, obj: ObjId) -> Result<LockStatus> {
+        self.client(m)?.lock_status(obj)
+    }
+
+    pub fn request_challenge(&mut self, m: MessengerId, obj: ObjId, cookie: i64) -> Result<()> {
+        self.with_client(m, |c, now| c.request_challenge(obj, cookie, now))
+    }
+
+    pub fn send_response(
+        &mut self,
+        m: MessengerId,
+        obj: ObjId,
+        app_id: &str,
+        response: &str,
+        cookie: i64,
+    ) -> Result<()> {
+        self.with_client(m, |c, now| {
+            c.send_response(obj, app_id, response, cookie, now)
+        })
+    }
+
+    /// Moves the virtual clock, firing every timer that falls due on the way, in order.
+    pub fn advance(&mut self, by: Duration) {
+        let target = self.now.saturating_add(by);
+        loop {
+            let next = self
+                .clients
+                .values()
+                .filter_map(ClientEngine::next_deadline)
+                .chain(self.service.next_deadline())
+                .min();
+            match next {
+                Some(t) if t <= target => {
+                    self.now = self.now.max(t);
+                    self.tick_all();
+                }
+                _ => break,
+            }
+        }
+        self.now = target;
+    }
+
+    fn tick_all(&mut self) {
+        let now = self.now;
+        self.service.tick(now);
+        let ids: Vec<MessengerId> = self.clients.keys().copied().collect();
+        for m in ids {
+            if let Some(c) = self.clients.get_mut(&m) {
+                c.tick(now);
+            }
+            self.collect_events(m);
+        }
+        self.pump();
+    }
+
+    pub fn take_events(&mut self) -> Vec<(MessengerId, ClientEvent)> {
+        self.events.drain(..).collect()
+    }
+
+    pub fn trace(&self) -> &[TraceEntry] {
+        &self.trace
+    }
+
+    pub fn clear_trace(&mut self) {
+        self.trace.clear();
+    }
+
+    fn collect_events(&mut self, m: MessengerId) {
+        if let Some(c) = self.clients.get_mut(&m) {
+            while let Some(e) = c.poll_event() {
+                self.events.push_back((m, e));
+            }
+        }
+    }
+
+    fn record(&mut self, conn: ConnId, direction: Direction, cmd: &Command) {
+        let user = self
+            .links
+            .get(&conn)
+            .and_then(|l| self.clients.get(&l.messenger))
+            .map(|c| c.sign_in_name().to_string())
+            .unwrap_or_default();
+        self.trace.push(TraceEntry {
+            seq: self.trace.len() as u64,
+            time: self.now,
+            conn,
+            user,
+            direction,
+            cmd: cmd.clone(),
+        });
+    }
+
+    /// Moves messages until no engine has anything left to say.
+    fn pump(&mut self) {
+        for _ in 0..MAX_PUMP_STEPS {
+            let mut moved = false;
+            let ids: Vec<MessengerId> = self.clients.keys().copied().collect();
+            for m in ids {
+                while let Some(out) = self.clients.get_mut(&m).and_then(ClientEngine::poll_output) {
+                    moved = true;
+                    self.client_output(m, out);
+                }
+            }
+            while let Some(out) = self.service.poll_output() {
+                moved = true;
+                self.service_output(out);
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("the embedded links did not settle: an engine keeps talking to itself");
+    }
+
+    fn service_conn(&self, m: MessengerId, local: ConnId) -> Option<ConnId> {
+        self.links
+            .iter()
+            .find(|(_, l)| l.messenger == m && l.local == local)
+            .map(|(c, _)| *c)
+    }
+
+    fn client_output(&mut self, m: MessengerId, out: ClientOutput) {
+        let now = self.now;
+        match out {
+            ClientOutput::Connect { conn: local, .. } => {
+                let conn = self.next_conn;
+                self.next_conn += 1;
+                self.links.insert(
+                    conn,
+                    Link {
+                        messenger: m,
+                        local,
+                    },
+                );
+                self.service.open(conn, now);
+                if let Some(c) = self.clients.get_mut(&m) {
+                    c.connected(local, now);
+                }
+                self.collect_events(m);
+            }
+            ClientOutput::Send { conn: local, cmd } => {
+                if let Some(conn) = self.service_conn(m, local) {
+                    self.record(conn, Direction::ClientToServer, &cmd);
+                    self.service.receive(conn, &cmd.encode(), now);
+                }
+            }
+            ClientOutput::Close { conn: local } => {
+                if let Some(conn) = self.service_conn(m, local) {
+                    self.links.remove(&conn);
+                    self.service.closed(conn, now);
+                }
+            }
+        }
+    }
+
+    fn service_output(&mut self, out: ServiceOutput) {
+        let now = self.now;
+        match out {
+            ServiceOutput::Send { conn, cmd } => {
+                self.record(conn, Direction::ServerToClient, &cmd);
+                if let Some(link) = self.links.get(&conn) {
+                    let (m, local) = (link.messenger, link.local);
+                    if let Some(c) = self.clients.get_mut(&m) {
+                        c.receive(local, &cmd.encode(), now);
+                    }
+                    self.collect_events(m);
+                }
+            }
+            ServiceOutput::Close { conn } => {
+                if let Some(link) = self.links.remove(&conn) {
+                    if let Some(c) = self.clients.get_mut(&link.messenger) {
+                        c.closed(link.local, now);
+                    }
+                    self.collect_events(link.messenger);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::challenge::md5_response;
+
+    const APP: &str = "testapp@msnmsgr.com";
+    const KEY: &str = "TESTKEY123";
+
+    fn world() -> (Embedded, MessengerId) {
+        let mut config = ServiceConfig::new();
+        config.seed = Some(7);
+        let mut w = Embedded::new(config);
+        w.service_mut()
+            .add_user("alice@example.com", "pw", None)
+            .unwrap();
+        w.service_mut().license(APP, KEY).unwrap();
+        let m = w.add_messenger("alice@example.com", "pw");
+        (w, m)
+    }
+
+    fn lines(w: &Embedded) -> Vec<String> {
+        w.trace().iter().map(|e| e.cmd.line()).collect()
+    }
+
+    fn challenge_of(events: &[(MessengerId, ClientEvent)]) -> (i32, String) {
+        events
+            .iter()
+            .find_map(|(_, e)| match e {
+                ClientEvent::LockChallenge {
+                    cookie, challenge, ..
+                } => Some((*cookie, challenge.clone())),
+                _ => None,
+            })
+            .expect("a challenge")
+    }
+
+    #[test]
+    fn sign_in_follows_msnp7_and_answers_the_ping() {
+        let (mut w, m) = world();
+        let obj = w.create_lock_object(m, ObjectKind::SessionManager).unwrap();
+        w.sign_in(m, None).unwrap();
+        let l = lines(&w);
+        assert_eq!(
+            &l[..6],
+            [
+                "VER 1 MSNP7 CVR0",
+                "VER 1 MSNP7",
+                "INF 2",
+                "INF 2 MD5",
+                "USR 3 MD5 I alice@example.com",
+                l[5].as_str()
+            ]
+        );
+        assert!(l[5].starts_with("USR 3 MD5 S "));
+        assert!(l.iter().any(|x| x.starts_with("CHL 0 ")));
+        assert!(l
+            .iter()
+            .any(|x| x.starts_with("QRY 7 msmsgs@msnmsgr.com 32")));
+        assert!(l.contains(&"QRY 7".to_string()));
+        assert_eq!(w.lock_status(m, obj).unwrap(), LockStatus::Initialized);
+        let events: Vec<ClientEvent> = w.take_events().into_iter().map(|(_, e)| e).collect();
+        assert_eq!(
+            events,
+            vec![
+                ClientEvent::SignedIn,
+                ClientEvent::LockEnable { obj, enabled: true },
+                ClientEvent::LockStatusChanged {
+                    obj,
+                    status: LockStatus::Initialized
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_password_is_refused() {
+        let (mut w, m) = world();
+        let err = w.sign_in(m, Some("nope")).unwrap_err();
+        assert_eq!(err.hresult(), HResult::SR_AUTHENTICATION_FAILED);
+        assert_eq!(w.client(m).unwrap().state(), ClientState::Offline);
+        assert!(lines(&w).iter().any(|l| l == "911 4"));
+    }
+
+    #[test]
+    fn full_unlock_over_chl_and_qry() {
+        let (mut w, m) = world();
+        let obj = w.create_lock_object(m, ObjectKind::SessionManager).unwrap();
+        w.sign_in(m, None).unwrap();
+        w.take_events();
+        w.request_challenge(m, obj, 42).unwrap();
+        let (cookie, challenge) = challenge_of(&w.take_events());
+        assert_eq!(cookie, 42);
+        w.send_response(m, obj, APP, &md5_response(&challenge, KEY), 42)
+            .unwrap();
+        assert_eq!(w.lock_status(m, obj).unwrap(), LockStatus::Unlocked);
+        let events: Vec<ClientEvent> = w.take_events().into_iter().map(|(_, e)| e).collect();
+        assert_eq!(
+            events,
+            vec![
+                ClientEvent::LockResult {
+                    obj,
+                    cookie: 42,
+                    succeeded: true
+                },
+                ClientEvent::LockStatusChanged {
+                    obj,
+                    status: LockStatus::Unlocked
+                },
+            ]
+        );
+        let l = lines(&w);
+        assert!(l.contains(&"CHL 8".to_string()), "{l:?}");
+        assert!(l.contains(&format!("CHL 8 {challenge}")));
+        assert!(l.contains(&format!("QRY 9 {APP} 32")));
+        assert!(l.contains(&"QRY 9".to_string()));
+        assert!(!w.trace().iter().any(|e| e.cmd.to_string().contains(KEY)));
+        // One transaction per session.
+        let again = w.request_challenge(m, obj, 43).unwrap_err();
+        assert_eq!(again.hresult(), HResult::MSGR_E_API_ALREADY_UNLOCKED);
+    }
+
+    #[test]
+    fn a_wrong_key_fails_and_keeps_the_connection() {
+        let (mut w, m) = world();
+        let obj = w.create_lock_object(m, ObjectKind::MessengerPriv).unwrap();
+        w.sign_in(m, None).unwrap();
+        w.request_challenge(m, obj, 1).unwrap();
+        let (_, challenge) = challenge_of(&w.take_events());
+        w.send_response(m, obj, APP, &md5_response(&challenge, "WRONG"), 1)
+            .unwrap();
+        assert_eq!(w.lock_status(m, obj).unwrap(), LockStatus::UnlockFailed);
+        assert_eq!(w.client(m).unwrap().state(), ClientState::SignedIn);
+        assert!(lines(&w).contains(&"540 9".to_string()));
+    }
+
+    #[test]
+    fn the_client_pair_cannot_unlock_an_app() {
+        let (mut w, m) = world();
+        let obj = w.create_lock_object(m, ObjectKind::SessionManager).unwrap();
+        w.sign_in(m, None).unwrap();
+        w.request_challenge(m, obj, 1).unwrap();
+        let (_, challenge) = challenge_of(&w.take_events());
+        let digest = md5_response(&challenge, crate::proto::CLIENT_KEY);
+        w.send_response(m, obj, crate::proto::CLIENT_ID, &digest, 1)
+            .unwrap();
+        assert_eq!(w.lock_status(m, obj).unwrap(), LockStatus::UnlockFailed);
+    }
+
+    #[test]
+    fn a_transaction_times_out_on_the_virtual_clock() {
+        let (mut w, m) = world();
+        let obj = w.create_lock_object(m, ObjectKind::SessionManager).unwrap();
+        w.sign_in(m, None).unwrap();
+        w.request_challenge(m, obj, 5).unwrap();
+        w.take_events();
+        w.advance(Duration::from_secs(49));
+        assert_eq!(w.lock_status(m, obj).unwrap(), LockStatus::PendingResult);
+        w.advance(Duration::from_secs(1));
+        assert_eq!(w.lock_status(m, obj).unwrap(), LockStatus::UnlockFailed);
+        let events: Vec<ClientEvent> = w.take_events().into_iter().map(|(_, e)| e).collect();
+        assert_eq!(
+            events[0],
+            ClientEvent::LockResult {
+                obj,
+                cookie: 5,
+                succeeded: false
+            }
+        );
+    }
+
+    #[test]
+    fn sign_out_relocks_and_sign_in_enables_again() {
+        let (mut w, m) = world();
+        let obj = w.create_lock_object(m, ObjectKind::SessionManager).unwrap();
+        w.sign_in(m, None).unwrap();
+        w.request_challenge(m, obj, 1).unwrap();
+        let (_, challenge) = challenge_of(&w.take_events());
+        w.send_response(m, obj, APP, &md5_response(&challenge, KEY), 1)
+            .unwrap();
+        w.sign_out(m).unwrap();
+        assert_eq!(w.lock_status(m, obj).unwrap(), LockStatus::NotInitialized);
+        assert!(!w.service().is_online("alice@example.com"));
+        w.sign_in(m, None).unwrap();
+        assert_eq!(w.lock_status(m, obj).unwrap(), LockStatus::Initialized);
+        w.request_challenge(m, obj, 2).unwrap();
+    }
+
+    #[test]
+    fn signing_in_elsewhere_drops_the_first_session() {
+        let (mut w, m) = world();
+        let m2 = w.add_messenger("alice@example.com", "pw");
+        w.sign_in(m, None).unwrap();
+        w.take_events();
+        w.sign_in(m2, None).unwrap();
+        assert_eq!(w.client(m).unwrap().state(), ClientState::Offline);
+        let events = w.take_events();
+        assert!(events.contains(&(
+            m,
+            ClientEvent::SignedOut {
+                reason: crate::client::SignOutReason::OtherSignIn
+            }
+        )));
+    }
+
+    #[test]
+    fn an_unanswered_ping_ends_the_connection() {
+        let mut config = ServiceConfig::new();
+        config.seed = Some(1);
+        let mut s = ServiceEngine::new(config);
+        s.add_user("bob@example.com", "pw", None).unwrap();
+        s.open(1, Duration::ZERO);
+        for l in [
+            "VER 1 MSNP7 CVR0\r\n",
+            "INF 2\r\n",
+            "USR 3 MD5 I bob@example.com\r\n",
+        ] {
+            s.receive(1, l.as_bytes(), Duration::ZERO);
+        }
+        let mut salt = String::new();
+        while let Some(o) = s.poll_output() {
+            if let ServiceOutput::Send { cmd, .. } = o {
+                if cmd.name == "USR" {
+                    salt = cmd.args[3].clone();
+                }
+            }
+        }
+        let proof = md5_response(&salt, "pw");
+        s.receive(
+            1,
+            format!("USR 4 MD5 S {proof}\r\nCHG 5 NLN\r\n").as_bytes(),
+            Duration::ZERO,
+        );
+        while s.poll_output().is_some() {}
+        assert_eq!(s.next_deadline(), Some(Duration::from_secs(50)));
+        s.tick(Duration::from_secs(50));
+        let out: Vec<ServiceOutput> = std::iter::from_fn(|| s.poll_output()).collect();
+        assert_eq!(
+            out[0],
+            ServiceOutput::Send {
+                conn: 1,
+                cmd: crate::proto::line("540", &["5"])
+            }
+        );
+        assert_eq!(out[1], ServiceOutput::Close { conn: 1 });
+    }
+}

@@ -1,0 +1,21 @@
+//! msgr: the Windows Messenger 4.x service APIs (Lock and Key, Session Invite,
+//! Messenger Private) over MSNP, as sans-IO engines.
+//!
+//! This crate is pure Rust; the Python bindings live behind the `python` feature.
+
+pub mod client;
+pub mod embedded;
+pub mod error;
+pub mod hresult;
+pub mod lock;
+pub mod proto;
+pub mod service;
+pub mod session;
+pub mod wire;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use error::{Error, Result};
+pub use hresult::HResult;
+pub use lock::LockStatus;

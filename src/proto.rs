@@ -1,0 +1,100 @@
+//! Shared vocabulary of the two engines: connection ids, the clock, and building
+//! commands whose arguments the engine already validated.
+
+use std::time::Duration;
+
+use crate::wire::Command;
+
+/// A connection, numbered by whoever drives the engine.
+pub type ConnId = u64;
+
+/// Time on the driver's clock (virtual in embedded mode, monotonic on the network).
+pub type Instant = Duration;
+
+/// The dialect both engines speak: Windows Messenger 4.x spoke MSNP7 with `USR MD5`.
+pub const DIALECT: &str = "MSNP7";
+
+/// Windows Messenger's own client pair, used for the service's `CHL 0` pings
+/// (reference msnp.md §d.3). It is public knowledge, so it can never unlock an app.
+pub const CLIENT_ID: &str = "msmsgs@msnmsgr.com";
+pub const CLIENT_KEY: &str = "Q1P7W2E4J9R8U3S5";
+
+/// Longest app id (or key) accepted for Lock and Key; ours, the docs give none.
+pub const MAX_APP_ID: usize = 128;
+
+/// How long a challenge stays answerable, on both sides (msnp.md §d.1: about 50 s).
+pub const CHALLENGE_TIMEOUT: Duration = Duration::from_secs(50);
+
+/// The profile header by which our service tells clients whether Lock and Key applies.
+/// Servers that do not send it (every legacy one) are treated as .NET services.
+pub const LOCK_AND_KEY_HEADER: &str = "X-Msgr-LockAndKey";
+
+/// A command line whose arguments are known to be wire-safe.
+pub(crate) fn line<S: AsRef<str>>(name: &str, args: &[S]) -> Command {
+    Command {
+        name: name.to_string(),
+        args: args.iter().map(|a| a.as_ref().to_string()).collect(),
+        payload: None,
+    }
+}
+
+/// A payload command: the byte count is appended as the last argument.
+pub(crate) fn with_payload<S: AsRef<str>>(name: &str, args: &[S], payload: Vec<u8>) -> Command {
+    let mut cmd = line(name, args);
+    cmd.args.push(payload.len().to_string());
+    cmd.payload = Some(payload);
+    cmd
+}
+
+/// A sign-in name as the service accepts it: `local@domain.tld`, printable ASCII,
+/// no spaces, at most 129 characters (the MSNP friendly-name bound is the same).
+pub fn valid_sign_in_name(name: &str) -> bool {
+    let Some((local, domain)) = name.split_once('@') else {
+        return false;
+    };
+    name.len() <= 129
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && name.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Product ids and app ids go on the wire as one parameter.
+pub fn valid_token(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_graphic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_names() {
+        for ok in ["a@b.com", "t1h@hotmail.com", "first.last+tag@example.co.uk"] {
+            assert!(valid_sign_in_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.com",
+            "a@.com",
+            "a@b.",
+            "a b@c.com",
+            "a@b@c.com",
+            "é@b.com",
+        ] {
+            assert!(!valid_sign_in_name(bad), "{bad}");
+        }
+        assert!(!valid_sign_in_name(&format!("{}@b.com", "a".repeat(124))));
+        assert!(valid_sign_in_name(&format!("{}@b.com", "a".repeat(123))));
+    }
+
+    #[test]
+    fn payload_commands_carry_their_length() {
+        let c = with_payload("QRY", &["7", CLIENT_ID], b"0123".to_vec());
+        assert_eq!(c.encode(), b"QRY 7 msmsgs@msnmsgr.com 4\r\n0123");
+    }
+}

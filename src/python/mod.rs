@@ -1,0 +1,91 @@
+//! pyo3 bindings: a thin layer that converts values and errors. All behaviour lives in
+//! the pure core; the Python package (python/msgr) builds the public API on top.
+
+mod convert;
+mod embedded;
+
+use pyo3::prelude::*;
+
+use crate::hresult::{Group, HResult};
+use crate::lock::{self, LockInput, LockStatus};
+use crate::session::{flags, SessionState};
+use crate::wire::challenge;
+
+/// `lock_response(challenge, key)`: 32 lowercase hex digits of MD5(challenge ‖ key).
+#[pyfunction]
+fn lock_response(challenge: &str, key: &str) -> String {
+    challenge::md5_response(challenge, key)
+}
+
+/// The MSNP11+ challenge answer (msnp.md §d.4).
+#[pyfunction]
+fn msnp11_response(challenge: &str, product_id: &str, product_key: &str) -> String {
+    challenge::msnp11_response(challenge, product_id, product_key)
+}
+
+/// Every HRESULT: (name, unsigned code, exception class name, group, meaning).
+#[pyfunction]
+fn hresult_catalogue() -> Vec<(&'static str, u32, &'static str, &'static str, &'static str)> {
+    HResult::ALL
+        .iter()
+        .map(|hr| {
+            let group = match hr.group() {
+                Group::Success => "success",
+                Group::General => "general",
+                Group::Lock => "lock",
+                Group::Session => "session",
+            };
+            (hr.name(), hr.code(), hr.class_name(), group, hr.meaning())
+        })
+        .collect()
+}
+
+/// `LockStatus` members: (name, value).
+#[pyfunction]
+fn lock_statuses() -> Vec<(&'static str, u8)> {
+    LockStatus::ALL
+        .iter()
+        .map(|s| (s.name(), *s as u8))
+        .collect()
+}
+
+/// `SESSION_STATE` members: (name, value).
+#[pyfunction]
+fn session_states() -> Vec<(&'static str, u8)> {
+    SessionState::ALL
+        .iter()
+        .map(|s| (s.name(), *s as u8))
+        .collect()
+}
+
+/// `SESSION_FLAGS` bits: (name, value).
+#[pyfunction]
+fn session_flags() -> Vec<(&'static str, u32)> {
+    flags::ALL.to_vec()
+}
+
+/// The lock transition table: (state, input, next state or None, HRESULT or None).
+#[pyfunction]
+fn lock_table() -> Vec<(u8, &'static str, Option<u8>, Option<u32>)> {
+    lock::table()
+        .into_iter()
+        .map(|(s, i, out): (LockStatus, LockInput, _)| match out {
+            Ok(n) => (s as u8, i.name(), Some(n as u8), None),
+            Err(hr) => (s as u8, i.name(), None, Some(hr.code())),
+        })
+        .collect()
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(lock_response, m)?)?;
+    m.add_function(wrap_pyfunction!(msnp11_response, m)?)?;
+    m.add_function(wrap_pyfunction!(hresult_catalogue, m)?)?;
+    m.add_function(wrap_pyfunction!(lock_statuses, m)?)?;
+    m.add_function(wrap_pyfunction!(lock_table, m)?)?;
+    m.add_function(wrap_pyfunction!(session_states, m)?)?;
+    m.add_function(wrap_pyfunction!(session_flags, m)?)?;
+    m.add_class::<embedded::EmbeddedService>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! The service engine: what the .NET Messenger Service did, as a sans-IO state machine.
+//!
+//! A driver (the embedded hub or the TCP server) tells it about connections and bytes
+//! and the time; it answers with [`ServiceOutput`]s. It never touches a socket or a clock.
+
+mod directory;
+mod ns;
+
+use std::collections::{HashMap, VecDeque};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+pub use directory::{Account, Directory};
+
+use crate::error::Result;
+use crate::proto::{ConnId, Instant};
+use crate::wire::{Command, Decoder, Direction};
+
+/// Whether the service runs Lock and Key (reference C7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LockAndKey {
+    /// The .NET Messenger Service: objects are locked until unlocked.
+    #[default]
+    Enabled,
+    /// Lock and Key disabled: `OnLockEnable(FALSE)`, the APIs are unusable.
+    Disabled,
+    /// Another service (Exchange IM, corporate servers): nothing is locked.
+    Off,
+}
+
+impl LockAndKey {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LockAndKey::Enabled => "enabled",
+            LockAndKey::Disabled => "disabled",
+            LockAndKey::Off => "off",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LockAndKey> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "enabled" => Some(LockAndKey::Enabled),
+            "disabled" => Some(LockAndKey::Disabled),
+            "off" => Some(LockAndKey::Off),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ServiceConfig {
+    pub lock_and_key: LockAndKey,
+    /// Seed for challenges, salts and cookies; `None` draws one from the OS.
+    pub seed: Option<u64>,
+    /// Failed app `QRY`s one connection may send before it is closed.
+    pub max_failed_app_responses: u32,
+}
+
+impl ServiceConfig {
+    pub fn new() -> Self {
+        ServiceConfig {
+            lock_and_key: LockAndKey::Enabled,
+            seed: None,
+            max_failed_app_responses: 5,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServiceOutput {
+    Send { conn: ConnId, cmd: Command },
+    Close { conn: ConnId },
+}
+
+struct Conn {
+    decoder: Decoder,
+    role: Role,
+}
+
+enum Role {
+    /// Nothing received yet: the first command tells the role.
+    Unknown,
+    Ns(ns::NsConn),
+}
+
+pub struct ServiceEngine {
+    dir: Directory,
+    config: ServiceConfig,
+    rng: StdRng,
+    conns: HashMap<ConnId, Conn>,
+    /// Signed-in users (lower-cased) and their NS connection.
+    online: HashMap<String, ConnId>,
+    out: VecDeque<ServiceOutput>,
+}
+
+impl ServiceEngine {
+    pub fn new(config: ServiceConfig) -> Self {
+        let rng = match config.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        ServiceEngine {
+            dir: Directory::default(),
+            config,
+            rng,
+            conns: HashMap::new(),
+            online: HashMap::new(),
+            out: VecDeque::new(),
+        }
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
+    }
+
+    pub fn directory(&self) -> &Directory {
+        &self.dir
+    }
+
+    pub fn add_user(
+        &mut self,
+        sign_in_name: &str,
+        password: &str,
+        friendly_name: Option<&str>,
+    ) -> Result<()> {
+        self.dir.add_user(sign_in_name, password, friendly_name)
+    }
+
+    pub fn license(&mut self, app_id: &str, app_key: &str) -> Result<()> {
+        self.dir.license(app_id, app_key)
+    }
+
+    pub fn is_online(&self, sign_in_name: &str) -> bool {
+        self.online.contains_key(&sign_in_name.to_ascii_lowercase())
+    }
+
+    /// A client connected.
+    pub fn open(&mut self, conn: ConnId, _now: Instant) {
+        self.conns.insert(
+            conn,
+            Conn {
+                decoder: Decoder::new(Direction::ClientToServer),
+                role: Role::Unknown,
+            },
+        );
+    }
+
+    /// Bytes arrived from a client, in any chunking.
+    pub fn receive(&mut self, conn: ConnId, bytes: &[u8], now: Instant) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.decoder.push(bytes);
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            match c.decoder.next_command() {
+                Ok(Some(cmd)) => self.dispatch(conn, cmd, now),
+                Ok(None) => return,
+                // Framing is lost: nothing sensible can follow, so close cleanly.
+                Err(_) => return self.close(conn),
+            }
+        }
+    }
+
+    /// The client went away.
+    pub fn closed(&mut self, conn: ConnId, _now: Instant) {
+        self.forget(conn);
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.conns
+            .values()
+            .filter_map(|c| match &c.role {
+                Role::Ns(ns) => ns.next_deadline(),
+                Role::Unknown => None,
+            })
+            .min()
+    }
+
+    pub fn tick(&mut self, now: Instant) {
+        let due: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| matches!(&c.role, Role::Ns(ns) if ns.next_deadline().is_some_and(|d| d <= now)))
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in due {
+            self.ns_tick(conn, now);
+        }
+    }
+
+    pub fn poll_output(&mut self) -> Option<ServiceOutput> {
+        self.out.pop_front()
+    }
+
+    fn dispatch(&mut self, conn: ConnId, cmd: Command, now: Instant) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if matches!(c.role, Role::Unknown) {
+            c.role = Role::Ns(ns::NsConn::new());
+        }
+        match &c.role {
+            Role::Ns(_) => self.ns_command(conn, cmd, now),
+            Role::Unknown => {}
+        }
+    }
+
+    fn send(&mut self, conn: ConnId, cmd: Command) {
+        self.out.push_back(ServiceOutput::Send { conn, cmd });
+    }
+
+    fn close(&mut self, conn: ConnId) {
+        if self.forget(conn) {
+            self.out.push_back(ServiceOutput::Close { conn });
+        }
+    }
+
+    /// Drops a connection's state; true if it existed.
+    fn forget(&mut self, conn: ConnId) -> bool {
+        let Some(c) = self.conns.remove(&conn) else {
+            return false;
+        };
+        if let Role::Ns(ns) = c.role {
+            if let Some(user) = ns.user() {
+                let key = user.to_ascii_lowercase();
+                if self.online.get(&key) == Some(&conn) {
+                    self.online.remove(&key);
+                }
+            }
+        }
+        true
+    }
+
+    fn random_digits(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + self.rng.random_range(0..10u8)))
+            .collect()
+    }
+
+    fn random_hex(&mut self, n: usize) -> String {
+        const HEX: &[u8] = b"0123456789abcdef";
+        (0..n)
+            .map(|_| char::from(HEX[self.rng.random_range(0..16usize)]))
+            .collect()
+    }
+}
