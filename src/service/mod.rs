@@ -5,6 +5,7 @@
 
 mod directory;
 mod ns;
+mod sb;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -55,6 +56,8 @@ pub struct ServiceConfig {
     pub seed: Option<u64>,
     /// Failed app `QRY`s one connection may send before it is closed.
     pub max_failed_app_responses: u32,
+    /// The switchboard address handed out in `XFR` and `RNG`.
+    pub sb_address: String,
 }
 
 impl ServiceConfig {
@@ -63,6 +66,7 @@ impl ServiceConfig {
             lock_and_key: LockAndKey::Enabled,
             seed: None,
             max_failed_app_responses: 5,
+            sb_address: "127.0.0.1:1864".to_string(),
         }
     }
 }
@@ -82,6 +86,7 @@ enum Role {
     /// Nothing received yet: the first command tells the role.
     Unknown,
     Ns(ns::NsConn),
+    Sb(sb::SbConn),
 }
 
 pub struct ServiceEngine {
@@ -91,6 +96,8 @@ pub struct ServiceEngine {
     conns: HashMap<ConnId, Conn>,
     /// Signed-in users (lower-cased) and their NS connection.
     online: HashMap<String, ConnId>,
+    tickets: sb::Tickets,
+    switchboards: sb::Switchboards,
     out: VecDeque<ServiceOutput>,
 }
 
@@ -106,6 +113,8 @@ impl ServiceEngine {
             rng,
             conns: HashMap::new(),
             online: HashMap::new(),
+            tickets: HashMap::new(),
+            switchboards: HashMap::new(),
             out: VecDeque::new(),
         }
     }
@@ -175,7 +184,7 @@ impl ServiceEngine {
             .values()
             .filter_map(|c| match &c.role {
                 Role::Ns(ns) => ns.next_deadline(),
-                Role::Unknown => None,
+                Role::Unknown | Role::Sb(_) => None,
             })
             .min()
     }
@@ -201,10 +210,18 @@ impl ServiceEngine {
             return;
         };
         if matches!(c.role, Role::Unknown) {
-            c.role = Role::Ns(ns::NsConn::new());
+            // One port serves both roles: a switchboard client opens with USR <t> <user>
+            // <cookie> or ANS; a notification client with VER.
+            let sb_opening = (cmd.name == "USR" && cmd.args.len() == 3) || cmd.name == "ANS";
+            c.role = if sb_opening {
+                Role::Sb(sb::SbConn::new())
+            } else {
+                Role::Ns(ns::NsConn::new())
+            };
         }
         match &c.role {
             Role::Ns(_) => self.ns_command(conn, cmd, now),
+            Role::Sb(_) => self.sb_command(conn, cmd, now),
             Role::Unknown => {}
         }
     }
@@ -224,13 +241,21 @@ impl ServiceEngine {
         let Some(c) = self.conns.remove(&conn) else {
             return false;
         };
-        if let Role::Ns(ns) = c.role {
-            if let Some(user) = ns.user() {
-                let key = user.to_ascii_lowercase();
-                if self.online.get(&key) == Some(&conn) {
-                    self.online.remove(&key);
+        match c.role {
+            Role::Ns(ns) => {
+                if let Some(user) = ns.user() {
+                    let key = user.to_ascii_lowercase();
+                    if self.online.get(&key) == Some(&conn) {
+                        self.online.remove(&key);
+                        // A user who is gone is gone from every conversation too.
+                        for sb in self.sb_conns_of(user) {
+                            self.close(sb);
+                        }
+                    }
                 }
             }
+            Role::Sb(sb) => self.sb_left(conn, sb),
+            Role::Unknown => {}
         }
         true
     }

@@ -79,7 +79,7 @@ impl ServiceEngine {
         }
     }
 
-    fn error_reply(&mut self, conn: ConnId, code: u16, trid: &str) {
+    pub(super) fn error_reply(&mut self, conn: ConnId, code: u16, trid: &str) {
         self.send(conn, line(&code.to_string(), &[trid]));
     }
 
@@ -121,6 +121,13 @@ impl ServiceEngine {
             "CHG" => self.ns_chg(conn, &cmd, trid, now),
             "CHL" => self.ns_chl(conn, &t, now),
             "QRY" => self.ns_qry(conn, &cmd, &t, now),
+            "XFR" => {
+                let user = self
+                    .ns(conn)
+                    .and_then(|ns| ns.user().map(str::to_string))
+                    .unwrap_or_default();
+                self.ns_xfr(conn, &cmd, &t, &user, now)
+            }
             _ => self.error_reply(conn, 200, &t),
         }
     }

@@ -1,5 +1,9 @@
 //! Session Invite: the `IMsgrSession` state and flags (reference §2.3, §2.4).
 
+pub mod table;
+
+pub use table::{Method, Role};
+
 /// `SESSION_STATE` (reference §2.3; C8: values 0–7 by name, 8 and 9 from the type
 /// library are kept as extension values and never entered).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust core's unit tests (no Python needed), then the Python API
+# suite against a fresh editable build. Creates .venv on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+
+cargo test --quiet
+.venv/bin/python -m pytest -q

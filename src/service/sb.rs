@@ -1,0 +1,349 @@
+//! Switchboards: `XFR SB`, `USR`, `CAL`/`RNG`/`ANS`, `IRO`, `JOI`, `MSG` relay with
+//! `ACK`/`NAK`, `BYE`, `OUT` (msnp.md §b.10–b.11, §c).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::proto::{line, valid_sign_in_name, ConnId, Instant};
+use crate::wire::{urlenc, Command, MAX_SB_PAYLOAD};
+
+use super::{Role, ServiceEngine};
+
+/// How long an `XFR`/`RNG` cookie may be used (Escargot keeps them 120 s).
+pub const TICKET_TTL: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Clone)]
+pub(super) enum TicketKind {
+    /// From `XFR … SB`: opens a new switchboard.
+    Open,
+    /// From `RNG`: joins an existing one.
+    Join { sb: String },
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Ticket {
+    user: String,
+    kind: TicketKind,
+    expires: Instant,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Switchboard {
+    /// Members in joining order: connection and sign-in name.
+    members: Vec<(ConnId, String)>,
+}
+
+#[derive(Debug)]
+pub(super) struct SbConn {
+    user: Option<String>,
+    sb: Option<String>,
+}
+
+impl SbConn {
+    pub(super) fn new() -> Self {
+        SbConn {
+            user: None,
+            sb: None,
+        }
+    }
+}
+
+/// Acknowledgement types a switchboard accepts (msnp.md §a.4; `S` as MSN 6 used it).
+const ACK_TYPES: &[&str] = &["U", "N", "A", "D", "S"];
+
+impl ServiceEngine {
+    fn sb_conn(&mut self, conn: ConnId) -> Option<&mut SbConn> {
+        match self.conns.get_mut(&conn).map(|c| &mut c.role) {
+            Some(Role::Sb(sb)) => Some(sb),
+            _ => None,
+        }
+    }
+
+    fn friendly(&self, user: &str) -> String {
+        let name = self
+            .dir
+            .account(user)
+            .map(|a| a.friendly_name.as_str())
+            .unwrap_or(user);
+        urlenc::encode(name)
+    }
+
+    fn take_ticket(&mut self, cookie: &str, user: &str, now: Instant) -> Option<TicketKind> {
+        let t = self.tickets.remove(cookie)?;
+        (t.expires > now && t.user.eq_ignore_ascii_case(user)).then_some(t.kind)
+    }
+
+    fn new_ticket(&mut self, user: &str, kind: TicketKind, now: Instant) -> String {
+        self.tickets.retain(|_, t| t.expires > now);
+        let cookie = loop {
+            let c = self.random_hex(20);
+            if !self.tickets.contains_key(&c) {
+                break c;
+            }
+        };
+        self.tickets.insert(
+            cookie.clone(),
+            Ticket {
+                user: user.to_string(),
+                kind,
+                expires: now + TICKET_TTL,
+            },
+        );
+        cookie
+    }
+
+    /// NS `XFR <t> SB`.
+    pub(super) fn ns_xfr(
+        &mut self,
+        conn: ConnId,
+        cmd: &Command,
+        t: &str,
+        user: &str,
+        now: Instant,
+    ) {
+        if cmd.args.get(1).map(String::as_str) != Some("SB") {
+            return self.error_reply(conn, 201, t);
+        }
+        let cookie = self.new_ticket(user, TicketKind::Open, now);
+        let addr = self.config.sb_address.clone();
+        self.send(
+            conn,
+            line("XFR", &[t, "SB", addr.as_str(), "CKI", cookie.as_str()]),
+        );
+    }
+
+    pub(super) fn sb_command(&mut self, conn: ConnId, cmd: Command, now: Instant) {
+        if cmd.name == "OUT" {
+            return self.close(conn);
+        }
+        let Some(t) = cmd.trid().map(|t| t.to_string()) else {
+            return self.error_reply(conn, 200, "0");
+        };
+        let joined = self.sb_conn(conn).is_some_and(|s| s.sb.is_some());
+        let arg = |i: usize| cmd.args.get(i).cloned().unwrap_or_default();
+        match (cmd.name.as_str(), joined) {
+            ("USR", false) => self.sb_usr(conn, &t, &arg(1), &arg(2), now),
+            ("ANS", false) => self.sb_ans(conn, &t, &arg(1), &arg(2), &arg(3), now),
+            ("CAL", true) => self.sb_cal(conn, &t, &arg(1), now),
+            ("MSG", true) => self.sb_msg(conn, &cmd, &t),
+            (_, false) => {
+                // Anything before USR/ANS: the cookie check failed by definition.
+                self.error_reply(conn, 911, &t);
+                self.close(conn);
+            }
+            _ => self.error_reply(conn, 200, &t),
+        }
+    }
+
+    fn sb_usr(&mut self, conn: ConnId, t: &str, user: &str, cookie: &str, now: Instant) {
+        let Some(TicketKind::Open) = self.take_ticket(cookie, user, now) else {
+            self.error_reply(conn, 911, t);
+            return self.close(conn);
+        };
+        let user = self
+            .dir
+            .account(user)
+            .map(|a| a.sign_in_name.clone())
+            .unwrap_or_else(|| user.to_string());
+        let id = loop {
+            let id = self.random_hex(32);
+            if !self.switchboards.contains_key(&id) {
+                break id;
+            }
+        };
+        self.switchboards.insert(
+            id.clone(),
+            Switchboard {
+                members: vec![(conn, user.clone())],
+            },
+        );
+        if let Some(sb) = self.sb_conn(conn) {
+            sb.user = Some(user.clone());
+            sb.sb = Some(id);
+        }
+        let name = self.friendly(&user);
+        self.send(conn, line("USR", &[t, "OK", user.as_str(), name.as_str()]));
+    }
+
+    fn sb_cal(&mut self, conn: ConnId, t: &str, callee: &str, now: Instant) {
+        let Some((sb_id, caller)) = self
+            .sb_conn(conn)
+            .and_then(|s| Some((s.sb.clone()?, s.user.clone()?)))
+        else {
+            return;
+        };
+        if !valid_sign_in_name(callee) {
+            return self.error_reply(conn, 208, t);
+        }
+        let in_sb = self.switchboards.get(&sb_id).is_some_and(|sb| {
+            sb.members
+                .iter()
+                .any(|(_, u)| u.eq_ignore_ascii_case(callee))
+        });
+        if in_sb {
+            return self.error_reply(conn, 215, t);
+        }
+        let Some(&callee_ns) = self.online.get(&callee.to_ascii_lowercase()) else {
+            return self.error_reply(conn, 217, t);
+        };
+        let callee = self
+            .dir
+            .account(callee)
+            .map(|a| a.sign_in_name.clone())
+            .unwrap_or_else(|| callee.to_string());
+        let cookie = self.new_ticket(&callee, TicketKind::Join { sb: sb_id.clone() }, now);
+        self.send(conn, line("CAL", &[t, "RINGING", sb_id.as_str()]));
+        let addr = self.config.sb_address.clone();
+        let name = self.friendly(&caller);
+        self.send(
+            callee_ns,
+            line(
+                "RNG",
+                &[
+                    sb_id.as_str(),
+                    addr.as_str(),
+                    "CKI",
+                    cookie.as_str(),
+                    caller.as_str(),
+                    name.as_str(),
+                ],
+            ),
+        );
+    }
+
+    fn sb_ans(
+        &mut self,
+        conn: ConnId,
+        t: &str,
+        user: &str,
+        cookie: &str,
+        sb_id: &str,
+        now: Instant,
+    ) {
+        let ticket = self.take_ticket(cookie, user, now);
+        let valid = matches!(&ticket, Some(TicketKind::Join { sb }) if sb == sb_id)
+            && self.switchboards.contains_key(sb_id);
+        if !valid {
+            self.error_reply(conn, 911, t);
+            return self.close(conn);
+        }
+        let user = self
+            .dir
+            .account(user)
+            .map(|a| a.sign_in_name.clone())
+            .unwrap_or_else(|| user.to_string());
+        let others: Vec<(ConnId, String)> = self
+            .switchboards
+            .get(sb_id)
+            .map(|sb| sb.members.clone())
+            .unwrap_or_default();
+        let total = others.len().to_string();
+        for (i, (_, member)) in others.iter().enumerate() {
+            let name = self.friendly(member);
+            let index = (i + 1).to_string();
+            self.send(
+                conn,
+                line(
+                    "IRO",
+                    &[
+                        t,
+                        index.as_str(),
+                        total.as_str(),
+                        member.as_str(),
+                        name.as_str(),
+                    ],
+                ),
+            );
+        }
+        self.send(conn, line("ANS", &[t, "OK"]));
+        let name = self.friendly(&user);
+        for (member_conn, _) in &others {
+            self.send(*member_conn, line("JOI", &[user.as_str(), name.as_str()]));
+        }
+        if let Some(sb) = self.switchboards.get_mut(sb_id) {
+            sb.members.push((conn, user.clone()));
+        }
+        if let Some(s) = self.sb_conn(conn) {
+            s.user = Some(user);
+            s.sb = Some(sb_id.to_string());
+        }
+    }
+
+    /// Relays the payload unchanged; only the command line is rewritten (msnp.md §a.4).
+    fn sb_msg(&mut self, conn: ConnId, cmd: &Command, t: &str) {
+        let ack = cmd.args.get(1).map(String::as_str).unwrap_or("");
+        let payload = cmd.payload.clone().unwrap_or_default();
+        // As Escargot: an unknown ack type or an oversized payload closes the connection.
+        if !ACK_TYPES.contains(&ack) || payload.len() > MAX_SB_PAYLOAD {
+            return self.close(conn);
+        }
+        let Some((sb_id, sender)) = self
+            .sb_conn(conn)
+            .and_then(|s| Some((s.sb.clone()?, s.user.clone()?)))
+        else {
+            return;
+        };
+        let name = self.friendly(&sender);
+        let recipients: Vec<ConnId> = self
+            .switchboards
+            .get(&sb_id)
+            .map(|sb| {
+                sb.members
+                    .iter()
+                    .filter(|(c, _)| *c != conn)
+                    .map(|(c, _)| *c)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for r in &recipients {
+            let mut relayed = line("MSG", &[sender.as_str(), name.as_str()]);
+            relayed.args.push(payload.len().to_string());
+            relayed.payload = Some(payload.clone());
+            self.send(*r, relayed);
+        }
+        match (ack, recipients.is_empty()) {
+            ("A" | "D" | "S", false) => self.send(conn, line("ACK", &[t])),
+            ("A" | "D" | "N", true) => self.send(conn, line("NAK", &[t])),
+            _ => {}
+        }
+    }
+
+    /// A switchboard member left: the others get `BYE`; an empty switchboard ends.
+    pub(super) fn sb_left(&mut self, conn: ConnId, sb: SbConn) {
+        let (Some(sb_id), Some(user)) = (sb.sb, sb.user) else {
+            return;
+        };
+        let Some(board) = self.switchboards.get_mut(&sb_id) else {
+            return;
+        };
+        board.members.retain(|(c, _)| *c != conn);
+        let rest: Vec<ConnId> = board.members.iter().map(|(c, _)| *c).collect();
+        if rest.is_empty() {
+            self.switchboards.remove(&sb_id);
+        }
+        for c in rest {
+            self.send(c, line("BYE", &[user.as_str()]));
+        }
+    }
+
+    /// Every switchboard connection of a user (closed when their NS connection ends).
+    pub(super) fn sb_conns_of(&self, user: &str) -> Vec<ConnId> {
+        self.conns
+            .iter()
+            .filter_map(|(id, c)| match &c.role {
+                Role::Sb(sb)
+                    if sb
+                        .user
+                        .as_deref()
+                        .is_some_and(|u| u.eq_ignore_ascii_case(user)) =>
+                {
+                    Some(*id)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+pub(super) type Switchboards = HashMap<String, Switchboard>;
+pub(super) type Tickets = HashMap<String, Ticket>;
