@@ -50,11 +50,14 @@ pub struct Embedded {
     now: Instant,
     trace: Vec<TraceEntry>,
     events: VecDeque<(MessengerId, ClientEvent)>,
+    seed: Option<u64>,
 }
 
 impl Embedded {
     pub fn new(config: ServiceConfig) -> Self {
+        let seed = config.seed;
         Embedded {
+            seed,
             service: ServiceEngine::new(config),
             clients: BTreeMap::new(),
             links: BTreeMap::new(),
@@ -86,6 +89,10 @@ impl Embedded {
             sign_in_name: sign_in_name.to_string(),
             password: password.to_string(),
             ns_address: "embedded:1863".to_string(),
+            // Each Messenger gets its own loopback address, so remote addresses are
+            // easy to tell apart in a trace.
+            local_ip: format!("127.0.0.{}", (id % 250) + 2),
+            seed: self.seed.map(|s| s.wrapping_add(id)),
         };
         self.clients.insert(id, ClientEngine::new(config));
         id
@@ -105,7 +112,35 @@ impl Embedded {
         })
     }
 
-    /// Runs a client call, then pumps until quiet.
+    /// Runs a client call, then pumps until quiet: every event the call caused is
+    /// queued when it returns.
+    pub fn call<T>(
+        &mut self,
+        m: MessengerId,
+        f: impl FnOnce(&mut ClientEngine, Instant) -> Result<T>,
+    ) -> Result<T> {
+        self.with_client(m, f)
+    }
+
+    /// `IMsgrSession::Invite`: sent once the switchboard is up. If the service cannot
+    /// reach the peer, the call fails with the documented code and nothing changed.
+    pub fn invite(
+        &mut self,
+        m: MessengerId,
+        obj: ObjId,
+        peer: &str,
+        app_data: Option<&str>,
+    ) -> Result<()> {
+        self.with_client(m, |c, now| c.invite(obj, peer, app_data, now))?;
+        let failed = self.events.iter().position(|(who, e)| {
+            *who == m && matches!(e, ClientEvent::InviteFailed { obj: o, .. } if *o == obj)
+        });
+        match failed.and_then(|i| self.events.remove(i)) {
+            Some((_, ClientEvent::InviteFailed { error, .. })) => Err(error),
+            _ => Ok(()),
+        }
+    }
+
     fn with_client<T>(
         &mut self,
         m: MessengerId,
@@ -575,5 +610,330 @@ mod tests {
             }
         );
         assert_eq!(out[1], ServiceOutput::Close { conn: 1 });
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+    use crate::client::Launch;
+    use crate::session::SessionState as S;
+    use crate::wire::challenge::md5_response;
+    use crate::wire::InviteMessage;
+
+    const APP: &str = "testapp@msnmsgr.com";
+    const KEY: &str = "TESTKEY123";
+    const GUID: &str = "{0E0B4F5A-7C71-4D2B-9F8F-1A2B3C4D5E6F}";
+
+    struct Pair {
+        w: Embedded,
+        a: MessengerId,
+        b: MessengerId,
+        ma: ObjId,
+    }
+
+    fn unlock(w: &mut Embedded, m: MessengerId, obj: ObjId) {
+        w.request_challenge(m, obj, 9).unwrap();
+        let challenge = w
+            .take_events()
+            .into_iter()
+            .find_map(|(_, e)| match e {
+                ClientEvent::LockChallenge { challenge, .. } => Some(challenge),
+                _ => None,
+            })
+            .unwrap();
+        w.send_response(m, obj, APP, &md5_response(&challenge, KEY), 9)
+            .unwrap();
+    }
+
+    fn pair(register_on_b: bool) -> Pair {
+        let mut config = ServiceConfig::new();
+        config.seed = Some(11);
+        let mut w = Embedded::new(config);
+        w.service_mut()
+            .add_user("alice@example.com", "pw", Some("Alice A"))
+            .unwrap();
+        w.service_mut()
+            .add_user("bob@example.com", "pw", None)
+            .unwrap();
+        w.service_mut().license(APP, KEY).unwrap();
+        let a = w.add_messenger("alice@example.com", "pw");
+        let b = w.add_messenger("bob@example.com", "pw");
+        w.sign_in(a, None).unwrap();
+        w.sign_in(b, None).unwrap();
+        let ma = w.create_lock_object(a, ObjectKind::SessionManager).unwrap();
+        let mb = w.create_lock_object(b, ObjectKind::SessionManager).unwrap();
+        unlock(&mut w, a, ma);
+        unlock(&mut w, b, mb);
+        w.call(a, |c, _| {
+            c.register_application(
+                ma,
+                GUID,
+                "Test App",
+                "http://example.com/app",
+                "/opt/app",
+                0,
+            )
+        })
+        .unwrap();
+        if register_on_b {
+            w.call(b, |c, _| {
+                c.register_application(
+                    mb,
+                    GUID,
+                    "Test App",
+                    "http://example.com/app",
+                    "/opt/app",
+                    0,
+                )
+            })
+            .unwrap();
+        }
+        w.take_events();
+        w.clear_trace();
+        Pair { w, a, b, ma }
+    }
+
+    fn invite(p: &mut Pair) -> (ObjId, ObjId) {
+        let sa = p.w.call(p.a, |c, _| c.create_session(p.ma)).unwrap();
+        p.w.call(p.a, |c, _| c.set_application(sa, GUID)).unwrap();
+        p.w.invite(p.a, sa, "bob@example.com", Some("hello"))
+            .unwrap();
+        let sb =
+            p.w.take_events()
+                .into_iter()
+                .find_map(|(m, e)| match e {
+                    ClientEvent::Invitation {
+                        session, app_data, ..
+                    } if m == p.b => {
+                        assert_eq!(app_data.as_deref(), Some("hello"));
+                        Some(session)
+                    }
+                    _ => None,
+                })
+                .expect("bob is invited");
+        (sa, sb)
+    }
+
+    fn events_of(w: &mut Embedded, m: MessengerId) -> Vec<ClientEvent> {
+        w.take_events()
+            .into_iter()
+            .filter(|(who, _)| *who == m)
+            .map(|(_, e)| e)
+            .collect()
+    }
+
+    #[test]
+    fn invite_travels_over_a_switchboard() {
+        let mut p = pair(true);
+        let (sa, sb) = invite(&mut p);
+        assert_eq!(
+            p.w.client(p.a).unwrap().session(sa).unwrap().state,
+            S::Invitation
+        );
+        let bs = p.w.client(p.b).unwrap().session(sb).unwrap().clone();
+        assert_eq!(bs.state, S::Invitation);
+        assert_eq!(bs.flags, 2 | 4);
+        assert_eq!(bs.peer.as_deref(), Some("alice@example.com"));
+        let names: Vec<String> = p.w.trace().iter().map(|e| e.cmd.name.clone()).collect();
+        for n in ["XFR", "USR", "CAL", "RNG", "ANS", "IRO", "JOI", "MSG"] {
+            assert!(names.contains(&n.to_string()), "{n} missing from {names:?}");
+        }
+        let msg =
+            p.w.trace()
+                .iter()
+                .find(|e| e.cmd.name == "MSG" && e.direction == Direction::ServerToClient)
+                .unwrap();
+        let invite = InviteMessage::parse_payload(msg.cmd.payload.as_deref().unwrap()).unwrap();
+        assert_eq!(invite.get("Application-GUID"), Some(GUID));
+        assert_eq!(invite.get("Session-Protocol"), Some("SM1"));
+        assert_eq!(invite.get("Context-Data"), Some("hello"));
+        assert_eq!(msg.cmd.args[0], "alice@example.com");
+        assert_eq!(msg.cmd.args[1], "Alice%20A");
+    }
+
+    #[test]
+    fn accept_connects_both_sides_with_addresses() {
+        let mut p = pair(true);
+        let (sa, sb) = invite(&mut p);
+        p.w.call(p.b, |c, _| c.set_local_address(sb, "10.1.2.3:5000"))
+            .unwrap();
+        p.w.call(p.b, |c, now| c.accept(sb, Some("yes"), now))
+            .unwrap();
+        let b_events = p.w.take_events();
+        let before = b_events
+            .iter()
+            .any(|(m, e)| *m == p.b && *e == ClientEvent::BeforeAppLaunch { obj: sb });
+        assert!(before);
+        assert_eq!(
+            p.w.client(p.a).unwrap().session(sa).unwrap().state,
+            S::Connected
+        );
+        assert_eq!(
+            p.w.client(p.b).unwrap().session(sb).unwrap().state,
+            S::Accepted
+        );
+        p.w.call(p.b, |c, _| c.launch_decided(sb, true, None))
+            .unwrap();
+        let bs = p.w.client(p.b).unwrap().session(sb).unwrap().clone();
+        assert_eq!(bs.state, S::Connected);
+        assert!(matches!(bs.launch, Launch::Launched { .. }));
+        assert_eq!(
+            p.w.client(p.a)
+                .unwrap()
+                .session(sa)
+                .unwrap()
+                .remote_address
+                .as_deref(),
+            Some("10.1.2.3:5000")
+        );
+        assert_eq!(bs.remote_address.as_deref(), Some("127.0.0.3"));
+        let ea = events_of(&mut p.w, p.a);
+        assert!(ea.is_empty());
+        p.w.call(p.a, |c, now| c.send_context_data(sa, "ctx-1", now))
+            .unwrap();
+        let eb = events_of(&mut p.w, p.b);
+        assert_eq!(
+            eb,
+            vec![ClientEvent::ContextData {
+                obj: sb,
+                data: "ctx-1".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn decline_ends_both_sides() {
+        let mut p = pair(true);
+        let (sa, sb) = invite(&mut p);
+        p.w.call(p.b, |c, now| c.decline(sb, Some("no thanks"), now))
+            .unwrap();
+        let ea = events_of(&mut p.w, p.a);
+        assert_eq!(
+            ea,
+            vec![
+                ClientEvent::Declined {
+                    obj: sa,
+                    app_data: Some("no thanks".into())
+                },
+                ClientEvent::StateChanged {
+                    obj: sa,
+                    prev: S::Invitation
+                },
+                ClientEvent::Termination {
+                    obj: sa,
+                    hr: HResult::SR_INVITATION_DECLINED.code(),
+                    app_data: Some("no thanks".into())
+                },
+            ]
+        );
+        assert_eq!(
+            p.w.client(p.a).unwrap().session(sa).unwrap().state,
+            S::Declined
+        );
+    }
+
+    #[test]
+    fn unknown_app_is_declined_as_not_installed() {
+        let mut p = pair(false);
+        let sa = p.w.call(p.a, |c, _| c.create_session(p.ma)).unwrap();
+        p.w.call(p.a, |c, _| c.set_application(sa, GUID)).unwrap();
+        p.w.invite(p.a, sa, "bob@example.com", None).unwrap();
+        let all = p.w.take_events();
+        assert!(all.iter().any(|(m, e)| *m == p.b
+            && matches!(e, ClientEvent::AppNotPresent { name, .. } if name == "Test App")));
+        assert!(all.iter().any(|(m, e)| *m == p.a
+            && *e
+                == ClientEvent::Termination {
+                    obj: sa,
+                    hr: HResult::SR_APP_NOT_REGISTERED.code(),
+                    app_data: None
+                }));
+        let cancel =
+            p.w.trace()
+                .iter()
+                .rev()
+                .find(|e| e.cmd.name == "MSG")
+                .unwrap();
+        let m = InviteMessage::parse_payload(cancel.cmd.payload.as_deref().unwrap()).unwrap();
+        assert_eq!(m.get("Cancel-Code"), Some("REJECT_NOT_INSTALLED"));
+    }
+
+    #[test]
+    fn invitation_times_out() {
+        let mut p = pair(true);
+        let (sa, sb) = invite(&mut p);
+        p.w.advance(Duration::from_secs(60));
+        assert_eq!(
+            p.w.client(p.a).unwrap().session(sa).unwrap().state,
+            S::Cancelled
+        );
+        let bs = p.w.client(p.b).unwrap().session(sb).unwrap();
+        assert_eq!(bs.state, S::Cancelled);
+        let all = p.w.take_events();
+        assert!(all.contains(&(
+            p.b,
+            ClientEvent::Termination {
+                obj: sb,
+                hr: HResult::SR_SESSION_TIMEOUT.code(),
+                app_data: None
+            }
+        )));
+        assert!(all.contains(&(
+            p.a,
+            ClientEvent::Termination {
+                obj: sa,
+                hr: HResult::SR_SESSION_TIMEOUT.code(),
+                app_data: None
+            }
+        )));
+    }
+
+    #[test]
+    fn inviting_an_offline_user_fails_synchronously() {
+        let mut p = pair(true);
+        p.w.service_mut()
+            .add_user("carol@example.com", "pw", None)
+            .unwrap();
+        let sa = p.w.call(p.a, |c, _| c.create_session(p.ma)).unwrap();
+        p.w.call(p.a, |c, _| c.set_application(sa, GUID)).unwrap();
+        let err = p.w.invite(p.a, sa, "carol@example.com", None).unwrap_err();
+        assert_eq!(err.hresult(), HResult::MSGR_E_NOT_LOGGED_ON);
+        assert_eq!(
+            p.w.client(p.a).unwrap().session(sa).unwrap().state,
+            S::Ready
+        );
+        let err = p.w.invite(p.a, sa, "alice@example.com", None).unwrap_err();
+        assert_eq!(err.hresult(), HResult::SR_INVITED_SELF);
+    }
+
+    #[test]
+    fn a_peer_signing_out_terminates_the_session() {
+        let mut p = pair(true);
+        let (sa, sb) = invite(&mut p);
+        p.w.call(p.b, |c, now| c.accept(sb, None, now)).unwrap();
+        p.w.call(p.b, |c, _| c.launch_decided(sb, false, None))
+            .unwrap();
+        assert_eq!(
+            p.w.client(p.a).unwrap().session(sa).unwrap().state,
+            S::Connected
+        );
+        p.w.take_events();
+        p.w.sign_out(p.b).unwrap();
+        let ea = events_of(&mut p.w, p.a);
+        assert_eq!(
+            ea,
+            vec![
+                ClientEvent::StateChanged {
+                    obj: sa,
+                    prev: S::Connected
+                },
+                ClientEvent::Termination {
+                    obj: sa,
+                    hr: HResult::SR_CONNECTION_FAILURE.code(),
+                    app_data: None
+                },
+            ]
+        );
     }
 }

@@ -37,7 +37,6 @@ struct LockObject {
 #[derive(Debug, Default)]
 pub(super) struct Locks {
     objects: BTreeMap<ObjId, LockObject>,
-    next_id: ObjId,
 }
 
 impl Locks {
@@ -73,8 +72,7 @@ fn cookie_from(cookie: i64) -> Result<i32> {
 
 impl ClientEngine {
     pub fn create_lock_object(&mut self, kind: ObjectKind) -> ObjId {
-        self.locks.next_id += 1;
-        let id = self.locks.next_id;
+        let id = self.new_obj_id();
         let status = match (self.state(), self.ns.as_ref()) {
             (super::ClientState::SignedIn, Some(_)) => self.policy_status(),
             _ => LockStatus::NotInitialized,
@@ -88,6 +86,15 @@ impl ClientEngine {
             },
         );
         id
+    }
+
+    pub(super) fn lock_objects_of(&self, kind: ObjectKind) -> Vec<ObjId> {
+        self.locks
+            .objects
+            .iter()
+            .filter(|(_, o)| o.kind == kind)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     pub fn lock_kind(&self, obj: ObjId) -> Result<ObjectKind> {
@@ -300,6 +307,7 @@ impl ClientEngine {
     }
 
     pub(super) fn locks_signed_out(&mut self, _now: Instant) {
+        self.sessions_signed_out();
         let ids: Vec<ObjId> = self.locks.objects.keys().copied().collect();
         for obj in ids {
             if let Some(o) = self.locks.objects.get_mut(&obj) {

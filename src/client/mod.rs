@@ -3,10 +3,16 @@
 //! Sans-IO: the driver reports connections, bytes and time; the engine answers with
 //! [`ClientOutput`]s (connect, send, close) and [`ClientEvent`]s for the API objects.
 
+mod apps;
 mod locks;
 mod ns;
+mod sb;
+mod sessions;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
@@ -14,7 +20,14 @@ use crate::lock::LockStatus;
 use crate::proto::{ConnId, Instant};
 use crate::wire::Command;
 
+pub use apps::{AppRegistration, MAX_APPS, MAX_GUID, MAX_NAME, MAX_PATH, MAX_URL};
 pub use locks::ObjectKind;
+pub use sessions::{
+    Launch, Session, CANCEL_HRESULT_FIELD, INVITATION_TIMEOUT, MAX_APP_DATA_BYTES,
+    MAX_CONTEXT_CALLS, MAX_CONTEXT_DATA, MAX_LOCAL_ADDRESS,
+};
+
+use crate::session::SessionState;
 
 /// A local handle for an API object (session manager, MessengerPriv, later sessions).
 pub type ObjId = u64;
@@ -25,6 +38,10 @@ pub struct ClientConfig {
     pub password: String,
     /// Where the notification server is (`host:port`); the embedded hub ignores it.
     pub ns_address: String,
+    /// The machine's address, the default `LocalAddress` of sessions.
+    pub local_ip: String,
+    /// Seed for invitation cookies and session ids; `None` draws one from the OS.
+    pub seed: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +102,70 @@ pub enum ClientEvent {
         obj: ObjId,
         status: LockStatus,
     },
+    // DMsgrSessionManagerEvents
+    Invitation {
+        obj: ObjId,
+        session: ObjId,
+        app_data: Option<String>,
+    },
+    AppRegistered {
+        obj: ObjId,
+        guid: String,
+    },
+    AppUnregistered {
+        obj: ObjId,
+        guid: String,
+    },
+    AppShutdown {
+        obj: ObjId,
+    },
+    // DMsgrSessionEvents
+    StateChanged {
+        obj: ObjId,
+        prev: SessionState,
+    },
+    AppNotPresent {
+        obj: ObjId,
+        name: String,
+        url: String,
+    },
+    Accepted {
+        obj: ObjId,
+        app_data: Option<String>,
+    },
+    Declined {
+        obj: ObjId,
+        app_data: Option<String>,
+    },
+    Cancelled {
+        obj: ObjId,
+        app_data: Option<String>,
+    },
+    Termination {
+        obj: ObjId,
+        hr: u32,
+        app_data: Option<String>,
+    },
+    ReadyToLaunch {
+        obj: ObjId,
+    },
+    ContextData {
+        obj: ObjId,
+        data: String,
+    },
+    SendError {
+        obj: ObjId,
+        hr: HResult,
+    },
+    /// Needs an answer: [`ClientEngine::launch_decided`].
+    BeforeAppLaunch {
+        obj: ObjId,
+    },
+    /// An `invite` that could not be delivered; the driver reports it as the call's error.
+    InviteFailed {
+        obj: ObjId,
+        error: Error,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,7 +179,13 @@ pub struct ClientEngine {
     config: ClientConfig,
     ns: Option<ns::NsSession>,
     next_conn: ConnId,
+    next_obj: ObjId,
     locks: locks::Locks,
+    sessions: sessions::Sessions,
+    apps: apps::Registry,
+    sbs: sb::Links,
+    peer_names: HashMap<String, String>,
+    rng: StdRng,
     friendly_name: Option<String>,
     out: VecDeque<ClientOutput>,
     events: VecDeque<ClientEvent>,
@@ -106,11 +193,21 @@ pub struct ClientEngine {
 
 impl ClientEngine {
     pub fn new(config: ClientConfig) -> Self {
+        let rng = match config.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
         ClientEngine {
             config,
             ns: None,
             next_conn: 1,
+            next_obj: 0,
             locks: locks::Locks::default(),
+            sessions: sessions::Sessions::default(),
+            apps: apps::Registry::default(),
+            sbs: sb::Links::default(),
+            peer_names: HashMap::new(),
+            rng,
             friendly_name: None,
             out: VecDeque::new(),
             events: VecDeque::new(),
@@ -158,6 +255,7 @@ impl ClientEngine {
     pub fn sign_out(&mut self, now: Instant) {
         if let Some(ns) = &self.ns {
             let conn = ns.conn();
+            self.sb_leave_all();
             self.out.push_back(ClientOutput::Send {
                 conn,
                 cmd: crate::proto::line::<&str>("OUT", &[]),
@@ -171,12 +269,16 @@ impl ClientEngine {
     pub fn connected(&mut self, conn: ConnId, now: Instant) {
         if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
             self.ns_connected(now);
+        } else if self.sbs.owns(conn) {
+            self.sb_connected(conn);
         }
     }
 
     pub fn receive(&mut self, conn: ConnId, bytes: &[u8], now: Instant) {
         if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
             self.ns_receive(bytes, now);
+        } else if self.sbs.owns(conn) {
+            self.sb_receive(conn, bytes, now);
         }
     }
 
@@ -188,16 +290,24 @@ impl ClientEngine {
                 .as_ref()
                 .and_then(|ns| ns.out_reason())
                 .unwrap_or(SignOutReason::ConnectionLost);
+            self.sb_leave_all();
             self.ns_ended(reason, now);
+        } else if self.sbs.owns(conn) {
+            self.sb_closed(conn, now);
         }
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.locks.next_deadline()
+        self.locks
+            .next_deadline()
+            .into_iter()
+            .chain(self.sessions_next_deadline())
+            .min()
     }
 
     pub fn tick(&mut self, now: Instant) {
         self.locks_tick(now);
+        self.sessions_tick(now);
     }
 
     pub fn poll_output(&mut self) -> Option<ClientOutput> {
@@ -206,6 +316,12 @@ impl ClientEngine {
 
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()
+    }
+
+    /// Lock objects and sessions share one id space, so the driver can tell them apart.
+    fn new_obj_id(&mut self) -> ObjId {
+        self.next_obj += 1;
+        self.next_obj
     }
 
     fn new_conn(&mut self) -> ConnId {

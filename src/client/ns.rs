@@ -184,6 +184,8 @@ impl ClientEngine {
                 self.locks_signed_in(policy);
             }
             (_, "MSG") if arg(0) == "Hotmail" => self.ns_profile(&cmd),
+            (Stage::SignedIn, "XFR") if arg(1) == "SB" => self.sb_xfr_reply(&cmd),
+            (Stage::SignedIn, "RNG") => self.sb_ring(&cmd),
             (_, "CHL") if arg(0) == "0" => self.ns_answer_ping(arg(1)),
             (_, "CHL") => {
                 if let Some(t) = cmd.trid() {
@@ -209,6 +211,11 @@ impl ClientEngine {
                     if !self.ns_is_ping_answer(t) {
                         self.locks_result(t, false, now);
                     }
+                }
+            }
+            (Stage::SignedIn, _) if cmd.is_error() => {
+                if let Some(t) = cmd.trid() {
+                    self.sb_xfr_failed(t, now);
                 }
             }
             (_, code) if cmd.is_error() && stage != Stage::SignedIn => {

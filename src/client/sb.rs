@@ -1,0 +1,382 @@
+//! The client's switchboard connections: one per peer, opened with `XFR SB` + `USR` +
+//! `CAL` (caller) or from an `RNG` with `ANS` (callee); invitation messages queue until
+//! the peer has joined (msnp.md §c).
+
+use std::collections::HashMap;
+
+use crate::hresult::HResult;
+use crate::proto::{line, with_payload, ConnId, Instant};
+use crate::wire::{urlenc, Command, Decoder, Direction, InviteMessage, MimeMessage};
+
+use super::{ClientEngine, ClientOutput, ObjId};
+
+/// What an invitation message was for, to report the right send failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum MsgKind {
+    Invite,
+    Accept,
+    Decline,
+    Cancel,
+    Context,
+}
+
+impl MsgKind {
+    pub(super) fn send_failure(self) -> HResult {
+        match self {
+            MsgKind::Invite => HResult::SR_INVITATION_SEND_FAILURE,
+            MsgKind::Accept => HResult::SR_ACCEPT_SEND_FAILURE,
+            MsgKind::Decline => HResult::SR_DECLINE_SEND_FAILURE,
+            MsgKind::Cancel => HResult::SR_CANCEL_SEND_FAILURE,
+            MsgKind::Context => HResult::SR_CONTEXT_DATA_SEND_FAILURE,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stage {
+    AwaitXfr {
+        trid: u32,
+    },
+    AwaitConnect {
+        cookie: String,
+        session: Option<String>,
+    },
+    AwaitUsr,
+    AwaitCal,
+    AwaitJoin,
+    AwaitAns,
+    Ready,
+}
+
+/// Why a switchboard could not carry a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SbFailure {
+    /// `217`: the peer is offline or unknown.
+    PeerOffline,
+    /// `208`: the peer's name is malformed.
+    BadPeer,
+    /// Anything else: refused cookie, closed connection, no switchboard.
+    Other,
+}
+
+struct Link {
+    conn: Option<ConnId>,
+    peer: String,
+    stage: Stage,
+    decoder: Decoder,
+    next_trid: u32,
+    queue: Vec<(ObjId, MsgKind, Vec<u8>)>,
+    sent: HashMap<u32, (ObjId, MsgKind)>,
+}
+
+impl Link {
+    fn new(peer: &str, stage: Stage, conn: Option<ConnId>) -> Self {
+        Link {
+            conn,
+            peer: peer.to_string(),
+            stage,
+            decoder: Decoder::new(Direction::ServerToClient),
+            next_trid: 1,
+            queue: Vec::new(),
+            sent: HashMap::new(),
+        }
+    }
+
+    fn trid(&mut self) -> u32 {
+        let t = self.next_trid;
+        self.next_trid += 1;
+        t
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Links {
+    links: Vec<Link>,
+}
+
+impl Links {
+    fn by_conn(&mut self, conn: ConnId) -> Option<&mut Link> {
+        self.links.iter_mut().find(|l| l.conn == Some(conn))
+    }
+
+    pub(super) fn owns(&self, conn: ConnId) -> bool {
+        self.links.iter().any(|l| l.conn == Some(conn))
+    }
+}
+
+impl ClientEngine {
+    /// Sends an invitation payload to `peer`, opening a switchboard if none is usable.
+    pub(super) fn sb_send(
+        &mut self,
+        peer: &str,
+        obj: ObjId,
+        kind: MsgKind,
+        payload: Vec<u8>,
+        now: Instant,
+    ) {
+        let ready = self
+            .sbs
+            .links
+            .iter()
+            .position(|l| l.peer.eq_ignore_ascii_case(peer) && l.stage == Stage::Ready);
+        if let Some(i) = ready {
+            return self.sb_write(i, obj, kind, payload, now);
+        }
+        if let Some(l) = self
+            .sbs
+            .links
+            .iter_mut()
+            .find(|l| l.peer.eq_ignore_ascii_case(peer))
+        {
+            l.queue.push((obj, kind, payload));
+            return;
+        }
+        match self.ns_send("XFR", &["SB"]) {
+            Some(trid) => {
+                let mut link = Link::new(peer, Stage::AwaitXfr { trid }, None);
+                link.queue.push((obj, kind, payload));
+                self.sbs.links.push(link);
+            }
+            None => self.sessions_send_failed(obj, kind, SbFailure::Other, now),
+        }
+    }
+
+    fn sb_write(&mut self, i: usize, obj: ObjId, kind: MsgKind, payload: Vec<u8>, now: Instant) {
+        let link = &mut self.sbs.links[i];
+        let Some(conn) = link.conn else { return };
+        let t = link.trid();
+        // `N`: only a failure is reported back, as the captured clients did.
+        link.sent.insert(t, (obj, kind));
+        let cmd = with_payload("MSG", &[t.to_string().as_str(), "N"], payload);
+        self.out.push_back(ClientOutput::Send { conn, cmd });
+        if kind == MsgKind::Invite {
+            self.sessions_invite_sent(obj, now);
+        }
+    }
+
+    /// `XFR <t> SB <addr> CKI <cookie>` from the notification server.
+    pub(super) fn sb_xfr_reply(&mut self, cmd: &Command) {
+        let Some(t) = cmd.trid() else { return };
+        let Some(i) = self
+            .sbs
+            .links
+            .iter()
+            .position(|l| l.stage == Stage::AwaitXfr { trid: t })
+        else {
+            return;
+        };
+        let (addr, cookie) = (
+            cmd.args.get(2).cloned().unwrap_or_default(),
+            cmd.args.get(4).cloned().unwrap_or_default(),
+        );
+        let conn = self.new_conn();
+        let link = &mut self.sbs.links[i];
+        link.conn = Some(conn);
+        link.stage = Stage::AwaitConnect {
+            cookie,
+            session: None,
+        };
+        self.out.push_back(ClientOutput::Connect { conn, addr });
+    }
+
+    /// An error reply on the NS to an `XFR`: that switchboard will not exist.
+    pub(super) fn sb_xfr_failed(&mut self, trid: u32, now: Instant) {
+        if let Some(i) = self
+            .sbs
+            .links
+            .iter()
+            .position(|l| l.stage == Stage::AwaitXfr { trid })
+        {
+            self.sb_fail(i, SbFailure::Other, now);
+        }
+    }
+
+    /// `RNG <session> <addr> CKI <cookie> <caller> <name>`: someone wants to talk.
+    pub(super) fn sb_ring(&mut self, cmd: &Command) {
+        let arg = |i: usize| cmd.args.get(i).cloned().unwrap_or_default();
+        let conn = self.new_conn();
+        let mut link = Link::new(
+            &arg(4),
+            Stage::AwaitConnect {
+                cookie: arg(3),
+                session: Some(arg(0)),
+            },
+            Some(conn),
+        );
+        link.peer = arg(4);
+        self.peer_names
+            .insert(arg(4).to_ascii_lowercase(), urlenc::decode(&arg(5)));
+        self.sbs.links.push(link);
+        self.out
+            .push_back(ClientOutput::Connect { conn, addr: arg(1) });
+    }
+
+    pub(super) fn sb_connected(&mut self, conn: ConnId) {
+        let me = self.config.sign_in_name.clone();
+        let Some(link) = self.sbs.by_conn(conn) else {
+            return;
+        };
+        let Stage::AwaitConnect { cookie, session } = link.stage.clone() else {
+            return;
+        };
+        let t = link.trid().to_string();
+        let (cmd, stage) = match session {
+            Some(sid) => (
+                line(
+                    "ANS",
+                    &[t.as_str(), me.as_str(), cookie.as_str(), sid.as_str()],
+                ),
+                Stage::AwaitAns,
+            ),
+            None => (
+                line("USR", &[t.as_str(), me.as_str(), cookie.as_str()]),
+                Stage::AwaitUsr,
+            ),
+        };
+        link.stage = stage;
+        self.out.push_back(ClientOutput::Send { conn, cmd });
+    }
+
+    pub(super) fn sb_receive(&mut self, conn: ConnId, bytes: &[u8], now: Instant) {
+        if let Some(l) = self.sbs.by_conn(conn) {
+            l.decoder.push(bytes);
+        }
+        loop {
+            let Some(l) = self.sbs.by_conn(conn) else {
+                return;
+            };
+            match l.decoder.next_command() {
+                Ok(Some(cmd)) => self.sb_command(conn, cmd, now),
+                Ok(None) => return,
+                Err(_) => {
+                    self.out.push_back(ClientOutput::Close { conn });
+                    return self.sb_closed(conn, now);
+                }
+            }
+        }
+    }
+
+    fn sb_command(&mut self, conn: ConnId, cmd: Command, now: Instant) {
+        let Some(i) = self.sbs.links.iter().position(|l| l.conn == Some(conn)) else {
+            return;
+        };
+        let stage = self.sbs.links[i].stage.clone();
+        let arg = |n: usize| cmd.args.get(n).cloned().unwrap_or_default();
+        match (stage, cmd.name.as_str()) {
+            (Stage::AwaitUsr, "USR") if arg(1) == "OK" => {
+                let link = &mut self.sbs.links[i];
+                let t = link.trid().to_string();
+                let peer = link.peer.clone();
+                link.stage = Stage::AwaitCal;
+                self.out.push_back(ClientOutput::Send {
+                    conn,
+                    cmd: line("CAL", &[t.as_str(), peer.as_str()]),
+                });
+            }
+            (Stage::AwaitCal, "CAL") if arg(1) == "RINGING" => {
+                self.sbs.links[i].stage = Stage::AwaitJoin
+            }
+            (Stage::AwaitJoin, "JOI") => {
+                self.peer_names
+                    .insert(arg(0).to_ascii_lowercase(), urlenc::decode(&arg(1)));
+                self.sb_ready(i, now);
+            }
+            (Stage::AwaitAns, "IRO") => {
+                self.peer_names
+                    .insert(arg(3).to_ascii_lowercase(), urlenc::decode(&arg(4)));
+            }
+            (Stage::AwaitAns, "ANS") if arg(1) == "OK" => self.sb_ready(i, now),
+            (Stage::Ready, "MSG") => self.sb_message(i, &cmd, now),
+            (_, "NAK") => {
+                let failed = cmd.trid().and_then(|t| self.sbs.links[i].sent.remove(&t));
+                if let Some((obj, kind)) = failed {
+                    self.sessions_send_failed(obj, kind, SbFailure::Other, now);
+                }
+            }
+            (_, "ACK") => {
+                if let Some(t) = cmd.trid() {
+                    self.sbs.links[i].sent.remove(&t);
+                }
+            }
+            (_, "BYE") if arg(0).eq_ignore_ascii_case(&self.sbs.links[i].peer) => {
+                self.out.push_back(ClientOutput::Close { conn });
+                self.sb_closed(conn, now);
+            }
+            (stage, _) if cmd.is_error() && stage != Stage::Ready => {
+                let failure = match cmd.error_code() {
+                    Some(217) => SbFailure::PeerOffline,
+                    Some(208) => SbFailure::BadPeer,
+                    _ => SbFailure::Other,
+                };
+                self.out.push_back(ClientOutput::Close { conn });
+                self.sb_fail(i, failure, now);
+            }
+            _ => {}
+        }
+    }
+
+    fn sb_ready(&mut self, i: usize, now: Instant) {
+        self.sbs.links[i].stage = Stage::Ready;
+        let queued = std::mem::take(&mut self.sbs.links[i].queue);
+        for (obj, kind, payload) in queued {
+            self.sb_write(i, obj, kind, payload, now);
+        }
+    }
+
+    fn sb_message(&mut self, i: usize, cmd: &Command, now: Instant) {
+        let Some(payload) = cmd.payload.as_deref() else {
+            return;
+        };
+        let sender = cmd.args.first().cloned().unwrap_or_default();
+        if !sender.eq_ignore_ascii_case(&self.sbs.links[i].peer) {
+            return;
+        }
+        let is_invite = MimeMessage::parse(payload)
+            .ok()
+            .and_then(|m| m.media_type())
+            .is_some_and(|t| t == "text/x-msmsgsinvite");
+        if !is_invite {
+            return;
+        }
+        if let Ok(msg) = InviteMessage::parse_payload(payload) {
+            let peer = self.sbs.links[i].peer.clone();
+            self.sessions_message(&peer, msg, now);
+        }
+    }
+
+    /// The switchboard connection ended: queued messages fail; a peer who leaves a
+    /// ready switchboard has left every session with us.
+    pub(super) fn sb_closed(&mut self, conn: ConnId, now: Instant) {
+        let Some(i) = self.sbs.links.iter().position(|l| l.conn == Some(conn)) else {
+            return;
+        };
+        if self.sbs.links[i].stage == Stage::Ready {
+            let link = self.sbs.links.remove(i);
+            self.sessions_peer_left(&link.peer, now);
+        } else {
+            self.sb_fail(i, SbFailure::Other, now);
+        }
+    }
+
+    fn sb_fail(&mut self, i: usize, failure: SbFailure, now: Instant) {
+        let link = self.sbs.links.remove(i);
+        for (obj, kind, _) in link.queue {
+            self.sessions_send_failed(obj, kind, failure, now);
+        }
+    }
+
+    /// Leaves every switchboard (sign-out).
+    pub(super) fn sb_leave_all(&mut self) {
+        for link in std::mem::take(&mut self.sbs.links) {
+            if let Some(conn) = link.conn {
+                if !matches!(link.stage, Stage::AwaitConnect { .. }) {
+                    self.out.push_back(ClientOutput::Send {
+                        conn,
+                        cmd: line::<&str>("OUT", &[]),
+                    });
+                }
+                self.out.push_back(ClientOutput::Close { conn });
+            }
+        }
+    }
+}

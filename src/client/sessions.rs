@@ -1,0 +1,902 @@
+//! `IMsgrSessionManager` and `IMsgrSession` on the client, and their mapping onto
+//! `text/x-msmsgsinvite` messages (msnp.md §f.6; decisions in docs/decisions.md).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::error::{Error, Result};
+use crate::hresult::HResult;
+use crate::proto::{valid_sign_in_name, Instant};
+use crate::session::{flags, table, Method, Role, SessionState};
+use crate::wire::{InvitationCommand, InviteMessage};
+
+use super::apps::{self, AppRegistration};
+use super::sb::{MsgKind, SbFailure};
+use super::{ClientEngine, ClientEvent, ClientState, ObjId, ObjectKind};
+
+/// `bstrAppData` limit: 512 bytes of UTF-16 (reference C13).
+pub const MAX_APP_DATA_BYTES: usize = 512;
+pub const MAX_CONTEXT_DATA: usize = 300;
+pub const MAX_CONTEXT_CALLS: u8 = 5;
+pub const MAX_LOCAL_ADDRESS: usize = 30;
+/// How long an inviter waits for an answer before cancelling with `TIMEOUT`.
+pub const INVITATION_TIMEOUT: Duration = Duration::from_secs(60);
+/// Our extension field: the HRESULT behind a `CANCEL`; legacy peers ignore it.
+pub const CANCEL_HRESULT_FIELD: &str = "Cancel-HResult";
+/// Virtual process ids handed out by the default launcher start here.
+const FIRST_VIRTUAL_PID: u32 = 40_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Launch {
+    NotYet,
+    /// `BeforeAppLaunch` fired; waiting for its answer.
+    Deciding,
+    Launched {
+        pid: u32,
+    },
+    /// `BeforeAppLaunch` answered `False`.
+    Suppressed,
+}
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub manager: ObjId,
+    pub role: Role,
+    pub flags: u32,
+    pub state: SessionState,
+    pub session_id: String,
+    pub cookie: String,
+    pub app: Option<AppRegistration>,
+    pub local_address: Option<String>,
+    pub remote_address: Option<String>,
+    pub peer: Option<String>,
+    pub context_data: Option<String>,
+    pub context_sent: u8,
+    pub launch: Launch,
+    invite_pending: bool,
+    deadline: Option<Instant>,
+}
+
+#[derive(Default)]
+pub(super) struct Sessions {
+    pub(super) map: BTreeMap<ObjId, Session>,
+    next_pid: u32,
+}
+
+fn invalid(detail: impl Into<String>) -> Error {
+    Error::api(HResult::E_INVALIDARG, detail.into())
+}
+
+/// Checks `bstrAppData` (512 bytes of UTF-16, one line).
+pub fn check_app_data(data: Option<&str>) -> Result<()> {
+    let Some(d) = data else { return Ok(()) };
+    let bytes = d.encode_utf16().count() * 2;
+    if bytes > MAX_APP_DATA_BYTES {
+        return Err(invalid(format!(
+            "app data is {bytes} bytes as UTF-16; the limit is {MAX_APP_DATA_BYTES}"
+        )));
+    }
+    check_one_line(d, "app data")
+}
+
+fn check_one_line(s: &str, what: &str) -> Result<()> {
+    if s.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
+        return Err(invalid(format!(
+            "{what} must be one line: it travels as one MSNP header"
+        )));
+    }
+    Ok(())
+}
+
+fn state_error(hr: HResult, s: &Session, method: Method) -> Error {
+    Error::api(
+        hr,
+        format!(
+            "{} is not allowed for the {} in {}",
+            method.name(),
+            s.role.name(),
+            s.state.name()
+        ),
+    )
+}
+
+impl ClientEngine {
+    fn new_guid(&mut self) -> String {
+        let b: [u8; 16] = self.rng.random();
+        format!(
+            "{{{:02X}{:02X}{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}}}",
+            b[0], b[1], b[2], b[3], b[4], b[5], (b[6] & 0x0F) | 0x40, b[7], (b[8] & 0x3F) | 0x80, b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+        )
+    }
+
+    /// The guard of the manager's members (reference C30).
+    fn manager_guard(&self, manager: ObjId) -> Result<()> {
+        if self.lock_kind(manager)? != ObjectKind::SessionManager {
+            return Err(Error::UnknownHandle {
+                what: "session manager",
+                id: manager,
+            });
+        }
+        self.check_unlocked(manager)
+    }
+
+    pub fn session(&self, obj: ObjId) -> Result<&Session> {
+        self.sessions.map.get(&obj).ok_or(Error::UnknownHandle {
+            what: "session",
+            id: obj,
+        })
+    }
+
+    fn session_mut(&mut self, obj: ObjId) -> Result<&mut Session> {
+        self.sessions.map.get_mut(&obj).ok_or(Error::UnknownHandle {
+            what: "session",
+            id: obj,
+        })
+    }
+
+    pub fn sessions(&self) -> impl Iterator<Item = (ObjId, &Session)> {
+        self.sessions.map.iter().map(|(id, s)| (*id, s))
+    }
+
+    /// The address this side reports in `IP-Address`.
+    pub fn effective_local_address(&self, obj: ObjId) -> Result<String> {
+        Ok(self
+            .session(obj)?
+            .local_address
+            .clone()
+            .unwrap_or_else(|| self.config.local_ip.clone()))
+    }
+
+    pub fn peer_friendly_name(&self, sign_in_name: &str) -> Option<&str> {
+        self.peer_names
+            .get(&sign_in_name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    pub fn applications_registered(&self) -> impl Iterator<Item = &AppRegistration> {
+        self.apps.all()
+    }
+
+    // ---- IMsgrSessionManager ------------------------------------------------------
+
+    pub fn create_session(&mut self, manager: ObjId) -> Result<ObjId> {
+        self.manager_guard(manager)?;
+        let id = self.new_obj_id();
+        let session = Session {
+            manager,
+            role: Role::Inviter,
+            flags: flags::SF_INVITER,
+            state: SessionState::Ready,
+            session_id: self.new_guid(),
+            cookie: self.rng.random_range(1..=i32::MAX).to_string(),
+            app: None,
+            local_address: None,
+            remote_address: None,
+            peer: None,
+            context_data: None,
+            context_sent: 0,
+            launch: Launch::NotYet,
+            invite_pending: false,
+            deadline: None,
+        };
+        self.sessions.map.insert(id, session);
+        Ok(id)
+    }
+
+    pub fn get_launching_session(&self, manager: ObjId, pid: i64) -> Result<ObjId> {
+        self.manager_guard(manager)?;
+        if pid <= 0 || pid > i64::from(i32::MAX) {
+            return Err(invalid(format!("{pid} is not a process id")));
+        }
+        self.sessions
+            .map
+            .iter()
+            .find(|(_, s)| s.launch == Launch::Launched { pid: pid as u32 })
+            .map(|(id, _)| *id)
+            .ok_or_else(|| {
+                Error::api(
+                    HResult::E_FAIL,
+                    format!("no session launched process {pid}"),
+                )
+            })
+    }
+
+    pub fn register_application(
+        &mut self,
+        manager: ObjId,
+        guid: &str,
+        name: &str,
+        url: &str,
+        path: &str,
+        flags: i64,
+    ) -> Result<()> {
+        self.manager_guard(manager)?;
+        self.apps.register(guid, name, url, path, flags)?;
+        let guid = guid.to_string();
+        for obj in self.managers() {
+            self.emit(ClientEvent::AppRegistered {
+                obj,
+                guid: guid.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn unregister_application(&mut self, manager: ObjId, guid: &str) -> Result<()> {
+        self.manager_guard(manager)?;
+        self.apps.unregister(guid)?;
+        let guid = guid.to_string();
+        for obj in self.managers() {
+            self.emit(ClientEvent::AppUnregistered {
+                obj,
+                guid: guid.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `Applications`: the docs call it not implemented (C18).
+    pub fn applications(&self, manager: ObjId) -> Result<()> {
+        self.manager_guard(manager)?;
+        Err(Error::api(
+            HResult::E_NOTIMPL,
+            "IMsgrSessionManager::Applications is not implemented",
+        ))
+    }
+
+    fn managers(&self) -> Vec<ObjId> {
+        self.lock_objects_of(ObjectKind::SessionManager)
+    }
+
+    // ---- IMsgrSession: properties -----------------------------------------------------
+
+    pub fn set_application(&mut self, obj: ObjId, guid: &str) -> Result<()> {
+        let s = self.session(obj)?;
+        table::next(s.state, s.role, Method::PutApplication)
+            .map_err(|hr| state_error(hr, s, Method::PutApplication))?;
+        apps::check_guid(guid, HResult::E_OUTOFMEMORY)?;
+        let app = self.apps.get(guid).cloned().ok_or_else(|| {
+            Error::api(
+                HResult::SR_APP_NOT_REGISTERED,
+                format!("{guid} is not registered on this machine"),
+            )
+        })?;
+        self.session_mut(obj)?.app = Some(app);
+        Ok(())
+    }
+
+    pub fn set_local_address(&mut self, obj: ObjId, address: &str) -> Result<()> {
+        let s = self.session(obj)?;
+        table::next(s.state, s.role, Method::PutLocalAddress)
+            .map_err(|hr| state_error(hr, s, Method::PutLocalAddress))?;
+        if address.chars().count() > MAX_LOCAL_ADDRESS {
+            return Err(Error::api(
+                HResult::E_OUTOFMEMORY,
+                format!("a local address is at most {MAX_LOCAL_ADDRESS} characters"),
+            ));
+        }
+        if address.is_empty() || address.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid(
+                "a local address is a non-empty token without spaces",
+            ));
+        }
+        self.session_mut(obj)?.local_address = Some(address.to_string());
+        Ok(())
+    }
+
+    // ---- IMsgrSession: methods ----------------------------------------------------------
+
+    pub fn invite(
+        &mut self,
+        obj: ObjId,
+        peer: &str,
+        app_data: Option<&str>,
+        now: Instant,
+    ) -> Result<()> {
+        let s = self.session(obj)?;
+        table::next(s.state, s.role, Method::Invite)
+            .map_err(|hr| state_error(hr, s, Method::Invite))?;
+        if s.invite_pending {
+            return Err(Error::api(
+                HResult::SR_SESSION_NOT_READY,
+                "an invitation is already being sent",
+            ));
+        }
+        let Some(app) = s.app.clone() else {
+            return Err(Error::api(
+                HResult::SR_APP_NOT_SPECIFIED,
+                "set the session's application before inviting",
+            ));
+        };
+        if self.state() != ClientState::SignedIn {
+            return Err(Error::api(
+                HResult::MSGR_E_NOT_LOGGED_ON,
+                "this Messenger is not signed in",
+            ));
+        }
+        if !valid_sign_in_name(peer) {
+            return Err(invalid(format!("{peer:?} is not a sign-in name")));
+        }
+        if peer.eq_ignore_ascii_case(&self.config.sign_in_name) {
+            return Err(Error::api(
+                HResult::SR_INVITED_SELF,
+                "a user cannot invite himself",
+            ));
+        }
+        check_app_data(app_data)?;
+        let mut msg = InviteMessage::new()
+            .field("Application-Name", app.name.as_str())
+            .field("Application-GUID", app.guid.as_str());
+        if !app.url.is_empty() {
+            msg.push("Application-URL", app.url.as_str());
+        }
+        msg.push("Session-Protocol", "SM1");
+        msg.push("Invitation-Command", "INVITE");
+        msg.push("Invitation-Cookie", s.cookie.as_str());
+        msg.push("Session-ID", s.session_id.as_str());
+        if let Some(d) = app_data.filter(|d| !d.is_empty()) {
+            msg.push("Context-Data", d);
+        }
+        let payload = msg.encode().map_err(|e| {
+            Error::api(
+                HResult::SR_INVITATION_SEND_FAILURE,
+                format!("the invitation cannot be sent: {e}"),
+            )
+        })?;
+        let s = self.session_mut(obj)?;
+        s.peer = Some(peer.to_string());
+        s.invite_pending = true;
+        self.sb_send(peer, obj, MsgKind::Invite, payload, now);
+        Ok(())
+    }
+
+    pub fn accept(&mut self, obj: ObjId, app_data: Option<&str>, now: Instant) -> Result<()> {
+        let s = self.session(obj)?;
+        let next = table::next(s.state, s.role, Method::Accept)
+            .map_err(|hr| state_error(hr, s, Method::Accept))?;
+        check_app_data(app_data)?;
+        let address = self.effective_local_address(obj)?;
+        let mut msg = self.reply_message(obj, "ACCEPT")?;
+        msg.push("Launch-Application", "TRUE");
+        msg.push("Request-Data", "IP-Address:");
+        msg.push("IP-Address", address.as_str());
+        if let Some(d) = app_data.filter(|d| !d.is_empty()) {
+            msg.push("Context-Data", d);
+        }
+        self.send_reply(obj, MsgKind::Accept, &msg, now)?;
+        self.set_state(obj, next);
+        if let Ok(s) = self.session_mut(obj) {
+            s.launch = Launch::Deciding;
+        }
+        self.emit(ClientEvent::BeforeAppLaunch { obj });
+        Ok(())
+    }
+
+    pub fn decline(&mut self, obj: ObjId, app_data: Option<&str>, now: Instant) -> Result<()> {
+        let s = self.session(obj)?;
+        let next = table::next(s.state, s.role, Method::Decline)
+            .map_err(|hr| state_error(hr, s, Method::Decline))?;
+        check_app_data(app_data)?;
+        let mut msg = self.reply_message(obj, "CANCEL")?;
+        msg.push("Cancel-Code", "REJECT");
+        if let Some(d) = app_data.filter(|d| !d.is_empty()) {
+            msg.push("Context-Data", d);
+        }
+        self.send_reply(obj, MsgKind::Decline, &msg, now)?;
+        self.end(
+            obj,
+            next,
+            HResult::SR_INVITATION_DECLINED,
+            app_data.map(str::to_string),
+        );
+        Ok(())
+    }
+
+    pub fn cancel(
+        &mut self,
+        obj: ObjId,
+        hr: i64,
+        app_data: Option<&str>,
+        now: Instant,
+    ) -> Result<()> {
+        let s = self.session(obj)?;
+        let next = table::next(s.state, s.role, Method::Cancel)
+            .map_err(|hr| state_error(hr, s, Method::Cancel))?;
+        let was_accepted = s.state == SessionState::Accepted;
+        let code = u32::try_from(hr & 0xFFFF_FFFF).unwrap_or(0);
+        if i32::try_from(hr).is_err() && u32::try_from(hr).is_err() {
+            return Err(invalid(format!("hr {hr} is not a 32-bit HRESULT")));
+        }
+        check_app_data(app_data)?;
+        // Reference §1.2: a cancel after acceptance, before connection, is reported as
+        // SR_CANCEL_BEFORE_CONNECT whatever the reason given.
+        let reason = if was_accepted {
+            HResult::SR_CANCEL_BEFORE_CONNECT.code()
+        } else {
+            code
+        };
+        let mut msg = self.reply_message(obj, "CANCEL")?;
+        msg.push("Cancel-Code", "TIMEOUT");
+        msg.push(CANCEL_HRESULT_FIELD, format!("0x{reason:08X}"));
+        if let Some(d) = app_data.filter(|d| !d.is_empty()) {
+            msg.push("Context-Data", d);
+        }
+        self.send_reply(obj, MsgKind::Cancel, &msg, now)?;
+        self.end_with_code(obj, next, reason, app_data.map(str::to_string));
+        Ok(())
+    }
+
+    pub fn send_context_data(&mut self, obj: ObjId, data: &str, now: Instant) -> Result<()> {
+        let s = self.session(obj)?;
+        table::next(s.state, s.role, Method::SendContextData)
+            .map_err(|hr| state_error(hr, s, Method::SendContextData))?;
+        if data.chars().count() > MAX_CONTEXT_DATA {
+            return Err(invalid(format!(
+                "context data is at most {MAX_CONTEXT_DATA} characters"
+            )));
+        }
+        check_one_line(data, "context data")?;
+        if s.context_sent >= MAX_CONTEXT_CALLS {
+            return Err(Error::api(
+                HResult::SR_CONTEXT_DATA_OVER_LIMIT,
+                format!(
+                    "SendContextData may be called at most {MAX_CONTEXT_CALLS} times per session"
+                ),
+            ));
+        }
+        let mut msg = self.reply_message(obj, "CONTEXT")?;
+        msg.push("Context-Data", data);
+        self.send_reply(obj, MsgKind::Context, &msg, now)?;
+        self.session_mut(obj)?.context_sent += 1;
+        Ok(())
+    }
+
+    /// The answer to `BeforeAppLaunch`: launch (with the launched process id, or a
+    /// virtual one) or not. Either way the session goes on to connect.
+    pub fn launch_decided(&mut self, obj: ObjId, launch: bool, pid: Option<u32>) -> Result<()> {
+        let s = self.session(obj)?;
+        if s.launch != Launch::Deciding {
+            return Ok(());
+        }
+        if launch {
+            let pid = pid.unwrap_or_else(|| {
+                self.sessions.next_pid += 1;
+                FIRST_VIRTUAL_PID + self.sessions.next_pid
+            });
+            self.session_mut(obj)?.launch = Launch::Launched { pid };
+            self.emit(ClientEvent::ReadyToLaunch { obj });
+        } else {
+            self.session_mut(obj)?.launch = Launch::Suppressed;
+        }
+        self.maybe_connect(obj);
+        Ok(())
+    }
+
+    // ---- messages ----------------------------------------------------------------------
+
+    fn reply_message(&self, obj: ObjId, command: &str) -> Result<InviteMessage> {
+        let s = self.session(obj)?;
+        Ok(InviteMessage::new()
+            .field("Invitation-Command", command)
+            .field("Invitation-Cookie", s.cookie.as_str())
+            .field("Session-ID", s.session_id.as_str()))
+    }
+
+    fn send_reply(
+        &mut self,
+        obj: ObjId,
+        kind: MsgKind,
+        msg: &InviteMessage,
+        now: Instant,
+    ) -> Result<()> {
+        let payload = msg.encode().map_err(|e| {
+            Error::api(
+                kind.send_failure(),
+                format!("the message cannot be sent: {e}"),
+            )
+        })?;
+        let peer = self
+            .session(obj)?
+            .peer
+            .clone()
+            .ok_or_else(|| Error::api(HResult::SR_NO_USER_INVITED, "no peer"))?;
+        if self.state() != ClientState::SignedIn {
+            return Err(Error::api(
+                HResult::MSGR_E_NOT_LOGGED_ON,
+                "this Messenger is not signed in",
+            ));
+        }
+        self.sb_send(&peer, obj, kind, payload, now);
+        Ok(())
+    }
+
+    fn find_session(&self, peer: &str, cookie: &str) -> Option<ObjId> {
+        self.sessions
+            .map
+            .iter()
+            .find(|(_, s)| {
+                s.cookie == cookie
+                    && s.peer
+                        .as_deref()
+                        .is_some_and(|p| p.eq_ignore_ascii_case(peer))
+            })
+            .map(|(id, _)| *id)
+    }
+
+    /// An invitation message from `peer` arrived on a switchboard.
+    pub(super) fn sessions_message(&mut self, peer: &str, msg: InviteMessage, now: Instant) {
+        let Some(cookie) = msg.cookie().map(str::to_string) else {
+            return;
+        };
+        let existing = self.find_session(peer, &cookie);
+        match (msg.command(), existing) {
+            (Some(InvitationCommand::Invite), None) => {
+                self.incoming_invite(peer, &cookie, &msg, now)
+            }
+            (Some(InvitationCommand::Accept), Some(obj)) => self.incoming_accept(obj, &msg, now),
+            (Some(InvitationCommand::Cancel), Some(obj)) => self.incoming_cancel(obj, &msg),
+            (Some(InvitationCommand::Context), Some(obj)) => {
+                let data = msg.get("Context-Data").unwrap_or_default().to_string();
+                if let Ok(s) = self.session_mut(obj) {
+                    if s.state == SessionState::Connected {
+                        s.context_data = Some(data.clone());
+                        self.emit(ClientEvent::ContextData { obj, data });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn incoming_invite(&mut self, peer: &str, cookie: &str, msg: &InviteMessage, now: Instant) {
+        let protocol_ok = msg
+            .get("Session-Protocol")
+            .is_none_or(|p| p.eq_ignore_ascii_case("SM1"));
+        let guid = msg
+            .get("Application-GUID")
+            .and_then(apps::normalize_wire_guid);
+        let reject = |code: &str| {
+            InviteMessage::new()
+                .field("Invitation-Command", "CANCEL")
+                .field("Invitation-Cookie", cookie)
+                .field("Cancel-Code", code)
+        };
+        let (Some(guid), true) = (guid, protocol_ok) else {
+            if let Ok(p) = reject("FAIL").encode() {
+                self.sb_send(peer, 0, MsgKind::Decline, p, now);
+            }
+            return;
+        };
+        let name = msg.get("Application-Name").unwrap_or_default().to_string();
+        let url = msg.get("Application-URL").unwrap_or_default().to_string();
+        let registered = self.apps.get(&guid).cloned();
+        let id = self.new_obj_id();
+        let managers: Vec<ObjId> = self
+            .managers()
+            .into_iter()
+            .filter(|m| self.check_unlocked(*m).is_ok())
+            .collect();
+        let session = Session {
+            manager: managers.first().copied().unwrap_or_default(),
+            role: Role::Invitee,
+            flags: flags::SF_INVITEE
+                | if registered.is_some() {
+                    flags::SF_APP_INVITE_COMPATIBLE
+                } else {
+                    0
+                },
+            state: SessionState::Invitation,
+            session_id: msg
+                .get("Session-ID")
+                .map(str::to_string)
+                .unwrap_or_else(|| self.new_guid()),
+            cookie: cookie.to_string(),
+            app: Some(registered.clone().unwrap_or(AppRegistration {
+                guid: guid.clone(),
+                name: name.clone(),
+                url: url.clone(),
+                path: String::new(),
+            })),
+            local_address: None,
+            remote_address: None,
+            peer: Some(peer.to_string()),
+            context_data: None,
+            context_sent: 0,
+            launch: Launch::NotYet,
+            invite_pending: false,
+            deadline: None,
+        };
+        self.sessions.map.insert(id, session);
+        let app_data = msg.get("Context-Data").map(str::to_string);
+        for m in managers {
+            self.emit(ClientEvent::Invitation {
+                obj: m,
+                session: id,
+                app_data: app_data.clone(),
+            });
+        }
+        if registered.is_none() {
+            // Messenger declines an app it does not have, and points at its URL (C27).
+            self.emit(ClientEvent::AppNotPresent { obj: id, name, url });
+            let mut m = reject("REJECT_NOT_INSTALLED");
+            m.push("Session-ID", self.sessions.map[&id].session_id.as_str());
+            if let Ok(p) = m.encode() {
+                self.sb_send(peer, id, MsgKind::Decline, p, now);
+            }
+            self.end(
+                id,
+                SessionState::Declined,
+                HResult::SR_APP_NOT_REGISTERED,
+                None,
+            );
+        }
+    }
+
+    fn incoming_accept(&mut self, obj: ObjId, msg: &InviteMessage, now: Instant) {
+        let Ok(s) = self.session(obj) else { return };
+        let address = msg.get("IP-Address").map(str::to_string);
+        match (s.role, s.state) {
+            (Role::Inviter, SessionState::Invitation) => {
+                let data = msg.get("Context-Data").map(str::to_string);
+                if let Ok(s) = self.session_mut(obj) {
+                    s.remote_address = address;
+                    s.deadline = None;
+                    s.flags |= flags::SF_APP_INVITE_COMPATIBLE;
+                }
+                self.set_state(obj, SessionState::Accepted);
+                self.emit(ClientEvent::Accepted {
+                    obj,
+                    app_data: data,
+                });
+                // The inviter's own ACCEPT gives the invitee our address (msnp.md §f.4).
+                let Ok(own) = self.effective_local_address(obj) else {
+                    return;
+                };
+                let Ok(mut reply) = self.reply_message(obj, "ACCEPT") else {
+                    return;
+                };
+                reply.push("Launch-Application", "FALSE");
+                reply.push("IP-Address", own.as_str());
+                if self.send_reply(obj, MsgKind::Accept, &reply, now).is_ok() {
+                    self.maybe_connect(obj);
+                }
+            }
+            (Role::Invitee, SessionState::Accepted) => {
+                if let Ok(s) = self.session_mut(obj) {
+                    s.remote_address = address;
+                }
+                self.maybe_connect(obj);
+            }
+            _ => {}
+        }
+    }
+
+    fn incoming_cancel(&mut self, obj: ObjId, msg: &InviteMessage) {
+        let Ok(s) = self.session(obj) else { return };
+        if s.state.is_terminal() || s.state == SessionState::Ready {
+            return;
+        }
+        let (state, role) = (s.state, s.role);
+        let code = msg
+            .get("Cancel-Code")
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let data = msg.get("Context-Data").map(str::to_string);
+        let sent_hr = msg
+            .get(CANCEL_HRESULT_FIELD)
+            .and_then(|v| {
+                u32::from_str_radix(
+                    v.trim().trim_start_matches("0x").trim_start_matches("0X"),
+                    16,
+                )
+                .ok()
+            })
+            .and_then(HResult::from_code);
+        match code.as_str() {
+            "REJECT" | "REJECT_NOT_INSTALLED"
+                if role == Role::Inviter && state == SessionState::Invitation =>
+            {
+                let hr = if code == "REJECT" {
+                    HResult::SR_INVITATION_DECLINED
+                } else {
+                    HResult::SR_APP_NOT_REGISTERED
+                };
+                self.emit(ClientEvent::Declined {
+                    obj,
+                    app_data: data.clone(),
+                });
+                self.end(obj, SessionState::Declined, hr, data);
+            }
+            "FAIL" | "FTTIMEOUT" => {
+                let hr = if code == "FAIL" {
+                    HResult::SR_SESSION_PROTOCOL_ERROR
+                } else {
+                    HResult::SR_CONNECTION_FAILURE
+                };
+                self.end(obj, SessionState::Terminated, hr, data);
+            }
+            _ => {
+                let hr = match sent_hr {
+                    Some(
+                        hr @ (HResult::SR_SESSION_TIMEOUT | HResult::SR_CANCEL_BEFORE_CONNECT),
+                    ) => hr,
+                    _ if state == SessionState::Accepted => HResult::SR_CANCEL_BEFORE_CONNECT,
+                    _ => HResult::SR_SESSION_CANCELLED_REMOTE,
+                };
+                self.emit(ClientEvent::Cancelled {
+                    obj,
+                    app_data: data.clone(),
+                });
+                self.end(obj, SessionState::Cancelled, hr, data);
+            }
+        }
+    }
+
+    /// A send failed. A pending invitation is refused synchronously (the hub turns
+    /// `InviteFailed` into the call's error); anything else is `OnSendError`.
+    pub(super) fn sessions_send_failed(
+        &mut self,
+        obj: ObjId,
+        kind: MsgKind,
+        failure: SbFailure,
+        _now: Instant,
+    ) {
+        let Ok(s) = self.session_mut(obj) else { return };
+        if kind == MsgKind::Invite && s.invite_pending {
+            s.invite_pending = false;
+            s.peer = None;
+            let error = match failure {
+                SbFailure::PeerOffline => Error::api(
+                    HResult::MSGR_E_NOT_LOGGED_ON,
+                    "the invited user is not signed in",
+                ),
+                SbFailure::BadPeer => invalid("the service refused the invited user's name"),
+                SbFailure::Other => Error::api(
+                    HResult::SR_INVITATION_SEND_FAILURE,
+                    "no switchboard could carry the invitation",
+                ),
+            };
+            self.emit(ClientEvent::InviteFailed { obj, error });
+        } else {
+            self.emit(ClientEvent::SendError {
+                obj,
+                hr: kind.send_failure(),
+            });
+        }
+    }
+
+    /// The invitation went out on a switchboard.
+    pub(super) fn sessions_invite_sent(&mut self, obj: ObjId, now: Instant) {
+        let Ok(s) = self.session_mut(obj) else { return };
+        if !s.invite_pending {
+            return;
+        }
+        s.invite_pending = false;
+        s.deadline = Some(now + INVITATION_TIMEOUT);
+        self.set_state(obj, SessionState::Invitation);
+    }
+
+    /// The peer left our switchboard: their side of every live session is gone.
+    pub(super) fn sessions_peer_left(&mut self, peer: &str, _now: Instant) {
+        let ids: Vec<ObjId> = self
+            .sessions
+            .map
+            .iter()
+            .filter(|(_, s)| {
+                !s.state.is_terminal()
+                    && s.peer
+                        .as_deref()
+                        .is_some_and(|p| p.eq_ignore_ascii_case(peer))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for obj in ids {
+            if self.sessions.map[&obj].invite_pending {
+                self.sessions_send_failed(obj, MsgKind::Invite, SbFailure::Other, _now);
+            } else if self.sessions.map[&obj].state != SessionState::Ready {
+                self.end(
+                    obj,
+                    SessionState::Terminated,
+                    HResult::SR_CONNECTION_FAILURE,
+                    None,
+                );
+            }
+        }
+    }
+
+    /// Our own sign-out ends every live session, then tells the managers.
+    pub(super) fn sessions_signed_out(&mut self) {
+        let ids: Vec<ObjId> = self
+            .sessions
+            .map
+            .iter()
+            .filter(|(_, s)| !s.state.is_terminal() && s.state != SessionState::Ready)
+            .map(|(id, _)| *id)
+            .collect();
+        for obj in ids {
+            self.end(
+                obj,
+                SessionState::Terminated,
+                HResult::SR_SESSION_CANCELLED_LOCAL,
+                None,
+            );
+        }
+        for obj in self.managers() {
+            self.emit(ClientEvent::AppShutdown { obj });
+        }
+    }
+
+    pub(super) fn sessions_next_deadline(&self) -> Option<Instant> {
+        self.sessions.map.values().filter_map(|s| s.deadline).min()
+    }
+
+    /// Invitations nobody answered in time are cancelled with `TIMEOUT` (msnp.md §f.5).
+    pub(super) fn sessions_tick(&mut self, now: Instant) {
+        let due: Vec<ObjId> = self
+            .sessions
+            .map
+            .iter()
+            .filter(|(_, s)| s.deadline.is_some_and(|d| d <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for obj in due {
+            if let Ok(s) = self.session_mut(obj) {
+                s.deadline = None;
+            }
+            let Ok(mut msg) = self.reply_message(obj, "CANCEL") else {
+                continue;
+            };
+            msg.push("Cancel-Code", "TIMEOUT");
+            msg.push(
+                CANCEL_HRESULT_FIELD,
+                format!("0x{:08X}", HResult::SR_SESSION_TIMEOUT.code()),
+            );
+            // Even if the message cannot go out, the session has timed out here.
+            let _ = self.send_reply(obj, MsgKind::Cancel, &msg, now);
+            self.end(
+                obj,
+                SessionState::Cancelled,
+                HResult::SR_SESSION_TIMEOUT,
+                None,
+            );
+        }
+    }
+
+    fn maybe_connect(&mut self, obj: ObjId) {
+        let Ok(s) = self.session(obj) else { return };
+        let launch_done = s.role == Role::Inviter
+            || matches!(s.launch, Launch::Launched { .. } | Launch::Suppressed);
+        if s.state == SessionState::Accepted && s.remote_address.is_some() && launch_done {
+            self.set_state(obj, SessionState::Connected);
+        }
+    }
+
+    fn set_state(&mut self, obj: ObjId, state: SessionState) {
+        let Ok(s) = self.session_mut(obj) else { return };
+        let prev = s.state;
+        if prev != state {
+            s.state = state;
+            if state.is_terminal() {
+                s.deadline = None;
+            }
+            self.emit(ClientEvent::StateChanged { obj, prev });
+        }
+    }
+
+    fn end(&mut self, obj: ObjId, state: SessionState, hr: HResult, app_data: Option<String>) {
+        self.end_with_code(obj, state, hr.code(), app_data);
+    }
+
+    fn end_with_code(
+        &mut self,
+        obj: ObjId,
+        state: SessionState,
+        hr: u32,
+        app_data: Option<String>,
+    ) {
+        self.set_state(obj, state);
+        self.emit(ClientEvent::Termination { obj, hr, app_data });
+    }
+}
