@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import msgr
@@ -915,34 +915,43 @@ class ObjModel:
 
 
 COOKIES = st.integers(min_value=-(2**31), max_value=2**31 - 1)
-OBJ = st.integers(min_value=0, max_value=3)
+#: Operation names, weighted towards the lock calls so that every state gets exercised.
+OP_NAMES = (
+    ["request"] * 4 + ["send_good"] * 3 + ["send_bad"] * 2 + ["send_wrong_cookie"] * 2 + ["advance"] * 2
+    + ["sign_out", "sign_in", "new_object"]
+)
 OPS = st.lists(
-    st.one_of(
-        st.tuples(st.just("request"), OBJ, COOKIES),
-        st.tuples(st.just("send_good"), OBJ),
-        st.tuples(st.just("send_bad"), OBJ),
-        st.tuples(st.just("send_wrong_cookie"), OBJ),
-        st.tuples(st.just("advance"), st.integers(min_value=0, max_value=60)),
-        st.tuples(st.just("sign_out")),
-        st.tuples(st.just("sign_in")),
-        st.tuples(st.just("new_object"), st.sampled_from(KINDS)),
+    st.tuples(
+        st.sampled_from(OP_NAMES),
+        st.sampled_from([0, 0, 0, 0, 1, 1, 2, 3]),
+        COOKIES,
+        st.sampled_from([0, 1, 10, 25, 49, 50, 60]),
+        st.sampled_from(KINDS),
     ),
-    max_size=30,
+    min_size=4,
+    max_size=40,
 )
 
 
-@settings(deadline=None, max_examples=150)
-@given(ops=OPS)
-def test_random_operations_follow_the_state_table(ops: list[tuple[Any, ...]]) -> None:
-    service = new_service()
+@settings(deadline=None, max_examples=200)
+@given(mode=st.sampled_from(["enabled", "enabled", "enabled", "disabled", "off"]), ops=OPS)
+def test_random_operations_follow_the_state_table(mode: str, ops: list[tuple[Any, ...]]) -> None:
+    # What sign-in completion does to every object, by service mode (C7).
+    on_sign_in = {
+        "enabled": (S.INITIALIZED, ENABLED),
+        "disabled": (S.DISABLED, [("on_lock_enable", (False,)), ("on_lock_status_changed", (S.DISABLED,))]),
+        "off": (S.UNLOCKED, [("on_lock_status_changed", (S.UNLOCKED,))]),
+    }[mode]
+    service = new_service(mode)
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     objs: list[msgr.MsgrLock] = [alice.session_manager(), alice.messenger_priv(), alice.session_manager()]
-    model = [ObjModel(S.INITIALIZED) for _ in objs]
+    model = [ObjModel(on_sign_in[0]) for _ in objs]
     recs = [record(o) for o in objs]
     signed_in = True
     now = 0.0
 
     def expect_error(i: int, err: type[msgr.MsgrError], fn: Any, *args: Any) -> None:
+        event(f"{fn.__name__} -> {err.__name__}")
         before = len(service.trace)
         with raises_exactly(err):
             fn(*args)
@@ -961,6 +970,7 @@ def test_random_operations_follow_the_state_table(ops: list[tuple[Any, ...]]) ->
                     expect_error(i, err, obj.request_challenge, op[2])
                 else:
                     obj.request_challenge(op[2])
+                    event("request_challenge -> ok")
                     got = recs[i][-1]
                     assert got[0] == "on_lock_challenge"
                     challenge = got[1][1]
@@ -980,17 +990,19 @@ def test_random_operations_follow_the_state_table(ops: list[tuple[Any, ...]]) ->
                     expect_error(i, err, obj.send_response, APP_ID, response, cookie)
                 else:
                     obj.send_response(APP_ID, response, cookie)
+                    event(f"{name} -> ok")
                     ok = name == "send_good"
                     m.status = S.UNLOCKED if ok else S.UNLOCKFAILED
                     m.deadline = None
                     expected[i] = succeeded(cookie) if ok else failed(cookie)
         elif name == "advance":
-            service.advance(op[1])
-            now += op[1]
+            service.advance(op[3])
+            now += op[3]
             for i, m in enumerate(model):
                 if m.status is S.PENDINGRESULT and m.deadline is not None and m.deadline <= now:
                     m.status, m.deadline = S.UNLOCKFAILED, None
                     expected[i] = failed(m.cookie)  # type: ignore[arg-type]
+                    event("timeout")
         elif name == "sign_out":
             if not signed_in:
                 continue
@@ -1006,13 +1018,13 @@ def test_random_operations_follow_the_state_table(ops: list[tuple[Any, ...]]) ->
             alice.sign_in()
             signed_in = True
             for i in range(len(model)):
-                model[i] = ObjModel(S.INITIALIZED)
-                expected[i] = list(ENABLED)
+                model[i] = ObjModel(on_sign_in[0])
+                expected[i] = list(on_sign_in[1])
         elif name == "new_object":
             if len(objs) >= 4:
                 continue
-            objs.append(make(alice, op[1]))
-            model.append(ObjModel(S.INITIALIZED if signed_in else S.NOTINITIALIZED))
+            objs.append(make(alice, op[4]))
+            model.append(ObjModel(on_sign_in[0] if signed_in else S.NOTINITIALIZED))
             recs.append(record(objs[-1]))
             expected[len(objs) - 1] = []
         for i, obj in enumerate(objs):

@@ -20,8 +20,12 @@ from ._core import __version__, lock_response, msnp11_response
 from .enums import HResult, LockStatus, SessionFlags, SessionState
 from .errors import *  # noqa: F403 - one class per HRESULT, listed in errors.__all__
 from .errors import LockError, MsgrError, SessionError, error_for
-from .lock import MessengerPriv, MsgrLock, MsgrSessionManager
+from .contact import Contact
+from .lock import MsgrLock
+from .manager import MsgrSessionManager
+from .priv import MessengerPriv
 from .service import Messenger, Service
+from .session import MsgrSession
 from .trace import Trace, TraceEntry
 
 __all__ = [
@@ -31,6 +35,8 @@ __all__ = [
     "MsgrLock",
     "MsgrSessionManager",
     "MessengerPriv",
+    "MsgrSession",
+    "Contact",
     "Trace",
     "TraceEntry",
     "HResult",

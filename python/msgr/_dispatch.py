@@ -67,14 +67,17 @@ class Dispatcher:
         target = self._resolve(messenger, obj)
         if spec is None or target is None:
             return
-        values = spec.convert(*args)
+        values = spec.convert(target, *args)
         for listener in list(self.listeners):
             listener(target, spec, values)
         callback = getattr(target, spec.callback, None)
-        if callback is None:
-            return
-        try:
-            callback(*values)
-        except Exception as exc:  # noqa: BLE001 - re-raised after delivery
-            exc.add_note(f"msgr: raised by {spec.callback} ({spec.com}) of {target!r}")
-            errors.append(exc)
+        result = None
+        if callback is not None:
+            try:
+                result = callback(*values)
+            except Exception as exc:  # noqa: BLE001 - re-raised after delivery
+                exc.add_note(f"msgr: raised by {spec.callback} ({spec.com}) of {target!r}")
+                errors.append(exc)
+        if spec.reply is not None:
+            # The core waits for this answer; a callback that raised leaves the default.
+            spec.reply(target, result)

@@ -1,7 +1,8 @@
 """The events of the API: core name -> callback attribute, COM name, argument types.
 
-One table, used by the dispatcher (to call callbacks), by objects (to refuse a
-misspelt ``on_*`` attribute) and by the event log.
+One table, used by the dispatcher (to call callbacks and answer the events with an
+``[in, out]`` parameter), by objects (to refuse a misspelt ``on_*`` attribute) and by
+the event log.
 """
 
 from __future__ import annotations
@@ -9,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .enums import LockStatus
+from .enums import HResult, LockStatus, SessionState
+
+
+def _same(target: Any, *args: Any) -> tuple[Any, ...]:
+    return args
 
 
 @dataclass(frozen=True)
@@ -17,30 +22,79 @@ class EventSpec:
     core: str
     callback: str
     com: str
-    convert: Callable[..., tuple[Any, ...]] = lambda *a: a
+    #: (target, *core args) -> the callback's arguments
+    convert: Callable[..., tuple[Any, ...]] = _same
+    #: (target, callback result) -> None, for events whose answer the core waits for
+    reply: Callable[[Any, Any], None] | None = None
 
 
-def _status(value: int) -> tuple[Any, ...]:
+def _hresult(code: int) -> int:
+    try:
+        return HResult(code)
+    except ValueError:
+        return code
+
+
+def _lock_status(target: Any, value: int) -> tuple[Any, ...]:
     return (LockStatus(value),)
 
 
-LOCK_EVENTS = {
-    e.core: e
-    for e in [
-        EventSpec("lock_enable", "on_lock_enable", "OnLockEnable"),
-        EventSpec("lock_challenge", "on_lock_challenge", "OnLockChallenge"),
-        EventSpec("lock_result", "on_lock_result", "OnLockResult"),
-        EventSpec("lock_status_changed", "on_lock_status_changed", "OnLockStatusChanged", _status),
-    ]
-}
+def _invitation(target: Any, session: int, app_data: str | None) -> tuple[Any, ...]:
+    return (target.messenger._session(session), app_data)
 
-MESSENGER_EVENTS = {
-    e.core: e
-    for e in [
-        EventSpec("signed_in", "on_signed_in", "OnSignin"),
-        EventSpec("signed_out", "on_signed_out", "OnSignout"),
-        EventSpec("sign_in_failed", "on_sign_in_failed", "OnSigninFailed"),
-    ]
-}
 
-ALL_EVENTS = {**LOCK_EVENTS, **MESSENGER_EVENTS}
+def _state(target: Any, prev: int) -> tuple[Any, ...]:
+    return (SessionState(prev),)
+
+
+def _termination(target: Any, hr: int, app_data: str | None) -> tuple[Any, ...]:
+    return (_hresult(hr), app_data)
+
+
+def _send_error(target: Any, hr: int) -> tuple[Any, ...]:
+    return (_hresult(hr),)
+
+
+def _launch_reply(session: Any, result: Any) -> None:
+    # [in, out] pfEnableDefault comes in TRUE; only an explicit False stops the launch.
+    session._launch(result is not False)
+
+
+def _specs(*specs: EventSpec) -> dict[str, EventSpec]:
+    return {s.core: s for s in specs}
+
+
+LOCK_EVENTS = _specs(
+    EventSpec("lock_enable", "on_lock_enable", "OnLockEnable"),
+    EventSpec("lock_challenge", "on_lock_challenge", "OnLockChallenge"),
+    EventSpec("lock_result", "on_lock_result", "OnLockResult"),
+    EventSpec("lock_status_changed", "on_lock_status_changed", "OnLockStatusChanged", _lock_status),
+)
+
+MANAGER_EVENTS = _specs(
+    EventSpec("invitation", "on_invitation", "OnInvitation", _invitation),
+    EventSpec("app_registered", "on_app_registered", "OnAppRegistered"),
+    EventSpec("app_unregistered", "on_app_unregistered", "OnAppUnRegistered"),
+    EventSpec("app_shutdown", "on_app_shutdown", "OnAppShutdown"),
+)
+
+SESSION_EVENTS = _specs(
+    EventSpec("state_changed", "on_state_changed", "OnStateChanged", _state),
+    EventSpec("app_not_present", "on_app_not_present", "OnAppNotPresent"),
+    EventSpec("accepted", "on_accepted", "OnAccepted"),
+    EventSpec("declined", "on_declined", "OnDeclined"),
+    EventSpec("cancelled", "on_cancelled", "OnCancelled"),
+    EventSpec("termination", "on_termination", "OnTermination", _termination),
+    EventSpec("ready_to_launch", "on_ready_to_launch", "OnReadyToLaunch"),
+    EventSpec("context_data", "on_context_data", "OnContextData"),
+    EventSpec("send_error", "on_send_error", "OnSendError", _send_error),
+    EventSpec("before_app_launch", "before_app_launch", "BeforeAppLaunch", reply=_launch_reply),
+)
+
+MESSENGER_EVENTS = _specs(
+    EventSpec("signed_in", "on_signed_in", "OnSignin"),
+    EventSpec("signed_out", "on_signed_out", "OnSignout"),
+    EventSpec("sign_in_failed", "on_sign_in_failed", "OnSigninFailed"),
+)
+
+ALL_EVENTS = {**LOCK_EVENTS, **MANAGER_EVENTS, **SESSION_EVENTS, **MESSENGER_EVENTS}

@@ -1,5 +1,5 @@
-"""``IMsgrLock`` and the two objects that carry it: ``MsgrSessionManager`` and
-``MessengerPriv``. Each object unlocks separately (reference §1.1)."""
+"""``IMsgrLock``, the Lock and Key API that ``MsgrSessionManager`` and ``MessengerPriv``
+carry. Each object unlocks separately (reference §1.1)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .enums import LockStatus
 if TYPE_CHECKING:
     from .service import Messenger
 
-__all__ = ["MsgrLock", "MsgrSessionManager", "MessengerPriv"]
+__all__ = ["MsgrLock"]
 
 
 class _EventSource:
@@ -85,22 +85,5 @@ class MsgrLock(_EventSource):
         m = self._messenger
         m._dispatch.call(m._core.send_response, m._id, self._id, app_id, response, cookie)
 
-    def _check_unlocked(self) -> None:
-        """The guard of every locked member (reference C30)."""
-        m = self._messenger
-        m._core.check_unlocked(m._id, self._id)
-
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._messenger.sign_in_name} {self.status.name}>"
-
-
-class MsgrSessionManager(MsgrLock):
-    """``MsgrSessionManager``: creates and finds sessions, registers applications."""
-
-    _kind = "session_manager"
-
-
-class MessengerPriv(MsgrLock):
-    """``MessengerPriv``: adds contacts without UI and subscribes to alerts."""
-
-    _kind = "messenger_priv"

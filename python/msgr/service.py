@@ -8,8 +8,11 @@ from typing import Any, Callable
 
 from . import _args, _core
 from ._dispatch import Dispatcher
-from .lock import MessengerPriv, MsgrLock, MsgrSessionManager, _EventSource
 from ._events import MESSENGER_EVENTS
+from .lock import MsgrLock, _EventSource
+from .manager import MsgrSessionManager
+from .priv import MessengerPriv
+from .session import MsgrSession
 from .trace import Trace
 
 __all__ = ["Service", "Messenger"]
@@ -32,10 +35,13 @@ class Service:
         self.trace = Trace(self._core.trace_len, self._core.trace_slice, self._core.clear_trace)
 
     def _resolve(self, messenger: int, obj: int | None) -> Any:
-        if obj is None:
-            return self._messengers.get(messenger)
+        m = self._messengers.get(messenger)
+        if obj is None or m is None:
+            return m
         ref = self._objects.get((messenger, obj))
-        return ref() if ref is not None else None
+        if ref is not None:
+            return ref()
+        return m._session(obj)
 
     @property
     def lock_and_key(self) -> str:
@@ -96,6 +102,9 @@ class Messenger(_EventSource):
     on_signed_in: Callable[[], object] | None = None
     on_signed_out: Callable[[str], object] | None = None
     on_sign_in_failed: Callable[[int, str], object] | None = None
+    #: ``launcher(session) -> pid | None`` starts the application when an accepted
+    #: session is about to launch; None (the default) records a virtual launch.
+    launcher: Callable[[MsgrSession], int | None] | None = None
 
     def __init__(self, service: Service, email: str, password: str) -> None:
         object.__setattr__(self, "_service", service)
@@ -103,7 +112,15 @@ class Messenger(_EventSource):
         object.__setattr__(self, "_dispatch", service._dispatch)
         object.__setattr__(self, "_id", service._core.add_messenger(email, password))
         object.__setattr__(self, "sign_in_name", email)
+        object.__setattr__(self, "_sessions", {})
         service._messengers[self._id] = self
+
+    def _session(self, oid: int) -> MsgrSession:
+        """The one Python object of a core session."""
+        session = self._sessions.get(oid)
+        if session is None:
+            session = self._sessions[oid] = MsgrSession(self, oid)
+        return session
 
     def _register(self, obj: MsgrLock, kind: str) -> int:
         oid: int = self._core.create_lock_object(self._id, kind)

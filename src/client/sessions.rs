@@ -900,3 +900,44 @@ impl ClientEngine {
         self.emit(ClientEvent::Termination { obj, hr, app_data });
     }
 }
+
+/// The property getters whose errors are documented (reference §3.4).
+impl ClientEngine {
+    fn app_of(&self, obj: ObjId) -> Result<&AppRegistration> {
+        self.session(obj)?.app.as_ref().ok_or_else(|| {
+            Error::api(
+                HResult::SR_APP_NOT_SPECIFIED,
+                "the session has no application",
+            )
+        })
+    }
+
+    /// `ApplicationName`: `""` when the application has no name.
+    pub fn application_name(&self, obj: ObjId) -> Result<String> {
+        Ok(self.app_of(obj)?.name.clone())
+    }
+
+    /// `ApplicationURL`: the download URL of the registration.
+    pub fn application_url(&self, obj: ObjId) -> Result<String> {
+        Ok(self.app_of(obj)?.url.clone())
+    }
+
+    /// `User`: the other party's sign-in name and friendly name.
+    pub fn session_user(&self, obj: ObjId) -> Result<(String, Option<String>)> {
+        let peer = self.session(obj)?.peer.clone().ok_or_else(|| {
+            Error::api(HResult::SR_NO_USER_INVITED, "nobody has been invited yet")
+        })?;
+        let name = self.peer_friendly_name(&peer).map(str::to_string);
+        Ok((peer, name))
+    }
+
+    /// `RemoteAddress`: only once connected (`None` is the documented `S_FALSE`).
+    pub fn remote_address(&self, obj: ObjId) -> Result<Option<String>> {
+        let s = self.session(obj)?;
+        Ok(if s.state == SessionState::Connected {
+            s.remote_address.clone()
+        } else {
+            None
+        })
+    }
+}

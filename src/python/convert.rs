@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use pyo3::IntoPyObjectExt;
 
-use crate::client::ClientEvent;
+use crate::client::{ClientEvent, ObjId};
 use crate::embedded::{MessengerId, TraceEntry};
 use crate::error::Error;
 use crate::wire::Direction;
@@ -32,65 +32,100 @@ impl<T> IntoPyResult<T> for Result<T, Error> {
     }
 }
 
+/// The event's target (None for the Messenger itself), its name, and its arguments.
+fn parts(
+    py: Python<'_>,
+    e: &ClientEvent,
+) -> PyResult<(Option<ObjId>, &'static str, Vec<Py<PyAny>>)> {
+    let v = |x: &dyn ToPy| x.to_py(py);
+    Ok(match e {
+        ClientEvent::SignedIn => (None, "signed_in", vec![]),
+        ClientEvent::SignInFailed { error } => (
+            None,
+            "sign_in_failed",
+            vec![v(&error.hresult().code())?, v(&error.to_string())?],
+        ),
+        ClientEvent::SignedOut { reason } => (None, "signed_out", vec![v(&reason.as_str())?]),
+        ClientEvent::LockEnable { obj, enabled } => (Some(*obj), "lock_enable", vec![v(enabled)?]),
+        ClientEvent::LockChallenge {
+            obj,
+            cookie,
+            challenge,
+        } => (
+            Some(*obj),
+            "lock_challenge",
+            vec![v(cookie)?, v(challenge)?],
+        ),
+        ClientEvent::LockResult {
+            obj,
+            cookie,
+            succeeded,
+        } => (Some(*obj), "lock_result", vec![v(cookie)?, v(succeeded)?]),
+        ClientEvent::LockStatusChanged { obj, status } => (
+            Some(*obj),
+            "lock_status_changed",
+            vec![v(&(*status as u8))?],
+        ),
+        ClientEvent::Invitation {
+            obj,
+            session,
+            app_data,
+        } => (Some(*obj), "invitation", vec![v(session)?, v(app_data)?]),
+        ClientEvent::AppRegistered { obj, guid } => (Some(*obj), "app_registered", vec![v(guid)?]),
+        ClientEvent::AppUnregistered { obj, guid } => {
+            (Some(*obj), "app_unregistered", vec![v(guid)?])
+        }
+        ClientEvent::AppShutdown { obj } => (Some(*obj), "app_shutdown", vec![]),
+        ClientEvent::StateChanged { obj, prev } => {
+            (Some(*obj), "state_changed", vec![v(&(*prev as u8))?])
+        }
+        ClientEvent::AppNotPresent { obj, name, url } => {
+            (Some(*obj), "app_not_present", vec![v(name)?, v(url)?])
+        }
+        ClientEvent::Accepted { obj, app_data } => (Some(*obj), "accepted", vec![v(app_data)?]),
+        ClientEvent::Declined { obj, app_data } => (Some(*obj), "declined", vec![v(app_data)?]),
+        ClientEvent::Cancelled { obj, app_data } => (Some(*obj), "cancelled", vec![v(app_data)?]),
+        ClientEvent::Termination { obj, hr, app_data } => {
+            (Some(*obj), "termination", vec![v(hr)?, v(app_data)?])
+        }
+        ClientEvent::ReadyToLaunch { obj } => (Some(*obj), "ready_to_launch", vec![]),
+        ClientEvent::ContextData { obj, data } => (Some(*obj), "context_data", vec![v(data)?]),
+        ClientEvent::SendError { obj, hr } => (Some(*obj), "send_error", vec![v(&hr.code())?]),
+        ClientEvent::BeforeAppLaunch { obj } => (Some(*obj), "before_app_launch", vec![]),
+        ClientEvent::InviteFailed { obj, error } => {
+            (Some(*obj), "send_error", vec![v(&error.hresult().code())?])
+        }
+    })
+}
+
+/// Object-safe conversion, so `parts` can build mixed argument lists.
+trait ToPy {
+    fn to_py(&self, py: Python<'_>) -> PyResult<Py<PyAny>>;
+}
+
+impl<T> ToPy for T
+where
+    T: Clone + for<'py> IntoPyObject<'py>,
+{
+    fn to_py(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.clone().into_py_any(py)
+    }
+}
+
 /// An event as `(messenger, object or None, name, args)`.
 pub fn event<'py>(
     py: Python<'py>,
     m: MessengerId,
     e: &ClientEvent,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let none = py.None();
-    let (obj, name, args): (Py<PyAny>, &str, Bound<'py, PyTuple>) = match e {
-        ClientEvent::SignedIn => (none, "signed_in", PyTuple::empty(py)),
-        ClientEvent::SignInFailed { error } => (
-            none,
-            "sign_in_failed",
-            PyTuple::new(
-                py,
-                [
-                    error.hresult().code().into_py_any(py)?,
-                    error.to_string().into_py_any(py)?,
-                ],
-            )?,
-        ),
-        ClientEvent::SignedOut { reason } => {
-            (none, "signed_out", PyTuple::new(py, [reason.as_str()])?)
-        }
-        ClientEvent::LockEnable { obj, enabled } => (
-            obj.into_py_any(py)?,
-            "lock_enable",
-            PyTuple::new(py, [*enabled])?,
-        ),
-        ClientEvent::LockChallenge {
-            obj,
-            cookie,
-            challenge,
-        } => (
-            obj.into_py_any(py)?,
-            "lock_challenge",
-            PyTuple::new(py, [cookie.into_py_any(py)?, challenge.into_py_any(py)?])?,
-        ),
-        ClientEvent::LockResult {
-            obj,
-            cookie,
-            succeeded,
-        } => (
-            obj.into_py_any(py)?,
-            "lock_result",
-            PyTuple::new(py, [cookie.into_py_any(py)?, succeeded.into_py_any(py)?])?,
-        ),
-        ClientEvent::LockStatusChanged { obj, status } => (
-            obj.into_py_any(py)?,
-            "lock_status_changed",
-            PyTuple::new(py, [*status as u8])?,
-        ),
-    };
+    let (obj, name, args) = parts(py, e)?;
     PyTuple::new(
         py,
         [
             m.into_py_any(py)?,
-            obj,
+            obj.into_py_any(py)?,
             name.into_py_any(py)?,
-            args.into_py_any(py)?,
+            PyTuple::new(py, args)?.into_py_any(py)?,
         ],
     )
 }

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::convert::{event, to_py_err, trace_entry, IntoPyResult};
-use crate::client::{ClientState, ObjectKind};
+use crate::client::{ClientState, Launch, ObjectKind};
 use crate::embedded::{Embedded, MessengerId};
 use crate::error::Error;
 use crate::hresult::HResult;
@@ -194,6 +194,293 @@ impl EmbeddedService {
     ) -> PyResult<()> {
         self.lock()
             .send_response(messenger, obj, app_id, response, cookie)
+            .py(py)
+    }
+
+    // ---- IMsgrSessionManager ----------------------------------------------------------
+
+    fn create_session(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        manager: u64,
+    ) -> PyResult<u64> {
+        self.lock()
+            .call(messenger, |c, _| c.create_session(manager))
+            .py(py)
+    }
+
+    fn get_launching_session(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        manager: u64,
+        pid: i64,
+    ) -> PyResult<u64> {
+        self.lock()
+            .client(messenger)
+            .and_then(|c| c.get_launching_session(manager, pid))
+            .py(py)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn register_application(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        manager: u64,
+        guid: &str,
+        name: &str,
+        url: &str,
+        path: &str,
+        flags: i64,
+    ) -> PyResult<()> {
+        self.lock()
+            .call(messenger, |c, _| {
+                c.register_application(manager, guid, name, url, path, flags)
+            })
+            .py(py)
+    }
+
+    fn unregister_application(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        manager: u64,
+        guid: &str,
+    ) -> PyResult<()> {
+        self.lock()
+            .call(messenger, |c, _| c.unregister_application(manager, guid))
+            .py(py)
+    }
+
+    fn applications(&self, py: Python<'_>, messenger: MessengerId, manager: u64) -> PyResult<()> {
+        self.lock()
+            .client(messenger)
+            .and_then(|c| c.applications(manager))
+            .py(py)
+    }
+
+    /// The machine's registrations: (guid, name, url, path).
+    fn registered_applications(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+    ) -> PyResult<Vec<(String, String, String, String)>> {
+        let w = self.lock();
+        let c = w.client(messenger).py(py)?;
+        Ok(c.applications_registered()
+            .map(|a| {
+                (
+                    a.guid.clone(),
+                    a.name.clone(),
+                    a.url.clone(),
+                    a.path.clone(),
+                )
+            })
+            .collect())
+    }
+
+    // ---- IMsgrSession -------------------------------------------------------------------
+
+    /// (role, flags, state, session_id, app guid, local address, peer, context data,
+    /// launch pid, manager, invitation cookie).
+    #[allow(clippy::type_complexity)]
+    fn session_info(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+    ) -> PyResult<(
+        &'static str,
+        u32,
+        u8,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<u32>,
+        u64,
+        String,
+    )> {
+        let w = self.lock();
+        let c = w.client(messenger).py(py)?;
+        let s = c.session(obj).py(py)?;
+        let pid = match s.launch {
+            Launch::Launched { pid } => Some(pid),
+            _ => None,
+        };
+        Ok((
+            s.role.name(),
+            s.flags,
+            s.state as u8,
+            s.session_id.clone(),
+            s.app.as_ref().map(|a| a.guid.clone()),
+            c.effective_local_address(obj).py(py)?,
+            s.peer.clone(),
+            s.context_data.clone(),
+            pid,
+            s.manager,
+            s.cookie.clone(),
+        ))
+    }
+
+    fn session_state(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<u8> {
+        Ok(self
+            .lock()
+            .client(messenger)
+            .and_then(|c| c.session(obj).map(|s| s.state as u8))
+            .py(py)?)
+    }
+
+    fn application_name(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+    ) -> PyResult<String> {
+        self.lock()
+            .client(messenger)
+            .and_then(|c| c.application_name(obj))
+            .py(py)
+    }
+
+    fn application_url(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+    ) -> PyResult<String> {
+        self.lock()
+            .client(messenger)
+            .and_then(|c| c.application_url(obj))
+            .py(py)
+    }
+
+    fn session_user(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+    ) -> PyResult<(String, Option<String>)> {
+        self.lock()
+            .client(messenger)
+            .and_then(|c| c.session_user(obj))
+            .py(py)
+    }
+
+    fn remote_address(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+    ) -> PyResult<Option<String>> {
+        self.lock()
+            .client(messenger)
+            .and_then(|c| c.remote_address(obj))
+            .py(py)
+    }
+
+    fn set_application(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+        guid: &str,
+    ) -> PyResult<()> {
+        self.lock()
+            .call(messenger, |c, _| c.set_application(obj, guid))
+            .py(py)
+    }
+
+    fn set_local_address(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+        address: &str,
+    ) -> PyResult<()> {
+        self.lock()
+            .call(messenger, |c, _| c.set_local_address(obj, address))
+            .py(py)
+    }
+
+    #[pyo3(signature = (messenger, obj, peer, app_data = None))]
+    fn invite(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+        peer: &str,
+        app_data: Option<&str>,
+    ) -> PyResult<()> {
+        self.lock().invite(messenger, obj, peer, app_data).py(py)
+    }
+
+    #[pyo3(signature = (messenger, obj, app_data = None))]
+    fn accept(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+        app_data: Option<&str>,
+    ) -> PyResult<()> {
+        self.lock()
+            .call(messenger, |c, now| c.accept(obj, app_data, now))
+            .py(py)
+    }
+
+    #[pyo3(signature = (messenger, obj, app_data = None))]
+    fn decline(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+        app_data: Option<&str>,
+    ) -> PyResult<()> {
+        self.lock()
+            .call(messenger, |c, now| c.decline(obj, app_data, now))
+            .py(py)
+    }
+
+    #[pyo3(signature = (messenger, obj, hr, app_data = None))]
+    fn cancel(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+        hr: i64,
+        app_data: Option<&str>,
+    ) -> PyResult<()> {
+        self.lock()
+            .call(messenger, |c, now| c.cancel(obj, hr, app_data, now))
+            .py(py)
+    }
+
+    fn send_context_data(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+        data: &str,
+    ) -> PyResult<()> {
+        self.lock()
+            .call(messenger, |c, now| c.send_context_data(obj, data, now))
+            .py(py)
+    }
+
+    #[pyo3(signature = (messenger, obj, launch, pid = None))]
+    fn launch_decided(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+        launch: bool,
+        pid: Option<u32>,
+    ) -> PyResult<()> {
+        self.lock()
+            .call(messenger, |c, _| c.launch_decided(obj, launch, pid))
             .py(py)
     }
 

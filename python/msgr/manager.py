@@ -1,0 +1,77 @@
+"""``MsgrSessionManager``: creates and finds sessions, registers applications
+(reference §3.3, §4.2)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable, ClassVar
+
+from . import _args
+from ._events import LOCK_EVENTS, MANAGER_EVENTS
+from .lock import MsgrLock
+
+if TYPE_CHECKING:
+    from .session import MsgrSession
+
+__all__ = ["MsgrSessionManager"]
+
+
+class MsgrSessionManager(MsgrLock):
+    """``MsgrSessionManager`` (``IMsgrSessionManager`` + ``IMsgrLock``). Every member but
+    the lock's fails with the lock's error until the object is unlocked (C30).
+
+    Callbacks besides the lock's: ``on_invitation(session, app_data)`` (return ``True``
+    for pfHandled), ``on_app_registered(guid)``, ``on_app_unregistered(guid)``,
+    ``on_app_shutdown()``.
+    """
+
+    _kind = "session_manager"
+    _callbacks: ClassVar[frozenset[str]] = frozenset(
+        e.callback for e in (*LOCK_EVENTS.values(), *MANAGER_EVENTS.values())
+    )
+
+    on_invitation: Callable[[MsgrSession, str | None], object] | None = None
+    on_app_registered: Callable[[str], object] | None = None
+    on_app_unregistered: Callable[[str], object] | None = None
+    on_app_shutdown: Callable[[], object] | None = None
+
+    def create_session(self) -> MsgrSession:
+        """A new session in ``READY``, this side the inviter. One per invitation."""
+        m = self._messenger
+        return m._session(m._dispatch.call(m._core.create_session, m._id, self._id))
+
+    def get_launching_session(self, pid: int) -> MsgrSession:
+        """The session whose acceptance launched process ``pid``."""
+        pid = _args.long(pid, "pid")
+        m = self._messenger
+        return m._session(m._core.get_launching_session(m._id, self._id, pid))
+
+    def register_application(self, guid: str, name: str, url: str, path: str, flags: int = 0) -> None:
+        """Registers an application on this machine (the signed-in Messenger)."""
+        m = self._messenger
+        m._dispatch.call(
+            m._core.register_application,
+            m._id,
+            self._id,
+            _args.text(guid, "guid"),
+            _args.text(name, "name"),
+            _args.text(url, "url"),
+            _args.text(path, "path"),
+            _args.long(flags, "flags"),
+        )
+
+    def unregister_application(self, guid: str) -> None:
+        m = self._messenger
+        m._dispatch.call(m._core.unregister_application, m._id, self._id, _args.text(guid, "guid"))
+
+    @property
+    def applications(self) -> None:
+        """Documented as not implemented: raises ``NotImplError`` (C18) once unlocked."""
+        m = self._messenger
+        m._core.applications(m._id, self._id)
+
+    @property
+    def registered_applications(self) -> list[tuple[str, str, str, str]]:
+        """What ``applications`` never returned: (guid, name, url, path) of every
+        registration of this machine. An addition of ours; not locked."""
+        m = self._messenger
+        return m._core.registered_applications(m._id)

@@ -1,0 +1,160 @@
+"""``MsgrSession``: one side of one application session (reference §3.4, §4.3)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+from . import _args
+from ._events import SESSION_EVENTS
+from .contact import Contact
+from .enums import SessionFlags, SessionState
+from .lock import _EventSource
+
+if TYPE_CHECKING:
+    from .service import Messenger
+
+__all__ = ["MsgrSession"]
+
+
+class MsgrSession(_EventSource):
+    """A session, from ``create_session()``, ``on_invitation`` or
+    ``get_launching_session()``. Each side holds its own object for the same
+    ``session_id``; ``flags`` says which side.
+
+    Callbacks: ``on_state_changed(prev_state)``, ``on_app_not_present(name, url)``,
+    ``on_accepted(app_data)``, ``on_declined(app_data)``, ``on_cancelled(app_data)``,
+    ``on_termination(hr, app_data)``, ``on_ready_to_launch()``,
+    ``on_context_data(data)``, ``on_send_error(hr)``, and ``before_app_launch()``, whose
+    return value is pfEnableDefault (``False`` stops the launch).
+    """
+
+    _callbacks: ClassVar[frozenset[str]] = frozenset(e.callback for e in SESSION_EVENTS.values())
+
+    on_state_changed: Callable[[SessionState], object] | None = None
+    on_app_not_present: Callable[[str, str], object] | None = None
+    on_accepted: Callable[[str | None], object] | None = None
+    on_declined: Callable[[str | None], object] | None = None
+    on_cancelled: Callable[[str | None], object] | None = None
+    on_termination: Callable[[int, str | None], object] | None = None
+    on_ready_to_launch: Callable[[], object] | None = None
+    on_context_data: Callable[[str], object] | None = None
+    on_send_error: Callable[[int], object] | None = None
+    before_app_launch: Callable[[], object] | None = None
+
+    def __init__(self, messenger: Messenger, oid: int) -> None:
+        object.__setattr__(self, "_messenger", messenger)
+        object.__setattr__(self, "_id", oid)
+
+    def _info(self) -> tuple[Any, ...]:
+        m = self._messenger
+        return m._core.session_info(m._id, self._id)
+
+    def _call(self, method: str, *args: Any) -> None:
+        m = self._messenger
+        m._dispatch.call(getattr(m._core, method), m._id, self._id, *args)
+
+    def _launch(self, enable: bool) -> None:
+        m = self._messenger
+        pid = None
+        if enable and m.launcher is not None:
+            pid = m.launcher(self)
+        m._core.launch_decided(m._id, self._id, enable, pid)
+
+    @property
+    def messenger(self) -> Messenger:
+        return self._messenger
+
+    # ---- properties ------------------------------------------------------------------
+
+    @property
+    def application(self) -> str | None:
+        """The application GUID (``{XXXXXXXX-...}``, upper case), or None if unset."""
+        return self._info()[4]
+
+    @application.setter
+    def application(self, guid: str) -> None:
+        self._call("set_application", _args.text(guid, "application"))
+
+    @property
+    def state(self) -> SessionState:
+        m = self._messenger
+        return SessionState(m._core.session_state(m._id, self._id))
+
+    @property
+    def flags(self) -> SessionFlags:
+        return SessionFlags(self._info()[1])
+
+    @property
+    def session_id(self) -> str:
+        return self._info()[3]
+
+    @property
+    def remote_address(self) -> str | None:
+        """The peer's address, once ``CONNECTED``; None before (the documented S_FALSE)."""
+        m = self._messenger
+        return m._core.remote_address(m._id, self._id)
+
+    @property
+    def local_address(self) -> str:
+        """The address sent to the peer; defaults to the machine's."""
+        return self._info()[5]
+
+    @local_address.setter
+    def local_address(self, address: str) -> None:
+        self._call("set_local_address", _args.text(address, "local_address"))
+
+    @property
+    def context_data(self) -> str | None:
+        """The latest context data received, or None (S_FALSE)."""
+        return self._info()[7]
+
+    @property
+    def application_name(self) -> str:
+        m = self._messenger
+        return m._core.application_name(m._id, self._id)
+
+    @property
+    def application_url(self) -> str:
+        m = self._messenger
+        return m._core.application_url(m._id, self._id)
+
+    @property
+    def user(self) -> Contact:
+        """The other party."""
+        m = self._messenger
+        name, friendly = m._core.session_user(m._id, self._id)
+        return Contact(name, friendly)
+
+    @property
+    def launch_pid(self) -> int | None:
+        """The process id the acceptance launched (virtual with the default launcher)."""
+        return self._info()[8]
+
+    # ---- methods ---------------------------------------------------------------------
+
+    def invite(self, user: str | Contact, app_data: str | None = None) -> None:
+        """Invites ``user`` (a sign-in name or a ``Contact``); ``app_data`` reaches
+        their ``on_invitation``. At most 512 bytes as UTF-16."""
+        if isinstance(user, Contact):
+            user = user.sign_in_name
+        self._call("invite", _args.text(user, "user"), _args.optional_text(app_data, "app_data"))
+
+    def accept(self, app_data: str | None = None) -> None:
+        self._call("accept", _args.optional_text(app_data, "app_data"))
+
+    def decline(self, app_data: str | None = None) -> None:
+        self._call("decline", _args.optional_text(app_data, "app_data"))
+
+    def cancel(self, hr: int, app_data: str | None = None) -> None:
+        """Cancels, giving ``hr`` (an HRESULT, signed or unsigned) as the reason."""
+        if isinstance(hr, bool) or not isinstance(hr, int) or not -(1 << 31) <= hr < (1 << 32):
+            raise _args.InvalidArgError(f"hr must be a 32-bit HRESULT, not {hr!r}")
+        self._call("cancel", hr, _args.optional_text(app_data, "app_data"))
+
+    def send_context_data(self, data: str) -> None:
+        """Sends up to 300 characters to the peer's ``on_context_data``; five times at most."""
+        self._call("send_context_data", _args.text(data, "data"))
+
+    def __repr__(self) -> str:
+        role, _flags, state, sid, app, *_ = self._info()
+        return f"<MsgrSession {sid} {SessionState(state).name} {role} app={app}>"
