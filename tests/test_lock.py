@@ -277,6 +277,23 @@ def test_wrong_key_leaves_the_connection_usable(alice: msgr.Messenger, service: 
     assert manager.status is S.UNLOCKFAILED
 
 
+def test_failed_app_responses_never_drop_the_connection(alice: msgr.Messenger, service: msgr.Service) -> None:
+    # msnp.md §e.3 and the decision: a failed *app* QRY gets 540 and the connection stays,
+    # however many objects of the session fail (each may fail once per session, C3).
+    objs = [alice.session_manager() if i % 2 else alice.messenger_priv() for i in range(6)]
+    for i, obj in enumerate(objs):
+        rec = record(obj)
+        challenge = unlock(obj, i, key="NOTTHEKEY")
+        assert rec == started(i, challenge) + failed(i), i
+        assert obj.status is S.UNLOCKFAILED, i
+        assert alice.signed_in, f"signed out after {i + 1} failed app responses"
+    assert not any(e.command == "OUT" for e in service.trace)
+    # The session is still usable.
+    last = alice.session_manager()
+    unlock(last, 99)
+    assert last.status is S.UNLOCKED
+
+
 def test_unknown_app_id_fails_like_a_wrong_key(manager: msgr.MsgrSessionManager, alice: msgr.Messenger, service: msgr.Service) -> None:
     rec = record(manager)
     challenge = request(manager, 11)

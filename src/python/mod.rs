@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 
 use crate::hresult::{Group, HResult};
 use crate::lock::{self, LockInput, LockStatus};
-use crate::session::{flags, SessionState};
+use crate::session::{self, flags, SessionState};
 use crate::wire::challenge;
 
 /// `lock_response(challenge, key)`: 32 lowercase hex digits of MD5(challenge ‖ key).
@@ -76,6 +76,18 @@ fn lock_table() -> Vec<(u8, &'static str, Option<u8>, Option<u32>)> {
         .collect()
 }
 
+/// The session transition table: (state, role, method, next state or None, HRESULT or None).
+#[pyfunction]
+fn session_table() -> Vec<(u8, &'static str, &'static str, Option<u8>, Option<u32>)> {
+    session::table::table()
+        .into_iter()
+        .map(|(s, r, m, out)| match out {
+            Ok(n) => (s as u8, r.name(), m.name(), Some(n as u8), None),
+            Err(hr) => (s as u8, r.name(), m.name(), None, Some(hr.code())),
+        })
+        .collect()
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lock_response, m)?)?;
@@ -85,6 +97,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lock_table, m)?)?;
     m.add_function(wrap_pyfunction!(session_states, m)?)?;
     m.add_function(wrap_pyfunction!(session_flags, m)?)?;
+    m.add_function(wrap_pyfunction!(session_table, m)?)?;
     m.add_class::<embedded::EmbeddedService>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
