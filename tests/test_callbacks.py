@@ -328,6 +328,25 @@ def test_events_of_a_failing_call_are_delivered_before_it_raises(alice: msgr.Mes
     assert rec == []
 
 
+def test_callback_raising_while_a_failing_call_delivers(alice: msgr.Messenger) -> None:
+    # The call's own error wins; the callback's exception is attached to it, not lost.
+    alice.sign_out()
+    boom = Boom("sign-in failure handler")
+    ran: list[int] = []
+
+    def on_failed(hresult: int, message: str) -> None:
+        ran.append(hresult)
+        raise boom
+
+    alice.on_sign_in_failed = on_failed
+    with raises_exactly(msgr.AuthenticationFailedError) as info:
+        alice.sign_in("wrong")
+    assert ran == [0x81000604]
+    assert info.value.__context__ is boom
+    assert any("Boom" in n for n in notes(info.value))
+    assert alice.state == "offline"
+
+
 # =========================================================================== callback attributes
 
 

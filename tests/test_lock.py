@@ -591,6 +591,8 @@ def test_object_created_while_signed_out_is_enabled_at_sign_in(alice: msgr.Messe
     rec = record(manager)
     alice.sign_in()
     assert rec == ENABLED
+    assert rec[0][1][0] is True
+    assert type(rec[1][1][0]) is S
     assert manager.status is S.INITIALIZED
 
 

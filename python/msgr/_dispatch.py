@@ -30,8 +30,17 @@ class Dispatcher:
         self.listeners: list[Callable[[Any, Any, tuple[Any, ...]], None]] = []
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Runs a core call, then delivers what it caused (unless already delivering)."""
-        result = fn(*args)
+        """Runs a core call, then delivers what it caused (unless already delivering).
+        A failing call still delivers the events it caused before its error propagates."""
+        try:
+            result = fn(*args)
+        except BaseException as failure:
+            try:
+                self.deliver()
+            except Exception as callback_error:  # noqa: BLE001 - attached to the failure
+                failure.add_note(f"msgr: a callback also raised while this call's events were delivered: {callback_error!r}")
+                failure.__context__ = callback_error
+            raise
         self.deliver()
         return result
 

@@ -54,8 +54,6 @@ pub struct ServiceConfig {
     pub lock_and_key: LockAndKey,
     /// Seed for challenges, salts and cookies; `None` draws one from the OS.
     pub seed: Option<u64>,
-    /// Failed app `QRY`s one connection may send before it is closed.
-    pub max_failed_app_responses: u32,
     /// The switchboard address handed out in `XFR` and `RNG`.
     pub sb_address: String,
 }
@@ -65,7 +63,6 @@ impl ServiceConfig {
         ServiceConfig {
             lock_and_key: LockAndKey::Enabled,
             seed: None,
-            max_failed_app_responses: 5,
             sb_address: "127.0.0.1:1864".to_string(),
         }
     }

@@ -43,7 +43,6 @@ pub(super) struct NsConn {
     stage: Stage,
     pinged: bool,
     challenges: Vec<Outstanding>,
-    failed_app_responses: u32,
 }
 
 impl NsConn {
@@ -52,7 +51,6 @@ impl NsConn {
             stage: Stage::AwaitVer,
             pinged: false,
             challenges: Vec::new(),
-            failed_app_responses: 0,
         }
     }
 
@@ -327,14 +325,9 @@ impl ServiceEngine {
                 self.close(conn);
             }
             None => {
-                // Project choice (msnp.md §e.3): a failed app answer keeps the connection,
-                // within a budget so the service is no brute-force oracle.
-                ns.failed_app_responses += 1;
-                let exhausted = ns.failed_app_responses >= self.config.max_failed_app_responses;
+                // Project choice (msnp.md §e.3): a failed app answer keeps the
+                // connection. Guessing a 128-bit digest is hopeless, so no retry budget.
                 self.error_reply(conn, 540, t);
-                if exhausted {
-                    self.close(conn);
-                }
             }
         }
     }
