@@ -240,10 +240,11 @@ def test_full_unlock_event_sequence(alice: msgr.Messenger, service: msgr.Service
 def test_unlock_from_within_on_lock_challenge(manager: msgr.MsgrSessionManager) -> None:
     # The documented app pattern: answer the challenge in the callback.
     rec = record(manager)
-    manager.on_lock_challenge = lambda cookie, challenge: (
-        rec.append(("on_lock_challenge", (cookie, challenge))),
-        manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), cookie),
-    )
+    def answer(cookie: int, challenge: str) -> None:
+        rec.append(("on_lock_challenge", (cookie, challenge)))
+        manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), cookie)
+
+    manager.on_lock_challenge = answer
     manager.request_challenge(-5)
     assert manager.status is S.UNLOCKED
     challenge = rec[1][1][1]
