@@ -49,5 +49,5 @@ __all__ = [
     "MsgrError",
     "LockError",
     "SessionError",
-    *[n for n in errors.__all__ if n not in ("MsgrError", "LockError", "SessionError", "error_for")],
+    *errors.__all__[4:],
 ]

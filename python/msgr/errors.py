@@ -16,6 +16,49 @@ __all__ = [
     "LockError",
     "SessionError",
     "error_for",
+    "FailError",
+    "InvalidArgError",
+    "OutOfMemoryError",
+    "PointerError",
+    "NotImplError",
+    "WriteRegDbError",
+    "NotLoggedOnError",
+    "ApiNotInitializedError",
+    "ApiLockedError",
+    "ApiUnlockFailedError",
+    "ApiAlreadyUnlockedError",
+    "ApiPendingUnlockError",
+    "ApiDisabledError",
+    "ApplicationLaunchFailedError",
+    "InvitationDeclinedError",
+    "ConnectionFailureError",
+    "AuthenticationFailedError",
+    "SessionNotReadyError",
+    "SessionCancelledLocalError",
+    "SessionCancelledRemoteError",
+    "SessionProtocolError",
+    "SessionTimeoutError",
+    "CancelBeforeConnectError",
+    "NotInviteeError",
+    "NotInviterError",
+    "AppAlreadyRegisteredError",
+    "AppNotRegisteredError",
+    "NotValidForAppInviteError",
+    "AppNotSpecifiedError",
+    "ContextDataOverLimitError",
+    "NoUserInvitedError",
+    "InvitedSelfError",
+    "SessionStateInvalidError",
+    "InvitationSendFailureError",
+    "CancelSendFailureError",
+    "DeclineSendFailureError",
+    "AcceptSendFailureError",
+    "ContextDataSendFailureError",
+    "NetworkConfigFailureError",
+    "NetNotSupportedError",
+    "RemoteNetNotSupportedError",
+    "FirewallNotSupportedError",
+    "OldSipStackError",
 ]
 
 
@@ -234,7 +277,6 @@ def _bind() -> None:
         cls.hresult = code
         cls.name = name
         _BY_CODE[code] = cls
-        __all__.append(class_name)
     unbound = [
         n for n, c in globals().items()
         if isinstance(c, type) and issubclass(c, MsgrError) and c not in _BASES.values()
@@ -242,6 +284,9 @@ def _bind() -> None:
     ]
     if unbound:
         raise TypeError(f"exception classes without a code: {unbound}")
+    missing = {c.__name__ for c in _BY_CODE.values()} - set(__all__)
+    if missing:
+        raise TypeError(f"exception classes missing from __all__: {sorted(missing)}")
 
 
 _bind()
