@@ -8,9 +8,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use crate::client::{
-    ClientConfig, ClientEngine, ClientEvent, ClientOutput, ClientState, ObjId, ObjectKind,
-};
+use crate::client::{ClientConfig, ClientEngine, ClientEvent, ClientOutput, ClientState, ObjId, ObjectKind};
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::lock::LockStatus;
@@ -114,38 +112,25 @@ impl Embedded {
 
     /// Runs a client call, then pumps until quiet: every event the call caused is
     /// queued when it returns.
-    pub fn call<T>(
-        &mut self,
-        m: MessengerId,
-        f: impl FnOnce(&mut ClientEngine, Instant) -> Result<T>,
-    ) -> Result<T> {
+    pub fn call<T>(&mut self, m: MessengerId, f: impl FnOnce(&mut ClientEngine, Instant) -> Result<T>) -> Result<T> {
         self.with_client(m, f)
     }
 
     /// `IMsgrSession::Invite`: sent once the switchboard is up. If the service cannot
     /// reach the peer, the call fails with the documented code and nothing changed.
-    pub fn invite(
-        &mut self,
-        m: MessengerId,
-        obj: ObjId,
-        peer: &str,
-        app_data: Option<&str>,
-    ) -> Result<()> {
+    pub fn invite(&mut self, m: MessengerId, obj: ObjId, peer: &str, app_data: Option<&str>) -> Result<()> {
         self.with_client(m, |c, now| c.invite(obj, peer, app_data, now))?;
-        let failed = self.events.iter().position(|(who, e)| {
-            *who == m && matches!(e, ClientEvent::InviteFailed { obj: o, .. } if *o == obj)
-        });
+        let failed = self
+            .events
+            .iter()
+            .position(|(who, e)| *who == m && matches!(e, ClientEvent::InviteFailed { obj: o, .. } if *o == obj));
         match failed.and_then(|i| self.events.remove(i)) {
             Some((_, ClientEvent::InviteFailed { error, .. })) => Err(error),
             _ => Ok(()),
         }
     }
 
-    fn with_client<T>(
-        &mut self,
-        m: MessengerId,
-        f: impl FnOnce(&mut ClientEngine, Instant) -> Result<T>,
-    ) -> Result<T> {
+    fn with_client<T>(&mut self, m: MessengerId, f: impl FnOnce(&mut ClientEngine, Instant) -> Result<T>) -> Result<T> {
         let now = self.now;
         let out = f(self.client_mut(m)?, now)?;
         self.collect_events(m);
@@ -160,14 +145,10 @@ impl Embedded {
         }
         let first_new = self.events.len();
         self.with_client(m, |c, now| c.sign_in(now))?;
-        let failure = self
-            .events
-            .iter()
-            .skip(first_new)
-            .find_map(|(who, e)| match e {
-                ClientEvent::SignInFailed { error } if *who == m => Some(error.clone()),
-                _ => None,
-            });
+        let failure = self.events.iter().skip(first_new).find_map(|(who, e)| match e {
+            ClientEvent::SignInFailed { error } if *who == m => Some(error.clone()),
+            _ => None,
+        });
         match (failure, self.client(m)?.state()) {
             (Some(e), _) => Err(e),
             (None, ClientState::SignedIn) => Ok(()),
@@ -202,9 +183,7 @@ impl Embedded {
         response: &str,
         cookie: i64,
     ) -> Result<()> {
-        self.with_client(m, |c, now| {
-            c.send_response(obj, app_id, response, cookie, now)
-        })
+        self.with_client(m, |c, now| c.send_response(obj, app_id, response, cookie, now))
     }
 
     /// Moves the virtual clock, firing every timer that falls due on the way, in order.
@@ -238,6 +217,11 @@ impl Embedded {
             }
             self.collect_events(m);
         }
+        self.pump();
+    }
+
+    /// Delivers whatever the service was made to say outside a client call (an alert).
+    pub fn settle(&mut self) {
         self.pump();
     }
 
@@ -313,13 +297,7 @@ impl Embedded {
             ClientOutput::Connect { conn: local, .. } => {
                 let conn = self.next_conn;
                 self.next_conn += 1;
-                self.links.insert(
-                    conn,
-                    Link {
-                        messenger: m,
-                        local,
-                    },
-                );
+                self.links.insert(conn, Link { messenger: m, local });
                 self.service.open(conn, now);
                 if let Some(c) = self.clients.get_mut(&m) {
                     c.connected(local, now);
@@ -378,9 +356,7 @@ mod tests {
         let mut config = ServiceConfig::new();
         config.seed = Some(7);
         let mut w = Embedded::new(config);
-        w.service_mut()
-            .add_user("alice@example.com", "pw", None)
-            .unwrap();
+        w.service_mut().add_user("alice@example.com", "pw", None).unwrap();
         w.service_mut().license(APP, KEY).unwrap();
         let m = w.add_messenger("alice@example.com", "pw");
         (w, m)
@@ -394,9 +370,7 @@ mod tests {
         events
             .iter()
             .find_map(|(_, e)| match e {
-                ClientEvent::LockChallenge {
-                    cookie, challenge, ..
-                } => Some((*cookie, challenge.clone())),
+                ClientEvent::LockChallenge { cookie, challenge, .. } => Some((*cookie, challenge.clone())),
                 _ => None,
             })
             .expect("a challenge")
@@ -421,9 +395,7 @@ mod tests {
         );
         assert!(l[5].starts_with("USR 3 MD5 S "));
         assert!(l.iter().any(|x| x.starts_with("CHL 0 ")));
-        assert!(l
-            .iter()
-            .any(|x| x.starts_with("QRY 7 msmsgs@msnmsgr.com 32")));
+        assert!(l.iter().any(|x| x.starts_with("QRY 7 msmsgs@msnmsgr.com 32")));
         assert!(l.contains(&"QRY 7".to_string()));
         assert_eq!(w.lock_status(m, obj).unwrap(), LockStatus::Initialized);
         let events: Vec<ClientEvent> = w.take_events().into_iter().map(|(_, e)| e).collect();
@@ -509,8 +481,7 @@ mod tests {
         w.request_challenge(m, obj, 1).unwrap();
         let (_, challenge) = challenge_of(&w.take_events());
         let digest = md5_response(&challenge, crate::proto::CLIENT_KEY);
-        w.send_response(m, obj, crate::proto::CLIENT_ID, &digest, 1)
-            .unwrap();
+        w.send_response(m, obj, crate::proto::CLIENT_ID, &digest, 1).unwrap();
         assert_eq!(w.lock_status(m, obj).unwrap(), LockStatus::UnlockFailed);
     }
 
@@ -543,8 +514,7 @@ mod tests {
         w.sign_in(m, None).unwrap();
         w.request_challenge(m, obj, 1).unwrap();
         let (_, challenge) = challenge_of(&w.take_events());
-        w.send_response(m, obj, APP, &md5_response(&challenge, KEY), 1)
-            .unwrap();
+        w.send_response(m, obj, APP, &md5_response(&challenge, KEY), 1).unwrap();
         w.sign_out(m).unwrap();
         assert_eq!(w.lock_status(m, obj).unwrap(), LockStatus::NotInitialized);
         assert!(!w.service().is_online("alice@example.com"));
@@ -577,11 +547,7 @@ mod tests {
         let mut s = ServiceEngine::new(config);
         s.add_user("bob@example.com", "pw", None).unwrap();
         s.open(1, Duration::ZERO);
-        for l in [
-            "VER 1 MSNP7 CVR0\r\n",
-            "INF 2\r\n",
-            "USR 3 MD5 I bob@example.com\r\n",
-        ] {
+        for l in ["VER 1 MSNP7 CVR0\r\n", "INF 2\r\n", "USR 3 MD5 I bob@example.com\r\n"] {
             s.receive(1, l.as_bytes(), Duration::ZERO);
         }
         let mut salt = String::new();
@@ -642,8 +608,7 @@ mod session_tests {
                 _ => None,
             })
             .unwrap();
-        w.send_response(m, obj, APP, &md5_response(&challenge, KEY), 9)
-            .unwrap();
+        w.send_response(m, obj, APP, &md5_response(&challenge, KEY), 9).unwrap();
     }
 
     fn pair(register_on_b: bool) -> Pair {
@@ -653,9 +618,7 @@ mod session_tests {
         w.service_mut()
             .add_user("alice@example.com", "pw", Some("Alice A"))
             .unwrap();
-        w.service_mut()
-            .add_user("bob@example.com", "pw", None)
-            .unwrap();
+        w.service_mut().add_user("bob@example.com", "pw", None).unwrap();
         w.service_mut().license(APP, KEY).unwrap();
         let a = w.add_messenger("alice@example.com", "pw");
         let b = w.add_messenger("bob@example.com", "pw");
@@ -666,26 +629,12 @@ mod session_tests {
         unlock(&mut w, a, ma);
         unlock(&mut w, b, mb);
         w.call(a, |c, _| {
-            c.register_application(
-                ma,
-                GUID,
-                "Test App",
-                "http://example.com/app",
-                "/opt/app",
-                0,
-            )
+            c.register_application(ma, GUID, "Test App", "http://example.com/app", "/opt/app", 0)
         })
         .unwrap();
         if register_on_b {
             w.call(b, |c, _| {
-                c.register_application(
-                    mb,
-                    GUID,
-                    "Test App",
-                    "http://example.com/app",
-                    "/opt/app",
-                    0,
-                )
+                c.register_application(mb, GUID, "Test App", "http://example.com/app", "/opt/app", 0)
             })
             .unwrap();
         }
@@ -697,15 +646,12 @@ mod session_tests {
     fn invite(p: &mut Pair) -> (ObjId, ObjId) {
         let sa = p.w.call(p.a, |c, _| c.create_session(p.ma)).unwrap();
         p.w.call(p.a, |c, _| c.set_application(sa, GUID)).unwrap();
-        p.w.invite(p.a, sa, "bob@example.com", Some("hello"))
-            .unwrap();
+        p.w.invite(p.a, sa, "bob@example.com", Some("hello")).unwrap();
         let sb =
             p.w.take_events()
                 .into_iter()
                 .find_map(|(m, e)| match e {
-                    ClientEvent::Invitation {
-                        session, app_data, ..
-                    } if m == p.b => {
+                    ClientEvent::Invitation { session, app_data, .. } if m == p.b => {
                         assert_eq!(app_data.as_deref(), Some("hello"));
                         Some(session)
                     }
@@ -727,10 +673,7 @@ mod session_tests {
     fn invite_travels_over_a_switchboard() {
         let mut p = pair(true);
         let (sa, sb) = invite(&mut p);
-        assert_eq!(
-            p.w.client(p.a).unwrap().session(sa).unwrap().state,
-            S::Invitation
-        );
+        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state, S::Invitation);
         let bs = p.w.client(p.b).unwrap().session(sb).unwrap().clone();
         assert_eq!(bs.state, S::Invitation);
         assert_eq!(bs.flags, 2 | 4);
@@ -756,42 +699,27 @@ mod session_tests {
     fn accept_connects_both_sides_with_addresses() {
         let mut p = pair(true);
         let (sa, sb) = invite(&mut p);
-        p.w.call(p.b, |c, _| c.set_local_address(sb, "10.1.2.3:5000"))
-            .unwrap();
-        p.w.call(p.b, |c, now| c.accept(sb, Some("yes"), now))
-            .unwrap();
+        p.w.call(p.b, |c, _| c.set_local_address(sb, "10.1.2.3:5000")).unwrap();
+        p.w.call(p.b, |c, now| c.accept(sb, Some("yes"), now)).unwrap();
         let b_events = p.w.take_events();
         let before = b_events
             .iter()
             .any(|(m, e)| *m == p.b && *e == ClientEvent::BeforeAppLaunch { obj: sb });
         assert!(before);
-        assert_eq!(
-            p.w.client(p.a).unwrap().session(sa).unwrap().state,
-            S::Connected
-        );
-        assert_eq!(
-            p.w.client(p.b).unwrap().session(sb).unwrap().state,
-            S::Accepted
-        );
-        p.w.call(p.b, |c, _| c.launch_decided(sb, true, None))
-            .unwrap();
+        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state, S::Connected);
+        assert_eq!(p.w.client(p.b).unwrap().session(sb).unwrap().state, S::Accepted);
+        p.w.call(p.b, |c, _| c.launch_decided(sb, true, None)).unwrap();
         let bs = p.w.client(p.b).unwrap().session(sb).unwrap().clone();
         assert_eq!(bs.state, S::Connected);
         assert!(matches!(bs.launch, Launch::Launched { .. }));
         assert_eq!(
-            p.w.client(p.a)
-                .unwrap()
-                .session(sa)
-                .unwrap()
-                .remote_address
-                .as_deref(),
+            p.w.client(p.a).unwrap().session(sa).unwrap().remote_address.as_deref(),
             Some("10.1.2.3:5000")
         );
         assert_eq!(bs.remote_address.as_deref(), Some("127.0.0.3"));
         let ea = events_of(&mut p.w, p.a);
         assert!(ea.is_empty());
-        p.w.call(p.a, |c, now| c.send_context_data(sa, "ctx-1", now))
-            .unwrap();
+        p.w.call(p.a, |c, now| c.send_context_data(sa, "ctx-1", now)).unwrap();
         let eb = events_of(&mut p.w, p.b);
         assert_eq!(
             eb,
@@ -806,8 +734,7 @@ mod session_tests {
     fn decline_ends_both_sides() {
         let mut p = pair(true);
         let (sa, sb) = invite(&mut p);
-        p.w.call(p.b, |c, now| c.decline(sb, Some("no thanks"), now))
-            .unwrap();
+        p.w.call(p.b, |c, now| c.decline(sb, Some("no thanks"), now)).unwrap();
         let ea = events_of(&mut p.w, p.a);
         assert_eq!(
             ea,
@@ -827,10 +754,7 @@ mod session_tests {
                 },
             ]
         );
-        assert_eq!(
-            p.w.client(p.a).unwrap().session(sa).unwrap().state,
-            S::Declined
-        );
+        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state, S::Declined);
     }
 
     #[test]
@@ -840,8 +764,9 @@ mod session_tests {
         p.w.call(p.a, |c, _| c.set_application(sa, GUID)).unwrap();
         p.w.invite(p.a, sa, "bob@example.com", None).unwrap();
         let all = p.w.take_events();
-        assert!(all.iter().any(|(m, e)| *m == p.b
-            && matches!(e, ClientEvent::AppNotPresent { name, .. } if name == "Test App")));
+        assert!(all
+            .iter()
+            .any(|(m, e)| *m == p.b && matches!(e, ClientEvent::AppNotPresent { name, .. } if name == "Test App")));
         assert!(all.iter().any(|(m, e)| *m == p.a
             && *e
                 == ClientEvent::Termination {
@@ -849,12 +774,7 @@ mod session_tests {
                     hr: HResult::SR_APP_NOT_REGISTERED.code(),
                     app_data: None
                 }));
-        let cancel =
-            p.w.trace()
-                .iter()
-                .rev()
-                .find(|e| e.cmd.name == "MSG")
-                .unwrap();
+        let cancel = p.w.trace().iter().rev().find(|e| e.cmd.name == "MSG").unwrap();
         let m = InviteMessage::parse_payload(cancel.cmd.payload.as_deref().unwrap()).unwrap();
         assert_eq!(m.get("Cancel-Code"), Some("REJECT_NOT_INSTALLED"));
     }
@@ -864,10 +784,7 @@ mod session_tests {
         let mut p = pair(true);
         let (sa, sb) = invite(&mut p);
         p.w.advance(Duration::from_secs(60));
-        assert_eq!(
-            p.w.client(p.a).unwrap().session(sa).unwrap().state,
-            S::Cancelled
-        );
+        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state, S::Cancelled);
         let bs = p.w.client(p.b).unwrap().session(sb).unwrap();
         assert_eq!(bs.state, S::Cancelled);
         let all = p.w.take_events();
@@ -892,17 +809,12 @@ mod session_tests {
     #[test]
     fn inviting_an_offline_user_fails_synchronously() {
         let mut p = pair(true);
-        p.w.service_mut()
-            .add_user("carol@example.com", "pw", None)
-            .unwrap();
+        p.w.service_mut().add_user("carol@example.com", "pw", None).unwrap();
         let sa = p.w.call(p.a, |c, _| c.create_session(p.ma)).unwrap();
         p.w.call(p.a, |c, _| c.set_application(sa, GUID)).unwrap();
         let err = p.w.invite(p.a, sa, "carol@example.com", None).unwrap_err();
         assert_eq!(err.hresult(), HResult::MSGR_E_NOT_LOGGED_ON);
-        assert_eq!(
-            p.w.client(p.a).unwrap().session(sa).unwrap().state,
-            S::Ready
-        );
+        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state, S::Ready);
         let err = p.w.invite(p.a, sa, "alice@example.com", None).unwrap_err();
         assert_eq!(err.hresult(), HResult::SR_INVITED_SELF);
     }
@@ -912,12 +824,8 @@ mod session_tests {
         let mut p = pair(true);
         let (sa, sb) = invite(&mut p);
         p.w.call(p.b, |c, now| c.accept(sb, None, now)).unwrap();
-        p.w.call(p.b, |c, _| c.launch_decided(sb, false, None))
-            .unwrap();
-        assert_eq!(
-            p.w.client(p.a).unwrap().session(sa).unwrap().state,
-            S::Connected
-        );
+        p.w.call(p.b, |c, _| c.launch_decided(sb, false, None)).unwrap();
+        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state, S::Connected);
         p.w.take_events();
         p.w.sign_out(p.b).unwrap();
         let ea = events_of(&mut p.w, p.a);

@@ -10,10 +10,7 @@ use crate::wire::WireError;
 pub enum Error {
     /// A documented API failure.
     #[error("{}: {detail}", hr.name())]
-    Api {
-        hr: HResult,
-        detail: Cow<'static, str>,
-    },
+    Api { hr: HResult, detail: Cow<'static, str> },
     /// Bytes that are not valid MSNP, given to a parser by the caller.
     #[error("malformed MSNP: {0}")]
     Wire(#[from] WireError),

@@ -200,14 +200,8 @@ mod tests {
     #[test]
     fn legacy_codes_decode_to_win32() {
         assert_eq!(HResult::from_code(0x8000_0003), Some(HResult::E_INVALIDARG));
-        assert_eq!(
-            HResult::from_code(0x8000_0002),
-            Some(HResult::E_OUTOFMEMORY)
-        );
+        assert_eq!(HResult::from_code(0x8000_0002), Some(HResult::E_OUTOFMEMORY));
         assert_eq!(HResult::from_code(0x8100_061A), None);
-        assert_eq!(
-            HResult::from_name("SR_OLD_SIP_STACK"),
-            Some(HResult::SR_OLD_SIP_STACK)
-        );
+        assert_eq!(HResult::from_name("SR_OLD_SIP_STACK"), Some(HResult::SR_OLD_SIP_STACK));
     }
 }

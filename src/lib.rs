@@ -8,6 +8,7 @@ pub mod embedded;
 pub mod error;
 pub mod hresult;
 pub mod lock;
+pub mod net;
 pub mod proto;
 pub mod service;
 pub mod session;

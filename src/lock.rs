@@ -129,17 +129,11 @@ pub fn next(state: LockStatus, input: LockInput) -> Result<LockStatus, HResult> 
         (S::PendingResult, I::SendResponse) => Ok(S::PendingResult),
         (S::PendingResult, I::Accepted) => Ok(S::Unlocked),
         (S::PendingResult, I::Rejected) => Ok(S::UnlockFailed),
-        (S::NotInitialized, I::RequestChallenge | I::SendResponse) => {
-            Err(HResult::MSGR_E_API_NOTINITIALIZED)
-        }
+        (S::NotInitialized, I::RequestChallenge | I::SendResponse) => Err(HResult::MSGR_E_API_NOTINITIALIZED),
         (S::Initialized, I::SendResponse) => Err(HResult::MSGR_E_API_LOCKED),
         (S::PendingResult, I::RequestChallenge) => Err(HResult::MSGR_E_API_PENDING_UNLOCK),
-        (S::Unlocked, I::RequestChallenge | I::SendResponse) => {
-            Err(HResult::MSGR_E_API_ALREADY_UNLOCKED)
-        }
-        (S::UnlockFailed, I::RequestChallenge | I::SendResponse) => {
-            Err(HResult::MSGR_E_API_UNLOCK_FAILED)
-        }
+        (S::Unlocked, I::RequestChallenge | I::SendResponse) => Err(HResult::MSGR_E_API_ALREADY_UNLOCKED),
+        (S::UnlockFailed, I::RequestChallenge | I::SendResponse) => Err(HResult::MSGR_E_API_UNLOCK_FAILED),
         (S::Disabled, I::RequestChallenge | I::SendResponse) => Err(HResult::MSGR_E_API_DISABLED),
         // Messenger-side inputs that cannot happen in this state (e.g. a result with no
         // transaction): refused, the state stays.

@@ -55,6 +55,12 @@ def _send_error(target: Any, hr: int) -> tuple[Any, ...]:
     return (_hresult(hr),)
 
 
+def _contact_list_add(target: Any, hr: int, contact: tuple[str, str | None, str] | None) -> tuple[Any, ...]:
+    from .contact import Contact
+
+    return (_hresult(hr), None if contact is None else Contact(*contact))
+
+
 def _launch_reply(session: Any, result: Any) -> None:
     # [in, out] pfEnableDefault comes in TRUE; only an explicit False stops the launch.
     session._launch(result is not False)
@@ -91,10 +97,15 @@ SESSION_EVENTS = _specs(
     EventSpec("before_app_launch", "before_app_launch", "BeforeAppLaunch", reply=_launch_reply),
 )
 
+PRIV_EVENTS = _specs(
+    EventSpec("contact_list_add", "on_contact_list_add", "OnContactListAdd", _contact_list_add),
+    EventSpec("alert_received", "on_alert_received", "OnAlertReceived"),
+)
+
 MESSENGER_EVENTS = _specs(
     EventSpec("signed_in", "on_signed_in", "OnSignin"),
     EventSpec("signed_out", "on_signed_out", "OnSignout"),
     EventSpec("sign_in_failed", "on_sign_in_failed", "OnSigninFailed"),
 )
 
-ALL_EVENTS = {**LOCK_EVENTS, **MANAGER_EVENTS, **SESSION_EVENTS, **MESSENGER_EVENTS}
+ALL_EVENTS = {**LOCK_EVENTS, **MANAGER_EVENTS, **SESSION_EVENTS, **PRIV_EVENTS, **MESSENGER_EVENTS}

@@ -1,4 +1,5 @@
-"""``msgr.Contact``: a user as the API hands it around (``MsgrSession.user``)."""
+"""``msgr.Contact``: a user as the API hands it around (``MsgrSession.user``,
+``on_contact_list_add``) and takes it (``MsgrSession.invite``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Contact:
-    """A Messenger user: the ``MessengerContact`` of the COM API."""
+    """A Messenger user: the ``MessengerContact`` of the COM API. ``status`` is the MSNP
+    presence as last seen (``"NLN"`` online, ``"BSY"``, ``"AWY"``, …, ``"FLN"`` offline
+    or unknown), or None for a contact built by hand."""
 
     sign_in_name: str
     friendly_name: str | None = None
+    status: str | None = None
+
+    @property
+    def online(self) -> bool:
+        return self.status not in (None, "FLN")
 
     def __str__(self) -> str:
         return self.sign_in_name

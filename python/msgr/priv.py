@@ -1,7 +1,16 @@
-"""``MessengerPriv``: adds contacts without UI and subscribes to alerts (reference §3.2)."""
+"""``MessengerPriv``: adds contacts without UI and subscribes to alerts (reference §3.2,
+§4.1)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Callable, ClassVar
+
+from . import _args
+from ._events import LOCK_EVENTS, PRIV_EVENTS
+from .contact import Contact
+from .enums import HResult
+from .errors import PointerError
 from .lock import MsgrLock
 
 __all__ = ["MessengerPriv"]
@@ -9,6 +18,43 @@ __all__ = ["MessengerPriv"]
 
 class MessengerPriv(MsgrLock):
     """``MessengerPriv`` (``IMessengerPrivate`` + ``IMsgrLock``), locked by default on a
-    Lock-and-Key service."""
+    Lock-and-Key service, unlocked separately from the session manager.
+
+    Callbacks besides the lock's: ``on_contact_list_add(hr, contact)`` (``contact`` is
+    None on failure) and ``on_alert_received(alert_xml)`` (return ``False`` for
+    pfEnableDefault; Messenger has no popup to suppress, so it changes nothing).
+    """
 
     _kind = "messenger_priv"
+    _callbacks: ClassVar[frozenset[str]] = frozenset(
+        e.callback for e in (*LOCK_EVENTS.values(), *PRIV_EVENTS.values())
+    )
+
+    on_contact_list_add: Callable[[int, Contact | None], object] | None = None
+    on_alert_received: Callable[[str], object] | None = None
+
+    def add_contact(self, sign_in_name: str | None, service: str | None = None) -> None:
+        """``AddContact``: puts the user on the forward list with no UI. ``None`` raises
+        ``PointerError``; the service's verdict arrives as ``on_contact_list_add``.
+        ``service`` is the service id (only the one service exists; it is checked for
+        type only)."""
+        name = None if sign_in_name is None else _args.text(sign_in_name, "sign_in_name", null=PointerError)
+        _args.optional_text(service, "service")
+        m = self._messenger
+        m._dispatch.call(m._core.add_contact, m._id, self._id, name)
+
+    def enable_alert_events(self, site_ids: Iterable[int]) -> HResult:
+        """``EnableAlertEvents``: listen to alerts from these site ids (replacing the
+        previous list; empty stops them). Returns ``HResult.S_OK``, or ``HResult.S_FALSE``
+        while the object is locked (the documented way, not an exception)."""
+        if isinstance(site_ids, (str, bytes)) or not isinstance(site_ids, Iterable):
+            raise _args.InvalidArgError(f"site_ids must be a sequence of ints, not {type(site_ids).__name__}")
+        ids = [_args.long(i, "site id") for i in site_ids]
+        m = self._messenger
+        return HResult(m._dispatch.call(m._core.enable_alert_events, m._id, self._id, ids))
+
+    @property
+    def alert_sites(self) -> list[int]:
+        """The site ids this object listens to."""
+        m = self._messenger
+        return m._core.alert_sites(m._id, self._id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import weakref
 from typing import Any, Callable
@@ -13,6 +14,7 @@ from .lock import MsgrLock, _EventSource
 from .manager import MsgrSessionManager
 from .priv import MessengerPriv
 from .session import MsgrSession
+from .contact import Contact
 from .trace import Trace
 
 __all__ = ["Service", "Messenger"]
@@ -22,13 +24,14 @@ class Service:
     """An embedded .NET Messenger Service: accounts, the Lock and Key server and (soon)
     switchboards, all in-process, deterministic, on a virtual clock.
 
-    ``lock_and_key`` is ``"enabled"`` (the .NET service: objects start locked),
+    ``db`` persists accounts, licences and contact lists in a SQLite file (a restarted
+    service with the same file has them back). ``lock_and_key`` is ``"enabled"`` (the .NET service: objects start locked),
     ``"disabled"`` (``OnLockEnable(False)``: the APIs are unusable) or ``"off"`` (another
     service: nothing is locked). ``seed`` makes challenges and salts reproducible.
     """
 
-    def __init__(self, *, lock_and_key: str = "enabled", seed: int | None = None) -> None:
-        self._core = _core.EmbeddedService(lock_and_key, seed)
+    def __init__(self, *, lock_and_key: str = "enabled", seed: int | None = None, db: str | os.PathLike[str] | None = None) -> None:
+        self._core = _core.EmbeddedService(lock_and_key, seed, None if db is None else os.fspath(db))
         self._messengers: dict[int, Messenger] = {}
         self._objects: dict[tuple[int, int], weakref.ref[Any]] = {}
         self._dispatch = Dispatcher(self._core, self._resolve)
@@ -77,6 +80,23 @@ class Service:
         messenger = Messenger(self, email, _args.text(password, "password"))
         messenger.sign_in()
         return messenger
+
+    def send_alert(self, email: str, site_id: int, text: str, *, site_url: str = "", action_url: str = "", subscribe_url: str = "") -> bool:
+        """Pushes an MSN Alert (``NOT``) to a signed-in user; their MessengerPriv objects
+        that enabled ``site_id`` fire ``on_alert_received``. False if not signed in."""
+        args = (
+            _args.text(email, "email"),
+            _args.long(site_id, "site_id"),
+            _args.text(text, "text"),
+            _args.text(site_url, "site_url"),
+            _args.text(action_url, "action_url"),
+            _args.text(subscribe_url, "subscribe_url"),
+        )
+        return bool(self._dispatch.call(self._core.send_alert, *args))
+
+    def contact_list(self, email: str, list_name: str = "FL") -> list[str]:
+        """The service's copy of a user's list (``FL``, ``AL``, ``BL`` or ``RL``)."""
+        return self._core.service_list(_args.text(email, "email"), _args.text(list_name, "list_name"))
 
     def advance(self, seconds: float) -> None:
         """Moves the virtual clock, firing every timeout that falls due, in order."""
@@ -152,6 +172,11 @@ class Messenger(_EventSource):
     def sign_out(self) -> None:
         """Signs out: every object is locked again (``LOCK_NOTINITIALIZED``)."""
         self._dispatch.call(self._core.sign_out, self._id)
+
+    @property
+    def contacts(self) -> list[Contact]:
+        """The forward list as the service last reported it, with presence."""
+        return [Contact(*c) for c in self._core.forward_list(self._id)]
 
     def session_manager(self) -> MsgrSessionManager:
         """A new, separately locked ``MsgrSessionManager``."""

@@ -122,8 +122,7 @@ class MsgrSession(_EventSource):
     def user(self) -> Contact:
         """The other party."""
         m = self._messenger
-        name, friendly = m._core.session_user(m._id, self._id)
-        return Contact(name, friendly)
+        return Contact(*m._core.session_user(m._id, self._id))
 
     @property
     def launch_pid(self) -> int | None:

@@ -70,21 +70,11 @@ fn is_absolute(path: &str) -> bool {
     let b = path.as_bytes();
     path.starts_with('/')
         || path.starts_with("\\\\")
-        || (b.len() >= 3
-            && b[0].is_ascii_alphabetic()
-            && b[1] == b':'
-            && (b[2] == b'\\' || b[2] == b'/'))
+        || (b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && (b[2] == b'\\' || b[2] == b'/'))
 }
 
 impl Registry {
-    pub fn register(
-        &mut self,
-        guid: &str,
-        name: &str,
-        url: &str,
-        path: &str,
-        flags: i64,
-    ) -> Result<AppRegistration> {
+    pub fn register(&mut self, guid: &str, name: &str, url: &str, path: &str, flags: i64) -> Result<AppRegistration> {
         check_guid(guid, HResult::E_INVALIDARG)?;
         for (what, value, max) in [
             ("name", name, MAX_NAME),
@@ -92,9 +82,7 @@ impl Registry {
             ("path", path, MAX_PATH),
         ] {
             if value.chars().count() > max {
-                return Err(invalid(format!(
-                    "the application {what} is at most {max} characters"
-                )));
+                return Err(invalid(format!("the application {what} is at most {max} characters")));
             }
             if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
                 return Err(invalid(format!("the application {what} must be one line")));
@@ -114,10 +102,7 @@ impl Registry {
         }
         // C17: a path that cannot be resolved is E_FAIL; only absolute paths resolve.
         if !is_absolute(path) {
-            return Err(Error::api(
-                HResult::E_FAIL,
-                format!("{path:?} is not an absolute path"),
-            ));
+            return Err(Error::api(HResult::E_FAIL, format!("{path:?} is not an absolute path")));
         }
         if self.apps.len() >= MAX_APPS {
             return Err(Error::api(
@@ -190,9 +175,7 @@ mod tests {
     fn limits_at_and_past_their_bounds() {
         let mut r = Registry::default();
         let ok = |n: usize| "a".repeat(n);
-        assert!(r
-            .register(G, &ok(256), &ok(256), &format!("/{}", ok(259)), 0)
-            .is_ok());
+        assert!(r.register(G, &ok(256), &ok(256), &format!("/{}", ok(259)), 0).is_ok());
         r.unregister(G).unwrap();
         for (name, url, path) in [
             (ok(257), ok(1), "/x".to_string()),
@@ -209,9 +192,7 @@ mod tests {
             HResult::E_INVALIDARG
         );
         assert_eq!(
-            r.register(G, "n", "u", "relative/x", 0)
-                .unwrap_err()
-                .hresult(),
+            r.register(G, "n", "u", "relative/x", 0).unwrap_err().hresult(),
             HResult::E_FAIL
         );
         assert!(r.register(G, "n", "u", "C:\\apps\\x.exe", 0).is_ok());
@@ -231,14 +212,8 @@ mod tests {
     fn the_registry_fills_up() {
         let mut r = Registry::default();
         for i in 0..MAX_APPS {
-            r.register(
-                &format!("{{{i:08X}-0000-0000-0000-000000000000}}"),
-                "n",
-                "",
-                "/x",
-                0,
-            )
-            .unwrap();
+            r.register(&format!("{{{i:08X}-0000-0000-0000-000000000000}}"), "n", "", "/x", 0)
+                .unwrap();
         }
         let err = r
             .register("{FFFFFFFF-0000-0000-0000-000000000000}", "n", "", "/x", 0)

@@ -121,13 +121,8 @@ impl ClientEngine {
     }
 
     fn policy_status(&self) -> LockStatus {
-        let policy = self
-            .ns
-            .as_ref()
-            .map(|ns| ns.lock_and_key())
-            .unwrap_or_default();
-        lock::next(LockStatus::NotInitialized, policy_input(policy))
-            .unwrap_or(LockStatus::NotInitialized)
+        let policy = self.ns.as_ref().map(|ns| ns.lock_and_key()).unwrap_or_default();
+        lock::next(LockStatus::NotInitialized, policy_input(policy)).unwrap_or(LockStatus::NotInitialized)
     }
 
     /// `IMsgrLock::RequestChallenge`: `CHL <t>` on the wire.
@@ -139,14 +134,10 @@ impl ClientEngine {
         let chl_trid = self
             .ns_send("CHL", &[])
             .ok_or_else(|| Error::api(HResult::E_FAIL, "no connection to the service"))?;
-        let o = self
-            .locks
-            .objects
-            .get_mut(&obj)
-            .ok_or(Error::UnknownHandle {
-                what: "lock object",
-                id: obj,
-            })?;
+        let o = self.locks.objects.get_mut(&obj).ok_or(Error::UnknownHandle {
+            what: "lock object",
+            id: obj,
+        })?;
         o.txn = Some(Transaction {
             cookie,
             chl_trid,
@@ -209,12 +200,7 @@ impl ClientEngine {
         let qry = self
             .ns_send_payload("QRY", &[app_id], digest)
             .ok_or_else(|| Error::api(HResult::E_FAIL, "no connection to the service"))?;
-        if let Some(t) = self
-            .locks
-            .objects
-            .get_mut(&obj)
-            .and_then(|o| o.txn.as_mut())
-        {
+        if let Some(t) = self.locks.objects.get_mut(&obj).and_then(|o| o.txn.as_mut()) {
             t.qry_trid = Some(qry);
         }
         Ok(())
@@ -225,12 +211,7 @@ impl ClientEngine {
         let Some(obj) = self.locks.by_trid(trid, false) else {
             return;
         };
-        let Some(txn) = self
-            .locks
-            .objects
-            .get_mut(&obj)
-            .and_then(|o| o.txn.as_mut())
-        else {
+        let Some(txn) = self.locks.objects.get_mut(&obj).and_then(|o| o.txn.as_mut()) else {
             return;
         };
         txn.challenge = Some(challenge.to_string());
@@ -296,10 +277,7 @@ impl ClientEngine {
             };
             match policy {
                 LockAndKey::Enabled => self.emit(ClientEvent::LockEnable { obj, enabled: true }),
-                LockAndKey::Disabled => self.emit(ClientEvent::LockEnable {
-                    obj,
-                    enabled: false,
-                }),
+                LockAndKey::Disabled => self.emit(ClientEvent::LockEnable { obj, enabled: false }),
                 LockAndKey::Off => {}
             }
             self.set_lock_status(obj, next);
@@ -308,6 +286,7 @@ impl ClientEngine {
 
     pub(super) fn locks_signed_out(&mut self, _now: Instant) {
         self.sessions_signed_out();
+        self.contacts_signed_out();
         let ids: Vec<ObjId> = self.locks.objects.keys().copied().collect();
         for obj in ids {
             if let Some(o) = self.locks.objects.get_mut(&obj) {

@@ -4,6 +4,7 @@
 //! [`ClientOutput`]s (connect, send, close) and [`ClientEvent`]s for the API objects.
 
 mod apps;
+mod contacts;
 mod locks;
 mod ns;
 mod sb;
@@ -21,10 +22,11 @@ use crate::proto::{ConnId, Instant};
 use crate::wire::Command;
 
 pub use apps::{AppRegistration, MAX_APPS, MAX_GUID, MAX_NAME, MAX_PATH, MAX_URL};
+pub use contacts::{notification_site_id, ContactInfo, MAX_ALERT_SITES};
 pub use locks::ObjectKind;
 pub use sessions::{
-    Launch, Session, CANCEL_HRESULT_FIELD, INVITATION_TIMEOUT, MAX_APP_DATA_BYTES,
-    MAX_CONTEXT_CALLS, MAX_CONTEXT_DATA, MAX_LOCAL_ADDRESS,
+    Launch, Session, CANCEL_HRESULT_FIELD, INVITATION_TIMEOUT, MAX_APP_DATA_BYTES, MAX_CONTEXT_CALLS, MAX_CONTEXT_DATA,
+    MAX_LOCAL_ADDRESS,
 };
 
 use crate::session::SessionState;
@@ -166,6 +168,10 @@ pub enum ClientEvent {
         obj: ObjId,
         error: Error,
     },
+    // DMessengerPrivateEvents
+    ContactListAdd { obj: ObjId, hr: HResult, contact: Option<ContactInfo> },
+    /// `[in, out] pBoolfEnableDefault`: Messenger has no popup to suppress, so no answer is awaited.
+    AlertReceived { obj: ObjId, alert: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,6 +190,7 @@ pub struct ClientEngine {
     sessions: sessions::Sessions,
     apps: apps::Registry,
     sbs: sb::Links,
+    contacts: contacts::Contacts,
     peer_names: HashMap<String, String>,
     rng: StdRng,
     friendly_name: Option<String>,
@@ -206,6 +213,7 @@ impl ClientEngine {
             sessions: sessions::Sessions::default(),
             apps: apps::Registry::default(),
             sbs: sb::Links::default(),
+            contacts: contacts::Contacts::default(),
             peer_names: HashMap::new(),
             rng,
             friendly_name: None,
@@ -238,10 +246,7 @@ impl ClientEngine {
 
     pub fn sign_in(&mut self, _now: Instant) -> Result<()> {
         if self.ns.is_some() {
-            return Err(Error::api(
-                HResult::E_FAIL,
-                "already signed in or signing in",
-            ));
+            return Err(Error::api(HResult::E_FAIL, "already signed in or signing in"));
         }
         let conn = self.new_conn();
         self.ns = Some(ns::NsSession::new(conn));

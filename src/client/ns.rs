@@ -3,9 +3,7 @@
 
 use crate::error::Error;
 use crate::hresult::HResult;
-use crate::proto::{
-    line, with_payload, ConnId, Instant, CLIENT_ID, CLIENT_KEY, DIALECT, LOCK_AND_KEY_HEADER,
-};
+use crate::proto::{line, with_payload, ConnId, Instant, CLIENT_ID, CLIENT_KEY, DIALECT, LOCK_AND_KEY_HEADER};
 use crate::service::LockAndKey;
 use crate::wire::{challenge, urlenc, Command, Decoder, Direction, MimeMessage};
 
@@ -82,12 +80,7 @@ impl ClientEngine {
         Some(t)
     }
 
-    pub(super) fn ns_send_payload(
-        &mut self,
-        name: &str,
-        args: &[&str],
-        payload: Vec<u8>,
-    ) -> Option<u32> {
+    pub(super) fn ns_send_payload(&mut self, name: &str, args: &[&str], payload: Vec<u8>) -> Option<u32> {
         let ns = self.ns.as_mut()?;
         let t = ns.trid();
         let conn = ns.conn;
@@ -176,14 +169,13 @@ impl ClientEngine {
             (Stage::AwaitChg, "CHG") => {
                 self.set_stage(Stage::SignedIn);
                 self.emit(ClientEvent::SignedIn);
-                let policy = self
-                    .ns
-                    .as_ref()
-                    .map(NsSession::lock_and_key)
-                    .unwrap_or_default();
+                let policy = self.ns.as_ref().map(NsSession::lock_and_key).unwrap_or_default();
                 self.locks_signed_in(policy);
             }
             (_, "MSG") if arg(0) == "Hotmail" => self.ns_profile(&cmd),
+            (_, "LST" | "ILN" | "NLN" | "FLN" | "NOT") | (Stage::SignedIn, "ADD") => {
+                self.contacts_command(&cmd);
+            }
             (Stage::SignedIn, "XFR") if arg(1) == "SB" => self.sb_xfr_reply(&cmd),
             (Stage::SignedIn, "RNG") => self.sb_ring(&cmd),
             (_, "CHL") if arg(0) == "0" => self.ns_answer_ping(arg(1)),
@@ -214,8 +206,10 @@ impl ClientEngine {
                 }
             }
             (Stage::SignedIn, _) if cmd.is_error() => {
-                if let Some(t) = cmd.trid() {
-                    self.sb_xfr_failed(t, now);
+                if let (Some(t), Some(code)) = (cmd.trid(), cmd.error_code()) {
+                    if !self.contacts_add_failed(t, code) {
+                        self.sb_xfr_failed(t, now);
+                    }
                 }
             }
             (_, code) if cmd.is_error() && stage != Stage::SignedIn => {

@@ -34,13 +34,8 @@ impl MsgKind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Stage {
-    AwaitXfr {
-        trid: u32,
-    },
-    AwaitConnect {
-        cookie: String,
-        session: Option<String>,
-    },
+    AwaitXfr { trid: u32 },
+    AwaitConnect { cookie: String, session: Option<String> },
     AwaitUsr,
     AwaitCal,
     AwaitJoin,
@@ -106,14 +101,7 @@ impl Links {
 
 impl ClientEngine {
     /// Sends an invitation payload to `peer`, opening a switchboard if none is usable.
-    pub(super) fn sb_send(
-        &mut self,
-        peer: &str,
-        obj: ObjId,
-        kind: MsgKind,
-        payload: Vec<u8>,
-        now: Instant,
-    ) {
+    pub(super) fn sb_send(&mut self, peer: &str, obj: ObjId, kind: MsgKind, payload: Vec<u8>, now: Instant) {
         let ready = self
             .sbs
             .links
@@ -122,12 +110,7 @@ impl ClientEngine {
         if let Some(i) = ready {
             return self.sb_write(i, obj, kind, payload, now);
         }
-        if let Some(l) = self
-            .sbs
-            .links
-            .iter_mut()
-            .find(|l| l.peer.eq_ignore_ascii_case(peer))
-        {
+        if let Some(l) = self.sbs.links.iter_mut().find(|l| l.peer.eq_ignore_ascii_case(peer)) {
             l.queue.push((obj, kind, payload));
             return;
         }
@@ -172,21 +155,13 @@ impl ClientEngine {
         let conn = self.new_conn();
         let link = &mut self.sbs.links[i];
         link.conn = Some(conn);
-        link.stage = Stage::AwaitConnect {
-            cookie,
-            session: None,
-        };
+        link.stage = Stage::AwaitConnect { cookie, session: None };
         self.out.push_back(ClientOutput::Connect { conn, addr });
     }
 
     /// An error reply on the NS to an `XFR`: that switchboard will not exist.
     pub(super) fn sb_xfr_failed(&mut self, trid: u32, now: Instant) {
-        if let Some(i) = self
-            .sbs
-            .links
-            .iter()
-            .position(|l| l.stage == Stage::AwaitXfr { trid })
-        {
+        if let Some(i) = self.sbs.links.iter().position(|l| l.stage == Stage::AwaitXfr { trid }) {
             self.sb_fail(i, SbFailure::Other, now);
         }
     }
@@ -207,8 +182,7 @@ impl ClientEngine {
         self.peer_names
             .insert(arg(4).to_ascii_lowercase(), urlenc::decode(&arg(5)));
         self.sbs.links.push(link);
-        self.out
-            .push_back(ClientOutput::Connect { conn, addr: arg(1) });
+        self.out.push_back(ClientOutput::Connect { conn, addr: arg(1) });
     }
 
     pub(super) fn sb_connected(&mut self, conn: ConnId) {
@@ -222,10 +196,7 @@ impl ClientEngine {
         let t = link.trid().to_string();
         let (cmd, stage) = match session {
             Some(sid) => (
-                line(
-                    "ANS",
-                    &[t.as_str(), me.as_str(), cookie.as_str(), sid.as_str()],
-                ),
+                line("ANS", &[t.as_str(), me.as_str(), cookie.as_str(), sid.as_str()]),
                 Stage::AwaitAns,
             ),
             None => (
@@ -273,9 +244,7 @@ impl ClientEngine {
                     cmd: line("CAL", &[t.as_str(), peer.as_str()]),
                 });
             }
-            (Stage::AwaitCal, "CAL") if arg(1) == "RINGING" => {
-                self.sbs.links[i].stage = Stage::AwaitJoin
-            }
+            (Stage::AwaitCal, "CAL") if arg(1) == "RINGING" => self.sbs.links[i].stage = Stage::AwaitJoin,
             (Stage::AwaitJoin, "JOI") => {
                 self.peer_names
                     .insert(arg(0).to_ascii_lowercase(), urlenc::decode(&arg(1)));

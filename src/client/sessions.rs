@@ -107,7 +107,22 @@ impl ClientEngine {
         let b: [u8; 16] = self.rng.random();
         format!(
             "{{{:02X}{:02X}{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}}}",
-            b[0], b[1], b[2], b[3], b[4], b[5], (b[6] & 0x0F) | 0x40, b[7], (b[8] & 0x3F) | 0x80, b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+            b[0],
+            b[1],
+            b[2],
+            b[3],
+            b[4],
+            b[5],
+            (b[6] & 0x0F) | 0x40,
+            b[7],
+            (b[8] & 0x3F) | 0x80,
+            b[9],
+            b[10],
+            b[11],
+            b[12],
+            b[13],
+            b[14],
+            b[15]
         )
     }
 
@@ -195,12 +210,7 @@ impl ClientEngine {
             .iter()
             .find(|(_, s)| s.launch == Launch::Launched { pid: pid as u32 })
             .map(|(id, _)| *id)
-            .ok_or_else(|| {
-                Error::api(
-                    HResult::E_FAIL,
-                    format!("no session launched process {pid}"),
-                )
-            })
+            .ok_or_else(|| Error::api(HResult::E_FAIL, format!("no session launched process {pid}")))
     }
 
     pub fn register_application(
@@ -278,9 +288,7 @@ impl ClientEngine {
             ));
         }
         if address.is_empty() || address.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(invalid(
-                "a local address is a non-empty token without spaces",
-            ));
+            return Err(invalid("a local address is a non-empty token without spaces"));
         }
         self.session_mut(obj)?.local_address = Some(address.to_string());
         Ok(())
@@ -288,16 +296,9 @@ impl ClientEngine {
 
     // ---- IMsgrSession: methods ----------------------------------------------------------
 
-    pub fn invite(
-        &mut self,
-        obj: ObjId,
-        peer: &str,
-        app_data: Option<&str>,
-        now: Instant,
-    ) -> Result<()> {
+    pub fn invite(&mut self, obj: ObjId, peer: &str, app_data: Option<&str>, now: Instant) -> Result<()> {
         let s = self.session(obj)?;
-        table::next(s.state, s.role, Method::Invite)
-            .map_err(|hr| state_error(hr, s, Method::Invite))?;
+        table::next(s.state, s.role, Method::Invite).map_err(|hr| state_error(hr, s, Method::Invite))?;
         if s.invite_pending {
             return Err(Error::api(
                 HResult::SR_SESSION_NOT_READY,
@@ -320,10 +321,7 @@ impl ClientEngine {
             return Err(invalid(format!("{peer:?} is not a sign-in name")));
         }
         if peer.eq_ignore_ascii_case(&self.config.sign_in_name) {
-            return Err(Error::api(
-                HResult::SR_INVITED_SELF,
-                "a user cannot invite himself",
-            ));
+            return Err(Error::api(HResult::SR_INVITED_SELF, "a user cannot invite himself"));
         }
         check_app_data(app_data)?;
         let mut msg = InviteMessage::new()
@@ -354,8 +352,7 @@ impl ClientEngine {
 
     pub fn accept(&mut self, obj: ObjId, app_data: Option<&str>, now: Instant) -> Result<()> {
         let s = self.session(obj)?;
-        let next = table::next(s.state, s.role, Method::Accept)
-            .map_err(|hr| state_error(hr, s, Method::Accept))?;
+        let next = table::next(s.state, s.role, Method::Accept).map_err(|hr| state_error(hr, s, Method::Accept))?;
         check_app_data(app_data)?;
         let address = self.effective_local_address(obj)?;
         let mut msg = self.reply_message(obj, "ACCEPT")?;
@@ -376,8 +373,7 @@ impl ClientEngine {
 
     pub fn decline(&mut self, obj: ObjId, app_data: Option<&str>, now: Instant) -> Result<()> {
         let s = self.session(obj)?;
-        let next = table::next(s.state, s.role, Method::Decline)
-            .map_err(|hr| state_error(hr, s, Method::Decline))?;
+        let next = table::next(s.state, s.role, Method::Decline).map_err(|hr| state_error(hr, s, Method::Decline))?;
         check_app_data(app_data)?;
         let mut msg = self.reply_message(obj, "CANCEL")?;
         msg.push("Cancel-Code", "REJECT");
@@ -385,25 +381,13 @@ impl ClientEngine {
             msg.push("Context-Data", d);
         }
         self.send_reply(obj, MsgKind::Decline, &msg, now)?;
-        self.end(
-            obj,
-            next,
-            HResult::SR_INVITATION_DECLINED,
-            app_data.map(str::to_string),
-        );
+        self.end(obj, next, HResult::SR_INVITATION_DECLINED, app_data.map(str::to_string));
         Ok(())
     }
 
-    pub fn cancel(
-        &mut self,
-        obj: ObjId,
-        hr: i64,
-        app_data: Option<&str>,
-        now: Instant,
-    ) -> Result<()> {
+    pub fn cancel(&mut self, obj: ObjId, hr: i64, app_data: Option<&str>, now: Instant) -> Result<()> {
         let s = self.session(obj)?;
-        let next = table::next(s.state, s.role, Method::Cancel)
-            .map_err(|hr| state_error(hr, s, Method::Cancel))?;
+        let next = table::next(s.state, s.role, Method::Cancel).map_err(|hr| state_error(hr, s, Method::Cancel))?;
         let was_accepted = s.state == SessionState::Accepted;
         let code = u32::try_from(hr & 0xFFFF_FFFF).unwrap_or(0);
         if i32::try_from(hr).is_err() && u32::try_from(hr).is_err() {
@@ -441,9 +425,7 @@ impl ClientEngine {
         if s.context_sent >= MAX_CONTEXT_CALLS {
             return Err(Error::api(
                 HResult::SR_CONTEXT_DATA_OVER_LIMIT,
-                format!(
-                    "SendContextData may be called at most {MAX_CONTEXT_CALLS} times per session"
-                ),
+                format!("SendContextData may be called at most {MAX_CONTEXT_CALLS} times per session"),
             ));
         }
         let mut msg = self.reply_message(obj, "CONTEXT")?;
@@ -484,19 +466,10 @@ impl ClientEngine {
             .field("Session-ID", s.session_id.as_str()))
     }
 
-    fn send_reply(
-        &mut self,
-        obj: ObjId,
-        kind: MsgKind,
-        msg: &InviteMessage,
-        now: Instant,
-    ) -> Result<()> {
-        let payload = msg.encode().map_err(|e| {
-            Error::api(
-                kind.send_failure(),
-                format!("the message cannot be sent: {e}"),
-            )
-        })?;
+    fn send_reply(&mut self, obj: ObjId, kind: MsgKind, msg: &InviteMessage, now: Instant) -> Result<()> {
+        let payload = msg
+            .encode()
+            .map_err(|e| Error::api(kind.send_failure(), format!("the message cannot be sent: {e}")))?;
         let peer = self
             .session(obj)?
             .peer
@@ -516,12 +489,7 @@ impl ClientEngine {
         self.sessions
             .map
             .iter()
-            .find(|(_, s)| {
-                s.cookie == cookie
-                    && s.peer
-                        .as_deref()
-                        .is_some_and(|p| p.eq_ignore_ascii_case(peer))
-            })
+            .find(|(_, s)| s.cookie == cookie && s.peer.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(peer)))
             .map(|(id, _)| *id)
     }
 
@@ -532,9 +500,7 @@ impl ClientEngine {
         };
         let existing = self.find_session(peer, &cookie);
         match (msg.command(), existing) {
-            (Some(InvitationCommand::Invite), None) => {
-                self.incoming_invite(peer, &cookie, &msg, now)
-            }
+            (Some(InvitationCommand::Invite), None) => self.incoming_invite(peer, &cookie, &msg, now),
             (Some(InvitationCommand::Accept), Some(obj)) => self.incoming_accept(obj, &msg, now),
             (Some(InvitationCommand::Cancel), Some(obj)) => self.incoming_cancel(obj, &msg),
             (Some(InvitationCommand::Context), Some(obj)) => {
@@ -554,9 +520,7 @@ impl ClientEngine {
         let protocol_ok = msg
             .get("Session-Protocol")
             .is_none_or(|p| p.eq_ignore_ascii_case("SM1"));
-        let guid = msg
-            .get("Application-GUID")
-            .and_then(apps::normalize_wire_guid);
+        let guid = msg.get("Application-GUID").and_then(apps::normalize_wire_guid);
         let reject = |code: &str| {
             InviteMessage::new()
                 .field("Invitation-Command", "CANCEL")
@@ -625,12 +589,7 @@ impl ClientEngine {
             if let Ok(p) = m.encode() {
                 self.sb_send(peer, id, MsgKind::Decline, p, now);
             }
-            self.end(
-                id,
-                SessionState::Declined,
-                HResult::SR_APP_NOT_REGISTERED,
-                None,
-            );
+            self.end(id, SessionState::Declined, HResult::SR_APP_NOT_REGISTERED, None);
         }
     }
 
@@ -646,10 +605,7 @@ impl ClientEngine {
                     s.flags |= flags::SF_APP_INVITE_COMPATIBLE;
                 }
                 self.set_state(obj, SessionState::Accepted);
-                self.emit(ClientEvent::Accepted {
-                    obj,
-                    app_data: data,
-                });
+                self.emit(ClientEvent::Accepted { obj, app_data: data });
                 // The inviter's own ACCEPT gives the invitee our address (msnp.md §f.4).
                 let Ok(own) = self.effective_local_address(obj) else {
                     return;
@@ -679,25 +635,14 @@ impl ClientEngine {
             return;
         }
         let (state, role) = (s.state, s.role);
-        let code = msg
-            .get("Cancel-Code")
-            .unwrap_or_default()
-            .to_ascii_uppercase();
+        let code = msg.get("Cancel-Code").unwrap_or_default().to_ascii_uppercase();
         let data = msg.get("Context-Data").map(str::to_string);
         let sent_hr = msg
             .get(CANCEL_HRESULT_FIELD)
-            .and_then(|v| {
-                u32::from_str_radix(
-                    v.trim().trim_start_matches("0x").trim_start_matches("0X"),
-                    16,
-                )
-                .ok()
-            })
+            .and_then(|v| u32::from_str_radix(v.trim().trim_start_matches("0x").trim_start_matches("0X"), 16).ok())
             .and_then(HResult::from_code);
         match code.as_str() {
-            "REJECT" | "REJECT_NOT_INSTALLED"
-                if role == Role::Inviter && state == SessionState::Invitation =>
-            {
+            "REJECT" | "REJECT_NOT_INSTALLED" if role == Role::Inviter && state == SessionState::Invitation => {
                 let hr = if code == "REJECT" {
                     HResult::SR_INVITATION_DECLINED
                 } else {
@@ -719,9 +664,7 @@ impl ClientEngine {
             }
             _ => {
                 let hr = match sent_hr {
-                    Some(
-                        hr @ (HResult::SR_SESSION_TIMEOUT | HResult::SR_CANCEL_BEFORE_CONNECT),
-                    ) => hr,
+                    Some(hr @ (HResult::SR_SESSION_TIMEOUT | HResult::SR_CANCEL_BEFORE_CONNECT)) => hr,
                     _ if state == SessionState::Accepted => HResult::SR_CANCEL_BEFORE_CONNECT,
                     _ => HResult::SR_SESSION_CANCELLED_REMOTE,
                 };
@@ -736,22 +679,15 @@ impl ClientEngine {
 
     /// A send failed. A pending invitation is refused synchronously (the hub turns
     /// `InviteFailed` into the call's error); anything else is `OnSendError`.
-    pub(super) fn sessions_send_failed(
-        &mut self,
-        obj: ObjId,
-        kind: MsgKind,
-        failure: SbFailure,
-        _now: Instant,
-    ) {
+    pub(super) fn sessions_send_failed(&mut self, obj: ObjId, kind: MsgKind, failure: SbFailure, _now: Instant) {
         let Ok(s) = self.session_mut(obj) else { return };
         if kind == MsgKind::Invite && s.invite_pending {
             s.invite_pending = false;
             s.peer = None;
             let error = match failure {
-                SbFailure::PeerOffline => Error::api(
-                    HResult::MSGR_E_NOT_LOGGED_ON,
-                    "the invited user is not signed in",
-                ),
+                SbFailure::PeerOffline => {
+                    Error::api(HResult::MSGR_E_NOT_LOGGED_ON, "the invited user is not signed in")
+                }
                 SbFailure::BadPeer => invalid("the service refused the invited user's name"),
                 SbFailure::Other => Error::api(
                     HResult::SR_INVITATION_SEND_FAILURE,
@@ -784,24 +720,14 @@ impl ClientEngine {
             .sessions
             .map
             .iter()
-            .filter(|(_, s)| {
-                !s.state.is_terminal()
-                    && s.peer
-                        .as_deref()
-                        .is_some_and(|p| p.eq_ignore_ascii_case(peer))
-            })
+            .filter(|(_, s)| !s.state.is_terminal() && s.peer.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(peer)))
             .map(|(id, _)| *id)
             .collect();
         for obj in ids {
             if self.sessions.map[&obj].invite_pending {
                 self.sessions_send_failed(obj, MsgKind::Invite, SbFailure::Other, _now);
             } else if self.sessions.map[&obj].state != SessionState::Ready {
-                self.end(
-                    obj,
-                    SessionState::Terminated,
-                    HResult::SR_CONNECTION_FAILURE,
-                    None,
-                );
+                self.end(obj, SessionState::Terminated, HResult::SR_CONNECTION_FAILURE, None);
             }
         }
     }
@@ -816,12 +742,7 @@ impl ClientEngine {
             .map(|(id, _)| *id)
             .collect();
         for obj in ids {
-            self.end(
-                obj,
-                SessionState::Terminated,
-                HResult::SR_SESSION_CANCELLED_LOCAL,
-                None,
-            );
+            self.end(obj, SessionState::Terminated, HResult::SR_SESSION_CANCELLED_LOCAL, None);
         }
         for obj in self.managers() {
             self.emit(ClientEvent::AppShutdown { obj });
@@ -855,19 +776,13 @@ impl ClientEngine {
             );
             // Even if the message cannot go out, the session has timed out here.
             let _ = self.send_reply(obj, MsgKind::Cancel, &msg, now);
-            self.end(
-                obj,
-                SessionState::Cancelled,
-                HResult::SR_SESSION_TIMEOUT,
-                None,
-            );
+            self.end(obj, SessionState::Cancelled, HResult::SR_SESSION_TIMEOUT, None);
         }
     }
 
     fn maybe_connect(&mut self, obj: ObjId) {
         let Ok(s) = self.session(obj) else { return };
-        let launch_done = s.role == Role::Inviter
-            || matches!(s.launch, Launch::Launched { .. } | Launch::Suppressed);
+        let launch_done = s.role == Role::Inviter || matches!(s.launch, Launch::Launched { .. } | Launch::Suppressed);
         if s.state == SessionState::Accepted && s.remote_address.is_some() && launch_done {
             self.set_state(obj, SessionState::Connected);
         }
@@ -889,13 +804,7 @@ impl ClientEngine {
         self.end_with_code(obj, state, hr.code(), app_data);
     }
 
-    fn end_with_code(
-        &mut self,
-        obj: ObjId,
-        state: SessionState,
-        hr: u32,
-        app_data: Option<String>,
-    ) {
+    fn end_with_code(&mut self, obj: ObjId, state: SessionState, hr: u32, app_data: Option<String>) {
         self.set_state(obj, state);
         self.emit(ClientEvent::Termination { obj, hr, app_data });
     }
@@ -904,12 +813,10 @@ impl ClientEngine {
 /// The property getters whose errors are documented (reference §3.4).
 impl ClientEngine {
     fn app_of(&self, obj: ObjId) -> Result<&AppRegistration> {
-        self.session(obj)?.app.as_ref().ok_or_else(|| {
-            Error::api(
-                HResult::SR_APP_NOT_SPECIFIED,
-                "the session has no application",
-            )
-        })
+        self.session(obj)?
+            .app
+            .as_ref()
+            .ok_or_else(|| Error::api(HResult::SR_APP_NOT_SPECIFIED, "the session has no application"))
     }
 
     /// `ApplicationName`: `""` when the application has no name.
@@ -922,13 +829,14 @@ impl ClientEngine {
         Ok(self.app_of(obj)?.url.clone())
     }
 
-    /// `User`: the other party's sign-in name and friendly name.
-    pub fn session_user(&self, obj: ObjId) -> Result<(String, Option<String>)> {
-        let peer = self.session(obj)?.peer.clone().ok_or_else(|| {
-            Error::api(HResult::SR_NO_USER_INVITED, "nobody has been invited yet")
-        })?;
-        let name = self.peer_friendly_name(&peer).map(str::to_string);
-        Ok((peer, name))
+    /// `User`: the other party.
+    pub fn session_user(&self, obj: ObjId) -> Result<super::ContactInfo> {
+        let peer = self
+            .session(obj)?
+            .peer
+            .clone()
+            .ok_or_else(|| Error::api(HResult::SR_NO_USER_INVITED, "nobody has been invited yet"))?;
+        Ok(self.contact(&peer))
     }
 
     /// `RemoteAddress`: only once connected (`None` is the documented `S_FALSE`).

@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use pyo3::IntoPyObjectExt;
 
-use crate::client::{ClientEvent, ObjId};
+use crate::client::{ClientEvent, ContactInfo, ObjId};
 use crate::embedded::{MessengerId, TraceEntry};
 use crate::error::Error;
 use crate::wire::Direction;
@@ -33,10 +33,7 @@ impl<T> IntoPyResult<T> for Result<T, Error> {
 }
 
 /// The event's target (None for the Messenger itself), its name, and its arguments.
-fn parts(
-    py: Python<'_>,
-    e: &ClientEvent,
-) -> PyResult<(Option<ObjId>, &'static str, Vec<Py<PyAny>>)> {
+fn parts(py: Python<'_>, e: &ClientEvent) -> PyResult<(Option<ObjId>, &'static str, Vec<Py<PyAny>>)> {
     let v = |x: &dyn ToPy| x.to_py(py);
     Ok(match e {
         ClientEvent::SignedIn => (None, "signed_in", vec![]),
@@ -47,55 +44,43 @@ fn parts(
         ),
         ClientEvent::SignedOut { reason } => (None, "signed_out", vec![v(&reason.as_str())?]),
         ClientEvent::LockEnable { obj, enabled } => (Some(*obj), "lock_enable", vec![v(enabled)?]),
-        ClientEvent::LockChallenge {
-            obj,
-            cookie,
-            challenge,
-        } => (
-            Some(*obj),
-            "lock_challenge",
-            vec![v(cookie)?, v(challenge)?],
-        ),
-        ClientEvent::LockResult {
-            obj,
-            cookie,
-            succeeded,
-        } => (Some(*obj), "lock_result", vec![v(cookie)?, v(succeeded)?]),
-        ClientEvent::LockStatusChanged { obj, status } => (
-            Some(*obj),
-            "lock_status_changed",
-            vec![v(&(*status as u8))?],
-        ),
-        ClientEvent::Invitation {
-            obj,
-            session,
-            app_data,
-        } => (Some(*obj), "invitation", vec![v(session)?, v(app_data)?]),
+        ClientEvent::LockChallenge { obj, cookie, challenge } => {
+            (Some(*obj), "lock_challenge", vec![v(cookie)?, v(challenge)?])
+        }
+        ClientEvent::LockResult { obj, cookie, succeeded } => {
+            (Some(*obj), "lock_result", vec![v(cookie)?, v(succeeded)?])
+        }
+        ClientEvent::LockStatusChanged { obj, status } => {
+            (Some(*obj), "lock_status_changed", vec![v(&(*status as u8))?])
+        }
+        ClientEvent::Invitation { obj, session, app_data } => {
+            (Some(*obj), "invitation", vec![v(session)?, v(app_data)?])
+        }
         ClientEvent::AppRegistered { obj, guid } => (Some(*obj), "app_registered", vec![v(guid)?]),
-        ClientEvent::AppUnregistered { obj, guid } => {
-            (Some(*obj), "app_unregistered", vec![v(guid)?])
-        }
+        ClientEvent::AppUnregistered { obj, guid } => (Some(*obj), "app_unregistered", vec![v(guid)?]),
         ClientEvent::AppShutdown { obj } => (Some(*obj), "app_shutdown", vec![]),
-        ClientEvent::StateChanged { obj, prev } => {
-            (Some(*obj), "state_changed", vec![v(&(*prev as u8))?])
-        }
-        ClientEvent::AppNotPresent { obj, name, url } => {
-            (Some(*obj), "app_not_present", vec![v(name)?, v(url)?])
-        }
+        ClientEvent::StateChanged { obj, prev } => (Some(*obj), "state_changed", vec![v(&(*prev as u8))?]),
+        ClientEvent::AppNotPresent { obj, name, url } => (Some(*obj), "app_not_present", vec![v(name)?, v(url)?]),
         ClientEvent::Accepted { obj, app_data } => (Some(*obj), "accepted", vec![v(app_data)?]),
         ClientEvent::Declined { obj, app_data } => (Some(*obj), "declined", vec![v(app_data)?]),
         ClientEvent::Cancelled { obj, app_data } => (Some(*obj), "cancelled", vec![v(app_data)?]),
-        ClientEvent::Termination { obj, hr, app_data } => {
-            (Some(*obj), "termination", vec![v(hr)?, v(app_data)?])
-        }
+        ClientEvent::Termination { obj, hr, app_data } => (Some(*obj), "termination", vec![v(hr)?, v(app_data)?]),
         ClientEvent::ReadyToLaunch { obj } => (Some(*obj), "ready_to_launch", vec![]),
         ClientEvent::ContextData { obj, data } => (Some(*obj), "context_data", vec![v(data)?]),
         ClientEvent::SendError { obj, hr } => (Some(*obj), "send_error", vec![v(&hr.code())?]),
         ClientEvent::BeforeAppLaunch { obj } => (Some(*obj), "before_app_launch", vec![]),
-        ClientEvent::InviteFailed { obj, error } => {
-            (Some(*obj), "send_error", vec![v(&error.hresult().code())?])
+        ClientEvent::InviteFailed { obj, error } => (Some(*obj), "send_error", vec![v(&error.hresult().code())?]),
+        ClientEvent::ContactListAdd { obj, hr, contact } => {
+            let contact = contact.as_ref().map(contact_tuple);
+            (Some(*obj), "contact_list_add", vec![v(&hr.code())?, v(&contact)?])
         }
+        ClientEvent::AlertReceived { obj, alert } => (Some(*obj), "alert_received", vec![v(alert)?]),
     })
+}
+
+/// A contact as `(sign_in_name, friendly_name or None, status)`.
+pub fn contact_tuple(c: &ContactInfo) -> (String, Option<String>, String) {
+    (c.sign_in_name.clone(), c.friendly_name.clone(), c.status.clone())
 }
 
 /// Object-safe conversion, so `parts` can build mixed argument lists.
@@ -113,11 +98,7 @@ where
 }
 
 /// An event as `(messenger, object or None, name, args)`.
-pub fn event<'py>(
-    py: Python<'py>,
-    m: MessengerId,
-    e: &ClientEvent,
-) -> PyResult<Bound<'py, PyTuple>> {
+pub fn event<'py>(py: Python<'py>, m: MessengerId, e: &ClientEvent) -> PyResult<Bound<'py, PyTuple>> {
     let (obj, name, args) = parts(py, e)?;
     PyTuple::new(
         py,

@@ -7,12 +7,12 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-use super::convert::{event, to_py_err, trace_entry, IntoPyResult};
+use super::convert::{contact_tuple, event, to_py_err, trace_entry, IntoPyResult};
 use crate::client::{ClientState, Launch, ObjectKind};
 use crate::embedded::{Embedded, MessengerId};
 use crate::error::Error;
 use crate::hresult::HResult;
-use crate::service::{LockAndKey, ServiceConfig};
+use crate::service::{Alert, LockAndKey, ServiceConfig};
 
 #[pyclass(frozen, module = "msgr._core")]
 pub struct EmbeddedService {
@@ -42,8 +42,8 @@ fn object_kind(kind: &str) -> Result<ObjectKind, Error> {
 #[pymethods]
 impl EmbeddedService {
     #[new]
-    #[pyo3(signature = (lock_and_key = "enabled", seed = None))]
-    fn new(py: Python<'_>, lock_and_key: &str, seed: Option<u64>) -> PyResult<Self> {
+    #[pyo3(signature = (lock_and_key = "enabled", seed = None, db = None))]
+    fn new(py: Python<'_>, lock_and_key: &str, seed: Option<u64>, db: Option<std::path::PathBuf>) -> PyResult<Self> {
         let mode = LockAndKey::parse(lock_and_key).ok_or_else(|| {
             to_py_err(
                 py,
@@ -55,9 +55,11 @@ impl EmbeddedService {
         let mut config = ServiceConfig::new();
         config.lock_and_key = mode;
         config.seed = seed;
-        Ok(EmbeddedService {
-            inner: Mutex::new(Embedded::new(config)),
-        })
+        let mut hub = Embedded::new(config);
+        if let Some(path) = db {
+            hub.service_mut().attach_store(&path).py(py)?;
+        }
+        Ok(EmbeddedService { inner: Mutex::new(hub) })
     }
 
     #[getter]
@@ -120,12 +122,7 @@ impl EmbeddedService {
     }
 
     #[pyo3(signature = (messenger, password = None))]
-    fn sign_in(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        password: Option<&str>,
-    ) -> PyResult<()> {
+    fn sign_in(&self, py: Python<'_>, messenger: MessengerId, password: Option<&str>) -> PyResult<()> {
         self.lock().sign_in(messenger, password).py(py)
     }
 
@@ -152,12 +149,7 @@ impl EmbeddedService {
             .map(str::to_string))
     }
 
-    fn create_lock_object(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        kind: &str,
-    ) -> PyResult<u64> {
+    fn create_lock_object(&self, py: Python<'_>, messenger: MessengerId, kind: &str) -> PyResult<u64> {
         let kind = object_kind(kind).py(py)?;
         self.lock().create_lock_object(messenger, kind).py(py)
     }
@@ -167,19 +159,10 @@ impl EmbeddedService {
     }
 
     fn check_unlocked(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<()> {
-        self.lock()
-            .client(messenger)
-            .and_then(|c| c.check_unlocked(obj))
-            .py(py)
+        self.lock().client(messenger).and_then(|c| c.check_unlocked(obj)).py(py)
     }
 
-    fn request_challenge(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        obj: u64,
-        cookie: i64,
-    ) -> PyResult<()> {
+    fn request_challenge(&self, py: Python<'_>, messenger: MessengerId, obj: u64, cookie: i64) -> PyResult<()> {
         self.lock().request_challenge(messenger, obj, cookie).py(py)
     }
 
@@ -199,24 +182,11 @@ impl EmbeddedService {
 
     // ---- IMsgrSessionManager ----------------------------------------------------------
 
-    fn create_session(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        manager: u64,
-    ) -> PyResult<u64> {
-        self.lock()
-            .call(messenger, |c, _| c.create_session(manager))
-            .py(py)
+    fn create_session(&self, py: Python<'_>, messenger: MessengerId, manager: u64) -> PyResult<u64> {
+        self.lock().call(messenger, |c, _| c.create_session(manager)).py(py)
     }
 
-    fn get_launching_session(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        manager: u64,
-        pid: i64,
-    ) -> PyResult<u64> {
+    fn get_launching_session(&self, py: Python<'_>, messenger: MessengerId, manager: u64, pid: i64) -> PyResult<u64> {
         self.lock()
             .client(messenger)
             .and_then(|c| c.get_launching_session(manager, pid))
@@ -242,13 +212,7 @@ impl EmbeddedService {
             .py(py)
     }
 
-    fn unregister_application(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        manager: u64,
-        guid: &str,
-    ) -> PyResult<()> {
+    fn unregister_application(&self, py: Python<'_>, messenger: MessengerId, manager: u64, guid: &str) -> PyResult<()> {
         self.lock()
             .call(messenger, |c, _| c.unregister_application(manager, guid))
             .py(py)
@@ -270,14 +234,7 @@ impl EmbeddedService {
         let w = self.lock();
         let c = w.client(messenger).py(py)?;
         Ok(c.applications_registered()
-            .map(|a| {
-                (
-                    a.guid.clone(),
-                    a.name.clone(),
-                    a.url.clone(),
-                    a.path.clone(),
-                )
-            })
+            .map(|a| (a.guid.clone(), a.name.clone(), a.url.clone(), a.path.clone()))
             .collect())
     }
 
@@ -334,73 +291,90 @@ impl EmbeddedService {
             .py(py)?)
     }
 
-    fn application_name(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        obj: u64,
-    ) -> PyResult<String> {
+    fn application_name(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<String> {
         self.lock()
             .client(messenger)
             .and_then(|c| c.application_name(obj))
             .py(py)
     }
 
-    fn application_url(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        obj: u64,
-    ) -> PyResult<String> {
+    fn application_url(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<String> {
         self.lock()
             .client(messenger)
             .and_then(|c| c.application_url(obj))
             .py(py)
     }
 
-    fn session_user(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        obj: u64,
-    ) -> PyResult<(String, Option<String>)> {
-        self.lock()
-            .client(messenger)
-            .and_then(|c| c.session_user(obj))
-            .py(py)
+    fn session_user(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<(String, Option<String>, String)> {
+        self.lock().client(messenger).and_then(|c| c.session_user(obj)).map(|c| contact_tuple(&c)).py(py)
     }
 
-    fn remote_address(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        obj: u64,
-    ) -> PyResult<Option<String>> {
-        self.lock()
-            .client(messenger)
-            .and_then(|c| c.remote_address(obj))
-            .py(py)
+    // ---- IMessengerPrivate --------------------------------------------------------------
+
+    #[pyo3(signature = (messenger, obj, sign_in_name))]
+    fn add_contact(&self, py: Python<'_>, messenger: MessengerId, obj: u64, sign_in_name: Option<&str>) -> PyResult<()> {
+        self.lock().call(messenger, |c, _| c.add_contact(obj, sign_in_name)).py(py)
     }
 
-    fn set_application(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        obj: u64,
-        guid: &str,
-    ) -> PyResult<()> {
-        self.lock()
-            .call(messenger, |c, _| c.set_application(obj, guid))
-            .py(py)
+    /// The HRESULT of EnableAlertEvents: S_OK, or S_FALSE while locked.
+    fn enable_alert_events(&self, py: Python<'_>, messenger: MessengerId, obj: u64, site_ids: Vec<i64>) -> PyResult<u32> {
+        self.lock().call(messenger, |c, _| c.enable_alert_events(obj, &site_ids)).map(|hr| hr.code()).py(py)
     }
 
-    fn set_local_address(
+    fn alert_sites(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<Vec<i32>> {
+        self.lock().client(messenger).map(|c| c.alert_sites(obj)).py(py)
+    }
+
+    fn contact(&self, py: Python<'_>, messenger: MessengerId, sign_in_name: &str) -> PyResult<(String, Option<String>, String)> {
+        self.lock().client(messenger).map(|c| contact_tuple(&c.contact(sign_in_name))).py(py)
+    }
+
+    fn forward_list(&self, py: Python<'_>, messenger: MessengerId) -> PyResult<Vec<(String, Option<String>, String)>> {
+        self.lock().client(messenger).map(|c| c.forward_list().iter().map(contact_tuple).collect()).py(py)
+    }
+
+    // ---- the service's own operations ---------------------------------------------------
+
+    /// Pushes an MSN Alert; False if the user is not signed in.
+    #[pyo3(signature = (sign_in_name, site_id, text, site_url = "", action_url = "", subscribe_url = ""))]
+    #[allow(clippy::too_many_arguments)]
+    fn send_alert(
         &self,
         py: Python<'_>,
-        messenger: MessengerId,
-        obj: u64,
-        address: &str,
-    ) -> PyResult<()> {
+        sign_in_name: &str,
+        site_id: i32,
+        text: &str,
+        site_url: &str,
+        action_url: &str,
+        subscribe_url: &str,
+    ) -> PyResult<bool> {
+        let alert = Alert {
+            site_id,
+            text: text.to_string(),
+            site_url: site_url.to_string(),
+            action_url: action_url.to_string(),
+            subscribe_url: subscribe_url.to_string(),
+        };
+        let mut w = self.lock();
+        let sent = w.service_mut().send_alert(sign_in_name, &alert).py(py)?;
+        w.settle();
+        Ok(sent)
+    }
+
+    /// The service's contact list of a user (list is FL, AL, BL or RL).
+    fn service_list(&self, sign_in_name: &str, list: &str) -> Vec<String> {
+        self.lock().service().directory().list(sign_in_name, list).into_iter().map(|a| a.sign_in_name.clone()).collect()
+    }
+
+    fn remote_address(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<Option<String>> {
+        self.lock().client(messenger).and_then(|c| c.remote_address(obj)).py(py)
+    }
+
+    fn set_application(&self, py: Python<'_>, messenger: MessengerId, obj: u64, guid: &str) -> PyResult<()> {
+        self.lock().call(messenger, |c, _| c.set_application(obj, guid)).py(py)
+    }
+
+    fn set_local_address(&self, py: Python<'_>, messenger: MessengerId, obj: u64, address: &str) -> PyResult<()> {
         self.lock()
             .call(messenger, |c, _| c.set_local_address(obj, address))
             .py(py)
@@ -419,26 +393,14 @@ impl EmbeddedService {
     }
 
     #[pyo3(signature = (messenger, obj, app_data = None))]
-    fn accept(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        obj: u64,
-        app_data: Option<&str>,
-    ) -> PyResult<()> {
+    fn accept(&self, py: Python<'_>, messenger: MessengerId, obj: u64, app_data: Option<&str>) -> PyResult<()> {
         self.lock()
             .call(messenger, |c, now| c.accept(obj, app_data, now))
             .py(py)
     }
 
     #[pyo3(signature = (messenger, obj, app_data = None))]
-    fn decline(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        obj: u64,
-        app_data: Option<&str>,
-    ) -> PyResult<()> {
+    fn decline(&self, py: Python<'_>, messenger: MessengerId, obj: u64, app_data: Option<&str>) -> PyResult<()> {
         self.lock()
             .call(messenger, |c, now| c.decline(obj, app_data, now))
             .py(py)
@@ -458,13 +420,7 @@ impl EmbeddedService {
             .py(py)
     }
 
-    fn send_context_data(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        obj: u64,
-        data: &str,
-    ) -> PyResult<()> {
+    fn send_context_data(&self, py: Python<'_>, messenger: MessengerId, obj: u64, data: &str) -> PyResult<()> {
         self.lock()
             .call(messenger, |c, now| c.send_context_data(obj, data, now))
             .py(py)
@@ -489,9 +445,7 @@ impl EmbeddedService {
         let by = Duration::try_from_secs_f64(seconds).map_err(|_| {
             to_py_err(
                 py,
-                invalid(format!(
-                    "seconds must be finite and not negative, not {seconds}"
-                )),
+                invalid(format!("seconds must be finite and not negative, not {seconds}")),
             )
         })?;
         self.lock().advance(by);
@@ -513,11 +467,7 @@ impl EmbeddedService {
     }
 
     #[pyo3(signature = (start = 0))]
-    fn trace_slice<'py>(
-        &self,
-        py: Python<'py>,
-        start: usize,
-    ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    fn trace_slice<'py>(&self, py: Python<'py>, start: usize) -> PyResult<Vec<Bound<'py, PyTuple>>> {
         let w = self.lock();
         let entries = w.trace().get(start..).unwrap_or_default();
         entries.iter().map(|e| trace_entry(py, e)).collect()

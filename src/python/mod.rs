@@ -43,19 +43,13 @@ fn hresult_catalogue() -> Vec<(&'static str, u32, &'static str, &'static str, &'
 /// `LockStatus` members: (name, value).
 #[pyfunction]
 fn lock_statuses() -> Vec<(&'static str, u8)> {
-    LockStatus::ALL
-        .iter()
-        .map(|s| (s.name(), *s as u8))
-        .collect()
+    LockStatus::ALL.iter().map(|s| (s.name(), *s as u8)).collect()
 }
 
 /// `SESSION_STATE` members: (name, value).
 #[pyfunction]
 fn session_states() -> Vec<(&'static str, u8)> {
-    SessionState::ALL
-        .iter()
-        .map(|s| (s.name(), *s as u8))
-        .collect()
+    SessionState::ALL.iter().map(|s| (s.name(), *s as u8)).collect()
 }
 
 /// `SESSION_FLAGS` bits: (name, value).

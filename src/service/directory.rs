@@ -1,10 +1,14 @@
-//! What the service knows: accounts and the licensed Lock and Key pairs.
+//! What the service knows: accounts, the licensed Lock and Key pairs, and each
+//! account's contact lists (forward, allow, block; the reverse list is derived).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::proto::{valid_sign_in_name, valid_token, CLIENT_ID, CLIENT_KEY, MAX_APP_ID};
+
+use super::store::Store;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
@@ -25,10 +29,31 @@ const CLIENT_PAIRS: &[(&str, &str)] = &[
 
 pub const MAX_PASSWORD: usize = 256;
 
-#[derive(Clone, Debug, Default)]
+/// The most contacts one list holds (MSN's own limit for years); `ADD` past it is `210`.
+pub const MAX_LIST: usize = 600;
+
+/// The lists a client may add to with `ADD` (the reverse list is the server's).
+pub const LISTS: [&str; 3] = ["FL", "AL", "BL"];
+
+/// Why an `ADD` was refused, as its MSNP error code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddRefusal {
+    Malformed = 201,
+    UnknownUser = 205,
+    ListFull = 210,
+    AlreadyThere = 215,
+    Storage = 500,
+}
+
+#[derive(Debug, Default)]
 pub struct Directory {
     accounts: BTreeMap<String, Account>,
     licenses: BTreeMap<String, String>,
+    /// (owner, list) -> contacts (keys), in the order they were added.
+    lists: BTreeMap<(String, String), Vec<String>>,
+    /// Per owner: the list version `SYN`/`ADD` report.
+    versions: BTreeMap<String, u32>,
+    store: Option<Store>,
 }
 
 /// Sign-in names are case-insensitive on MSN; we key them lower-cased.
@@ -37,22 +62,14 @@ fn key(name: &str) -> String {
 }
 
 impl Directory {
-    pub fn add_user(
-        &mut self,
-        sign_in_name: &str,
-        password: &str,
-        friendly_name: Option<&str>,
-    ) -> Result<()> {
+    pub fn add_user(&mut self, sign_in_name: &str, password: &str, friendly_name: Option<&str>) -> Result<()> {
         if !valid_sign_in_name(sign_in_name) {
             return Err(Error::api(
                 HResult::E_INVALIDARG,
                 format!("{sign_in_name:?} is not a valid sign-in name (user@domain.tld)"),
             ));
         }
-        if password.is_empty()
-            || password.len() > MAX_PASSWORD
-            || password.chars().any(char::is_control)
-        {
+        if password.is_empty() || password.len() > MAX_PASSWORD || password.chars().any(char::is_control) {
             return Err(Error::api(
                 HResult::E_INVALIDARG,
                 "a password is 1 to 256 characters without control characters",
@@ -64,27 +81,24 @@ impl Directory {
                 format!("{sign_in_name} already has an account"),
             ));
         }
-        let friendly = friendly_name.map(str::to_string).unwrap_or_else(|| {
-            sign_in_name
-                .split('@')
-                .next()
-                .unwrap_or(sign_in_name)
-                .to_string()
-        });
+        let friendly = friendly_name
+            .map(str::to_string)
+            .unwrap_or_else(|| sign_in_name.split('@').next().unwrap_or(sign_in_name).to_string());
         if friendly.chars().count() > 129 {
             return Err(Error::api(
                 HResult::E_INVALIDARG,
                 "a friendly name is at most 129 characters",
             ));
         }
-        self.accounts.insert(
-            key(sign_in_name),
-            Account {
-                sign_in_name: sign_in_name.to_string(),
-                password: password.to_string(),
-                friendly_name: friendly,
-            },
-        );
+        let account = Account {
+            sign_in_name: sign_in_name.to_string(),
+            password: password.to_string(),
+            friendly_name: friendly,
+        };
+        if let Some(store) = &self.store {
+            store.put_account(&account)?;
+        }
+        self.accounts.insert(key(sign_in_name), account);
         Ok(())
     }
 
@@ -116,8 +130,7 @@ impl Directory {
                 format!("{app_id} is a public client id and cannot license an app"),
             ));
         }
-        self.licenses
-            .insert(app_id.to_string(), app_key.to_string());
+        self.licenses.insert(app_id.to_string(), app_key.to_string());
         Ok(())
     }
 
@@ -126,14 +139,93 @@ impl Directory {
     }
 
     pub fn client_key(&self, client_id: &str) -> Option<&str> {
-        CLIENT_PAIRS
-            .iter()
-            .find(|(id, _)| *id == client_id)
-            .map(|(_, k)| *k)
+        CLIENT_PAIRS.iter().find(|(id, _)| *id == client_id).map(|(_, k)| *k)
     }
 
     pub fn licensed_app_ids(&self) -> impl Iterator<Item = &str> {
         self.licenses.keys().map(String::as_str)
+    }
+
+    /// Persists to (and first loads from) a SQLite file. What is already in memory is
+    /// written there too, so nothing added before the call is lost.
+    pub fn attach_store(&mut self, path: &Path) -> Result<()> {
+        let store = Store::open(path)?;
+        let snap = store.load()?;
+        for a in self.accounts.values() {
+            store.put_account(a)?;
+        }
+        for (id, k) in &self.licenses {
+            store.put_license(id, k)?;
+        }
+        for ((owner, list), contacts) in &self.lists {
+            for c in contacts {
+                store.put_entry(owner, list, c)?;
+            }
+        }
+        for a in snap.accounts {
+            self.accounts.entry(key(&a.sign_in_name)).or_insert(a);
+        }
+        for (id, k) in snap.licenses {
+            self.licenses.entry(id).or_insert(k);
+        }
+        for (owner, list, contact) in snap.entries {
+            let entry = self.lists.entry((owner.clone(), list)).or_default();
+            if !entry.contains(&contact) {
+                entry.push(contact);
+                *self.versions.entry(owner).or_default() += 1;
+            }
+        }
+        self.store = Some(store);
+        Ok(())
+    }
+
+    /// The contacts on one of an owner's lists (`RL`: everyone with the owner on `FL`).
+    pub fn list(&self, owner: &str, list: &str) -> Vec<&Account> {
+        let owner = key(owner);
+        let names: Vec<&String> = if list == "RL" {
+            self.lists
+                .iter()
+                .filter(|((_, l), c)| l == "FL" && c.contains(&owner))
+                .map(|((o, _), _)| o)
+                .collect()
+        } else {
+            self.lists
+                .get(&(owner, list.to_string()))
+                .map(|c| c.iter().collect())
+                .unwrap_or_default()
+        };
+        names.into_iter().filter_map(|n| self.accounts.get(n)).collect()
+    }
+
+    pub fn list_version(&self, owner: &str) -> u32 {
+        self.versions.get(&key(owner)).copied().unwrap_or(0)
+    }
+
+    /// `ADD <list> <contact>`: the new list version, or why not.
+    pub fn add_to_list(&mut self, owner: &str, list: &str, contact: &str) -> std::result::Result<u32, AddRefusal> {
+        if !LISTS.contains(&list) || !valid_sign_in_name(contact) {
+            return Err(AddRefusal::Malformed);
+        }
+        let (owner, contact) = (key(owner), key(contact));
+        if !self.accounts.contains_key(&contact) {
+            return Err(AddRefusal::UnknownUser);
+        }
+        let entries = self.lists.entry((owner.clone(), list.to_string())).or_default();
+        if entries.contains(&contact) {
+            return Err(AddRefusal::AlreadyThere);
+        }
+        if entries.len() >= MAX_LIST {
+            return Err(AddRefusal::ListFull);
+        }
+        if let Some(store) = &self.store {
+            store
+                .put_entry(&owner, list, &contact)
+                .map_err(|_| AddRefusal::Storage)?;
+        }
+        entries.push(contact);
+        let v = self.versions.entry(owner).or_default();
+        *v += 1;
+        Ok(*v)
     }
 }
 
@@ -145,10 +237,7 @@ mod tests {
     fn accounts_are_case_insensitive_and_unique() {
         let mut d = Directory::default();
         d.add_user("Alice@Example.com", "pw", None).unwrap();
-        assert_eq!(
-            d.account("alice@example.com").unwrap().friendly_name,
-            "Alice"
-        );
+        assert_eq!(d.account("alice@example.com").unwrap().friendly_name, "Alice");
         let err = d.add_user("alice@example.com", "pw", None).unwrap_err();
         assert_eq!(err.hresult(), HResult::E_FAIL);
     }

@@ -3,16 +3,19 @@
 //! A driver (the embedded hub or the TCP server) tells it about connections and bytes
 //! and the time; it answers with [`ServiceOutput`]s. It never touches a socket or a clock.
 
+mod alerts;
 mod directory;
 mod ns;
 mod sb;
+mod store;
 
 use std::collections::{HashMap, VecDeque};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-pub use directory::{Account, Directory};
+pub use alerts::{Alert, MAX_ALERT_BODY};
+pub use directory::{Account, AddRefusal, Directory, MAX_LIST};
 
 use crate::error::Result;
 use crate::proto::{ConnId, Instant};
@@ -94,6 +97,7 @@ pub struct ServiceEngine {
     /// Signed-in users (lower-cased) and their NS connection.
     online: HashMap<String, ConnId>,
     tickets: sb::Tickets,
+    alert_seq: u32,
     switchboards: sb::Switchboards,
     out: VecDeque<ServiceOutput>,
 }
@@ -111,6 +115,7 @@ impl ServiceEngine {
             conns: HashMap::new(),
             online: HashMap::new(),
             tickets: HashMap::new(),
+            alert_seq: 0,
             switchboards: HashMap::new(),
             out: VecDeque::new(),
         }
@@ -124,17 +129,18 @@ impl ServiceEngine {
         &self.dir
     }
 
-    pub fn add_user(
-        &mut self,
-        sign_in_name: &str,
-        password: &str,
-        friendly_name: Option<&str>,
-    ) -> Result<()> {
+    pub fn add_user(&mut self, sign_in_name: &str, password: &str, friendly_name: Option<&str>) -> Result<()> {
         self.dir.add_user(sign_in_name, password, friendly_name)
     }
 
     pub fn license(&mut self, app_id: &str, app_key: &str) -> Result<()> {
         self.dir.license(app_id, app_key)
+    }
+
+    /// Persists accounts, licences and contact lists in a SQLite file (loading what is
+    /// already there).
+    pub fn attach_store(&mut self, path: &std::path::Path) -> Result<()> {
+        self.dir.attach_store(path)
     }
 
     pub fn is_online(&self, sign_in_name: &str) -> bool {
@@ -244,6 +250,7 @@ impl ServiceEngine {
                     let key = user.to_ascii_lowercase();
                     if self.online.get(&key) == Some(&conn) {
                         self.online.remove(&key);
+                        self.broadcast_presence(user, None);
                         // A user who is gone is gone from every conversation too.
                         for sb in self.sb_conns_of(user) {
                             self.close(sb);

@@ -1,9 +1,7 @@
 //! Notification-server connections: MSNP7 sign-in (`VER`, `INF`, `USR MD5`), `SYN`,
 //! `CHG`, and the challenges behind both the pings and Lock and Key (msnp.md §b, §d, §e).
 
-use crate::proto::{
-    line, with_payload, ConnId, Instant, CHALLENGE_TIMEOUT, DIALECT, LOCK_AND_KEY_HEADER,
-};
+use crate::proto::{line, with_payload, ConnId, Instant, CHALLENGE_TIMEOUT, DIALECT, LOCK_AND_KEY_HEADER};
 use crate::wire::{challenge, urlenc, Command};
 
 use super::{Role, ServiceEngine};
@@ -42,6 +40,8 @@ struct Outstanding {
 pub(super) struct NsConn {
     stage: Stage,
     pinged: bool,
+    /// The presence set by the last `CHG`; None until the first.
+    status: Option<String>,
     challenges: Vec<Outstanding>,
 }
 
@@ -50,6 +50,7 @@ impl NsConn {
         NsConn {
             stage: Stage::AwaitVer,
             pinged: false,
+            status: None,
             challenges: Vec::new(),
         }
     }
@@ -63,6 +64,10 @@ impl NsConn {
 
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         self.challenges.iter().map(|c| c.expires).min()
+    }
+
+    pub(super) fn status(&self) -> Option<&str> {
+        self.status.as_deref()
     }
 }
 
@@ -119,6 +124,7 @@ impl ServiceEngine {
             "CHG" => self.ns_chg(conn, &cmd, trid, now),
             "CHL" => self.ns_chl(conn, &t, now),
             "QRY" => self.ns_qry(conn, &cmd, &t, now),
+            "ADD" => self.ns_add(conn, &cmd, &t),
             "XFR" => {
                 let user = self
                     .ns(conn)
@@ -166,9 +172,9 @@ impl ServiceEngine {
             (Stage::AwaitProof { user, salt }, ["MD5", "S", proof]) => {
                 let (user, salt) = (user.clone(), salt.clone());
                 let account = self.dir.account(&user).cloned();
-                let ok = account.as_ref().is_some_and(|a| {
-                    challenge::responses_match(&challenge::md5_response(&salt, &a.password), proof)
-                });
+                let ok = account
+                    .as_ref()
+                    .is_some_and(|a| challenge::responses_match(&challenge::md5_response(&salt, &a.password), proof));
                 match account {
                     Some(a) if ok => self.ns_signed_in(conn, a, t, now),
                     _ => {
@@ -201,10 +207,7 @@ impl ServiceEngine {
         let name = urlenc::encode(&account.friendly_name);
         self.send(
             conn,
-            line(
-                "USR",
-                &[t, "OK", account.sign_in_name.as_str(), name.as_str(), "1"],
-            ),
+            line("USR", &[t, "OK", account.sign_in_name.as_str(), name.as_str(), "1"]),
         );
         let profile = self.profile(&account, now);
         self.send(conn, with_payload("MSG", &["Hotmail", "Hotmail"], profile));
@@ -234,17 +237,133 @@ impl ServiceEngine {
         self.rng.random()
     }
 
-    /// MSNP7 list download. Contact lists are empty until the contact issue lands.
+    /// MSNP7 list download: one `LST` series per list (msnp.md §b.8).
     fn ns_syn(&mut self, conn: ConnId, t: &str) {
-        self.send(conn, line("SYN", &[t, "1"]));
-        self.send(conn, line("GTC", &[t, "1", "A"]));
-        self.send(conn, line("BLP", &[t, "1", "AL"]));
+        let user = self
+            .ns(conn)
+            .and_then(|ns| ns.user().map(str::to_string))
+            .unwrap_or_default();
+        let ver = self.dir.list_version(&user).to_string();
+        self.send(conn, line("SYN", &[t, ver.as_str()]));
+        self.send(conn, line("GTC", &[t, ver.as_str(), "A"]));
+        self.send(conn, line("BLP", &[t, ver.as_str(), "AL"]));
         self.send(
             conn,
-            line("LSG", &[t, "1", "1", "1", "0", "Other%20Contacts", "0"]),
+            line("LSG", &[t, ver.as_str(), "1", "1", "0", "Other%20Contacts", "0"]),
         );
         for list in ["FL", "AL", "BL", "RL"] {
-            self.send(conn, line("LST", &[t, list, "1", "0", "0"]));
+            let members: Vec<(String, String)> = self
+                .dir
+                .list(&user, list)
+                .into_iter()
+                .map(|a| (a.sign_in_name.clone(), urlenc::encode(&a.friendly_name)))
+                .collect();
+            if members.is_empty() {
+                self.send(conn, line("LST", &[t, list, ver.as_str(), "0", "0"]));
+            }
+            let total = members.len().to_string();
+            for (i, (name, friendly)) in members.iter().enumerate() {
+                let index = (i + 1).to_string();
+                let mut args = vec![
+                    t,
+                    list,
+                    ver.as_str(),
+                    index.as_str(),
+                    total.as_str(),
+                    name.as_str(),
+                    friendly.as_str(),
+                ];
+                if list == "FL" {
+                    args.push("0");
+                }
+                self.send(conn, line("LST", &args));
+            }
+        }
+    }
+
+    /// `ADD <t> <list> <account> <name> [<group>]` (msnp.md §g.2).
+    fn ns_add(&mut self, conn: ConnId, cmd: &Command, t: &str) {
+        let user = self
+            .ns(conn)
+            .and_then(|ns| ns.user().map(str::to_string))
+            .unwrap_or_default();
+        let list = cmd.args.get(1).map(String::as_str).unwrap_or("");
+        let contact = cmd.args.get(2).map(String::as_str).unwrap_or("");
+        if list == "RL" {
+            // The reverse list is the server's to keep: legacy servers hang up.
+            return self.close(conn);
+        }
+        match self.dir.add_to_list(&user, list, contact) {
+            Err(refusal) => self.error_reply(conn, refusal as u16, t),
+            Ok(version) => {
+                let account = self.dir.account(contact).cloned();
+                let Some(account) = account else { return };
+                let friendly = urlenc::encode(&account.friendly_name);
+                if list == "FL" {
+                    if let Some(status) = self.presence(&account.sign_in_name) {
+                        let name = account.sign_in_name.as_str();
+                        self.send(conn, line("ILN", &[t, status.as_str(), name, friendly.as_str()]));
+                    }
+                }
+                let ver = version.to_string();
+                let mut reply = vec![t, list, ver.as_str(), account.sign_in_name.as_str(), friendly.as_str()];
+                if list == "FL" {
+                    reply.push("0");
+                }
+                self.send(conn, line("ADD", &reply));
+                if list == "FL" {
+                    self.notify_reverse_add(&user, &account.sign_in_name);
+                }
+            }
+        }
+    }
+
+    /// `ADD 0 RL …` to someone who was just put on a forward list, if online.
+    fn notify_reverse_add(&mut self, owner: &str, contact: &str) {
+        let Some(&target) = self.online.get(&contact.to_ascii_lowercase()) else {
+            return;
+        };
+        let Some(owner) = self.dir.account(owner).cloned() else {
+            return;
+        };
+        let ver = self.dir.list_version(contact).to_string();
+        let friendly = urlenc::encode(&owner.friendly_name);
+        self.send(
+            target,
+            line(
+                "ADD",
+                &["0", "RL", ver.as_str(), owner.sign_in_name.as_str(), friendly.as_str()],
+            ),
+        );
+    }
+
+    /// A signed-in user's presence, once they have set one.
+    pub(super) fn presence(&self, user: &str) -> Option<String> {
+        let conn = self.online.get(&user.to_ascii_lowercase())?;
+        match &self.conns.get(conn)?.role {
+            Role::Ns(ns) => ns.status().map(str::to_string),
+            _ => None,
+        }
+    }
+
+    /// Everyone online who has `user` on their forward list gets `NLN`/`FLN`.
+    pub(super) fn broadcast_presence(&mut self, user: &str, status: Option<&str>) {
+        let Some(account) = self.dir.account(user).cloned() else {
+            return;
+        };
+        let watchers: Vec<ConnId> = self
+            .dir
+            .list(user, "RL")
+            .into_iter()
+            .filter_map(|w| self.online.get(&w.sign_in_name.to_ascii_lowercase()).copied())
+            .collect();
+        let friendly = urlenc::encode(&account.friendly_name);
+        for w in watchers {
+            let cmd = match status {
+                Some(s) => line("NLN", &[s, account.sign_in_name.as_str(), friendly.as_str()]),
+                None => line("FLN", &[account.sign_in_name.as_str()]),
+            };
+            self.send(w, cmd);
         }
     }
 
@@ -255,18 +374,41 @@ impl ServiceEngine {
             return self.error_reply(conn, 201, &t);
         }
         self.send(conn, line("CHG", &[t.as_str(), status]));
-        let first = self
-            .ns(conn)
-            .is_some_and(|ns| !std::mem::replace(&mut ns.pinged, true));
+        let user = self.ns(conn).and_then(|ns| {
+            ns.status = Some(status.to_string());
+            ns.user().map(str::to_string)
+        });
+        let first = self.ns(conn).is_some_and(|ns| !std::mem::replace(&mut ns.pinged, true));
+        if let Some(user) = &user {
+            if first {
+                self.initial_presence(conn, &t, user);
+            }
+            // Invisible users look offline to their watchers.
+            self.broadcast_presence(user, (status != "HDN").then_some(status));
+        }
         if first {
             let challenge = self.random_digits(20);
-            self.issue(
-                conn,
-                challenge.clone(),
-                ChallengeKind::Ping { chg_trid: trid },
-                now,
-            );
+            self.issue(conn, challenge.clone(), ChallengeKind::Ping { chg_trid: trid }, now);
             self.send(conn, line("CHL", &["0", challenge.as_str()]));
+        }
+    }
+
+    /// `ILN` for every forward-list contact already online, after the first `CHG`.
+    fn initial_presence(&mut self, conn: ConnId, t: &str, user: &str) {
+        let online: Vec<(String, String, String)> = self
+            .dir
+            .list(user, "FL")
+            .into_iter()
+            .filter_map(|a| {
+                let status = self.presence(&a.sign_in_name).filter(|s| s != "HDN")?;
+                Some((status, a.sign_in_name.clone(), urlenc::encode(&a.friendly_name)))
+            })
+            .collect();
+        for (status, name, friendly) in online {
+            self.send(
+                conn,
+                line("ILN", &[t, status.as_str(), name.as_str(), friendly.as_str()]),
+            );
         }
     }
 
@@ -292,8 +434,7 @@ impl ServiceEngine {
     /// right kind whose digest matches is consumed (msnp.md §e.3).
     fn ns_qry(&mut self, conn: ConnId, cmd: &Command, t: &str, now: Instant) {
         let id = cmd.args.get(1).map(String::as_str).unwrap_or("");
-        let digest =
-            String::from_utf8_lossy(cmd.payload.as_deref().unwrap_or_default()).into_owned();
+        let digest = String::from_utf8_lossy(cmd.payload.as_deref().unwrap_or_default()).into_owned();
         let (key, is_client) = match (self.dir.client_key(id), self.dir.app_key(id)) {
             (Some(k), _) => (Some(k.to_string()), true),
             (None, Some(k)) => (Some(k.to_string()), false),
@@ -304,10 +445,7 @@ impl ServiceEngine {
             ns.challenges.iter().position(|c| {
                 c.expires > now
                     && matches!(c.kind, ChallengeKind::Ping { .. }) == is_client
-                    && challenge::responses_match(
-                        &challenge::md5_response(&c.challenge, &key),
-                        &digest,
-                    )
+                    && challenge::responses_match(&challenge::md5_response(&c.challenge, &key), &digest)
             })
         });
         let ping_outstanding = ns

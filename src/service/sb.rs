@@ -41,10 +41,7 @@ pub(super) struct SbConn {
 
 impl SbConn {
     pub(super) fn new() -> Self {
-        SbConn {
-            user: None,
-            sb: None,
-        }
+        SbConn { user: None, sb: None }
     }
 }
 
@@ -60,11 +57,7 @@ impl ServiceEngine {
     }
 
     fn friendly(&self, user: &str) -> String {
-        let name = self
-            .dir
-            .account(user)
-            .map(|a| a.friendly_name.as_str())
-            .unwrap_or(user);
+        let name = self.dir.account(user).map(|a| a.friendly_name.as_str()).unwrap_or(user);
         urlenc::encode(name)
     }
 
@@ -93,23 +86,13 @@ impl ServiceEngine {
     }
 
     /// NS `XFR <t> SB`.
-    pub(super) fn ns_xfr(
-        &mut self,
-        conn: ConnId,
-        cmd: &Command,
-        t: &str,
-        user: &str,
-        now: Instant,
-    ) {
+    pub(super) fn ns_xfr(&mut self, conn: ConnId, cmd: &Command, t: &str, user: &str, now: Instant) {
         if cmd.args.get(1).map(String::as_str) != Some("SB") {
             return self.error_reply(conn, 201, t);
         }
         let cookie = self.new_ticket(user, TicketKind::Open, now);
         let addr = self.config.sb_address.clone();
-        self.send(
-            conn,
-            line("XFR", &[t, "SB", addr.as_str(), "CKI", cookie.as_str()]),
-        );
+        self.send(conn, line("XFR", &[t, "SB", addr.as_str(), "CKI", cookie.as_str()]));
     }
 
     pub(super) fn sb_command(&mut self, conn: ConnId, cmd: Command, now: Instant) {
@@ -166,20 +149,16 @@ impl ServiceEngine {
     }
 
     fn sb_cal(&mut self, conn: ConnId, t: &str, callee: &str, now: Instant) {
-        let Some((sb_id, caller)) = self
-            .sb_conn(conn)
-            .and_then(|s| Some((s.sb.clone()?, s.user.clone()?)))
-        else {
+        let Some((sb_id, caller)) = self.sb_conn(conn).and_then(|s| Some((s.sb.clone()?, s.user.clone()?))) else {
             return;
         };
         if !valid_sign_in_name(callee) {
             return self.error_reply(conn, 208, t);
         }
-        let in_sb = self.switchboards.get(&sb_id).is_some_and(|sb| {
-            sb.members
-                .iter()
-                .any(|(_, u)| u.eq_ignore_ascii_case(callee))
-        });
+        let in_sb = self
+            .switchboards
+            .get(&sb_id)
+            .is_some_and(|sb| sb.members.iter().any(|(_, u)| u.eq_ignore_ascii_case(callee)));
         if in_sb {
             return self.error_reply(conn, 215, t);
         }
@@ -211,18 +190,10 @@ impl ServiceEngine {
         );
     }
 
-    fn sb_ans(
-        &mut self,
-        conn: ConnId,
-        t: &str,
-        user: &str,
-        cookie: &str,
-        sb_id: &str,
-        now: Instant,
-    ) {
+    fn sb_ans(&mut self, conn: ConnId, t: &str, user: &str, cookie: &str, sb_id: &str, now: Instant) {
         let ticket = self.take_ticket(cookie, user, now);
-        let valid = matches!(&ticket, Some(TicketKind::Join { sb }) if sb == sb_id)
-            && self.switchboards.contains_key(sb_id);
+        let valid =
+            matches!(&ticket, Some(TicketKind::Join { sb }) if sb == sb_id) && self.switchboards.contains_key(sb_id);
         if !valid {
             self.error_reply(conn, 911, t);
             return self.close(conn);
@@ -245,13 +216,7 @@ impl ServiceEngine {
                 conn,
                 line(
                     "IRO",
-                    &[
-                        t,
-                        index.as_str(),
-                        total.as_str(),
-                        member.as_str(),
-                        name.as_str(),
-                    ],
+                    &[t, index.as_str(), total.as_str(), member.as_str(), name.as_str()],
                 ),
             );
         }
@@ -277,23 +242,14 @@ impl ServiceEngine {
         if !ACK_TYPES.contains(&ack) || payload.len() > MAX_SB_PAYLOAD {
             return self.close(conn);
         }
-        let Some((sb_id, sender)) = self
-            .sb_conn(conn)
-            .and_then(|s| Some((s.sb.clone()?, s.user.clone()?)))
-        else {
+        let Some((sb_id, sender)) = self.sb_conn(conn).and_then(|s| Some((s.sb.clone()?, s.user.clone()?))) else {
             return;
         };
         let name = self.friendly(&sender);
         let recipients: Vec<ConnId> = self
             .switchboards
             .get(&sb_id)
-            .map(|sb| {
-                sb.members
-                    .iter()
-                    .filter(|(c, _)| *c != conn)
-                    .map(|(c, _)| *c)
-                    .collect()
-            })
+            .map(|sb| sb.members.iter().filter(|(c, _)| *c != conn).map(|(c, _)| *c).collect())
             .unwrap_or_default();
         for r in &recipients {
             let mut relayed = line("MSG", &[sender.as_str(), name.as_str()]);
@@ -331,14 +287,7 @@ impl ServiceEngine {
         self.conns
             .iter()
             .filter_map(|(id, c)| match &c.role {
-                Role::Sb(sb)
-                    if sb
-                        .user
-                        .as_deref()
-                        .is_some_and(|u| u.eq_ignore_ascii_case(user)) =>
-                {
-                    Some(*id)
-                }
+                Role::Sb(sb) if sb.user.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(user)) => Some(*id),
                 _ => None,
             })
             .collect()

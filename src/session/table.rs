@@ -85,9 +85,7 @@ pub fn next(state: SessionState, role: Role, method: Method) -> Result<SessionSt
         (M::Cancel, _, _) => Err(HResult::SR_SESSION_STATE_INVALID),
         (M::SendContextData, _, S::Connected) => Ok(S::Connected),
         // C15: "context data not valid for an invitation".
-        (M::SendContextData, _, S::Invitation | S::Accepted) => {
-            Err(HResult::SR_NOT_VALID_FOR_APP_INVITE)
-        }
+        (M::SendContextData, _, S::Invitation | S::Accepted) => Err(HResult::SR_NOT_VALID_FOR_APP_INVITE),
         (M::SendContextData, _, _) => Err(HResult::SR_SESSION_STATE_INVALID),
     }
 }
@@ -120,26 +118,14 @@ mod tests {
         assert_eq!(next(S::Invitation, R::Invitee, M::Accept), Ok(S::Accepted));
         assert_eq!(next(S::Invitation, R::Invitee, M::Decline), Ok(S::Declined));
         assert_eq!(next(S::Invitation, R::Inviter, M::Cancel), Ok(S::Cancelled));
-        assert_eq!(
-            next(S::Connected, R::Invitee, M::SendContextData),
-            Ok(S::Connected)
-        );
+        assert_eq!(next(S::Connected, R::Invitee, M::SendContextData), Ok(S::Connected));
     }
 
     #[test]
     fn roles() {
-        assert_eq!(
-            next(S::Invitation, R::Inviter, M::Accept),
-            Err(H::SR_NOT_INVITEE)
-        );
-        assert_eq!(
-            next(S::Invitation, R::Inviter, M::Decline),
-            Err(H::SR_NOT_INVITEE)
-        );
-        assert_eq!(
-            next(S::Invitation, R::Invitee, M::Invite),
-            Err(H::SR_NOT_INVITER)
-        );
+        assert_eq!(next(S::Invitation, R::Inviter, M::Accept), Err(H::SR_NOT_INVITEE));
+        assert_eq!(next(S::Invitation, R::Inviter, M::Decline), Err(H::SR_NOT_INVITEE));
+        assert_eq!(next(S::Invitation, R::Invitee, M::Invite), Err(H::SR_NOT_INVITER));
         assert_eq!(
             next(S::Invitation, R::Invitee, M::PutApplication),
             Err(H::SR_NOT_INVITER)
@@ -148,10 +134,7 @@ mod tests {
 
     #[test]
     fn wrong_states() {
-        assert_eq!(
-            next(S::Invitation, R::Inviter, M::Invite),
-            Err(H::SR_SESSION_NOT_READY)
-        );
+        assert_eq!(next(S::Invitation, R::Inviter, M::Invite), Err(H::SR_SESSION_NOT_READY));
         assert_eq!(
             next(S::Unknown, R::Inviter, M::PutApplication),
             Err(H::SR_SESSION_NOT_READY)
@@ -160,10 +143,7 @@ mod tests {
             next(S::Connected, R::Invitee, M::Accept),
             Err(H::SR_SESSION_STATE_INVALID)
         );
-        assert_eq!(
-            next(S::Ready, R::Inviter, M::Cancel),
-            Err(H::SR_SESSION_STATE_INVALID)
-        );
+        assert_eq!(next(S::Ready, R::Inviter, M::Cancel), Err(H::SR_SESSION_STATE_INVALID));
         assert_eq!(
             next(S::Invitation, R::Inviter, M::PutLocalAddress),
             Err(H::SR_SESSION_STATE_INVALID)

@@ -110,17 +110,12 @@ mod tests {
 
     #[test]
     fn every_fixture_vector() {
-        let json: serde_json::Value =
-            serde_json::from_slice(&read_fixture("challenge_vectors.json")).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&read_fixture("challenge_vectors.json")).unwrap();
         let vectors = json.as_array().unwrap();
         assert_eq!(vectors.len(), 15);
         for v in vectors {
             let field = |k: &str| v[k].as_str().unwrap();
-            let (chl, id, key) = (
-                field("challenge"),
-                field("product_id"),
-                field("product_key"),
-            );
+            let (chl, id, key) = (field("challenge"), field("product_id"), field("product_key"));
             let expected = field("response");
             let got = match field("algorithm") {
                 "md5" => md5_response(chl, key),
@@ -146,15 +141,8 @@ mod tests {
 
     #[test]
     fn msnp11_padding_rules_differ_on_multiples_of_8() {
-        let (chl, id, key) = (
-            "123456789012345678901234",
-            "PROD0090YUAUV{2B",
-            "YMM8C_H7KCQ2S_KL",
-        );
-        assert_eq!(
-            msnp11_response(chl, id, key),
-            "cfd1a4febba8ec8488adc3c0916fb4fa"
-        );
+        let (chl, id, key) = ("123456789012345678901234", "PROD0090YUAUV{2B", "YMM8C_H7KCQ2S_KL");
+        assert_eq!(msnp11_response(chl, id, key), "cfd1a4febba8ec8488adc3c0916fb4fa");
         assert_eq!(
             msnp11_response_always_pad(chl, id, key),
             "948035b948c0318ad3fc5287620769f4"

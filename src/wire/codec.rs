@@ -132,17 +132,13 @@ impl Decoder {
             let Some(nl) = self.buf[from..].iter().position(|&b| b == b'\n') else {
                 self.scanned = self.buf.len();
                 if self.buffered() > self.max_line {
-                    return Err(WireError::LineTooLong {
-                        limit: self.max_line,
-                    });
+                    return Err(WireError::LineTooLong { limit: self.max_line });
                 }
                 return Ok(None);
             };
             let nl = from + nl;
             if nl - self.start > self.max_line {
-                return Err(WireError::LineTooLong {
-                    limit: self.max_line,
-                });
+                return Err(WireError::LineTooLong { limit: self.max_line });
             }
             let line_len = nl + 1 - self.start;
             let Some(cmd) = parse_line(&self.buf[self.start..nl])? else {
@@ -240,11 +236,7 @@ mod tests {
     }
 
     /// Every chunking strategy must give the same answer; returns it.
-    fn decode_all_ways(
-        dir: Direction,
-        limits: (usize, usize),
-        input: &[u8],
-    ) -> (Vec<Command>, Option<WireError>) {
+    fn decode_all_ways(dir: Direction, limits: (usize, usize), input: &[u8]) -> (Vec<Command>, Option<WireError>) {
         let new = || Decoder::with_limits(dir, limits.0, limits.1);
         let whole = decode_chunked(&mut new(), input, || usize::MAX);
         let bytewise = decode_chunked(&mut new(), input, || 1);
@@ -276,10 +268,7 @@ mod tests {
                 C2S,
                 Command::with_payload("MSG", ["3", "N"], b"A: b\r\n\r\n".to_vec()).unwrap(),
             ),
-            (
-                C2S,
-                Command::with_payload("QRY", ["7", "id"], vec![b'0'; 32]).unwrap(),
-            ),
+            (C2S, Command::with_payload("QRY", ["7", "id"], vec![b'0'; 32]).unwrap()),
             (S2C, Command::new("QRY", ["7"]).unwrap()),
             (
                 S2C,
@@ -289,10 +278,7 @@ mod tests {
                 S2C,
                 Command::with_payload("NOT", [] as [&str; 0], b"<NOTIFICATION/>".to_vec()).unwrap(),
             ),
-            (
-                S2C,
-                Command::with_payload("IPG", [] as [&str; 0], Vec::new()).unwrap(),
-            ),
+            (S2C, Command::with_payload("IPG", [] as [&str; 0], Vec::new()).unwrap()),
             (S2C, Command::new("540", ["7"]).unwrap()),
         ];
         for (dir, cmd) in cmds {
@@ -316,17 +302,13 @@ mod tests {
                 let cmds = decode_ok(rec.dir, &rec.bytes);
                 assert_eq!(cmds.len(), 1, "{file}: {:?}", rec.bytes);
                 assert_eq!(cmds[0].encode(), rec.bytes, "{file}");
-                let key = |s: &&mut (String, Direction, Vec<u8>, Vec<Command>)| {
-                    s.0 == rec.connection && s.1 == rec.dir
-                };
+                let key = |s: &&mut (String, Direction, Vec<u8>, Vec<Command>)| s.0 == rec.connection && s.1 == rec.dir;
                 match streams.iter_mut().find(|s| key(s)) {
                     Some(s) => {
                         s.2.extend_from_slice(&rec.bytes);
                         s.3.push(cmds[0].clone());
                     }
-                    None => {
-                        streams.push((rec.connection.clone(), rec.dir, rec.bytes.clone(), cmds))
-                    }
+                    None => streams.push((rec.connection.clone(), rec.dir, rec.bytes.clone(), cmds)),
                 }
             }
             for (conn, dir, bytes, expected) in streams {
@@ -401,10 +383,7 @@ mod tests {
             WireError::LineTooLong { limit: 16 }
         );
         // Exactly at the limit (CR included) is fine.
-        assert_eq!(
-            decode_all_ways(C2S, (14, 100), b"VER 1 MSNP8 X\r\n").1,
-            None
-        );
+        assert_eq!(decode_all_ways(C2S, (14, 100), b"VER 1 MSNP8 X\r\n").1, None);
         assert_eq!(
             decode_all_ways(C2S, (13, 100), b"VER 1 MSNP8 X\r\n").1,
             Some(WireError::LineTooLong { limit: 13 })

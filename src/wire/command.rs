@@ -18,16 +18,11 @@ pub struct Command {
 
 /// Server-initiated commands whose first parameter is never a TrID, even when it is a number
 /// (`RNG <session-id>`, `NOT <len>`, `QNG <seconds>` …).
-const NO_TRID: [&str; 10] = [
-    "RNG", "JOI", "BYE", "NLN", "FLN", "OUT", "NOT", "IPG", "QNG", "PNG",
-];
+const NO_TRID: [&str; 10] = ["RNG", "JOI", "BYE", "NLN", "FLN", "OUT", "NOT", "IPG", "QNG", "PNG"];
 
 impl Command {
     /// A command without payload. Arguments must already be URL-encoded where needed.
-    pub fn new(
-        name: &str,
-        args: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Result<Command, WireError> {
+    pub fn new(name: &str, args: impl IntoIterator<Item = impl Into<String>>) -> Result<Command, WireError> {
         validate_name(name)?;
         let args: Vec<String> = args.into_iter().map(Into::into).collect();
         for arg in &args {
@@ -123,8 +118,7 @@ pub(crate) fn is_digits(s: &str) -> bool {
 
 pub(crate) fn validate_name(name: &str) -> Result<(), WireError> {
     let b = name.as_bytes();
-    let ok =
-        b.len() == 3 && (b.iter().all(u8::is_ascii_uppercase) || b.iter().all(u8::is_ascii_digit));
+    let ok = b.len() == 3 && (b.iter().all(u8::is_ascii_uppercase) || b.iter().all(u8::is_ascii_digit));
     if ok {
         Ok(())
     } else {
@@ -176,10 +170,7 @@ mod tests {
     #[test]
     fn validates_names_and_args() {
         for bad in ["ms g", "msg", "MS", "MSGX", "5400", "5A0", "", "ÄBC"] {
-            assert_eq!(
-                Command::new(bad, NONE),
-                Err(WireError::BadCommandName(bad.to_string()))
-            );
+            assert_eq!(Command::new(bad, NONE), Err(WireError::BadCommandName(bad.to_string())));
         }
         assert!(Command::new("540", ["7"]).is_ok());
         for bad in ["", "a b", "a\r", "b\n", "tab\t", "nul\0", "del\x7f"] {

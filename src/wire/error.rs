@@ -22,9 +22,7 @@ pub enum WireError {
     #[error("not an invitation: content type is not text/x-msmsgsinvite")]
     NotAnInvitation,
 
-    #[error(
-        "invitation field {0:?} cannot be encoded: empty name, ':' in the name, or CR/LF in the name or value"
-    )]
+    #[error("invitation field {0:?} cannot be encoded: empty name, ':' in the name, or CR/LF in the name or value")]
     BadField(String),
 
     #[error("required field {0} is missing")]

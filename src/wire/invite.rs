@@ -8,8 +8,7 @@ use std::fmt;
 use super::{WireError, MAX_SB_PAYLOAD};
 
 const INVITE_TYPE: &str = "text/x-msmsgsinvite";
-const INVITE_HEADER: &[u8] =
-    b"MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinvite; charset=UTF-8\r\n\r\n";
+const INVITE_HEADER: &[u8] = b"MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinvite; charset=UTF-8\r\n\r\n";
 
 /// `Name: value` lines of a header block or invitation body. CR LF and bare LF both end a
 /// line; lines without ':' or with an empty name carry nothing usable and are skipped.
@@ -173,9 +172,7 @@ impl InviteMessage {
     /// missing final empty line is fine.
     pub fn parse_body(body: &[u8]) -> Result<InviteMessage, WireError> {
         let body = std::str::from_utf8(body).map_err(|_| WireError::NotUtf8)?;
-        Ok(InviteMessage {
-            fields: fields(body),
-        })
+        Ok(InviteMessage { fields: fields(body) })
     }
 
     /// The canonical payload: MIME header, one `Name: value` CR LF per field, an empty line.
@@ -262,10 +259,7 @@ mod tests {
         assert_eq!(msg.cookie(), Some("1234567"));
         assert_eq!(msg.get("Cancel-Code"), Some("REJECT"));
         assert_eq!(msg.get("Session-ID"), None);
-        assert_eq!(
-            msg.require("Session-ID"),
-            Err(WireError::MissingField("Session-ID"))
-        );
+        assert_eq!(msg.require("Session-ID"), Err(WireError::MissingField("Session-ID")));
         let built = InviteMessage::new()
             .field("Invitation-Command", "CANCEL")
             .field("Invitation-Cookie", "1234567")
@@ -292,20 +286,11 @@ mod tests {
         assert_eq!(msg.fields.len(), 13);
         assert_eq!(msg.command(), Some(InvitationCommand::Accept));
         assert_eq!(msg.cookie(), Some("918273"));
-        assert_eq!(
-            msg.get("context-data"),
-            Some("Requested:SIP_A,;Capabilities:SIP_A,;")
-        );
+        assert_eq!(msg.get("context-data"), Some("Requested:SIP_A,;Capabilities:SIP_A,;"));
         assert_eq!(msg.get("IP-Address"), Some("192.168.7.20:9134"));
-        assert_eq!(
-            msg.get("IP-Address-Enc64"),
-            Some("MTkyLjE2OC43LjIwOjkxMzQ=")
-        );
+        assert_eq!(msg.get("IP-Address-Enc64"), Some("MTkyLjE2OC43LjIwOjkxMzQ="));
         // Without a MIME header it is not a payload.
-        assert_eq!(
-            InviteMessage::parse_payload(body),
-            Err(WireError::NotAnInvitation)
-        );
+        assert_eq!(InviteMessage::parse_payload(body), Err(WireError::NotAnInvitation));
     }
 
     #[test]
@@ -351,19 +336,10 @@ mod tests {
     #[test]
     fn other_content_types_are_refused() {
         let chat = b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nhi";
-        assert_eq!(
-            InviteMessage::parse_payload(chat),
-            Err(WireError::NotAnInvitation)
-        );
-        assert_eq!(
-            InviteMessage::parse_payload(b""),
-            Err(WireError::NotAnInvitation)
-        );
+        assert_eq!(InviteMessage::parse_payload(chat), Err(WireError::NotAnInvitation));
+        assert_eq!(InviteMessage::parse_payload(b""), Err(WireError::NotAnInvitation));
         let bad_body = b"Content-Type: text/x-msmsgsinvite\r\n\r\nA: \xff\r\n";
-        assert_eq!(
-            InviteMessage::parse_payload(bad_body),
-            Err(WireError::NotUtf8)
-        );
+        assert_eq!(InviteMessage::parse_payload(bad_body), Err(WireError::NotUtf8));
     }
 
     #[test]
@@ -377,8 +353,7 @@ mod tests {
         assert_eq!(m.media_type().as_deref(), Some("text/plain"));
         assert_eq!(m.body, b"hello\r\n\r\nworld");
 
-        let no_blank =
-            MimeMessage::parse(b"Content-Type: text/x-msmsgscontrol\r\nTypingUser: a@b.c").unwrap();
+        let no_blank = MimeMessage::parse(b"Content-Type: text/x-msmsgscontrol\r\nTypingUser: a@b.c").unwrap();
         assert_eq!(no_blank.header("TypingUser"), Some("a@b.c"));
         assert!(no_blank.body.is_empty());
 
@@ -389,10 +364,7 @@ mod tests {
         let binary_body = MimeMessage::parse(b"A: 1\r\n\r\n\xff\x00").unwrap();
         assert_eq!(binary_body.body, b"\xff\x00");
         assert_eq!(binary_body.media_type(), None);
-        assert_eq!(
-            MimeMessage::parse(b"A: \xff\r\n\r\n"),
-            Err(WireError::NotUtf8)
-        );
+        assert_eq!(MimeMessage::parse(b"A: \xff\r\n\r\n"), Err(WireError::NotUtf8));
     }
 
     #[test]
@@ -406,14 +378,8 @@ mod tests {
             one("Context-Data", "a\nb"),
             Err(WireError::BadField("Context-Data".into()))
         );
-        assert_eq!(
-            one("Bad:Name", "x"),
-            Err(WireError::BadField("Bad:Name".into()))
-        );
-        assert_eq!(
-            one("Bad\rName", "x"),
-            Err(WireError::BadField("Bad\rName".into()))
-        );
+        assert_eq!(one("Bad:Name", "x"), Err(WireError::BadField("Bad:Name".into())));
+        assert_eq!(one("Bad\rName", "x"), Err(WireError::BadField("Bad\rName".into())));
         assert_eq!(one("", "x"), Err(WireError::BadField(String::new())));
         assert!(one("Context-Data", "colons: fine; IP:1234").is_ok());
     }
@@ -428,9 +394,7 @@ mod tests {
             .encode()
             .unwrap();
         assert_eq!(exact.len(), MAX_SB_PAYLOAD);
-        let over = InviteMessage::new()
-            .field("Context-Data", fits + "x")
-            .encode();
+        let over = InviteMessage::new().field("Context-Data", fits + "x").encode();
         assert_eq!(
             over,
             Err(WireError::PayloadTooLarge {

@@ -1,0 +1,96 @@
+//! One socket: what is read goes to the engine, what the engine queued is written.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// Most bytes a connection may have waiting to be written. A peer that stops reading
+/// is cut off instead of growing our memory without bound.
+pub(crate) const MAX_QUEUED_BYTES: usize = 1 << 20;
+
+/// Read size; the engines' decoders bound how much of it they keep.
+const READ_CHUNK: usize = 8192;
+
+/// After we close, how long to keep draining the peer's bytes so the socket ends with a
+/// FIN rather than a reset that could destroy our last messages in flight.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// The engine's side of a connection: bytes to write. Dropping it closes the socket
+/// once everything queued is written.
+pub(crate) struct Outbox {
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// The socket task's side of an [`Outbox`].
+pub(crate) struct Inbox {
+    rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    queued: Arc<AtomicUsize>,
+}
+
+pub(crate) fn outbox() -> (Outbox, Inbox) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    (
+        Outbox {
+            tx,
+            queued: queued.clone(),
+        },
+        Inbox { rx, queued },
+    )
+}
+
+impl Outbox {
+    /// Queues bytes for writing; false when the peer is too far behind or gone (the
+    /// caller then closes the connection).
+    pub(crate) fn push(&self, bytes: Vec<u8>) -> bool {
+        let n = bytes.len();
+        if self.queued.load(Ordering::Relaxed).saturating_add(n) > MAX_QUEUED_BYTES {
+            return false;
+        }
+        self.queued.fetch_add(n, Ordering::Relaxed);
+        self.tx.send(bytes).is_ok()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// The outbox was dropped: the engine already knows.
+    ByUs,
+    /// The peer closed or the socket broke: the engine must be told.
+    ByPeer,
+}
+
+/// Pumps one socket until either side ends it.
+pub(crate) async fn pump(stream: TcpStream, mut inbox: Inbox, mut on_bytes: impl FnMut(&[u8])) -> Ended {
+    let (mut rd, mut wr) = stream.into_split();
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        tokio::select! {
+            // Writes first: what the engine said before a close must go out before it.
+            biased;
+            out = inbox.rx.recv() => match out {
+                Some(bytes) => {
+                    inbox.queued.fetch_sub(bytes.len(), Ordering::Relaxed);
+                    if wr.write_all(&bytes).await.is_err() {
+                        return Ended::ByPeer;
+                    }
+                }
+                None => {
+                    let _ = wr.shutdown().await;
+                    let drain = async { while matches!(rd.read(&mut buf).await, Ok(n) if n > 0) {} };
+                    let _ = tokio::time::timeout(LINGER, drain).await;
+                    return Ended::ByUs;
+                }
+            },
+            n = rd.read(&mut buf) => match n {
+                Ok(0) | Err(_) => return Ended::ByPeer,
+                Ok(n) => on_bytes(&buf[..n]),
+            },
+        }
+    }
+}

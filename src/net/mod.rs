@@ -1,0 +1,128 @@
+//! The TCP transport (tokio) for the sans-IO engines: [`Server`] runs a
+//! [`ServiceEngine`](crate::service::ServiceEngine) on a listening socket, [`Client`] runs
+//! one [`ClientEngine`](crate::client::ClientEngine) over the sockets it asks for.
+//!
+//! Both follow one pattern. The engine is single-threaded state, so it sits behind a
+//! std `Mutex`; every step under the lock is short and never awaits. A task per socket
+//! feeds it the bytes it reads. After every step the driver drains the engine's outputs
+//! into per-connection outboxes, which the socket tasks write. One timer task sleeps
+//! until the engine's next deadline and ticks it.
+
+pub mod client;
+mod conn;
+pub mod server;
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+pub use client::Client;
+pub use server::Server;
+
+use crate::error::Error;
+use crate::proto::Instant;
+
+/// How long a shutdown waits for sockets to flush before their tasks are stopped.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+#[derive(thiserror::Error, Debug)]
+pub enum NetError {
+    /// What the engine said: the same errors as in embedded mode.
+    #[error(transparent)]
+    Core(#[from] Error),
+    #[error("timed out after {0:?} waiting for {1}")]
+    Timeout(Duration, &'static str),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// The engines' clock on the network: time since the driver started, from tokio's
+/// monotonic clock.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    start: tokio::time::Instant,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Clock {
+            start: tokio::time::Instant::now(),
+        }
+    }
+
+    fn now(&self) -> Instant {
+        self.start.elapsed()
+    }
+
+    /// The tokio instant of an engine deadline; a deadline too far to represent is
+    /// treated as a year away rather than allowed to overflow.
+    fn at(&self, t: Instant) -> tokio::time::Instant {
+        self.start
+            .checked_add(t)
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(365 * 86_400))
+    }
+}
+
+/// A panic while a lock was held cannot leave an engine in a state we could repair;
+/// going on with it beats poisoning every later call (the bindings do the same).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn runtime(name: &str, workers: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name(name)
+        .enable_all()
+        .build()
+}
+
+/// Stops a driver's runtime: waits (bounded) for `tasks` to finish when called from
+/// plain threads; inside another runtime blocking is not allowed, so it lets go.
+fn stop_runtime(rt: tokio::runtime::Runtime, tasks: Vec<tokio::task::JoinHandle<()>>) {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        rt.shutdown_background();
+        return;
+    }
+    rt.block_on(async {
+        let all = async {
+            for t in tasks {
+                let _ = t.await;
+            }
+        };
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, all).await;
+    });
+    rt.shutdown_timeout(SHUTDOWN_GRACE);
+}
+
+/// The timer task of a driver: sleeps until `deadline()`, then runs `tick()`; wakes
+/// early when `wake` is notified (every engine step may move the deadline).
+async fn run_timer(
+    clock: Clock,
+    wake: &tokio::sync::Notify,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    deadline: impl Fn() -> Option<Instant>,
+    tick: impl Fn(),
+) {
+    // A deadline the engine fails to clear must not turn into a busy loop.
+    const MIN_GAP: Duration = Duration::from_millis(1);
+    let mut last_tick = tokio::time::Instant::now();
+    loop {
+        let next = deadline().map(|t| clock.at(t).max(last_tick + MIN_GAP));
+        let sleep = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = wake.notified() => {}
+            _ = sleep => {
+                last_tick = tokio::time::Instant::now();
+                tick();
+            }
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! `Server`: the service engine on a TCP port, on its own tokio runtime.
+//!
+//! One listening port serves notification and switchboard connections alike (the
+//! engine tells them apart by their first command), so the switchboard address handed
+//! out in `XFR`/`RNG` is the bound address itself.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::sync::{watch, Notify};
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::conn::{self, Ended, Inbox, Outbox};
+use super::{lock, run_timer, runtime, stop_runtime, Clock, NetError, SHUTDOWN_GRACE};
+use crate::proto::{ConnId, Instant};
+use crate::service::{ServiceConfig, ServiceEngine, ServiceOutput};
+
+/// Connections beyond this are accepted and closed at once.
+pub const MAX_CONNECTIONS: usize = 1024;
+
+pub struct Server {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    stop: watch::Sender<bool>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    clock: Clock,
+    wake_timer: Notify,
+}
+
+struct State {
+    engine: ServiceEngine,
+    outboxes: HashMap<ConnId, Outbox>,
+    next_conn: ConnId,
+    open: bool,
+}
+
+impl Server {
+    /// Binds `addr` (port 0 picks a free one) and starts serving. `config.sb_address`
+    /// is replaced by the bound address; a wildcard bind advertises loopback.
+    pub fn bind(addr: impl ToSocketAddrs, mut config: ServiceConfig) -> Result<Server, NetError> {
+        let rt = runtime("msgr-server", 2)?;
+        let listener = rt.block_on(TcpListener::bind(addr))?;
+        let local_addr = listener.local_addr()?;
+        let mut advertised = local_addr;
+        if advertised.ip().is_unspecified() {
+            let loopback = match advertised {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            };
+            advertised.set_ip(loopback);
+        }
+        config.sb_address = advertised.to_string();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                engine: ServiceEngine::new(config),
+                outboxes: HashMap::new(),
+                next_conn: 1,
+                open: true,
+            }),
+            clock: Clock::new(),
+            wake_timer: Notify::new(),
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let accept = rt.spawn(accept_loop(listener, shared.clone(), stop_rx.clone()));
+        let timer = {
+            let shared = shared.clone();
+            rt.spawn(async move {
+                let s = &shared;
+                run_timer(
+                    s.clock,
+                    &s.wake_timer,
+                    stop_rx,
+                    || lock(&s.state).engine.next_deadline(),
+                    || s.step(|e, now| e.tick(now)),
+                )
+                .await;
+            })
+        };
+        Ok(Server {
+            shared,
+            local_addr,
+            runtime: Mutex::new(Some(rt)),
+            stop,
+            tasks: Mutex::new(vec![accept, timer]),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Runs `f` on the engine under its lock (accounts, licences, queries), then sends
+    /// whatever it caused.
+    pub fn with_engine<T>(&self, f: impl FnOnce(&mut ServiceEngine) -> T) -> T {
+        self.shared.step(|e, _| f(e))
+    }
+
+    pub fn is_running(&self) -> bool {
+        lock(&self.runtime).is_some()
+    }
+
+    /// Closes every connection, stops accepting and joins the tasks. Idempotent.
+    pub fn shutdown(&self) {
+        let Some(rt) = lock(&self.runtime).take() else {
+            return;
+        };
+        {
+            let mut s = lock(&self.shared.state);
+            s.open = false;
+            // Dropping an outbox closes its socket once what is queued is written.
+            let conns: Vec<ConnId> = s.outboxes.drain().map(|(c, _)| c).collect();
+            let now = self.shared.clock.now();
+            for c in conns {
+                s.engine.closed(c, now);
+            }
+            // Nobody is left to hear what those departures cause.
+            while s.engine.poll_output().is_some() {}
+        }
+        let _ = self.stop.send(true);
+        let tasks = std::mem::take(&mut *lock(&self.tasks));
+        stop_runtime(rt, tasks);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Shared {
+    /// One engine step under the lock, then its outputs go out.
+    fn step<T>(&self, f: impl FnOnce(&mut ServiceEngine, Instant) -> T) -> T {
+        let mut s = lock(&self.state);
+        let now = self.clock.now();
+        let out = f(&mut s.engine, now);
+        s.flush(now);
+        drop(s);
+        self.wake_timer.notify_one();
+        out
+    }
+
+    /// A new connection, or None when the server is full or closing.
+    fn open(&self) -> Option<(ConnId, Inbox)> {
+        let mut s = lock(&self.state);
+        if !s.open || s.outboxes.len() >= MAX_CONNECTIONS {
+            return None;
+        }
+        let conn = s.next_conn;
+        s.next_conn += 1;
+        let (outbox, inbox) = conn::outbox();
+        s.outboxes.insert(conn, outbox);
+        let now = self.clock.now();
+        s.engine.open(conn, now);
+        s.flush(now);
+        Some((conn, inbox))
+    }
+
+    /// The peer went away (the engine did not close it).
+    fn closed(&self, conn: ConnId) {
+        let mut s = lock(&self.state);
+        s.outboxes.remove(&conn);
+        let now = self.clock.now();
+        s.engine.closed(conn, now);
+        s.flush(now);
+        drop(s);
+        self.wake_timer.notify_one();
+    }
+}
+
+impl State {
+    fn flush(&mut self, now: Instant) {
+        while let Some(out) = self.engine.poll_output() {
+            match out {
+                ServiceOutput::Send { conn, cmd } => {
+                    let delivered = self.outboxes.get(&conn).map(|o| o.push(cmd.encode()));
+                    if delivered == Some(false) {
+                        // Too far behind: cut it off, and let the engine clean up after it.
+                        self.outboxes.remove(&conn);
+                        self.engine.closed(conn, now);
+                    }
+                }
+                ServiceOutput::Close { conn } => {
+                    self.outboxes.remove(&conn);
+                }
+            }
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => match shared.open() {
+                    Some((conn, inbox)) => {
+                        conns.spawn(serve(stream, conn, inbox, shared.clone()));
+                    }
+                    // Full or closing: dropping the stream closes it cleanly.
+                    None => drop(stream),
+                },
+                // Out of descriptors and the like: back off instead of spinning.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            },
+        }
+    }
+    drop(listener);
+    // shutdown() dropped every outbox; give the sockets a moment to flush.
+    let all = async { while conns.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, all).await.is_err() {
+        conns.shutdown().await;
+    }
+}
+
+async fn serve(stream: TcpStream, conn: ConnId, inbox: Inbox, shared: Arc<Shared>) {
+    let _ = stream.set_nodelay(true);
+    let ended = conn::pump(stream, inbox, |bytes| shared.step(|e, now| e.receive(conn, bytes, now))).await;
+    if ended == Ended::ByPeer {
+        shared.closed(conn);
+    }
+}
