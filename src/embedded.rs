@@ -845,3 +845,112 @@ mod session_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod priv_tests {
+    use super::*;
+    use crate::client::ContactInfo;
+    use crate::service::Alert;
+
+    fn world() -> (Embedded, MessengerId, MessengerId, ObjId) {
+        let mut config = ServiceConfig::new();
+        config.lock_and_key = crate::service::LockAndKey::Off;
+        config.seed = Some(5);
+        let mut w = Embedded::new(config);
+        for u in ["alice@example.com", "bob@example.com", "carol@example.com"] {
+            w.service_mut().add_user(u, "pw", None).unwrap();
+        }
+        let a = w.add_messenger("alice@example.com", "pw");
+        let b = w.add_messenger("bob@example.com", "pw");
+        w.sign_in(a, None).unwrap();
+        w.sign_in(b, None).unwrap();
+        let p = w.create_lock_object(a, ObjectKind::MessengerPriv).unwrap();
+        w.take_events();
+        (w, a, b, p)
+    }
+
+    fn adds(w: &mut Embedded) -> Vec<(HResult, Option<ContactInfo>)> {
+        w.take_events()
+            .into_iter()
+            .filter_map(|(_, e)| match e {
+                ClientEvent::ContactListAdd { hr, contact, .. } => Some((hr, contact)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn add_contact_outcomes() {
+        let (mut w, a, _b, p) = world();
+        for name in ["bob@example.com", "carol@example.com", "bob@example.com", "nobody@example.com", "a@b"] {
+            w.call(a, |c, _| c.add_contact(p, Some(name))).unwrap();
+        }
+        let got = adds(&mut w);
+        let summary: Vec<(HResult, Option<String>)> =
+            got.iter().map(|(hr, c)| (*hr, c.as_ref().map(|c| c.status.clone()))).collect();
+        assert_eq!(
+            summary,
+            vec![
+                (HResult::S_OK, Some("NLN".into())),
+                (HResult::S_OK, Some("FLN".into())),
+                (HResult::S_OK, Some("NLN".into())),
+                (HResult::E_FAIL, None),
+                (HResult::E_INVALIDARG, None),
+            ]
+        );
+        let err = w.call(a, |c, _| c.add_contact(p, None)).unwrap_err();
+        assert_eq!(err.hresult(), HResult::E_POINTER);
+        let err = w.call(a, |c, _| c.add_contact(p, Some("has space"))).unwrap_err();
+        assert_eq!(err.hresult(), HResult::E_INVALIDARG);
+        let rl: Vec<String> = w
+            .service()
+            .directory()
+            .list("bob@example.com", "RL")
+            .into_iter()
+            .map(|a| a.sign_in_name.clone())
+            .collect();
+        assert_eq!(rl, vec!["alice@example.com".to_string()]);
+        assert!(w.trace().iter().any(|e| e.cmd.line() == "ADD 0 RL 0 alice@example.com alice"));
+    }
+
+    #[test]
+    fn presence_follows_sign_in_and_out() {
+        let (mut w, a, b, p) = world();
+        w.call(a, |c, _| c.add_contact(p, Some("bob@example.com"))).unwrap();
+        assert_eq!(w.client(a).unwrap().contact("bob@example.com").status, "NLN");
+        w.sign_out(b).unwrap();
+        assert_eq!(w.client(a).unwrap().contact("bob@example.com").status, "FLN");
+        w.sign_in(b, None).unwrap();
+        assert_eq!(w.client(a).unwrap().contact("bob@example.com").status, "NLN");
+    }
+
+    #[test]
+    fn alerts_reach_only_subscribed_sites() {
+        let (mut w, a, _b, p) = world();
+        assert_eq!(w.call(a, |c, _| c.enable_alert_events(p, &[5, 9])).unwrap(), HResult::S_OK);
+        let alert = |site| Alert {
+            site_id: site,
+            text: "Tom & <Jerry>".into(),
+            site_url: String::new(),
+            action_url: String::new(),
+            subscribe_url: String::new(),
+        };
+        assert!(w.service_mut().send_alert("alice@example.com", &alert(9)).unwrap());
+        assert!(w.service_mut().send_alert("alice@example.com", &alert(7)).unwrap());
+        assert!(!w.service_mut().send_alert("carol@example.com", &alert(9)).unwrap());
+        w.settle();
+        let alerts: Vec<String> = w
+            .take_events()
+            .into_iter()
+            .filter_map(|(_, e)| match e {
+                ClientEvent::AlertReceived { alert, .. } => Some(alert),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(alerts.len(), 1);
+        assert!(alerts[0].contains("siteid=\"9\"") && alerts[0].contains("Tom &amp; &lt;Jerry&gt;"));
+        let too_many: Vec<i64> = (0..257).collect();
+        let err = w.call(a, |c, _| c.enable_alert_events(p, &too_many)).unwrap_err();
+        assert_eq!(err.hresult(), HResult::E_OUTOFMEMORY);
+    }
+}
