@@ -11,9 +11,14 @@ event is delivered the first exception propagates, with a note naming its event.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Callable, Protocol
 
 from ._events import ALL_EVENTS
+
+
+def _monotonic_since(start: float) -> Callable[[], float]:
+    return lambda: time.monotonic() - start
 
 
 class _Core(Protocol):
@@ -28,6 +33,9 @@ class Dispatcher:
         self._delivering = False
         #: Called with (target, spec, args) for every event, before its callback.
         self.listeners: list[Callable[[Any, Any, tuple[Any, ...]], None]] = []
+        #: Seconds on the clock events are stamped with (the service's virtual clock in
+        #: embedded mode; set by whoever owns the dispatcher).
+        self.clock: Callable[[], float] = _monotonic_since(time.monotonic())
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Runs a core call, then delivers what it caused (unless already delivering).

@@ -35,6 +35,7 @@ class Service:
         self._messengers: dict[int, Messenger] = {}
         self._objects: dict[tuple[int, int], weakref.ref[Any]] = {}
         self._dispatch = Dispatcher(self._core, self._resolve)
+        self._dispatch.clock = lambda: self._core.now
         self.trace = Trace(self._core.trace_len, self._core.trace_slice, self._core.clear_trace)
 
     def _resolve(self, messenger: int, obj: int | None) -> Any:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable, overload
 
+from . import _core
 
-@dataclass(frozen=True)
+#: Rows shown by ``_repr_html_`` before the rest is summarised.
+HTML_ROWS = 300
+
+
+@dataclass(frozen=True, eq=True)
 class TraceEntry:
     """One MSNP message. ``str(entry)`` is the raw message as it crossed the wire (the
     command line, then the payload if any)."""
@@ -34,8 +41,52 @@ class TraceEntry:
             return int(self.args[0])
         return None
 
+    @cached_property
+    def invitation(self) -> tuple[str | None, dict[str, str]] | None:
+        """For a ``text/x-msmsgsinvite`` message: its Invitation-Command and fields
+        (first occurrence of each name wins); None for anything else."""
+        if self.command != "MSG" or not self.payload:
+            return None
+        try:
+            command, fields = _core.parse_invitation(self.payload)
+        except ValueError:
+            return None
+        found: dict[str, str] = {}
+        for name, value in fields:
+            found.setdefault(name, value)
+        return command, found
+
+    def _payload_html(self) -> str:
+        if self.payload is None:
+            return ""
+        invitation = self.invitation
+        if invitation is not None:
+            command, fields = invitation
+            rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in fields.items())
+            summary = f"{len(self.payload)} bytes: {html.escape(command or '?')}"
+            return f"<details><summary>{summary}</summary><table>{rows}</table></details>"
+        text = self.payload.decode("utf-8", "replace")
+        first = text.splitlines()[0] if text else ""
+        return f"<details><summary>{len(self.payload)} bytes: {html.escape(first[:60])}</summary><pre>{html.escape(text)}</pre></details>"
+
+    def _row_html(self) -> str:
+        trid = "" if self.trid is None else str(self.trid)
+        args = self.args[1:] if self.trid is not None else self.args
+        cells = [str(self.seq), f"{self.time:.3f}", f"{self.user} #{self.conn}", self.direction, self.command, trid, " ".join(args)]
+        return "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + f"<td>{self._payload_html()}</td></tr>"
+
+    def _repr_html_(self) -> str:
+        return _table([self])
+
     def __str__(self) -> str:
         return self.raw
+
+
+def _table(entries: Sequence[TraceEntry], more: int = 0) -> str:
+    head = "".join(f"<th>{h}</th>" for h in ("#", "t (s)", "connection", "dir", "command", "trid", "arguments", "payload"))
+    tail = f"<tr><td colspan='8'>… {more} more messages</td></tr>" if more > 0 else ""
+    body = "".join(e._row_html() for e in entries)
+    return f"<table class='msgr-trace'><thead><tr>{head}</tr></thead><tbody>{body}{tail}</tbody></table>"
 
 
 _NO_TRID = frozenset({"RNG", "JOI", "BYE", "NLN", "FLN", "OUT", "NOT", "IPG", "QNG", "PNG"})
@@ -86,6 +137,10 @@ class Trace(Sequence[TraceEntry]):
         """Forgets every entry so far."""
         self._clear()
         self._cache.clear()
+
+    def _repr_html_(self) -> str:
+        entries = self._sync()
+        return _table(entries[:HTML_ROWS], len(entries) - HTML_ROWS)
 
     def __repr__(self) -> str:
         entries = self._sync()

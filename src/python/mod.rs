@@ -3,13 +3,14 @@
 
 mod convert;
 mod embedded;
+mod net;
 
 use pyo3::prelude::*;
 
 use crate::hresult::{Group, HResult};
 use crate::lock::{self, LockInput, LockStatus};
 use crate::session::{self, flags, SessionState};
-use crate::wire::challenge;
+use crate::wire::{challenge, InviteMessage};
 
 /// `lock_response(challenge, key)`: 32 lowercase hex digits of MD5(challenge ‖ key).
 #[pyfunction]
@@ -82,6 +83,14 @@ fn session_table() -> Vec<(u8, &'static str, &'static str, Option<u8>, Option<u3
         .collect()
 }
 
+/// A `text/x-msmsgsinvite` payload as (Invitation-Command or None, [(field, value)]),
+/// parsed with the same lenient rules the client uses (msnp.md §f.2).
+#[pyfunction]
+fn parse_invitation(py: Python<'_>, payload: &[u8]) -> PyResult<(Option<String>, Vec<(String, String)>)> {
+    let msg = InviteMessage::parse_payload(payload).map_err(|e| convert::to_py_err(py, e.into()))?;
+    Ok((msg.command().map(|c| c.as_str().to_string()), msg.fields))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lock_response, m)?)?;
@@ -92,7 +101,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(session_states, m)?)?;
     m.add_function(wrap_pyfunction!(session_flags, m)?)?;
     m.add_function(wrap_pyfunction!(session_table, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_invitation, m)?)?;
     m.add_class::<embedded::EmbeddedService>()?;
+    m.add_class::<net::PyServer>()?;
+    m.add_class::<net::NetworkClient>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
