@@ -1,0 +1,148 @@
+"""The lock and session state machines as data and as pictures: ``LockStatus.transitions()``,
+``SessionState.transitions()``, and ``.diagram()`` objects that render as SVG in a
+notebook (no graphviz needed) or as mermaid text."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from . import _core
+from .enums import HResult, LockStatus, SessionState
+
+__all__ = ["Transition", "StateDiagram", "lock_transitions", "session_transitions"]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One cell of a transition table: in ``state``, ``input`` (a method or an event)
+    by ``role`` (sessions only) leads to ``next``, or fails with ``error``."""
+
+    state: int
+    input: str
+    role: str | None
+    next: int | None
+    error: HResult | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def lock_transitions() -> list[Transition]:
+    return [
+        Transition(LockStatus(s), i, None, None if n is None else LockStatus(n), None if e is None else HResult(e))
+        for s, i, n, e in _core.lock_table()
+    ]
+
+
+def session_transitions() -> list[Transition]:
+    return [
+        Transition(SessionState(s), m, r, None if n is None else SessionState(n), None if e is None else HResult(e))
+        for s, r, m, n, e in _core.session_table()
+    ]
+
+
+#: Session transitions that come from the other side or the network, not from a
+#: method of the table; drawn so the picture shows the whole life cycle.
+SESSION_EVENT_EDGES = [
+    (SessionState.READY, SessionState.INVITATION, "invitation sent"),
+    (SessionState.INVITATION, SessionState.ACCEPTED, "peer accepted"),
+    (SessionState.ACCEPTED, SessionState.CONNECTED, "addresses exchanged"),
+    (SessionState.INVITATION, SessionState.DECLINED, "peer declined / not installed"),
+    (SessionState.INVITATION, SessionState.CANCELLED, "peer cancelled / timeout"),
+    (SessionState.CONNECTED, SessionState.TERMINATED, "peer left"),
+]
+
+
+class StateDiagram:
+    """States and labelled edges; renders itself in a notebook."""
+
+    def __init__(self, title: str, states: list[str], edges: dict[tuple[str, str], list[str]]) -> None:
+        self.title = title
+        self.states = states
+        self.edges = edges
+
+    def mermaid(self) -> str:
+        """``stateDiagram-v2`` text for mermaid (GitHub, JupyterLab 4.1+ render it)."""
+        lines = ["stateDiagram-v2"]
+        for (a, b), labels in self.edges.items():
+            lines.append(f"    {a} --> {b}: {', '.join(labels)}")
+        return "\n".join(lines)
+
+    def _repr_markdown_(self) -> str:
+        return f"```mermaid\n{self.mermaid()}\n```"
+
+    def _repr_svg_(self) -> str:
+        n = len(self.states)
+        size, radius = 640, 240
+        cx = cy = size / 2
+        pos = {
+            s: (cx + radius * math.cos(2 * math.pi * i / n - math.pi / 2), cy + radius * math.sin(2 * math.pi * i / n - math.pi / 2))
+            for i, s in enumerate(self.states)
+        }
+        parts = [
+            f"<svg xmlns='http://www.w3.org/2000/svg' width='{size}' height='{size + 30}' font-family='sans-serif' font-size='11'>",
+            "<defs><marker id='arrow' viewBox='0 0 10 10' refX='10' refY='5' markerWidth='7' markerHeight='7' orient='auto-start-reverse'>"
+            "<path d='M 0 0 L 10 5 L 0 10 z' fill='#555'/></marker></defs>",
+            f"<text x='10' y='20' font-size='14' font-weight='bold'>{html.escape(self.title)}</text>",
+        ]
+        for (a, b), labels in self.edges.items():
+            (x1, y1), (x2, y2) = pos[a], pos[b]
+            dx, dy = x2 - x1, y2 - y1
+            dist = math.hypot(dx, dy) or 1.0
+            # Stop short of the state boxes, and bend so opposite edges do not overlap.
+            sx, sy, ex, ey = x1 + dx * 45 / dist, y1 + dy * 45 / dist, x2 - dx * 45 / dist, y2 - dy * 45 / dist
+            mx, my = (sx + ex) / 2 - dy * 0.12, (sy + ey) / 2 + dx * 0.12
+            parts.append(
+                f"<path d='M {sx:.1f} {sy:.1f} Q {mx:.1f} {my:.1f} {ex:.1f} {ey:.1f}' fill='none' stroke='#555' marker-end='url(#arrow)'/>"
+            )
+            parts.append(f"<text x='{mx:.1f}' y='{my:.1f}' fill='#225' text-anchor='middle'>{html.escape(', '.join(labels))}</text>")
+        for s, (x, y) in pos.items():
+            parts.append(f"<rect x='{x - 62:.1f}' y='{y - 14:.1f}' width='124' height='28' rx='8' fill='#eef' stroke='#336'/>")
+            parts.append(f"<text x='{x:.1f}' y='{y + 4:.1f}' text-anchor='middle'>{html.escape(s)}</text>")
+        parts.append("</svg>")
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<StateDiagram {self.title}: {len(self.states)} states, {len(self.edges)} edges>\n{self.mermaid()}"
+
+
+def _diagram(title: str, transitions: list[Transition], extra: list[tuple[str, str, str]]) -> StateDiagram:
+    edges: dict[tuple[str, str], list[str]] = defaultdict(list)
+    states: list[str] = []
+    for t in transitions:
+        if t.next is None or t.next == t.state:
+            continue
+        a, b = t.state.name, t.next.name
+        label = t.input if t.role is None else f"{t.input} ({t.role})"
+        if label not in edges[(a, b)]:
+            edges[(a, b)].append(label)
+    for a, b, label in extra:
+        edges[(a, b)].append(label)
+    for a, b in edges:
+        for s in (a, b):
+            if s not in states:
+                states.append(s)
+    return StateDiagram(title, states, dict(edges))
+
+
+def lock_diagram() -> StateDiagram:
+    return _diagram("LockStatus", lock_transitions(), [])
+
+
+def session_diagram() -> StateDiagram:
+    return _diagram(
+        "SessionState",
+        session_transitions(),
+        [(a.name, b.name, label) for a, b, label in SESSION_EVENT_EDGES],
+    )
+
+
+# The enums carry their machines: LockStatus.transitions(), SessionState.diagram().
+LockStatus.transitions = staticmethod(lock_transitions)  # type: ignore[attr-defined]
+LockStatus.diagram = staticmethod(lock_diagram)  # type: ignore[attr-defined]
+SessionState.transitions = staticmethod(session_transitions)  # type: ignore[attr-defined]
+SessionState.diagram = staticmethod(session_diagram)  # type: ignore[attr-defined]
