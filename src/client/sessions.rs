@@ -519,7 +519,7 @@ impl ClientEngine {
     fn incoming_invite(&mut self, peer: &str, cookie: &str, msg: &InviteMessage, now: Instant) {
         let protocol_ok = msg
             .get("Session-Protocol")
-            .is_none_or(|p| p.eq_ignore_ascii_case("SM1"));
+            .is_none_or(|p| p.trim().eq_ignore_ascii_case("SM1"));
         let guid = msg.get("Application-GUID").and_then(apps::normalize_wire_guid);
         let reject = |code: &str| {
             InviteMessage::new()
@@ -554,7 +554,7 @@ impl ClientEngine {
             state: SessionState::Invitation,
             session_id: msg
                 .get("Session-ID")
-                .map(str::to_string)
+                .map(|s| s.trim().to_string())
                 .unwrap_or_else(|| self.new_guid()),
             cookie: cookie.to_string(),
             app: Some(registered.clone().unwrap_or(AppRegistration {
@@ -595,7 +595,7 @@ impl ClientEngine {
 
     fn incoming_accept(&mut self, obj: ObjId, msg: &InviteMessage, now: Instant) {
         let Ok(s) = self.session(obj) else { return };
-        let address = msg.get("IP-Address").map(str::to_string);
+        let address = msg.get("IP-Address").map(|a| a.trim().to_string());
         match (s.role, s.state) {
             (Role::Inviter, SessionState::Invitation) => {
                 let data = msg.get("Context-Data").map(str::to_string);
@@ -635,7 +635,7 @@ impl ClientEngine {
             return;
         }
         let (state, role) = (s.state, s.role);
-        let code = msg.get("Cancel-Code").unwrap_or_default().to_ascii_uppercase();
+        let code = msg.get("Cancel-Code").unwrap_or_default().trim().to_ascii_uppercase();
         let data = msg.get("Context-Data").map(str::to_string);
         let sent_hr = msg
             .get(CANCEL_HRESULT_FIELD)
@@ -805,6 +805,12 @@ impl ClientEngine {
     }
 
     fn end_with_code(&mut self, obj: ObjId, state: SessionState, hr: u32, app_data: Option<String>) {
+        // An ended session is never launched, whatever BeforeAppLaunch answers later.
+        if let Ok(s) = self.session_mut(obj) {
+            if s.launch == Launch::Deciding {
+                s.launch = Launch::NotYet;
+            }
+        }
         self.set_state(obj, state);
         self.emit(ClientEvent::Termination { obj, hr, app_data });
     }

@@ -12,12 +12,16 @@ const INVITE_HEADER: &[u8] = b"MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsi
 
 /// `Name: value` lines of a header block or invitation body. CR LF and bare LF both end a
 /// line; lines without ':' or with an empty name carry nothing usable and are skipped.
+/// Only the one separator space after ':' is dropped (msnp.md §f.2 allows it): values
+/// are application data, and their own leading or trailing blanks must arrive intact.
 fn fields(text: &str) -> Vec<(String, String)> {
     text.split('\n')
         .filter_map(|line| {
+            let line = line.strip_suffix('\r').unwrap_or(line);
             let (name, value) = line.split_once(':')?;
             let name = name.trim();
-            (!name.is_empty()).then(|| (name.to_string(), value.trim().to_string()))
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            (!name.is_empty()).then(|| (name.to_string(), value.to_string()))
         })
         .collect()
 }
@@ -155,8 +159,9 @@ impl InviteMessage {
         self.get("Invitation-Command").map(InvitationCommand::parse)
     }
 
+    /// The cookie as a token: surrounding blanks are not part of it.
     pub fn cookie(&self) -> Option<&str> {
-        self.get("Invitation-Cookie")
+        self.get("Invitation-Cookie").map(str::trim)
     }
 
     /// A whole `MSG` payload, which must be `text/x-msmsgsinvite` (parameters ignored).
@@ -311,7 +316,8 @@ mod tests {
         let guid = msg.get("Application-GUID").unwrap();
         assert!(guid.eq_ignore_ascii_case("{02D3C01F-BF30-4825-A83A-DE7AF41648AA}"));
         assert_eq!(msg.cookie(), Some("42"));
-        assert_eq!(msg.get("APPLICATION-NAME"), Some("Spaced"));
+        // Values keep their own blanks; only the separator space goes.
+        assert_eq!(msg.get("APPLICATION-NAME"), Some("  Spaced   "));
         assert_eq!(msg.get("Application-File"), Some("文件.txt"));
         assert_eq!(msg.fields.len(), 6);
     }
