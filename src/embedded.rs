@@ -882,12 +882,20 @@ mod priv_tests {
     #[test]
     fn add_contact_outcomes() {
         let (mut w, a, _b, p) = world();
-        for name in ["bob@example.com", "carol@example.com", "bob@example.com", "nobody@example.com", "a@b"] {
+        for name in [
+            "bob@example.com",
+            "carol@example.com",
+            "bob@example.com",
+            "nobody@example.com",
+            "a@b",
+        ] {
             w.call(a, |c, _| c.add_contact(p, Some(name))).unwrap();
         }
         let got = adds(&mut w);
-        let summary: Vec<(HResult, Option<String>)> =
-            got.iter().map(|(hr, c)| (*hr, c.as_ref().map(|c| c.status.clone()))).collect();
+        let summary: Vec<(HResult, Option<String>)> = got
+            .iter()
+            .map(|(hr, c)| (*hr, c.as_ref().map(|c| c.status.clone())))
+            .collect();
         assert_eq!(
             summary,
             vec![
@@ -910,7 +918,10 @@ mod priv_tests {
             .map(|a| a.sign_in_name.clone())
             .collect();
         assert_eq!(rl, vec!["alice@example.com".to_string()]);
-        assert!(w.trace().iter().any(|e| e.cmd.line() == "ADD 0 RL 0 alice@example.com alice"));
+        assert!(w
+            .trace()
+            .iter()
+            .any(|e| e.cmd.line() == "ADD 0 RL 0 alice@example.com alice"));
     }
 
     #[test]
@@ -927,7 +938,10 @@ mod priv_tests {
     #[test]
     fn alerts_reach_only_subscribed_sites() {
         let (mut w, a, _b, p) = world();
-        assert_eq!(w.call(a, |c, _| c.enable_alert_events(p, &[5, 9])).unwrap(), HResult::S_OK);
+        assert_eq!(
+            w.call(a, |c, _| c.enable_alert_events(p, &[5, 9])).unwrap(),
+            HResult::S_OK
+        );
         let alert = |site| Alert {
             site_id: site,
             text: "Tom & <Jerry>".into(),

@@ -20,9 +20,12 @@ from ._core import __version__, lock_response, msnp11_response
 from .enums import HResult, LockStatus, SessionFlags, SessionState
 from .errors import *  # noqa: F403 - one class per HRESULT, listed in errors.__all__
 from .errors import LockError, MsgrError, SessionError, error_for
+from . import diagram as _diagram  # noqa: F401 - attaches transitions()/diagram() to the enums
 from .contact import Contact
+from .eventlog import EventLog, LoggedEvent
 from .lock import MsgrLock
 from .manager import MsgrSessionManager
+from .net import ServerHandle, connect, serve
 from .priv import MessengerPriv
 from .service import Messenger, Service
 from .session import MsgrSession
@@ -32,11 +35,16 @@ __all__ = [
     "__version__",
     "Service",
     "Messenger",
+    "serve",
+    "connect",
+    "ServerHandle",
     "MsgrLock",
     "MsgrSessionManager",
     "MessengerPriv",
     "MsgrSession",
     "Contact",
+    "EventLog",
+    "LoggedEvent",
     "Trace",
     "TraceEntry",
     "HResult",

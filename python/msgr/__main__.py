@@ -1,5 +1,7 @@
 """``python -m msgr demo``: sign in to the embedded service, unlock the session manager
-with Lock and Key, and print the events in order and the MSNP lines that crossed."""
+with Lock and Key, and print the events in order and the MSNP lines that crossed.
+
+``python -m msgr serve``: run the MSNP service on a TCP port (``--help`` lists options)."""
 
 from __future__ import annotations
 
@@ -49,9 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="msgr", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="unlock a session manager on the embedded service")
+    msgr.net._add_serve_arguments(sub.add_parser("serve", help="run the MSNP service on a TCP port"))
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo()
+    if args.command == "serve":
+        return msgr.net._serve_main(args)
     return 2
 
 

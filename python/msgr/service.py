@@ -20,7 +20,40 @@ from .trace import Trace
 __all__ = ["Service", "Messenger"]
 
 
-class Service:
+class _Backend:
+    """What the Messengers of one core share: the core (embedded hub or network client),
+    the dispatcher that delivers its events, and the Python object of each core handle.
+    ``Service`` is the embedded one; ``msgr.net`` has the network one."""
+
+    def __init__(self, core: Any, dispatcher: type[Dispatcher] = Dispatcher) -> None:
+        self._core = core
+        self._messengers: dict[int, Messenger] = {}
+        self._objects: dict[tuple[int, int], weakref.ref[Any]] = {}
+        self._dispatch = dispatcher(core, self._resolve)
+
+    def _resolve(self, messenger: int, obj: int | None) -> Any:
+        m = self._messengers.get(messenger)
+        if obj is None or m is None:
+            return m
+        ref = self._objects.get((messenger, obj))
+        if ref is not None:
+            return ref()
+        return m._session(obj)
+
+    def _new_messenger(self, email: str, password: str) -> int:
+        """The core's id for a new Messenger."""
+        return int(self._core.add_messenger(email, password))
+
+    def _wait_for(self, predicate: Callable[[], Any], timeout: float) -> Any:
+        # Embedded delivery is synchronous: every event a call caused was delivered
+        # before it returned, so waiting could not change the answer.
+        result = predicate()
+        if not result:
+            raise TimeoutError("the condition is false, and nothing is in flight in embedded mode")
+        return result
+
+
+class Service(_Backend):
     """An embedded .NET Messenger Service: accounts, the Lock and Key server and (soon)
     switchboards, all in-process, deterministic, on a virtual clock.
 
@@ -31,21 +64,9 @@ class Service:
     """
 
     def __init__(self, *, lock_and_key: str = "enabled", seed: int | None = None, db: str | os.PathLike[str] | None = None) -> None:
-        self._core = _core.EmbeddedService(lock_and_key, seed, None if db is None else os.fspath(db))
-        self._messengers: dict[int, Messenger] = {}
-        self._objects: dict[tuple[int, int], weakref.ref[Any]] = {}
-        self._dispatch = Dispatcher(self._core, self._resolve)
+        super().__init__(_core.EmbeddedService(lock_and_key, seed, None if db is None else os.fspath(db)))
         self._dispatch.clock = lambda: self._core.now
         self.trace = Trace(self._core.trace_len, self._core.trace_slice, self._core.clear_trace)
-
-    def _resolve(self, messenger: int, obj: int | None) -> Any:
-        m = self._messengers.get(messenger)
-        if obj is None or m is None:
-            return m
-        ref = self._objects.get((messenger, obj))
-        if ref is not None:
-            return ref()
-        return m._session(obj)
 
     @property
     def lock_and_key(self) -> str:
@@ -127,11 +148,11 @@ class Messenger(_EventSource):
     #: session is about to launch; None (the default) records a virtual launch.
     launcher: Callable[[MsgrSession], int | None] | None = None
 
-    def __init__(self, service: Service, email: str, password: str) -> None:
+    def __init__(self, service: _Backend, email: str, password: str) -> None:
         object.__setattr__(self, "_service", service)
         object.__setattr__(self, "_core", service._core)
         object.__setattr__(self, "_dispatch", service._dispatch)
-        object.__setattr__(self, "_id", service._core.add_messenger(email, password))
+        object.__setattr__(self, "_id", service._new_messenger(email, password))
         object.__setattr__(self, "sign_in_name", email)
         object.__setattr__(self, "_sessions", {})
         service._messengers[self._id] = self
@@ -140,7 +161,9 @@ class Messenger(_EventSource):
         """The one Python object of a core session."""
         session = self._sessions.get(oid)
         if session is None:
-            session = self._sessions[oid] = MsgrSession(self, oid)
+            # setdefault: over the network the delivery thread may get here at the same
+            # time as the caller, and both must end up with the same object.
+            session = self._sessions.setdefault(oid, MsgrSession(self, oid))
         return session
 
     def _register(self, obj: MsgrLock, kind: str) -> int:
@@ -149,7 +172,8 @@ class Messenger(_EventSource):
         return oid
 
     @property
-    def service(self) -> Service:
+    def service(self) -> Any:
+        """The embedded ``Service``, or for ``msgr.connect`` the ``msgr.net.Connection``."""
         return self._service
 
     @property
@@ -178,6 +202,17 @@ class Messenger(_EventSource):
     def contacts(self) -> list[Contact]:
         """The forward list as the service last reported it, with presence."""
         return [Contact(*c) for c in self._core.forward_list(self._id)]
+
+    def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Blocks until ``predicate()`` is true, checking it after each delivery of
+        events, and returns its value; raises ``TimeoutError`` after ``timeout`` seconds.
+        Over the network events arrive on a background thread; in embedded mode they
+        were all delivered already, so the predicate is checked once."""
+        if not callable(predicate):
+            raise TypeError(f"predicate must be callable, not {type(predicate).__name__}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+            raise _args.InvalidArgError(f"timeout must be a number of seconds >= 0, not {timeout!r}")
+        return self._service._wait_for(predicate, float(timeout))
 
     def session_manager(self) -> MsgrSessionManager:
         """A new, separately locked ``MsgrSessionManager``."""

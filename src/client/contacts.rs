@@ -55,7 +55,10 @@ pub fn notification_site_id(xml: &str) -> Option<i32> {
 
 fn add_error_hresult(code: u16) -> (HResult, &'static str) {
     match code {
-        201 => (HResult::E_INVALIDARG, "the service says the sign-in name is malformed (201)"),
+        201 => (
+            HResult::E_INVALIDARG,
+            "the service says the sign-in name is malformed (201)",
+        ),
         205 | 208 => (HResult::E_FAIL, "no such user (205)"),
         210 => (HResult::E_FAIL, "the contact list is full (210)"),
         _ => (HResult::E_FAIL, "the service refused the contact"),
@@ -65,7 +68,10 @@ fn add_error_hresult(code: u16) -> (HResult, &'static str) {
 impl ClientEngine {
     fn priv_guard(&self, obj: ObjId) -> Result<()> {
         if self.lock_kind(obj)? != ObjectKind::MessengerPriv {
-            return Err(Error::UnknownHandle { what: "MessengerPriv", id: obj });
+            return Err(Error::UnknownHandle {
+                what: "MessengerPriv",
+                id: obj,
+            });
         }
         Ok(())
     }
@@ -75,7 +81,12 @@ impl ClientEngine {
         ContactInfo {
             sign_in_name: sign_in_name.to_string(),
             friendly_name: self.peer_friendly_name(sign_in_name).map(str::to_string),
-            status: self.contacts.presence.get(&key).cloned().unwrap_or_else(|| "FLN".to_string()),
+            status: self
+                .contacts
+                .presence
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| "FLN".to_string()),
         }
     }
 
@@ -92,7 +103,10 @@ impl ClientEngine {
             return Err(Error::api(HResult::E_POINTER, "the sign-in name is None"));
         };
         if self.state() != ClientState::SignedIn {
-            return Err(Error::api(HResult::MSGR_E_NOT_LOGGED_ON, "this Messenger is not signed in"));
+            return Err(Error::api(
+                HResult::MSGR_E_NOT_LOGGED_ON,
+                "this Messenger is not signed in",
+            ));
         }
         self.check_unlocked(obj)?;
         // What cannot even travel as one MSNP parameter is refused here.
@@ -122,8 +136,12 @@ impl ClientEngine {
         }
         let mut sites = BTreeSet::new();
         for &id in site_ids {
-            let id = i32::try_from(id)
-                .map_err(|_| Error::api(HResult::E_INVALIDARG, format!("site id {id} does not fit a 32-bit long")))?;
+            let id = i32::try_from(id).map_err(|_| {
+                Error::api(
+                    HResult::E_INVALIDARG,
+                    format!("site id {id} does not fit a 32-bit long"),
+                )
+            })?;
             sites.insert(id);
         }
         if self.lock_status(obj)? != LockStatus::Unlocked {
@@ -134,7 +152,11 @@ impl ClientEngine {
     }
 
     pub fn alert_sites(&self, obj: ObjId) -> Vec<i32> {
-        self.contacts.alert_sites.get(&obj).map(|s| s.iter().copied().collect()).unwrap_or_default()
+        self.contacts
+            .alert_sites
+            .get(&obj)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// NS lines about contacts; true if the line was one.
@@ -144,15 +166,21 @@ impl ClientEngine {
             // MSNP7: LST <t> <list> <ver> <index> <total> <account> <name> [<group>]
             "LST" if arg(1) == "FL" && cmd.args.len() >= 7 => {
                 self.remember(arg(5), arg(6));
-                self.contacts.forward.insert(arg(5).to_ascii_lowercase(), arg(5).to_string());
+                self.contacts
+                    .forward
+                    .insert(arg(5).to_ascii_lowercase(), arg(5).to_string());
             }
             "ILN" => {
                 self.remember(arg(2), arg(3));
-                self.contacts.presence.insert(arg(2).to_ascii_lowercase(), arg(1).to_string());
+                self.contacts
+                    .presence
+                    .insert(arg(2).to_ascii_lowercase(), arg(1).to_string());
             }
             "NLN" => {
                 self.remember(arg(1), arg(2));
-                self.contacts.presence.insert(arg(1).to_ascii_lowercase(), arg(0).to_string());
+                self.contacts
+                    .presence
+                    .insert(arg(1).to_ascii_lowercase(), arg(0).to_string());
             }
             "FLN" => {
                 self.contacts.presence.remove(&arg(0).to_ascii_lowercase());
@@ -168,7 +196,11 @@ impl ClientEngine {
                     }
                     self.contacts.forward.insert(name.to_ascii_lowercase(), name.clone());
                     let contact = self.contact(&name);
-                    self.emit(ClientEvent::ContactListAdd { obj, hr: HResult::S_OK, contact: Some(contact) });
+                    self.emit(ClientEvent::ContactListAdd {
+                        obj,
+                        hr: HResult::S_OK,
+                        contact: Some(contact),
+                    });
                 }
             }
             "NOT" => {
@@ -183,11 +215,17 @@ impl ClientEngine {
 
     /// An error reply to an `ADD` of ours; true if it was one.
     pub(super) fn contacts_add_failed(&mut self, trid: u32, code: u16) -> bool {
-        let Some((obj, requested)) = self.contacts.pending_adds.remove(&trid) else { return false };
+        let Some((obj, requested)) = self.contacts.pending_adds.remove(&trid) else {
+            return false;
+        };
         if code == 215 {
             // Already on the list is success (msnp.md §g.2).
             let contact = Some(self.contact(&requested));
-            self.emit(ClientEvent::ContactListAdd { obj, hr: HResult::S_OK, contact });
+            self.emit(ClientEvent::ContactListAdd {
+                obj,
+                hr: HResult::S_OK,
+                contact,
+            });
         } else {
             let (hr, _) = add_error_hresult(code);
             self.emit(ClientEvent::ContactListAdd { obj, hr, contact: None });
@@ -197,7 +235,8 @@ impl ClientEngine {
 
     fn remember(&mut self, name: &str, encoded_friendly: &str) {
         if !name.is_empty() {
-            self.peer_names.insert(name.to_ascii_lowercase(), urlenc::decode(encoded_friendly));
+            self.peer_names
+                .insert(name.to_ascii_lowercase(), urlenc::decode(encoded_friendly));
         }
     }
 
@@ -211,7 +250,10 @@ impl ClientEngine {
             .map(|(obj, _)| *obj)
             .collect();
         for obj in listeners {
-            self.emit(ClientEvent::AlertReceived { obj, alert: xml.to_string() });
+            self.emit(ClientEvent::AlertReceived {
+                obj,
+                alert: xml.to_string(),
+            });
         }
     }
 
@@ -228,8 +270,14 @@ mod tests {
 
     #[test]
     fn site_ids_are_read_defensively() {
-        assert_eq!(notification_site_id(r#"<NOTIFICATION ver="1" id="3" siteid="111100400" siteurl="x">"#), Some(111100400));
-        assert_eq!(notification_site_id("<NOTIFICATION siteid='7'><TEXT>a & b</TEXT>"), Some(7));
+        assert_eq!(
+            notification_site_id(r#"<NOTIFICATION ver="1" id="3" siteid="111100400" siteurl="x">"#),
+            Some(111100400)
+        );
+        assert_eq!(
+            notification_site_id("<NOTIFICATION siteid='7'><TEXT>a & b</TEXT>"),
+            Some(7)
+        );
         assert_eq!(notification_site_id(r#"<NOTIFICATION siteid="-5">"#), Some(-5));
         assert_eq!(notification_site_id("<NOTIFICATION id=\"1\"><X siteid=\"4\"/>"), None);
         assert_eq!(notification_site_id("<NOTIFICATION siteid=5>"), None);

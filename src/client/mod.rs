@@ -169,9 +169,16 @@ pub enum ClientEvent {
         error: Error,
     },
     // DMessengerPrivateEvents
-    ContactListAdd { obj: ObjId, hr: HResult, contact: Option<ContactInfo> },
+    ContactListAdd {
+        obj: ObjId,
+        hr: HResult,
+        contact: Option<ContactInfo>,
+    },
     /// `[in, out] pBoolfEnableDefault`: Messenger has no popup to suppress, so no answer is awaited.
-    AlertReceived { obj: ObjId, alert: String },
+    AlertReceived {
+        obj: ObjId,
+        alert: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -20,6 +20,7 @@ use super::{lock, run_timer, runtime, stop_runtime, Clock, NetError};
 use crate::client::{ClientConfig, ClientEngine, ClientEvent, ClientOutput, ObjId};
 use crate::embedded::TraceEntry;
 use crate::error::Error;
+use crate::hresult::HResult;
 use crate::proto::{ConnId, Instant};
 use crate::wire::{Command, Decoder, Direction};
 
@@ -134,6 +135,7 @@ impl Client {
         let mut s = self.shared.wait(timeout, |s| s.sign_in.is_none() && s.open);
         match s.sign_in.take() {
             Some(outcome) => Ok(outcome?),
+            None if !s.open => Err(closed_error()),
             None => {
                 let now = self.shared.clock.now();
                 s.engine.sign_out(now);
@@ -166,11 +168,12 @@ impl Client {
                 && s.engine.session(obj).is_ok_and(|x| x.state == before)
         };
         let mut s = self.shared.wait(timeout, pending);
-        let still_pending = pending(&s);
+        let left = s.engine.session(obj).is_ok_and(|x| x.state != before);
         match s.invites.remove(&obj) {
             Some(Some(error)) => Err(error.into()),
-            _ if still_pending => Err(NetError::Timeout(timeout, "the invitation to be sent")),
-            _ => Ok(()),
+            _ if left => Ok(()),
+            _ if !s.open => Err(closed_error()),
+            _ => Err(NetError::Timeout(timeout, "the invitation to be sent")),
         }
     }
 
@@ -284,7 +287,8 @@ impl Shared {
                 s.outboxes.insert(conn, outbox);
                 s.tracers.insert(conn, Decoder::new(Direction::ServerToClient));
                 s.tasks.retain(|t| !t.is_finished());
-                s.tasks.push(self.handle.spawn(self.clone().run_conn(conn, addr, inbox)));
+                s.tasks
+                    .push(self.handle.spawn(self.clone().run_conn(conn, addr, inbox)));
             }
             ClientOutput::Send { conn, cmd } => {
                 s.record(conn, Direction::ClientToServer, &cmd, now);
@@ -333,6 +337,11 @@ impl Shared {
             s.engine.closed(conn, now);
         });
     }
+}
+
+/// A blocking call's answer when the client was closed under it.
+fn closed_error() -> NetError {
+    NetError::Core(Error::api(HResult::E_FAIL, "the network client is closed"))
 }
 
 impl State {

@@ -128,8 +128,12 @@ fn sign_in_unlock_invite_accept_and_exchange_context_data() {
         b.call(|e, now| e.accept(sb, Some("yes"), now)).unwrap();
         next(&b, |e| (*e == ClientEvent::BeforeAppLaunch { obj: sb }).then_some(()));
         b.call(|e, _| e.launch_decided(sb, true, None)).unwrap();
-        until(&a, "alice connected", |e| e.session(sa).is_ok_and(|s| s.state == SessionState::Connected));
-        until(&b, "bob connected", |e| e.session(sb).is_ok_and(|s| s.state == SessionState::Connected));
+        until(&a, "alice connected", |e| {
+            e.session(sa).is_ok_and(|s| s.state == SessionState::Connected)
+        });
+        until(&b, "bob connected", |e| {
+            e.session(sb).is_ok_and(|s| s.state == SessionState::Connected)
+        });
         assert_eq!(a.read(|e| e.remote_address(sa)).unwrap().as_deref(), Some("127.0.0.1"));
 
         a.call(|e, now| e.send_context_data(sa, "ctx-1", now)).unwrap();
@@ -148,13 +152,20 @@ fn sign_in_unlock_invite_accept_and_exchange_context_data() {
         // The trace holds real MSNP, both ways, and the switchboard dance happened.
         let trace = a.trace_from(0);
         let names = |d: Direction| -> Vec<String> {
-            trace.iter().filter(|t| t.direction == d).map(|t| t.cmd.name.clone()).collect()
+            trace
+                .iter()
+                .filter(|t| t.direction == d)
+                .map(|t| t.cmd.name.clone())
+                .collect()
         };
         for n in ["VER", "USR", "XFR", "CAL", "MSG"] {
             assert!(names(Direction::ClientToServer).contains(&n.to_string()), "{n} sent");
         }
         for n in ["VER", "XFR", "JOI", "MSG"] {
-            assert!(names(Direction::ServerToClient).contains(&n.to_string()), "{n} received");
+            assert!(
+                names(Direction::ServerToClient).contains(&n.to_string()),
+                "{n} received"
+            );
         }
         a.close();
         b.close();
@@ -181,7 +192,9 @@ fn a_wrong_password_fails_the_sign_in() {
 fn inviting_an_offline_user_fails_like_embedded() {
     within(Duration::from_secs(30), || {
         let server = server();
-        server.with_engine(|e| e.add_user("carol@example.com", "pw", None)).unwrap();
+        server
+            .with_engine(|e| e.add_user("carol@example.com", "pw", None))
+            .unwrap();
         let a = client(&server, ALICE, "pw");
         a.sign_in(None, WAIT).unwrap();
         let ma = unlock(&a);
@@ -193,7 +206,10 @@ fn inviting_an_offline_user_fails_like_embedded() {
         }
         assert_eq!(state(&a, sa), SessionState::Ready);
         // The failure was the call's error, not an event.
-        assert!(!a.take_events().iter().any(|e| matches!(e, ClientEvent::InviteFailed { .. })));
+        assert!(!a
+            .take_events()
+            .iter()
+            .any(|e| matches!(e, ClientEvent::InviteFailed { .. })));
     });
 }
 
@@ -247,4 +263,27 @@ fn unframeable_input_is_closed_cleanly() {
         let a = client(&server, ALICE, "pw");
         a.sign_in(None, WAIT).unwrap();
     });
+}
+
+#[test]
+fn a_closed_client_fails_fast_instead_of_waiting() {
+    within(Duration::from_secs(30), || {
+        let server = server();
+        let a = client(&server, ALICE, "pw");
+        a.close();
+        let started = StdInstant::now();
+        match a.sign_in(None, WAIT) {
+            Err(NetError::Core(e)) => assert_eq!(e.hresult(), HResult::E_FAIL),
+            other => panic!("expected E_FAIL, got {other:?}"),
+        }
+        assert!(!a.wait_events(WAIT) || !a.take_events().is_empty());
+        assert!(started.elapsed() < WAIT, "nothing waited for the timeout");
+    });
+}
+
+#[test]
+fn an_outbox_refuses_bytes_past_its_bound() {
+    let (outbox, _inbox) = super::conn::outbox();
+    assert!(outbox.push(vec![0; super::conn::MAX_QUEUED_BYTES]));
+    assert!(!outbox.push(vec![0]), "a peer that does not read is cut off");
 }

@@ -305,32 +305,69 @@ impl EmbeddedService {
             .py(py)
     }
 
-    fn session_user(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<(String, Option<String>, String)> {
-        self.lock().client(messenger).and_then(|c| c.session_user(obj)).map(|c| contact_tuple(&c)).py(py)
+    fn session_user(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+    ) -> PyResult<(String, Option<String>, String)> {
+        self.lock()
+            .client(messenger)
+            .and_then(|c| c.session_user(obj))
+            .map(|c| contact_tuple(&c))
+            .py(py)
     }
 
     // ---- IMessengerPrivate --------------------------------------------------------------
 
     #[pyo3(signature = (messenger, obj, sign_in_name))]
-    fn add_contact(&self, py: Python<'_>, messenger: MessengerId, obj: u64, sign_in_name: Option<&str>) -> PyResult<()> {
-        self.lock().call(messenger, |c, _| c.add_contact(obj, sign_in_name)).py(py)
+    fn add_contact(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+        sign_in_name: Option<&str>,
+    ) -> PyResult<()> {
+        self.lock()
+            .call(messenger, |c, _| c.add_contact(obj, sign_in_name))
+            .py(py)
     }
 
     /// The HRESULT of EnableAlertEvents: S_OK, or S_FALSE while locked.
-    fn enable_alert_events(&self, py: Python<'_>, messenger: MessengerId, obj: u64, site_ids: Vec<i64>) -> PyResult<u32> {
-        self.lock().call(messenger, |c, _| c.enable_alert_events(obj, &site_ids)).map(|hr| hr.code()).py(py)
+    fn enable_alert_events(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        obj: u64,
+        site_ids: Vec<i64>,
+    ) -> PyResult<u32> {
+        self.lock()
+            .call(messenger, |c, _| c.enable_alert_events(obj, &site_ids))
+            .map(|hr| hr.code())
+            .py(py)
     }
 
     fn alert_sites(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<Vec<i32>> {
         self.lock().client(messenger).map(|c| c.alert_sites(obj)).py(py)
     }
 
-    fn contact(&self, py: Python<'_>, messenger: MessengerId, sign_in_name: &str) -> PyResult<(String, Option<String>, String)> {
-        self.lock().client(messenger).map(|c| contact_tuple(&c.contact(sign_in_name))).py(py)
+    fn contact(
+        &self,
+        py: Python<'_>,
+        messenger: MessengerId,
+        sign_in_name: &str,
+    ) -> PyResult<(String, Option<String>, String)> {
+        self.lock()
+            .client(messenger)
+            .map(|c| contact_tuple(&c.contact(sign_in_name)))
+            .py(py)
     }
 
     fn forward_list(&self, py: Python<'_>, messenger: MessengerId) -> PyResult<Vec<(String, Option<String>, String)>> {
-        self.lock().client(messenger).map(|c| c.forward_list().iter().map(contact_tuple).collect()).py(py)
+        self.lock()
+            .client(messenger)
+            .map(|c| c.forward_list().iter().map(contact_tuple).collect())
+            .py(py)
     }
 
     // ---- the service's own operations ---------------------------------------------------
@@ -363,7 +400,13 @@ impl EmbeddedService {
 
     /// The service's contact list of a user (list is FL, AL, BL or RL).
     fn service_list(&self, sign_in_name: &str, list: &str) -> Vec<String> {
-        self.lock().service().directory().list(sign_in_name, list).into_iter().map(|a| a.sign_in_name.clone()).collect()
+        self.lock()
+            .service()
+            .directory()
+            .list(sign_in_name, list)
+            .into_iter()
+            .map(|a| a.sign_in_name.clone())
+            .collect()
     }
 
     fn remote_address(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<Option<String>> {

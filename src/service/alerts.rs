@@ -41,11 +41,18 @@ impl ServiceEngine {
         if body.len() > MAX_ALERT_BODY {
             return Err(Error::api(
                 HResult::E_INVALIDARG,
-                format!("an alert body is at most {MAX_ALERT_BODY} bytes; this one is {}", body.len()),
+                format!(
+                    "an alert body is at most {MAX_ALERT_BODY} bytes; this one is {}",
+                    body.len()
+                ),
             ));
         }
-        let Some(&conn) = self.online.get(&user.to_ascii_lowercase()) else { return Ok(false) };
-        let Some(account) = self.dir.account(user).cloned() else { return Ok(false) };
+        let Some(&conn) = self.online.get(&user.to_ascii_lowercase()) else {
+            return Ok(false);
+        };
+        let Some(account) = self.dir.account(user).cloned() else {
+            return Ok(false);
+        };
         self.alert_seq = self.alert_seq.wrapping_add(1);
         let xml = format!(
             "<NOTIFICATION ver=\"1\" id=\"{id}\" siteid=\"{site}\" siteurl=\"{siteurl}\">\

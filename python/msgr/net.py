@@ -1,0 +1,340 @@
+"""Network mode (design §2, §3): ``serve()`` runs the Messenger service on a TCP port;
+``connect()`` signs a Windows Messenger in to an MSNP server over TCP and returns the
+same ``Messenger`` class as the embedded service.
+
+Over the network events arrive when the server sends them, so a daemon thread
+delivers them to the callbacks (in order, one at a time). A callback's exception has
+no API call to propagate out of: it goes to ``sys.unraisablehook``. Use
+``Messenger.wait_for(predicate, timeout)`` to wait for what the callbacks do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Mapping
+from typing import Any, Callable
+
+from . import _args, _core
+from ._dispatch import Dispatcher
+from .errors import InvalidArgError, MsgrError
+from .service import Messenger, _Backend
+from .trace import Trace
+
+__all__ = ["serve", "connect", "ServerHandle", "Connection"]
+
+#: ``wait_for`` is woken after every delivery; this bounds how stale a predicate that
+#: depends on state without an event can get.
+_POLL_SECONDS = 0.05
+#: How long the delivery thread blocks in one wait before checking it is still wanted.
+_IDLE_SECONDS = 0.5
+
+
+class ServerHandle:
+    """A running MSNP server (``serve()``): one TCP port for notification and
+    switchboard connections. Close it with ``close()`` or a ``with`` block."""
+
+    def __init__(self, core: Any) -> None:
+        self._core = core
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound ``(host, port)``; give it to ``connect()``."""
+        host, port = self._core.address
+        return (host, port)
+
+    @property
+    def lock_and_key(self) -> str:
+        return str(self._core.lock_and_key)
+
+    @property
+    def running(self) -> bool:
+        return bool(self._core.running)
+
+    def license(self, app_id: str, key: str) -> None:
+        """Registers an ID/key pair that the Lock and Key server accepts."""
+        self._core.license(_args.text(app_id, "app_id"), _args.text(key, "key"))
+
+    def add_user(self, email: str, password: str, friendly_name: str | None = None) -> None:
+        """Creates an account."""
+        self._core.add_user(
+            _args.text(email, "email"),
+            _args.text(password, "password"),
+            _args.optional_text(friendly_name, "friendly_name"),
+        )
+
+    @property
+    def users(self) -> dict[str, str]:
+        """Every account: sign-in name -> friendly name."""
+        return dict(self._core.accounts())
+
+    def is_online(self, email: str) -> bool:
+        return bool(self._core.is_online(_args.text(email, "email")))
+
+    def send_alert(self, email: str, site_id: int, text: str, *, site_url: str = "", action_url: str = "", subscribe_url: str = "") -> bool:
+        """Pushes an MSN Alert to a signed-in user; False if they are not signed in."""
+        return bool(
+            self._core.send_alert(
+                _args.text(email, "email"),
+                _args.long(site_id, "site_id"),
+                _args.text(text, "text"),
+                _args.text(site_url, "site_url"),
+                _args.text(action_url, "action_url"),
+                _args.text(subscribe_url, "subscribe_url"),
+            )
+        )
+
+    def close(self) -> None:
+        """Closes every connection (their Messengers are signed out) and stops serving."""
+        self._core.close()
+
+    def __enter__(self) -> ServerHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        host, port = self.address
+        state = "serving" if self.running else "closed"
+        return f"<msgr.ServerHandle {host}:{port} {state} users={len(self.users)}>"
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    lock_and_key: str = "enabled",
+    seed: int | None = None,
+    db: str | None = None,
+    users: Iterable[tuple[str, ...]] = (),
+    licenses: Iterable[tuple[str, str]] | Mapping[str, str] = (),
+) -> ServerHandle:
+    """Starts an MSNP server on ``host:port`` (port 0 picks a free one) and returns its
+    handle. ``users`` are ``(email, password)`` or ``(email, password, friendly_name)``;
+    ``licenses`` are ``(app_id, key)`` pairs or a mapping."""
+    host = _args.text(host, "host")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise InvalidArgError(f"port must be an int in 0..65535, not {port!r}")
+    handle = ServerHandle(_core.Server(host, port, lock_and_key, seed, db))
+    try:
+        for user in users:
+            handle.add_user(*user)
+        pairs = licenses.items() if isinstance(licenses, Mapping) else licenses
+        for app_id, key in pairs:
+            handle.license(app_id, key)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+class _BackgroundDispatcher(Dispatcher):
+    """Delivery on the network: only the background thread delivers, and a callback's
+    exception goes to ``sys.unraisablehook`` instead of out of an API call."""
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        # The call's events are delivered by the background thread as they arrive.
+        return fn(*args)
+
+    def _fire(self, messenger: int, obj: int | None, name: str, args: tuple[Any, ...], errors: list[BaseException]) -> None:
+        raised: list[BaseException] = []
+        super()._fire(messenger, obj, name, args, raised)
+        for exc in raised:
+            _core.NetworkClient.unraisable(exc, self._resolve(messenger, obj))
+
+
+class Connection(_Backend):
+    """The network side of a ``Messenger`` from ``connect()`` (its ``.service``): the
+    client, the background delivery thread and the client's wire trace."""
+
+    def __init__(self, host: str, port: int, email: str, password: str, timeout: float, seed: int | None = None) -> None:
+        core = _core.NetworkClient(host, port, email, password, seed, timeout)
+        super().__init__(core, _BackgroundDispatcher)
+        self._dispatch.clock = lambda: core.now
+        self.address = (host, port)
+        #: What this client sent and received, as in ``Service.trace``.
+        self.trace = Trace(core.trace_len, core.trace_slice, core.clear_trace)
+        self._delivered = threading.Condition()
+        # The thread holds the Connection weakly, so an abandoned one is collected and
+        # its client closed (which ends the thread).
+        weakref.finalize(self, core.close)
+        self._thread = threading.Thread(target=_deliver_forever, args=(weakref.ref(self), core), name=f"msgr-events-{email}", daemon=True)
+        self._thread.start()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._core.closed)
+
+    def close(self) -> None:
+        """Signs out (if signed in) and closes the connection; idempotent. Events
+        already received are still delivered."""
+        self._core.close()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=5.0)
+
+    def _deliver(self) -> None:
+        try:
+            self._dispatch.deliver()
+        except Exception as exc:  # noqa: BLE001 - raised outside a callback (e.g. converting an event)
+            _core.NetworkClient.unraisable(exc, self)
+        finally:
+            with self._delivered:
+                self._delivered.notify_all()
+
+    def _wait_for(self, predicate: Callable[[], Any], timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        with self._delivered:
+            while True:
+                result = predicate()
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"the condition did not become true within {timeout:g} s")
+                self._delivered.wait(min(remaining, _POLL_SECONDS))
+
+    def __repr__(self) -> str:
+        host, port = self.address
+        return f"<msgr.net.Connection {host}:{port} {'closed' if self.closed else 'open'}>"
+
+
+def _deliver_forever(ref: weakref.ref[Connection], core: Any) -> None:
+    """The delivery thread: waits for events with the GIL released, then delivers them."""
+    while True:
+        ready = core.wait_events(_IDLE_SECONDS)
+        connection = ref()
+        if connection is None:
+            return
+        if ready or core.closed:
+            connection._deliver()
+        if core.closed:
+            return
+        del connection
+
+
+def _split_address(address: tuple[str, int] | str) -> tuple[str, int]:
+    if isinstance(address, str):
+        host, sep, port_text = address.rpartition(":")
+        if not sep or not port_text.isdigit():
+            raise InvalidArgError(f"address must be (host, port) or 'host:port', not {address!r}")
+        host, port = host.strip("[]"), int(port_text)
+    elif isinstance(address, tuple) and len(address) == 2:
+        host, port = address
+    else:
+        raise InvalidArgError(f"address must be (host, port) or 'host:port', not {address!r}")
+    host = _args.text(host, "host")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port <= 65535:
+        raise InvalidArgError(f"port must be an int in 1..65535, not {port!r}")
+    return host, port
+
+
+def connect(address: tuple[str, int] | str, email: str, password: str, *, timeout: float = 10.0) -> Messenger:
+    """Signs ``email`` in to the MSNP server at ``address`` (``(host, port)`` as
+    ``ServerHandle.address`` gives it, or ``"host:port"``) and returns the signed-in
+    ``Messenger``. The service's refusal raises as in embedded mode (a wrong password
+    is ``AuthenticationFailedError``); no answer within ``timeout`` seconds raises
+    ``TimeoutError``. ``timeout`` also bounds each later ``sign_in`` and ``invite``."""
+    host, port = _split_address(address)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
+        raise InvalidArgError(f"timeout must be a number of seconds >= 0, not {timeout!r}")
+    connection = Connection(host, port, _args.text(email, "email"), _args.text(password, "password"), float(timeout))
+    messenger = Messenger(connection, email, password)
+    try:
+        messenger.sign_in()
+    except BaseException:
+        connection.close()
+        raise
+    return messenger
+
+
+# ---- ``python -m msgr serve`` ------------------------------------------------------------
+
+
+def _pair(what: str) -> Callable[[str], tuple[str, str]]:
+    def parse(text: str) -> tuple[str, str]:
+        left, sep, right = text.partition(":")
+        if not sep or not left or not right:
+            raise argparse.ArgumentTypeError(f"expected {what.upper()}, got {text!r}")
+        return left, right
+
+    return parse
+
+
+def _add_serve_arguments(parser: Any) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=1863, help="TCP port; 0 picks a free one (default 1863)")
+    parser.add_argument("--lock-and-key", default="enabled", choices=("enabled", "disabled", "off"))
+    parser.add_argument("--user", action="append", default=[], type=_pair("email:password"), metavar="EMAIL:PASSWORD", help="create an account (repeatable)")
+    parser.add_argument("--license", action="append", default=[], type=_pair("id:key"), metavar="ID:KEY", help="license an app id/key pair (repeatable)")
+    parser.add_argument("--seed", type=int, default=None, help="seed challenges and salts (reproducible runs)")
+    parser.add_argument("--db", default=None, help="SQLite file that keeps accounts, licences and lists")
+    parser.add_argument("--no-stdin", action="store_true", help="ignore stdin: serve until interrupted (for daemons)")
+
+
+_ADMIN_HELP = "commands: user EMAIL PASSWORD [FRIENDLY NAME] | license ID KEY | users | quit"
+
+
+def _admin(handle: ServerHandle, line: str) -> bool:
+    """Runs one admin line from stdin; False once asked to quit."""
+    words = line.split()
+    if not words:
+        return True
+    command, rest = words[0].lower(), words[1:]
+    try:
+        if command == "quit" or command == "exit":
+            return False
+        if command == "user" and len(rest) >= 2:
+            handle.add_user(rest[0], rest[1], " ".join(rest[2:]) or None)
+            print(f"ok: user {rest[0]}", flush=True)
+        elif command == "license" and len(rest) == 2:
+            handle.license(rest[0], rest[1])
+            print(f"ok: license {rest[0]}", flush=True)
+        elif command == "users" and not rest:
+            for email, friendly in sorted(handle.users.items()):
+                online = "online" if handle.is_online(email) else "offline"
+                print(f"{email}\t{online}\t{friendly}", flush=True)
+            print(f"ok: {len(handle.users)} users", flush=True)
+        else:
+            print(f"error: {_ADMIN_HELP}", flush=True)
+    except MsgrError as exc:
+        print(f"error: {exc}", flush=True)
+    return True
+
+
+def _serve_main(args: Any) -> int:
+    """``msgr serve``: prints the bound address, then serves until ``quit``, stdin EOF
+    or Ctrl-C (SIGTERM too) and closes cleanly."""
+    try:
+        handle = serve(args.host, args.port, lock_and_key=args.lock_and_key, seed=args.seed, db=args.db, users=args.user, licenses=args.license)
+    except (MsgrError, OSError) as exc:
+        print(f"msgr: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
+    with handle:
+        host, port = handle.address
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        print(f"msgr: serving MSNP on {shown}", flush=True)
+        try:
+            if args.no_stdin:
+                while True:
+                    time.sleep(3600)
+            print(f"msgr: {_ADMIN_HELP}", flush=True)
+            for line in sys.stdin:
+                if not _admin(handle, line):
+                    break
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+    print("msgr: stopped", flush=True)
+    return 0

@@ -1,0 +1,353 @@
+"""Network mode: ``msgr.serve`` and ``msgr.connect`` over real sockets on 127.0.0.1.
+
+Callbacks run on each Messenger's background delivery thread, so the tests wait with
+``Messenger.wait_for`` (bounded, woken after every delivery) instead of sleeping. Every
+wait has a timeout; every server and client is closed at teardown.
+"""
+
+from __future__ import annotations
+
+import queue
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import msgr
+from conftest import ALICE, ALICE_NAME, ALICE_PASSWORD, APP_ID, APP_KEY, BOB, BOB_PASSWORD
+
+S = msgr.SessionState
+GUID = "{0E0B4F5A-7C71-4D2B-9F8F-1A2B3C4D5E6F}"
+WAIT = 10.0
+
+
+@pytest.fixture
+def server() -> Iterator[msgr.ServerHandle]:
+    with msgr.serve(
+        users=[(ALICE, ALICE_PASSWORD, ALICE_NAME), (BOB, BOB_PASSWORD)],
+        licenses={APP_ID: APP_KEY},
+        seed=7,
+    ) as handle:
+        yield handle
+
+
+@pytest.fixture
+def connect(server: msgr.ServerHandle) -> Iterator[Callable[..., msgr.Messenger]]:
+    """``connect(email, password)`` against the fixture server; closed at teardown."""
+    made: list[msgr.Messenger] = []
+
+    def make(email: str, password: str) -> msgr.Messenger:
+        messenger = msgr.connect(server.address, email, password, timeout=WAIT)
+        made.append(messenger)
+        return messenger
+
+    yield make
+    for m in made:
+        m.service.close()
+
+
+def unlock(messenger: msgr.Messenger, obj: msgr.MsgrLock, cookie: int = 77) -> None:
+    """The full Lock and Key transaction, answered from the callback."""
+    obj.on_lock_challenge = lambda c, challenge: obj.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), c)
+    obj.request_challenge(cookie)
+    messenger.wait_for(lambda: obj.status == msgr.LockStatus.UNLOCKED, WAIT)
+
+
+def ready_manager(messenger: msgr.Messenger) -> msgr.MsgrSessionManager:
+    manager = messenger.session_manager()
+    unlock(messenger, manager)
+    manager.register_application(GUID, "Test App", "http://example.com/app", "/opt/app")
+    return manager
+
+
+# --------------------------------------------------------------------------- serve / connect
+
+
+def test_serve_reports_a_loopback_address(server: msgr.ServerHandle) -> None:
+    host, port = server.address
+    assert host == "127.0.0.1" and 0 < port < 65536
+    assert set(server.users) == {ALICE, BOB}
+    assert server.users[ALICE] == ALICE_NAME
+    assert not server.is_online(ALICE)
+    assert "serving" in repr(server)
+
+
+def test_connect_signs_in(server: msgr.ServerHandle, connect: Callable[..., msgr.Messenger]) -> None:
+    alice = connect(ALICE, ALICE_PASSWORD)
+    assert alice.signed_in and alice.state == "signed_in"
+    assert alice.friendly_name == ALICE_NAME
+    assert server.is_online(ALICE)
+    # Same address given as "host:port".
+    host, port = server.address
+    bob = msgr.connect(f"{host}:{port}", BOB, BOB_PASSWORD, timeout=WAIT)
+    try:
+        assert bob.signed_in
+    finally:
+        bob.service.close()
+    assert isinstance(alice, msgr.Messenger)
+
+
+def test_a_wrong_password_raises_authentication_failed(server: msgr.ServerHandle) -> None:
+    with pytest.raises(msgr.AuthenticationFailedError):
+        msgr.connect(server.address, ALICE, "not-the-password", timeout=WAIT)
+    assert not server.is_online(ALICE)
+
+
+def test_nothing_listening_fails_the_sign_in() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(msgr.FailError):
+        msgr.connect(("127.0.0.1", port), ALICE, ALICE_PASSWORD, timeout=WAIT)
+
+
+def test_bad_addresses_are_invalid_arguments() -> None:
+    for address in ("no-port", ("127.0.0.1", 0), ("127.0.0.1", "1863"), 1863):
+        with pytest.raises(msgr.InvalidArgError):
+            msgr.connect(address, ALICE, ALICE_PASSWORD)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- callbacks
+
+
+def test_unlock_with_callbacks_on_the_background_thread(connect: Callable[..., msgr.Messenger]) -> None:
+    alice = connect(ALICE, ALICE_PASSWORD)
+    manager = alice.session_manager()
+    assert manager.status == msgr.LockStatus.INITIALIZED
+    seen: list[tuple[str, Any]] = []
+    threads: set[str] = set()
+
+    def on_challenge(cookie: int, challenge: str) -> None:
+        threads.add(threading.current_thread().name)
+        seen.append(("challenge", cookie))
+        manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), cookie)
+
+    manager.on_lock_challenge = on_challenge
+    manager.on_lock_status_changed = lambda status: seen.append(("status", status))
+    manager.on_lock_result = lambda cookie, ok: seen.append(("result", (cookie, ok)))
+    manager.request_challenge(5)
+    alice.wait_for(lambda: len(seen) == 4, WAIT)
+    # The same events, in the same order, as the embedded service delivers them.
+    assert seen == [
+        ("status", msgr.LockStatus.PENDINGRESULT),
+        ("challenge", 5),
+        ("result", (5, True)),
+        ("status", msgr.LockStatus.UNLOCKED),
+    ]
+    assert manager.status == msgr.LockStatus.UNLOCKED
+    assert threads and threading.current_thread().name not in threads
+
+
+def test_a_raising_callback_goes_to_unraisablehook(connect: Callable[..., msgr.Messenger], monkeypatch: pytest.MonkeyPatch) -> None:
+    hooked: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", hooked.append)
+    alice = connect(ALICE, ALICE_PASSWORD)
+    manager = alice.session_manager()
+    results: list[bool] = []
+
+    def on_challenge(cookie: int, challenge: str) -> None:
+        manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), cookie)
+        raise RuntimeError("boom in a callback")
+
+    manager.on_lock_challenge = on_challenge
+    manager.on_lock_result = lambda cookie, ok: results.append(ok)
+    manager.request_challenge(9)
+    # Delivery goes on after the failure: the result still arrives.
+    alice.wait_for(lambda: hooked and results, WAIT)
+    assert results == [True]
+    (args,) = hooked
+    assert isinstance(args.exc_value, RuntimeError)
+    assert str(args.exc_value) == "boom in a callback"
+    assert any("on_lock_challenge" in note for note in getattr(args.exc_value, "__notes__", []))
+
+
+def test_wait_for_times_out_and_returns_the_value(connect: Callable[..., msgr.Messenger]) -> None:
+    alice = connect(ALICE, ALICE_PASSWORD)
+    with pytest.raises(TimeoutError):
+        alice.wait_for(lambda: False, timeout=0.2)
+    assert alice.wait_for(lambda: "yes", timeout=0.2) == "yes"
+    with pytest.raises(msgr.InvalidArgError):
+        alice.wait_for(lambda: True, timeout=-1)
+
+
+def test_wait_for_on_embedded_checks_once(service: msgr.Service, alice: msgr.Messenger) -> None:
+    assert alice.wait_for(lambda: alice.signed_in) is True
+    with pytest.raises(TimeoutError):
+        alice.wait_for(lambda: False, timeout=60)  # nothing is in flight: fails at once
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def test_invite_accept_connected_and_context_data_both_ways(connect: Callable[..., msgr.Messenger]) -> None:
+    alice, bob = connect(ALICE, ALICE_PASSWORD), connect(BOB, BOB_PASSWORD)
+    ma, mb = ready_manager(alice), ready_manager(bob)
+    invited: list[tuple[msgr.MsgrSession, str | None]] = []
+    mb.on_invitation = lambda session, data: invited.append((session, data))
+
+    sa = ma.create_session()
+    sa.application = GUID
+    got_a: list[str] = []
+    sa.on_context_data = got_a.append
+    sa.invite(BOB, "hello")
+    assert sa.state in (S.INVITATION, S.CONNECTED)
+    bob.wait_for(lambda: invited, WAIT)
+    sb, data = invited[0]
+    assert data == "hello"
+    assert sb.user.sign_in_name == ALICE
+    assert sb.flags & msgr.SessionFlags.INVITEE
+
+    got_b: list[str] = []
+    sb.on_context_data = got_b.append
+    sb.accept("yes")
+    alice.wait_for(lambda: sa.state == S.CONNECTED, WAIT)
+    bob.wait_for(lambda: sb.state == S.CONNECTED, WAIT)
+    assert sa.remote_address == "127.0.0.1"
+
+    sa.send_context_data("from alice")
+    bob.wait_for(lambda: got_b, WAIT)
+    sb.send_context_data("from bob")
+    alice.wait_for(lambda: got_a, WAIT)
+    assert (got_a, got_b) == (["from bob"], ["from alice"])
+    assert sb.context_data == "from alice"
+
+    # What crossed alice's sockets is in her trace, both ways.
+    trace = alice.service.trace
+    assert trace.filter(command="XFR", direction="C->S")
+    assert trace.filter(command="MSG", direction="S->C")
+
+
+def test_inviting_an_offline_user_raises_like_embedded(server: msgr.ServerHandle, connect: Callable[..., msgr.Messenger]) -> None:
+    server.add_user("carol@example.com", "pw")
+    alice = connect(ALICE, ALICE_PASSWORD)
+    session = ready_manager(alice).create_session()
+    session.application = GUID
+    with pytest.raises(msgr.NotLoggedOnError):
+        session.invite("carol@example.com")
+    assert session.state == S.READY
+    with pytest.raises(msgr.InvitedSelfError):
+        session.invite(ALICE)
+
+
+# --------------------------------------------------------------------------- lifetime
+
+
+def test_sign_out_and_in_again(server: msgr.ServerHandle, connect: Callable[..., msgr.Messenger]) -> None:
+    alice = connect(ALICE, ALICE_PASSWORD)
+    manager = alice.session_manager()
+    reasons: list[str] = []
+    alice.on_signed_out = reasons.append
+    alice.sign_out()
+    alice.wait_for(lambda: reasons == ["user"], WAIT)
+    assert manager.status == msgr.LockStatus.NOTINITIALIZED
+    alice.wait_for(lambda: not server.is_online(ALICE), WAIT)
+    alice.sign_in()
+    assert alice.signed_in
+    alice.wait_for(lambda: manager.status == msgr.LockStatus.INITIALIZED, WAIT)
+
+
+def test_closing_the_server_signs_clients_out(server: msgr.ServerHandle, connect: Callable[..., msgr.Messenger]) -> None:
+    alice = connect(ALICE, ALICE_PASSWORD)
+    manager = alice.session_manager()
+    reasons: list[str] = []
+    alice.on_signed_out = reasons.append
+    server.close()
+    alice.wait_for(lambda: reasons, WAIT)
+    assert reasons == ["connection_lost"]
+    assert alice.state == "offline"
+    assert manager.status == msgr.LockStatus.NOTINITIALIZED
+    assert not server.running
+    server.close()  # idempotent
+
+
+def test_closing_the_connection_signs_out_on_the_server(server: msgr.ServerHandle) -> None:
+    alice = msgr.connect(server.address, ALICE, ALICE_PASSWORD, timeout=WAIT)
+    alice.service.close()
+    assert alice.service.closed
+    alice.service.close()  # idempotent
+    probe = {"online": True}
+
+    def offline() -> bool:
+        probe["online"] = server.is_online(ALICE)
+        return not probe["online"]
+
+    # The Messenger's own wait_for still polls (bounded) after its client closed.
+    alice.wait_for(offline, WAIT)
+
+
+# --------------------------------------------------------------------------- python -m msgr serve
+
+
+def _lines(stream: Any) -> queue.Queue[str]:
+    """The lines of a pipe, read on a daemon thread so reads can time out."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _until(lines: queue.Queue[str], prefix: str) -> str:
+    while True:
+        line = lines.get(timeout=WAIT)
+        if line.startswith(prefix):
+            return line
+
+
+def test_python_m_msgr_serve(tmp_path: Any) -> None:
+    cmd = [
+        sys.executable, "-m", "msgr", "serve", "--host", "127.0.0.1", "--port", "0",
+        "--user", f"{ALICE}:{ALICE_PASSWORD}", "--license", f"{APP_ID}:{APP_KEY}",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        lines = _lines(proc.stdout)
+        first = _until(lines, "msgr: serving MSNP on ")
+        host, _, port = first.rsplit(" ", 1)[1].rpartition(":")
+        alice = msgr.connect((host, int(port)), ALICE, ALICE_PASSWORD, timeout=WAIT)
+        try:
+            manager = alice.session_manager()
+            unlock(alice, manager)  # the --license pair works
+            proc.stdin.write(f"user {BOB} {BOB_PASSWORD} Bob B\nusers\n")
+            proc.stdin.flush()
+            assert _until(lines, "ok: user") == f"ok: user {BOB}"
+            listed = [_until(lines, ALICE), _until(lines, BOB)]
+            assert listed[0].split("\t")[:2] == [ALICE, "online"]
+            assert listed[1].split("\t") == [BOB, "offline", "Bob B"]
+            bob = msgr.connect((host, int(port)), BOB, BOB_PASSWORD, timeout=WAIT)
+            bob.service.close()
+            proc.stdin.write("quit\n")
+            proc.stdin.flush()
+            assert proc.wait(timeout=WAIT) == 0
+            assert _until(lines, "msgr: stopped")
+            # The server went away under the client: it is signed out.
+            alice.wait_for(lambda: not alice.signed_in, WAIT)
+        finally:
+            alice.service.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=WAIT)
+
+
+def test_msgr_serve_stops_at_stdin_eof() -> None:
+    cmd = [sys.executable, "-m", "msgr", "serve", "--port", "0"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        lines = _lines(proc.stdout)
+        _until(lines, "msgr: serving MSNP on 127.0.0.1:")
+        proc.stdin.close()
+        assert proc.wait(timeout=WAIT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=WAIT)
