@@ -316,6 +316,17 @@ def test_python_m_msgr_serve(tmp_path: Any) -> None:
         try:
             manager = alice.session_manager()
             unlock(alice, manager)  # the --license pair works
+            priv = alice.messenger_priv()
+            unlock(alice, priv)
+            alerts: list[str] = []
+            priv.on_alert_received = alerts.append
+            assert priv.enable_alert_events([42]) == msgr.HResult.S_OK
+            proc.stdin.write(f"alert {ALICE} 42 build is green\nalert {BOB} 42 nobody\n")
+            proc.stdin.flush()
+            assert _until(lines, "ok: alert") == f"ok: alert sent to {ALICE}"
+            assert _until(lines, "error:") == f"error: {BOB} is not signed in"
+            alice.wait_for(lambda: bool(alerts), WAIT)
+            assert "<TEXT>build is green</TEXT>" in alerts[0] and 'siteid="42"' in alerts[0]
             proc.stdin.write(f"user {BOB} {BOB_PASSWORD} Bob B\nusers\n")
             proc.stdin.flush()
             assert _until(lines, "ok: user") == f"ok: user {BOB}"

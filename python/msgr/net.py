@@ -276,7 +276,7 @@ def _add_serve_arguments(parser: Any) -> None:
     parser.add_argument("--no-stdin", action="store_true", help="ignore stdin: serve until interrupted (for daemons)")
 
 
-_ADMIN_HELP = "commands: user EMAIL PASSWORD [FRIENDLY NAME] | license ID KEY | users | quit"
+_ADMIN_HELP = "commands: user EMAIL PASSWORD [FRIENDLY NAME] | license ID KEY | users | alert EMAIL SITE_ID TEXT | quit"
 
 
 def _admin(handle: ServerHandle, line: str) -> bool:
@@ -294,6 +294,9 @@ def _admin(handle: ServerHandle, line: str) -> bool:
         elif command == "license" and len(rest) == 2:
             handle.license(rest[0], rest[1])
             print(f"ok: license {rest[0]}", flush=True)
+        elif command == "alert" and len(rest) >= 3 and rest[1].lstrip("-").isdigit():
+            sent = handle.send_alert(rest[0], int(rest[1]), line.rstrip("\r\n").split(None, 3)[3])
+            print(f"ok: alert sent to {rest[0]}" if sent else f"error: {rest[0]} is not signed in", flush=True)
         elif command == "users" and not rest:
             for email, friendly in sorted(handle.users.items()):
                 online = "online" if handle.is_online(email) else "offline"
