@@ -29,7 +29,13 @@ def test_readme_python_examples_run_in_order(capsys) -> None:
     for block in re.findall(r"```python\n(.*?)```", README, re.S):
         exec(compile(block, "README.md", "exec"), namespace)
     out = capsys.readouterr().out
-    assert out.splitlines() == ["unlocked", "CONNECTED 127.0.0.4"]
+    assert out.splitlines() == [
+        "unlocked",
+        "CONNECTED 127.0.0.4",
+        "S_OK bob@example.com",
+        "alert for site True",
+        "True INITIALIZED",
+    ]
     manager = namespace["manager"]
     assert isinstance(manager, msgr.MsgrSessionManager)
     assert manager.status == msgr.LockStatus.UNLOCKED
