@@ -18,7 +18,11 @@ fn bench(name: &str, mut op: impl FnMut() -> usize) {
         ops += op();
     }
     let secs = start.elapsed().as_secs_f64();
-    println!("{name:<44} {:>12.0} ops/s {:>10.2} µs/op", ops as f64 / secs, secs * 1e6 / ops as f64);
+    println!(
+        "{name:<44} {:>12.0} ops/s {:>10.2} µs/op",
+        ops as f64 / secs,
+        secs * 1e6 / ops as f64
+    );
 }
 
 fn stream() -> Vec<u8> {
@@ -60,18 +64,28 @@ fn main() {
         1
     });
     bench("msnp11_response", || {
-        black_box(msnp11_response(black_box("22210219642164014968"), "PROD0090YUAUV{2B", "YMM8C_H7KCQ2S_KL"));
+        black_box(msnp11_response(
+            black_box("22210219642164014968"),
+            "PROD0090YUAUV{2B",
+            "YMM8C_H7KCQ2S_KL",
+        ));
         1
     });
-    let payload = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/invitations/probe_invite.bin"))
-        .expect("fixture");
+    let payload = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/invitations/probe_invite.bin"
+    ))
+    .expect("fixture");
     bench("parse x-msmsgsinvite payload", || {
         black_box(InviteMessage::parse_payload(black_box(&payload)).ok());
         1
     });
 
     bench("embedded: MSNP7 sign-in of a new Messenger", || {
-        let mut w = Embedded::new(ServiceConfig { seed: Some(1), ..ServiceConfig::new() });
+        let mut w = Embedded::new(ServiceConfig {
+            seed: Some(1),
+            ..ServiceConfig::new()
+        });
         w.service_mut().add_user("a@example.com", "pw", None).ok();
         let m = w.add_messenger("a@example.com", "pw");
         w.sign_in(m, None).ok();
@@ -79,7 +93,10 @@ fn main() {
     });
 
     bench("embedded: full Lock and Key unlock", || {
-        let mut w = Embedded::new(ServiceConfig { seed: Some(1), ..ServiceConfig::new() });
+        let mut w = Embedded::new(ServiceConfig {
+            seed: Some(1),
+            ..ServiceConfig::new()
+        });
         w.service_mut().add_user("a@example.com", "pw", None).ok();
         w.service_mut().license("app@msnmsgr.com", "KEY").ok();
         let m = w.add_messenger("a@example.com", "pw");
@@ -93,7 +110,8 @@ fn main() {
                 _ => None,
             });
             if let Some(c) = challenge {
-                w.send_response(m, obj, "app@msnmsgr.com", &md5_response(&c, "KEY"), 1).ok();
+                w.send_response(m, obj, "app@msnmsgr.com", &md5_response(&c, "KEY"), 1)
+                    .ok();
                 n += 1;
             }
         }
@@ -103,20 +121,31 @@ fn main() {
 
     bench("embedded: invite -> accept -> connected", || {
         let guid = "{0E0B4F5A-7C71-4D2B-9F8F-1A2B3C4D5E6F}";
-        let config = ServiceConfig { seed: Some(1), lock_and_key: LockAndKey::Off, ..ServiceConfig::new() };
+        let config = ServiceConfig {
+            seed: Some(1),
+            lock_and_key: LockAndKey::Off,
+            ..ServiceConfig::new()
+        };
         let mut w = Embedded::new(config);
         w.service_mut().add_user("a@example.com", "pw", None).ok();
         w.service_mut().add_user("b@example.com", "pw", None).ok();
-        let (a, b) = (w.add_messenger("a@example.com", "pw"), w.add_messenger("b@example.com", "pw"));
+        let (a, b) = (
+            w.add_messenger("a@example.com", "pw"),
+            w.add_messenger("b@example.com", "pw"),
+        );
         w.sign_in(a, None).ok();
         w.sign_in(b, None).ok();
         let ma = w.create_lock_object(a, ObjectKind::SessionManager).unwrap_or_default();
         let mb = w.create_lock_object(b, ObjectKind::SessionManager).unwrap_or_default();
-        w.call(a, |c, _| c.register_application(ma, guid, "n", "", "/x", 0)).ok();
-        w.call(b, |c, _| c.register_application(mb, guid, "n", "", "/x", 0)).ok();
+        w.call(a, |c, _| c.register_application(ma, guid, "n", "", "/x", 0))
+            .ok();
+        w.call(b, |c, _| c.register_application(mb, guid, "n", "", "/x", 0))
+            .ok();
         let mut n = 0;
         for _ in 0..50 {
-            let Ok(s) = w.call(a, |c, _| c.create_session(ma)) else { break };
+            let Ok(s) = w.call(a, |c, _| c.create_session(ma)) else {
+                break;
+            };
             w.call(a, |c, _| c.set_application(s, guid)).ok();
             w.invite(a, s, "b@example.com", None).ok();
             let invited = w.take_events().into_iter().find_map(|(_, e)| match e {

@@ -29,6 +29,11 @@ def text(value: Any, what: str, *, null: type[Exception] = InvalidArgError) -> s
         raise null(f"{what} must not be None")
     if not isinstance(value, str):
         raise InvalidArgError(f"{what} must be a str, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # A lone surrogate: no BSTR the wire could carry.
+        raise InvalidArgError(f"{what} is not valid Unicode text: {exc.reason} at {exc.start}") from None
     return value
 
 

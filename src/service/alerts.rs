@@ -23,6 +23,8 @@ fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
+            // A raw CR would be normalised away by any XML parser.
+            '\r' => out.push_str("&#13;"),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -37,6 +39,15 @@ fn escape(s: &str) -> String {
 impl ServiceEngine {
     /// Pushes an alert to a signed-in user; false if they are not signed in.
     pub fn send_alert(&mut self, user: &str, alert: &Alert) -> Result<bool> {
+        // XML 1.0 cannot carry the other C0 controls, nor U+FFFE/U+FFFF, escaped or not.
+        let not_xml = |c: char| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}');
+        let fields = [&alert.text, &alert.site_url, &alert.action_url, &alert.subscribe_url];
+        if fields.iter().any(|f| f.chars().any(not_xml)) {
+            return Err(Error::api(
+                HResult::E_INVALIDARG,
+                "an alert can only carry XML 1.0 characters (no C0 controls but tab, CR and LF)",
+            ));
+        }
         let body = format!("<TEXT>{}</TEXT>", escape(&alert.text));
         if body.len() > MAX_ALERT_BODY {
             return Err(Error::api(
@@ -79,5 +90,6 @@ mod tests {
     #[test]
     fn escapes_markup() {
         assert_eq!(escape("a<b & \"c\">'"), "a&lt;b &amp; &quot;c&quot;&gt;&apos;");
+        assert_eq!(escape("a\r\nb"), "a&#13;\nb");
     }
 }

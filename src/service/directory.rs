@@ -130,6 +130,9 @@ impl Directory {
                 format!("{app_id} is a public client id and cannot license an app"),
             ));
         }
+        if let Some(store) = &self.store {
+            store.put_license(app_id, app_key)?;
+        }
         self.licenses.insert(app_id.to_string(), app_key.to_string());
         Ok(())
     }
