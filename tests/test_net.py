@@ -362,3 +362,29 @@ def test_msgr_serve_stops_at_stdin_eof() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=WAIT)
+
+
+def test_contacts_survive_a_server_restart(tmp_path: Any) -> None:
+    db = str(tmp_path / "msgr.sqlite")
+    users = [(ALICE, ALICE_PASSWORD), (BOB, BOB_PASSWORD)]
+    with msgr.serve("127.0.0.1", 0, db=db, users=users, licenses=[(APP_ID, APP_KEY)]) as server:
+        alice = msgr.connect(server.address, ALICE, ALICE_PASSWORD, timeout=WAIT)
+        try:
+            priv = alice.messenger_priv()
+            unlock(alice, priv)
+            added: list[Any] = []
+            priv.on_contact_list_add = lambda hr, contact: added.append((hr, contact))
+            priv.add_contact(BOB)
+            alice.wait_for(lambda: bool(added), WAIT)
+            assert added[0][0] == msgr.HResult.S_OK
+        finally:
+            alice.service.close()
+    with msgr.serve("127.0.0.1", 0, db=db) as server:
+        assert set(server.users) == {ALICE, BOB}
+        alice = msgr.connect(server.address, ALICE, ALICE_PASSWORD, timeout=WAIT)
+        try:
+            assert [c.sign_in_name for c in alice.contacts] == [BOB]
+            priv = alice.messenger_priv()
+            unlock(alice, priv)  # the licence came back too
+        finally:
+            alice.service.close()

@@ -98,3 +98,19 @@ def test_event_log_records_in_order_and_filters() -> None:
     assert len(log) == 4
     html = log._repr_html_()
     assert html.count("<tr>") == 5 and "OnAccepted" in html
+
+
+def test_local_server_fixture_speaks_msnp(tmp_path: Path) -> None:
+    run = run_pytest(
+        tmp_path,
+        """
+        import msgr, pytest
+
+        def test_server(msgr_server):
+            host, port = msgr_server
+            assert host == "127.0.0.1" and port > 0
+            with pytest.raises(msgr.AuthenticationFailedError):
+                msgr.connect(msgr_server, "nobody@example.com", "pw", timeout=10)
+        """,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr

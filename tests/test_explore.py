@@ -1,0 +1,203 @@
+"""The exploration kit: EventLog, trace tables, state machines as data and pictures,
+reprs, and the same tools over the network."""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from typing import Any
+
+import pytest
+
+import msgr
+from msgr.diagram import lock_transitions, session_transitions
+from msgr.eventlog import HTML_ROWS as LOG_ROWS
+from msgr.testing import TEST_APP_ID, TEST_APP_KEY, TEST_GUID, make_pair, unlock
+from msgr.trace import HTML_ROWS as TRACE_ROWS
+
+
+def invite_and_accept(pair: Any, data: str = "hello") -> msgr.MsgrSession:
+    pair.bob_manager.on_invitation = lambda session, app_data: session.accept("ok")
+    session = pair.alice_manager.create_session()
+    session.application = pair.guid
+    session.invite("bob@example.com", data)
+    return session
+
+
+# ---- EventLog ------------------------------------------------------------------------------
+
+
+def test_event_log_of_a_service_sees_every_object_in_delivery_order() -> None:
+    pair = make_pair()
+    log = msgr.EventLog(pair.service)
+    session = invite_and_accept(pair)
+    assert log.names() == [
+        "OnStateChanged",
+        "OnInvitation",
+        "OnStateChanged",
+        "BeforeAppLaunch",
+        "OnStateChanged",
+        "OnAccepted",
+        "OnStateChanged",
+        "OnReadyToLaunch",
+        "OnStateChanged",
+    ]
+    assert [e.source for e in log.filter("OnAccepted")] == [session]
+    assert log[1].source is pair.bob_manager and log[1].args[1] == "hello"
+    assert all(e.time == 0.0 for e in log)
+    pair.service.advance(2.5)
+    session.send_context_data("x")
+    assert log[-1].event == "OnContextData" and log[-1].time == 2.5
+
+
+def test_event_log_of_one_object_and_of_a_messenger() -> None:
+    pair = make_pair()
+    manager_log = msgr.EventLog(pair.bob_manager)
+    bob_log = msgr.EventLog(pair.bob)
+    invite_and_accept(pair)
+    assert manager_log.names() == ["OnInvitation"]
+    assert {type(e.source).__name__ for e in bob_log} == {"MsgrSessionManager", "MsgrSession"}
+    pair.bob.sign_out()
+    assert bob_log.names()[-3:] == ["OnAppShutdown", "OnLockStatusChanged", "OnSignout"]
+
+
+def test_event_log_detaches_and_clears() -> None:
+    pair = make_pair()
+    with msgr.EventLog(pair.service) as log:
+        invite_and_accept(pair)
+    n = len(log)
+    invite_and_accept(pair)
+    assert len(log) == n
+    log.clear()
+    assert len(log) == 0 and list(log) == []
+
+
+def test_event_log_needs_a_source() -> None:
+    with pytest.raises(TypeError):
+        msgr.EventLog()
+    with pytest.raises(TypeError):
+        msgr.EventLog(object())
+
+
+def test_event_log_records_and_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    pair = make_pair()
+    log = msgr.EventLog(pair.alice_manager)
+    invite_and_accept(pair)
+    assert log.to_records() == []
+    log = msgr.EventLog(pair.bob_manager)
+    invite_and_accept(pair, "again")
+    (record,) = log.to_records()
+    assert record["event"] == "OnInvitation" and record["source"] == "MsgrSessionManager[bob@example.com]"
+    assert record["args"][1] == "again"
+    made: list[tuple[Any, Any]] = []
+    fake = types.SimpleNamespace(DataFrame=types.SimpleNamespace(from_records=lambda rows, columns: made.append((rows, columns)) or "frame"))
+    monkeypatch.setitem(sys.modules, "pandas", fake)
+    assert log.to_pandas() == "frame"
+    assert made == [(log.to_records(), ["time", "source", "event", "args"])]
+
+
+def test_event_log_renders_escaped_and_truncated() -> None:
+    pair = make_pair()
+    log = msgr.EventLog(pair.service)
+    for _ in range(LOG_ROWS // 8 + 2):
+        invite_and_accept(pair, "<b>&</b>")
+    html = log._repr_html_()
+    assert "<b>&amp;" not in html and "&lt;b&gt;&amp;&lt;/b&gt;" in html
+    assert html.count("<tr>") == LOG_ROWS + 2  # header, rows, the "more" line
+    assert f"… {len(log) - LOG_ROWS} more events" in html
+    text = repr(log)
+    assert text.startswith(f"<EventLog of {len(log)} events>") and "earlier events" in text
+
+
+# ---- the wire trace ------------------------------------------------------------------------
+
+#: A row of the trace table itself (sequence number, then time), not of a folded payload.
+MESSAGE_ROW = re.compile(r"<tr><td>\d+</td><td>\d+\.\d{3}</td>")
+
+
+def test_trace_table_shows_invitation_fields_folded() -> None:
+    pair = make_pair()
+    pair.service.trace.clear()
+    invite_and_accept(pair, "a<b")
+    entries = [e for e in pair.service.trace if e.invitation]
+    command, fields = entries[0].invitation
+    assert command == "INVITE" and fields["Context-Data"] == "a<b" and fields["Application-GUID"] == TEST_GUID
+    html = pair.service.trace._repr_html_()
+    assert "<details><summary>" in html and "INVITE" in html and "a&lt;b" in html and "a<b" not in html
+    assert len(MESSAGE_ROW.findall(entries[0]._repr_html_())) == 1
+    assert all(e.invitation is not None for e in pair.service.trace if e.command == "MSG")
+
+
+def test_trace_table_truncates() -> None:
+    pair = make_pair()
+    while len(pair.service.trace) <= TRACE_ROWS:
+        invite_and_accept(pair)
+    html = pair.service.trace._repr_html_()
+    assert len(MESSAGE_ROW.findall(html)) == TRACE_ROWS
+    assert f"… {len(pair.service.trace) - TRACE_ROWS} more messages" in html
+
+
+def test_trace_entries_know_their_trid_and_line() -> None:
+    service = msgr.Service(seed=4)
+    service.sign_in("x@example.com")
+    ver = service.trace[0]
+    assert (ver.line, ver.trid, ver.direction, str(ver)) == ("VER 1 MSNP7 CVR0", 1, "C->S", "VER 1 MSNP7 CVR0")
+    profile = next(e for e in service.trace if e.command == "MSG")
+    assert profile.trid is None and profile.invitation is None and profile.payload.startswith(b"MIME-Version")
+
+
+# ---- state machines ---------------------------------------------------------------------------
+
+
+def test_transitions_are_the_tables() -> None:
+    assert msgr.LockStatus.transitions() == lock_transitions()
+    cell = next(t for t in lock_transitions() if t.state == msgr.LockStatus.UNLOCKED and t.input == "request_challenge")
+    assert (cell.next, cell.error, cell.ok) == (None, msgr.HResult.MSGR_E_API_ALREADY_UNLOCKED, False)
+    cells = msgr.SessionState.transitions()
+    assert len(cells) == 10 * 2 * 7
+    cell = next(t for t in cells if t.state == msgr.SessionState.INVITATION and t.role == "inviter" and t.input == "accept")
+    assert cell.error == msgr.HResult.SR_NOT_INVITEE
+
+
+def test_diagrams_render_without_graphviz() -> None:
+    lock = msgr.LockStatus.diagram()
+    assert "PENDINGRESULT --> UNLOCKED: accepted" in lock.mermaid()
+    assert lock._repr_markdown_().startswith("```mermaid\nstateDiagram-v2")
+    svg = msgr.SessionState.diagram()._repr_svg_()
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    for state in ("READY", "INVITATION", "ACCEPTED", "CONNECTED", "CANCELLED", "DECLINED", "TERMINATED"):
+        assert f">{state}</text>" in svg
+    assert "send_context_data" not in svg  # self-loops are not drawn
+    assert re.search(r"cancel \((inviter|invitee)\)", svg)
+
+
+def test_reprs_are_short_and_deterministic() -> None:
+    pair = make_pair()
+    session = pair.alice_manager.create_session()
+    session_id = session.session_id
+    assert repr(session) == f"<MsgrSession {session_id} READY inviter app=None>"
+    session.application = TEST_GUID
+    assert repr(session) == f"<MsgrSession {session_id} READY inviter app={TEST_GUID}>"
+    assert repr(pair.alice_manager) == "<MsgrSessionManager alice@example.com UNLOCKED>"
+    assert repr(pair.alice) == "<msgr.Messenger alice@example.com signed_in>"
+    assert repr(pair.service) == "<msgr.Service lock_and_key=enabled users=2 online=2 t=0s>"
+
+
+# ---- over the network --------------------------------------------------------------------------
+
+
+def test_event_log_and_trace_over_the_network() -> None:
+    with msgr.serve("127.0.0.1", 0, users=[("ann@example.com", "pw")], licenses=[(TEST_APP_ID, TEST_APP_KEY)]) as server:
+        ann = msgr.connect(server.address, "ann@example.com", "pw")
+        try:
+            manager = ann.session_manager()
+            log = msgr.EventLog(ann)
+            unlock(manager)
+            ann.wait_for(lambda: len(log) >= 4, 10.0)
+            assert log.names() == ["OnLockStatusChanged", "OnLockChallenge", "OnLockResult", "OnLockStatusChanged"]
+            lines = ann.service.trace.lines()
+            assert any(line.startswith("CHL ") for line in lines) and any(line.startswith("QRY ") for line in lines)
+            assert "<table class='msgr-trace'>" in ann.service.trace._repr_html_()
+        finally:
+            ann.service.close()
