@@ -33,7 +33,10 @@ impl<T> IntoPyResult<T> for Result<T, Error> {
 }
 
 /// The event's target (None for the Messenger itself), its name, and its arguments.
-fn parts(py: Python<'_>, e: &ClientEvent) -> PyResult<(Option<ObjId>, &'static str, Vec<Py<PyAny>>)> {
+/// An event's target (None: the Messenger), name and arguments.
+type Parts = (Option<ObjId>, &'static str, Vec<Py<PyAny>>);
+
+fn parts(py: Python<'_>, e: &ClientEvent) -> PyResult<Parts> {
     let v = |x: &dyn ToPy| x.to_py(py);
     Ok(match e {
         ClientEvent::SignedIn => (None, "signed_in", vec![]),

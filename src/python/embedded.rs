@@ -2,17 +2,15 @@
 //! the mutex while running Python code, so callbacks may call straight back in.
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-use super::convert::{contact_tuple, event, to_py_err, trace_entry, IntoPyResult};
-use crate::client::{ClientState, Launch, ObjectKind};
+use super::convert::{contact_tuple, event, trace_entry, IntoPyResult};
+use super::shared;
+use crate::client::ClientState;
 use crate::embedded::{Embedded, MessengerId};
-use crate::error::Error;
-use crate::hresult::HResult;
-use crate::service::{Alert, LockAndKey, ServiceConfig};
+use crate::service::ServiceConfig;
 
 #[pyclass(frozen, module = "msgr._core")]
 pub struct EmbeddedService {
@@ -27,31 +25,12 @@ impl EmbeddedService {
     }
 }
 
-fn invalid(detail: String) -> Error {
-    Error::api(HResult::E_INVALIDARG, detail)
-}
-
-fn object_kind(kind: &str) -> Result<ObjectKind, Error> {
-    match kind {
-        "session_manager" => Ok(ObjectKind::SessionManager),
-        "messenger_priv" => Ok(ObjectKind::MessengerPriv),
-        other => Err(invalid(format!("unknown object kind {other:?}"))),
-    }
-}
-
 #[pymethods]
 impl EmbeddedService {
     #[new]
     #[pyo3(signature = (lock_and_key = "enabled", seed = None, db = None))]
     fn new(py: Python<'_>, lock_and_key: &str, seed: Option<u64>, db: Option<std::path::PathBuf>) -> PyResult<Self> {
-        let mode = LockAndKey::parse(lock_and_key).ok_or_else(|| {
-            to_py_err(
-                py,
-                invalid(format!(
-                    "lock_and_key must be 'enabled', 'disabled' or 'off', not {lock_and_key:?}"
-                )),
-            )
-        })?;
+        let mode = shared::lock_and_key(py, lock_and_key)?;
         let mut config = ServiceConfig::new();
         config.lock_and_key = mode;
         config.seed = seed;
@@ -150,7 +129,7 @@ impl EmbeddedService {
     }
 
     fn create_lock_object(&self, py: Python<'_>, messenger: MessengerId, kind: &str) -> PyResult<u64> {
-        let kind = object_kind(kind).py(py)?;
+        let kind = shared::object_kind(kind).py(py)?;
         self.lock().create_lock_object(messenger, kind).py(py)
     }
 
@@ -226,69 +205,24 @@ impl EmbeddedService {
     }
 
     /// The machine's registrations: (guid, name, url, path).
-    fn registered_applications(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-    ) -> PyResult<Vec<(String, String, String, String)>> {
-        let w = self.lock();
-        let c = w.client(messenger).py(py)?;
-        Ok(c.applications_registered()
-            .map(|a| (a.guid.clone(), a.name.clone(), a.url.clone(), a.path.clone()))
-            .collect())
+    fn registered_applications(&self, py: Python<'_>, messenger: MessengerId) -> PyResult<Vec<shared::Registration>> {
+        self.lock().client(messenger).map(shared::registrations).py(py)
     }
 
     // ---- IMsgrSession -------------------------------------------------------------------
 
-    /// (role, flags, state, session_id, app guid, local address, peer, context data,
-    /// launch pid, manager, invitation cookie).
-    #[allow(clippy::type_complexity)]
-    fn session_info(
-        &self,
-        py: Python<'_>,
-        messenger: MessengerId,
-        obj: u64,
-    ) -> PyResult<(
-        &'static str,
-        u32,
-        u8,
-        String,
-        Option<String>,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<u32>,
-        u64,
-        String,
-    )> {
-        let w = self.lock();
-        let c = w.client(messenger).py(py)?;
-        let s = c.session(obj).py(py)?;
-        let pid = match s.launch {
-            Launch::Launched { pid } => Some(pid),
-            _ => None,
-        };
-        Ok((
-            s.role.name(),
-            s.flags,
-            s.state as u8,
-            s.session_id.clone(),
-            s.app.as_ref().map(|a| a.guid.clone()),
-            c.effective_local_address(obj).py(py)?,
-            s.peer.clone(),
-            s.context_data.clone(),
-            pid,
-            s.manager,
-            s.cookie.clone(),
-        ))
+    fn session_info(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<shared::SessionInfo> {
+        self.lock()
+            .client(messenger)
+            .and_then(|c| shared::session_info(c, obj))
+            .py(py)
     }
 
     fn session_state(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<u8> {
-        Ok(self
-            .lock()
+        self.lock()
             .client(messenger)
             .and_then(|c| c.session(obj).map(|s| s.state as u8))
-            .py(py)?)
+            .py(py)
     }
 
     fn application_name(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<String> {
@@ -385,13 +319,7 @@ impl EmbeddedService {
         action_url: &str,
         subscribe_url: &str,
     ) -> PyResult<bool> {
-        let alert = Alert {
-            site_id,
-            text: text.to_string(),
-            site_url: site_url.to_string(),
-            action_url: action_url.to_string(),
-            subscribe_url: subscribe_url.to_string(),
-        };
+        let alert = shared::alert(site_id, text, site_url, action_url, subscribe_url);
         let mut w = self.lock();
         let sent = w.service_mut().send_alert(sign_in_name, &alert).py(py)?;
         w.settle();
@@ -485,12 +413,7 @@ impl EmbeddedService {
 
     /// Moves the virtual clock by `seconds` (finite, not negative).
     fn advance(&self, py: Python<'_>, seconds: f64) -> PyResult<()> {
-        let by = Duration::try_from_secs_f64(seconds).map_err(|_| {
-            to_py_err(
-                py,
-                invalid(format!("seconds must be finite and not negative, not {seconds}")),
-            )
-        })?;
+        let by = shared::seconds(py, "seconds", seconds)?;
         self.lock().advance(by);
         Ok(())
     }

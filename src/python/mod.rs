@@ -4,6 +4,7 @@
 mod convert;
 mod embedded;
 mod net;
+mod shared;
 
 use pyo3::prelude::*;
 
@@ -71,9 +72,12 @@ fn lock_table() -> Vec<(u8, &'static str, Option<u8>, Option<u32>)> {
         .collect()
 }
 
+/// (state, role, method, next state or None, HRESULT or None).
+type SessionCell = (u8, &'static str, &'static str, Option<u8>, Option<u32>);
+
 /// The session transition table: (state, role, method, next state or None, HRESULT or None).
 #[pyfunction]
-fn session_table() -> Vec<(u8, &'static str, &'static str, Option<u8>, Option<u32>)> {
+fn session_table() -> Vec<SessionCell> {
     session::table::table()
         .into_iter()
         .map(|(s, r, m, out)| match out {
@@ -83,10 +87,13 @@ fn session_table() -> Vec<(u8, &'static str, &'static str, Option<u8>, Option<u3
         .collect()
 }
 
+/// (Invitation-Command or None, fields in order).
+type ParsedInvitation = (Option<String>, Vec<(String, String)>);
+
 /// A `text/x-msmsgsinvite` payload as (Invitation-Command or None, [(field, value)]),
 /// parsed with the same lenient rules the client uses (msnp.md §f.2).
 #[pyfunction]
-fn parse_invitation(py: Python<'_>, payload: &[u8]) -> PyResult<(Option<String>, Vec<(String, String)>)> {
+fn parse_invitation(py: Python<'_>, payload: &[u8]) -> PyResult<ParsedInvitation> {
     let msg = InviteMessage::parse_payload(payload).map_err(|e| convert::to_py_err(py, e.into()))?;
     Ok((msg.command().map(|c| c.as_str().to_string()), msg.fields))
 }

@@ -13,20 +13,16 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::convert::{contact_tuple, event, to_py_err, trace_entry, IntoPyResult};
-use crate::client::{ClientConfig, ClientEngine, ClientState, Launch, ObjectKind};
+use super::shared;
+use crate::client::{ClientConfig, ClientEngine, ClientState};
 use crate::embedded::MessengerId;
-use crate::error::{Error, Result};
-use crate::hresult::HResult;
+use crate::error::Result;
 use crate::net::{Client, NetError, Server as NetServer};
 use crate::proto::Instant;
-use crate::service::{Alert, LockAndKey, ServiceConfig};
+use crate::service::ServiceConfig;
 
 /// The only Messenger of a network client.
 const MESSENGER: MessengerId = 1;
-
-fn invalid(detail: String) -> Error {
-    Error::api(HResult::E_INVALIDARG, detail)
-}
 
 fn net_err(py: Python<'_>, e: NetError) -> PyErr {
     match e {
@@ -34,30 +30,6 @@ fn net_err(py: Python<'_>, e: NetError) -> PyErr {
         NetError::Timeout(..) => PyTimeoutError::new_err(e.to_string()),
         // pyo3 maps the error kind: ConnectionRefusedError, AddrInUse as OSError, ...
         NetError::Io(io) => PyErr::from(io),
-    }
-}
-
-fn seconds(py: Python<'_>, what: &str, s: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(s)
-        .map_err(|_| to_py_err(py, invalid(format!("{what} must be finite and not negative, not {s}"))))
-}
-
-fn lock_and_key(py: Python<'_>, mode: &str) -> PyResult<LockAndKey> {
-    LockAndKey::parse(mode).ok_or_else(|| {
-        to_py_err(
-            py,
-            invalid(format!(
-                "lock_and_key must be 'enabled', 'disabled' or 'off', not {mode:?}"
-            )),
-        )
-    })
-}
-
-fn object_kind(kind: &str) -> Result<ObjectKind> {
-    match kind {
-        "session_manager" => Ok(ObjectKind::SessionManager),
-        "messenger_priv" => Ok(ObjectKind::MessengerPriv),
-        other => Err(invalid(format!("unknown object kind {other:?}"))),
     }
 }
 
@@ -81,7 +53,7 @@ impl PyServer {
         db: Option<std::path::PathBuf>,
     ) -> PyResult<Self> {
         let mut config = ServiceConfig::new();
-        config.lock_and_key = self::lock_and_key(py, lock_and_key)?;
+        config.lock_and_key = shared::lock_and_key(py, lock_and_key)?;
         config.seed = seed;
         let server = py
             .detach(|| NetServer::bind((host, port), config))
@@ -166,13 +138,7 @@ impl PyServer {
         action_url: &str,
         subscribe_url: &str,
     ) -> PyResult<bool> {
-        let alert = Alert {
-            site_id,
-            text: text.to_string(),
-            site_url: site_url.to_string(),
-            action_url: action_url.to_string(),
-            subscribe_url: subscribe_url.to_string(),
-        };
+        let alert = shared::alert(site_id, text, site_url, action_url, subscribe_url);
         self.server.with_engine(|e| e.send_alert(sign_in_name, &alert)).py(py)
     }
 
@@ -217,7 +183,7 @@ impl NetworkClient {
         timeout: f64,
         local_ip: &str,
     ) -> PyResult<Self> {
-        let timeout = seconds(py, "timeout", timeout)?;
+        let timeout = shared::seconds(py, "timeout", timeout)?;
         // An IPv6 literal needs brackets in host:port.
         let ns_address = if host.contains(':') && !host.starts_with('[') {
             format!("[{host}]:{port}")
@@ -250,7 +216,7 @@ impl NetworkClient {
             .read(|c| c.sign_in_name().eq_ignore_ascii_case(sign_in_name));
         if !mine {
             let detail = format!("a network client is one Messenger, and {sign_in_name} is not it");
-            return Err(to_py_err(py, invalid(detail)));
+            return Err(to_py_err(py, shared::invalid(detail)));
         }
         Ok(MESSENGER)
     }
@@ -291,7 +257,7 @@ impl NetworkClient {
     // ---- IMsgrLock ----------------------------------------------------------------------
 
     fn create_lock_object(&self, py: Python<'_>, _messenger: MessengerId, kind: &str) -> PyResult<u64> {
-        let kind = object_kind(kind).py(py)?;
+        let kind = shared::object_kind(kind).py(py)?;
         self.call(py, |c, _| Ok(c.create_lock_object(kind)))
     }
 
@@ -359,57 +325,15 @@ impl NetworkClient {
     }
 
     /// The machine's registrations: (guid, name, url, path).
-    fn registered_applications(&self, _messenger: MessengerId) -> Vec<(String, String, String, String)> {
-        self.client.read(|c| {
-            c.applications_registered()
-                .map(|a| (a.guid.clone(), a.name.clone(), a.url.clone(), a.path.clone()))
-                .collect()
-        })
+    fn registered_applications(&self, _messenger: MessengerId) -> Vec<shared::Registration> {
+        self.client.read(shared::registrations)
     }
 
     // ---- IMsgrSession -------------------------------------------------------------------
 
-    /// (role, flags, state, session_id, app guid, local address, peer, context data,
-    /// launch pid, manager, invitation cookie), as `EmbeddedService.session_info`.
-    #[allow(clippy::type_complexity)]
-    fn session_info(
-        &self,
-        py: Python<'_>,
-        _messenger: MessengerId,
-        obj: u64,
-    ) -> PyResult<(
-        &'static str,
-        u32,
-        u8,
-        String,
-        Option<String>,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<u32>,
-        u64,
-        String,
-    )> {
-        self.read(py, |c| {
-            let s = c.session(obj)?;
-            let pid = match s.launch {
-                Launch::Launched { pid } => Some(pid),
-                _ => None,
-            };
-            Ok((
-                s.role.name(),
-                s.flags,
-                s.state as u8,
-                s.session_id.clone(),
-                s.app.as_ref().map(|a| a.guid.clone()),
-                c.effective_local_address(obj)?,
-                s.peer.clone(),
-                s.context_data.clone(),
-                pid,
-                s.manager,
-                s.cookie.clone(),
-            ))
-        })
+    /// As `EmbeddedService.session_info`.
+    fn session_info(&self, py: Python<'_>, _messenger: MessengerId, obj: u64) -> PyResult<shared::SessionInfo> {
+        self.read(py, |c| shared::session_info(c, obj))
     }
 
     fn session_state(&self, py: Python<'_>, _messenger: MessengerId, obj: u64) -> PyResult<u8> {
@@ -545,7 +469,7 @@ impl NetworkClient {
     /// Blocks (GIL released) until events are queued: True, or False after `timeout`
     /// seconds or once the client is closed.
     fn wait_events(&self, py: Python<'_>, timeout: f64) -> PyResult<bool> {
-        let timeout = seconds(py, "timeout", timeout)?;
+        let timeout = shared::seconds(py, "timeout", timeout)?;
         Ok(py.detach(|| self.client.wait_events(timeout)))
     }
 
