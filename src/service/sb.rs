@@ -66,14 +66,19 @@ impl ServiceEngine {
         (t.expires > now && t.user.eq_ignore_ascii_case(user)).then_some(t.kind)
     }
 
+    /// A random hex token that `taken` says is not in use yet.
+    fn unique_hex(&mut self, len: usize, taken: impl Fn(&ServiceEngine, &str) -> bool) -> String {
+        loop {
+            let token = self.random_hex(len);
+            if !taken(self, &token) {
+                return token;
+            }
+        }
+    }
+
     fn new_ticket(&mut self, user: &str, kind: TicketKind, now: Instant) -> String {
         self.tickets.retain(|_, t| t.expires > now);
-        let cookie = loop {
-            let c = self.random_hex(20);
-            if !self.tickets.contains_key(&c) {
-                break c;
-            }
-        };
+        let cookie = self.unique_hex(20, |e, c| e.tickets.contains_key(c));
         self.tickets.insert(
             cookie.clone(),
             Ticket {
@@ -128,12 +133,7 @@ impl ServiceEngine {
             .account(user)
             .map(|a| a.sign_in_name.clone())
             .unwrap_or_else(|| user.to_string());
-        let id = loop {
-            let id = self.random_hex(32);
-            if !self.switchboards.contains_key(&id) {
-                break id;
-            }
-        };
+        let id = self.unique_hex(32, |e, id| e.switchboards.contains_key(id));
         self.switchboards.insert(
             id.clone(),
             Switchboard {
