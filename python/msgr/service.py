@@ -13,8 +13,8 @@ from ._events import MESSENGER_EVENTS
 from .lock import MsgrLock, _EventSource
 from .manager import MsgrSessionManager
 from .priv import MessengerPriv
-from .session import MsgrSession
 from .contact import Contact
+from .session import MsgrSession
 from .trace import Trace
 
 __all__ = ["Service", "Messenger"]
@@ -54,13 +54,15 @@ class _Backend:
 
 
 class Service(_Backend):
-    """An embedded .NET Messenger Service: accounts, the Lock and Key server and (soon)
-    switchboards, all in-process, deterministic, on a virtual clock.
+    """An embedded .NET Messenger Service: accounts, the Lock and Key server,
+    switchboards, contact lists and alerts, all in-process, deterministic, on a virtual
+    clock.
 
-    ``db`` persists accounts, licences and contact lists in a SQLite file (a restarted
-    service with the same file has them back). ``lock_and_key`` is ``"enabled"`` (the .NET service: objects start locked),
+    ``lock_and_key`` is ``"enabled"`` (the .NET service: objects start locked),
     ``"disabled"`` (``OnLockEnable(False)``: the APIs are unusable) or ``"off"`` (another
-    service: nothing is locked). ``seed`` makes challenges and salts reproducible.
+    service: nothing is locked). ``seed`` makes challenges, salts and cookies
+    reproducible. ``db`` persists accounts, licences and contact lists in a SQLite file (a
+    restarted service with the same file has them back).
     """
 
     def __init__(self, *, lock_and_key: str = "enabled", seed: int | None = None, db: str | os.PathLike[str] | None = None) -> None:
