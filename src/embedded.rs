@@ -968,3 +968,32 @@ mod priv_tests {
         assert_eq!(err.hresult(), HResult::E_OUTOFMEMORY);
     }
 }
+
+#[cfg(test)]
+mod shutdown_tests {
+    use super::*;
+    use crate::client::SignOutReason;
+
+    #[test]
+    fn a_service_shutdown_says_out_ssd() {
+        let mut w = Embedded::new(ServiceConfig {
+            seed: Some(2),
+            ..ServiceConfig::new()
+        });
+        w.service_mut().add_user("a@example.com", "pw", None).unwrap();
+        let m = w.add_messenger("a@example.com", "pw");
+        w.sign_in(m, None).unwrap();
+        w.take_events();
+        w.service_mut().shutdown();
+        w.settle();
+        assert!(w.trace().iter().any(|e| e.cmd.line() == "OUT SSD"));
+        let events = w.take_events();
+        assert!(events.contains(&(
+            m,
+            ClientEvent::SignedOut {
+                reason: SignOutReason::ServerShutdown
+            }
+        )));
+        assert!(!w.service().is_online("a@example.com"));
+    }
+}

@@ -257,7 +257,9 @@ def test_closing_the_server_signs_clients_out(server: msgr.ServerHandle, connect
     alice.on_signed_out = reasons.append
     server.close()
     alice.wait_for(lambda: reasons, WAIT)
-    assert reasons == ["connection_lost"]
+    # The server said `OUT SSD` before closing (msnp.md §b.12).
+    assert reasons == ["server_shutdown"]
+    assert "OUT SSD" in alice.service.trace.lines()
     assert alice.state == "offline"
     assert manager.status == msgr.LockStatus.NOTINITIALIZED
     assert not server.running

@@ -108,6 +108,11 @@ impl Server {
 
     /// Closes every connection, stops accepting and joins the tasks. Idempotent.
     pub fn shutdown(&self) {
+        if !self.is_running() {
+            return;
+        }
+        // Tell the users first; their outboxes flush the `OUT SSD` before closing.
+        self.shared.step(|e, _| e.shutdown());
         let Some(rt) = lock(&self.runtime).take() else {
             return;
         };

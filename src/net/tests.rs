@@ -225,7 +225,7 @@ fn shutting_the_server_down_signs_clients_out() {
             ClientEvent::SignedOut { reason } => Some(*reason),
             _ => None,
         });
-        assert_eq!(reason, SignOutReason::ConnectionLost);
+        assert_eq!(reason, SignOutReason::ServerShutdown);
         // Nothing listens any more: a new sign-in fails instead of hanging.
         assert!(a.sign_in(None, WAIT).is_err());
         server.shutdown(); // idempotent

@@ -182,6 +182,19 @@ impl ServiceEngine {
         self.forget(conn);
     }
 
+    /// The service is going down: every signed-in user gets `OUT SSD` (msnp.md §b.12)
+    /// and every connection is closed.
+    pub fn shutdown(&mut self) {
+        let mut conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        conns.sort_unstable();
+        for conn in conns {
+            if matches!(self.conns.get(&conn).map(|c| &c.role), Some(Role::Ns(ns)) if ns.user().is_some()) {
+                self.send(conn, crate::proto::line("OUT", &["SSD"]));
+            }
+            self.close(conn);
+        }
+    }
+
     pub fn next_deadline(&self) -> Option<Instant> {
         self.conns
             .values()
