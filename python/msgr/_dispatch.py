@@ -36,10 +36,13 @@ class Dispatcher:
         #: Seconds on the clock events are stamped with (the service's virtual clock in
         #: embedded mode; set by whoever owns the dispatcher).
         self.clock: Callable[[], float] = _monotonic_since(time.monotonic())
+        #: Run before every API call (outside any core call); see ``_Backend``.
+        self.housekeeping: Callable[[], None] = lambda: None
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Runs a core call, then delivers what it caused (unless already delivering).
         A failing call still delivers the events it caused before its error propagates."""
+        self.housekeeping()
         try:
             result = fn(*args)
         except BaseException as failure:

@@ -40,7 +40,7 @@ def _lock_status(target: Any, value: int) -> tuple[Any, ...]:
 
 
 def _invitation(target: Any, session: int, app_data: str | None) -> tuple[Any, ...]:
-    return (target.messenger._session(session), app_data)
+    return (target.messenger._session(session, hold=True), app_data)
 
 
 def _state(target: Any, prev: int) -> tuple[Any, ...]:
@@ -59,6 +59,11 @@ def _contact_list_add(target: Any, hr: int, contact: tuple[str, str | None, str]
     from .contact import Contact
 
     return (_hresult(hr), None if contact is None else Contact(*contact))
+
+
+def _ended(session: Any, result: Any) -> None:
+    # After OnTermination nothing more happens to a session: the app may let it go.
+    session.messenger._session_ended(session)
 
 
 def _launch_reply(session: Any, result: Any) -> None:
@@ -90,7 +95,7 @@ SESSION_EVENTS = _specs(
     EventSpec("accepted", "on_accepted", "OnAccepted"),
     EventSpec("declined", "on_declined", "OnDeclined"),
     EventSpec("cancelled", "on_cancelled", "OnCancelled"),
-    EventSpec("termination", "on_termination", "OnTermination", _termination),
+    EventSpec("termination", "on_termination", "OnTermination", _termination, reply=_ended),
     EventSpec("ready_to_launch", "on_ready_to_launch", "OnReadyToLaunch"),
     EventSpec("context_data", "on_context_data", "OnContextData"),
     EventSpec("send_error", "on_send_error", "OnSendError", _send_error),

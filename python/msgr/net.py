@@ -139,6 +139,7 @@ class _BackgroundDispatcher(Dispatcher):
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         # The call's events are delivered by the background thread as they arrive.
+        self.housekeeping()
         return fn(*args)
 
     def _fire(self, messenger: int, obj: int | None, name: str, args: tuple[Any, ...], errors: list[BaseException]) -> None:

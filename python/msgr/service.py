@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import secrets
+import threading
 import weakref
 from typing import Any, Callable
 
@@ -29,7 +31,21 @@ class _Backend:
         self._core = core
         self._messengers: dict[int, Messenger] = {}
         self._objects: dict[tuple[int, int], weakref.ref[Any]] = {}
+        #: (messenger, object) whose Python object is gone. Finalizers only queue here:
+        #: one may run inside a core call (at any allocation), where calling back into
+        #: the core would deadlock; the next API call hands them over.
+        self._released: collections.deque[tuple[int, int]] = collections.deque()
         self._dispatch = dispatcher(core, self._resolve)
+        self._dispatch.housekeeping = self._release_pending
+
+    def _release_pending(self) -> None:
+        while self._released:
+            try:
+                messenger, obj = self._released.popleft()
+            except IndexError:
+                return
+            self._objects.pop((messenger, obj), None)
+            self._core.release_object(messenger, obj)
 
     def _resolve(self, messenger: int, obj: int | None) -> Any:
         m = self._messengers.get(messenger)
@@ -156,21 +172,35 @@ class Messenger(_EventSource):
         object.__setattr__(self, "_dispatch", service._dispatch)
         object.__setattr__(self, "_id", service._new_messenger(email, password))
         object.__setattr__(self, "sign_in_name", email)
-        object.__setattr__(self, "_sessions", {})
+        # Sessions are held weakly, except live ones (invited or invited to): an app
+        # often sets a session's callbacks inside on_invitation without keeping it.
+        object.__setattr__(self, "_sessions", weakref.WeakValueDictionary())
+        object.__setattr__(self, "_live", {})
+        object.__setattr__(self, "_sessions_lock", threading.Lock())
         service._messengers[self._id] = self
 
-    def _session(self, oid: int) -> MsgrSession:
-        """The one Python object of a core session."""
-        session = self._sessions.get(oid)
-        if session is None:
-            # setdefault: over the network the delivery thread may get here at the same
-            # time as the caller, and both must end up with the same object.
-            session = self._sessions.setdefault(oid, MsgrSession(self, oid))
+    def _session(self, oid: int, *, hold: bool = False) -> MsgrSession:
+        """The one Python object of a core session; ``hold`` keeps it alive until it ends."""
+        # Over the network the delivery thread may get here at the same time as the
+        # caller, and both must end up with the same object.
+        with self._sessions_lock:
+            session = self._sessions.get(oid)
+            if session is None:
+                session = MsgrSession(self, oid)
+                self._sessions[oid] = session
+                weakref.finalize(session, self._service._released.append, (self._id, oid))
+            if hold:
+                self._live[oid] = session
         return session
+
+    def _session_ended(self, session: MsgrSession) -> None:
+        with self._sessions_lock:
+            self._live.pop(session._id, None)
 
     def _register(self, obj: MsgrLock, kind: str) -> int:
         oid: int = self._core.create_lock_object(self._id, kind)
         self._service._objects[(self._id, oid)] = weakref.ref(obj)
+        weakref.finalize(obj, self._service._released.append, (self._id, oid))
         return oid
 
     @property

@@ -136,7 +136,16 @@ class MsgrSession(_EventSource):
         their ``on_invitation``. At most 512 bytes as UTF-16."""
         if isinstance(user, Contact):
             user = user.sign_in_name
-        self._call("invite", _args.text(user, "user"), _args.optional_text(app_data, "app_data"))
+        user, app_data = _args.text(user, "user"), _args.optional_text(app_data, "app_data")
+        # Live from now on: its events must find this object, callbacks and all, even
+        # if the app keeps no reference. Held before the call, since the session may
+        # already have ended (and been let go) when the call returns.
+        self._messenger._session(self._id, hold=True)
+        try:
+            self._call("invite", user, app_data)
+        except BaseException:
+            self._messenger._session_ended(self)
+            raise
 
     def accept(self, app_data: str | None = None) -> None:
         self._call("accept", _args.optional_text(app_data, "app_data"))

@@ -257,6 +257,11 @@ impl ClientEngine {
         }
     }
 
+    pub(super) fn contacts_object_released(&mut self, obj: ObjId) {
+        self.contacts.alert_sites.remove(&obj);
+        self.contacts.pending_adds.retain(|_, (o, _)| *o != obj);
+    }
+
     pub(super) fn contacts_signed_out(&mut self) {
         self.contacts.pending_adds.clear();
         self.contacts.presence.clear();

@@ -88,6 +88,20 @@ impl ClientEngine {
         id
     }
 
+    /// The app released a session manager, MessengerPriv or session: its state goes.
+    pub fn release_object(&mut self, obj: ObjId) {
+        if self.locks.objects.remove(&obj).is_some() {
+            self.contacts_object_released(obj);
+        } else {
+            self.release_session(obj);
+        }
+    }
+
+    /// (lock objects, sessions) held, for leak checks.
+    pub fn object_counts(&self) -> (usize, usize) {
+        (self.locks.objects.len(), self.sessions.map.len())
+    }
+
     pub(super) fn lock_objects_of(&self, kind: ObjectKind) -> Vec<ObjId> {
         self.locks
             .objects

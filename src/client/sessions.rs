@@ -57,6 +57,8 @@ pub struct Session {
     pub launch: Launch,
     invite_pending: bool,
     deadline: Option<Instant>,
+    /// The app let go of it: it is forgotten as soon as it has ended.
+    released: bool,
 }
 
 #[derive(Default)]
@@ -151,6 +153,19 @@ impl ClientEngine {
         })
     }
 
+    /// The app released its object. An ended (or never invited) session is forgotten
+    /// now; a live one when it ends, since the peer may still be talking to it.
+    pub(super) fn release_session(&mut self, obj: ObjId) {
+        let Some(s) = self.sessions.map.get_mut(&obj) else {
+            return;
+        };
+        if s.state.is_terminal() || (s.state == SessionState::Ready && !s.invite_pending) {
+            self.sessions.map.remove(&obj);
+        } else {
+            s.released = true;
+        }
+    }
+
     pub fn sessions(&self) -> impl Iterator<Item = (ObjId, &Session)> {
         self.sessions.map.iter().map(|(id, s)| (*id, s))
     }
@@ -195,6 +210,7 @@ impl ClientEngine {
             launch: Launch::NotYet,
             invite_pending: false,
             deadline: None,
+            released: false,
         };
         self.sessions.map.insert(id, session);
         Ok(id)
@@ -571,6 +587,7 @@ impl ClientEngine {
             launch: Launch::NotYet,
             invite_pending: false,
             deadline: None,
+            released: false,
         };
         self.sessions.map.insert(id, session);
         let app_data = msg.get("Context-Data").map(str::to_string);
@@ -813,6 +830,9 @@ impl ClientEngine {
         }
         self.set_state(obj, state);
         self.emit(ClientEvent::Termination { obj, hr, app_data });
+        if self.sessions.map.get(&obj).is_some_and(|s| s.released) {
+            self.sessions.map.remove(&obj);
+        }
     }
 }
 

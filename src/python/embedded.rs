@@ -133,6 +133,21 @@ impl EmbeddedService {
         self.lock().create_lock_object(messenger, kind).py(py)
     }
 
+    /// The Python object of a lock object or session is gone.
+    fn release_object(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<()> {
+        self.lock()
+            .call(messenger, |c, _| {
+                c.release_object(obj);
+                Ok(())
+            })
+            .py(py)
+    }
+
+    /// (lock objects, sessions) the core holds for a Messenger.
+    fn object_counts(&self, py: Python<'_>, messenger: MessengerId) -> PyResult<(usize, usize)> {
+        self.lock().client(messenger).map(|c| c.object_counts()).py(py)
+    }
+
     fn lock_status(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<u8> {
         Ok(self.lock().lock_status(messenger, obj).py(py)? as u8)
     }

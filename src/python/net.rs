@@ -261,6 +261,19 @@ impl NetworkClient {
         self.call(py, |c, _| Ok(c.create_lock_object(kind)))
     }
 
+    /// The Python object of a lock object or session is gone.
+    fn release_object(&self, py: Python<'_>, _messenger: MessengerId, obj: u64) -> PyResult<()> {
+        self.call(py, |c, _| {
+            c.release_object(obj);
+            Ok(())
+        })
+    }
+
+    /// (lock objects, sessions) the core holds.
+    fn object_counts(&self, py: Python<'_>, _messenger: MessengerId) -> PyResult<(usize, usize)> {
+        self.read(py, |c| Ok(c.object_counts()))
+    }
+
     fn lock_status(&self, py: Python<'_>, _messenger: MessengerId, obj: u64) -> PyResult<u8> {
         Ok(self.read(py, |c| c.lock_status(obj))? as u8)
     }
