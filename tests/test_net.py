@@ -390,3 +390,24 @@ def test_contacts_survive_a_server_restart(tmp_path: Any) -> None:
             unlock(alice, priv)  # the licence came back too
         finally:
             alice.service.close()
+
+
+def test_the_machine_address_is_learnt_or_given(server: msgr.ServerHandle) -> None:
+    alice = msgr.connect(server.address, ALICE, ALICE_PASSWORD, timeout=WAIT)
+    bob = msgr.connect(server.address, BOB, BOB_PASSWORD, timeout=WAIT, local_ip="192.0.2.5")
+    try:
+        ma, mb = ready_manager(alice), ready_manager(bob)
+        # Learnt from the socket to the server (loopback here); given for bob.
+        assert ma.create_session().local_address == "127.0.0.1"
+        assert mb.create_session().local_address == "192.0.2.5"
+        mb.on_invitation = lambda session, data: session.accept()
+        sa = ma.create_session()
+        sa.application = GUID
+        sa.invite(BOB)
+        alice.wait_for(lambda: sa.state == S.CONNECTED, WAIT)
+        assert sa.remote_address == "192.0.2.5"
+    finally:
+        alice.service.close()
+        bob.service.close()
+    with pytest.raises(msgr.InvalidArgError):
+        msgr.connect(server.address, ALICE, ALICE_PASSWORD, local_ip=5)  # type: ignore[arg-type]

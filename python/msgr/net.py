@@ -153,8 +153,10 @@ class Connection(_Backend):
     """The network side of a ``Messenger`` from ``connect()`` (its ``.service``): the
     client, the background delivery thread and the client's wire trace."""
 
-    def __init__(self, host: str, port: int, email: str, password: str, timeout: float, seed: int | None = None) -> None:
-        core = _core.NetworkClient(host, port, email, password, seed, timeout)
+    def __init__(
+        self, host: str, port: int, email: str, password: str, timeout: float, seed: int | None = None, local_ip: str | None = None
+    ) -> None:
+        core = _core.NetworkClient(host, port, email, password, seed, timeout, local_ip)
         super().__init__(core, _BackgroundDispatcher)
         self._dispatch.clock = lambda: core.now
         self.address = (host, port)
@@ -234,16 +236,21 @@ def _split_address(address: tuple[str, int] | str) -> tuple[str, int]:
     return host, port
 
 
-def connect(address: tuple[str, int] | str, email: str, password: str, *, timeout: float = 10.0) -> Messenger:
+def connect(
+    address: tuple[str, int] | str, email: str, password: str, *, timeout: float = 10.0, local_ip: str | None = None
+) -> Messenger:
     """Signs ``email`` in to the MSNP server at ``address`` (``(host, port)`` as
     ``ServerHandle.address`` gives it, or ``"host:port"``) and returns the signed-in
     ``Messenger``. The service's refusal raises as in embedded mode (a wrong password
     is ``AuthenticationFailedError``); no answer within ``timeout`` seconds raises
-    ``TimeoutError``. ``timeout`` also bounds each later ``sign_in`` and ``invite``."""
+    ``TimeoutError``. ``timeout`` also bounds each later ``sign_in`` and ``invite``.
+    ``local_ip`` is the machine's address sessions report to peers; by default, the
+    address of the connection to the server."""
     host, port = _split_address(address)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
         raise InvalidArgError(f"timeout must be a number of seconds >= 0, not {timeout!r}")
-    connection = Connection(host, port, _args.text(email, "email"), _args.text(password, "password"), float(timeout))
+    local_ip = _args.optional_text(local_ip, "local_ip")
+    connection = Connection(host, port, _args.text(email, "email"), _args.text(password, "password"), float(timeout), local_ip=local_ip)
     messenger = Messenger(connection, email, password)
     try:
         messenger.sign_in()

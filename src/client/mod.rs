@@ -40,7 +40,8 @@ pub struct ClientConfig {
     pub password: String,
     /// Where the notification server is (`host:port`); the embedded hub ignores it.
     pub ns_address: String,
-    /// The machine's address, the default `LocalAddress` of sessions.
+    /// The machine's address, the default `LocalAddress` of sessions; empty until a
+    /// driver reports it (`learn_local_ip`).
     pub local_ip: String,
     /// Seed for invitation cookies and session ids; `None` draws one from the OS.
     pub seed: Option<u64>,
@@ -243,6 +244,14 @@ impl ClientEngine {
             None => ClientState::Offline,
             Some(ns) if ns.is_signed_in() => ClientState::SignedIn,
             Some(_) => ClientState::SigningIn,
+        }
+    }
+
+    /// The driver's report of the address the notification connection uses: the
+    /// machine's address, unless the configuration named one.
+    pub fn learn_local_ip(&mut self, ip: &str) {
+        if self.config.local_ip.is_empty() {
+            self.config.local_ip = ip.to_string();
         }
     }
 

@@ -172,11 +172,17 @@ impl ClientEngine {
 
     /// The address this side reports in `IP-Address`.
     pub fn effective_local_address(&self, obj: ObjId) -> Result<String> {
+        // Until a driver has reported the machine's address, loopback stands in.
+        let machine = if self.config.local_ip.is_empty() {
+            "127.0.0.1"
+        } else {
+            self.config.local_ip.as_str()
+        };
         Ok(self
             .session(obj)?
             .local_address
             .clone()
-            .unwrap_or_else(|| self.config.local_ip.clone()))
+            .unwrap_or_else(|| machine.to_string()))
     }
 
     pub fn peer_friendly_name(&self, sign_in_name: &str) -> Option<&str> {

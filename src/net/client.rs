@@ -308,10 +308,14 @@ impl Shared {
             _ => return self.closed(conn),
         };
         let _ = stream.set_nodelay(true);
+        let local_ip = stream.local_addr().ok().map(|a| a.ip().to_string());
         let wanted = self.with_state(|s, now| {
             // Unless the engine gave up on this connection while it was being opened.
             let wanted = s.outboxes.contains_key(&conn);
             if wanted {
+                if let Some(ip) = &local_ip {
+                    s.engine.learn_local_ip(ip);
+                }
                 s.engine.connected(conn, now);
             }
             wanted

@@ -171,7 +171,7 @@ impl NetworkClient {
 #[pymethods]
 impl NetworkClient {
     #[new]
-    #[pyo3(signature = (host, port, email, password, seed = None, timeout = 10.0, local_ip = "127.0.0.1"))]
+    #[pyo3(signature = (host, port, email, password, seed = None, timeout = 10.0, local_ip = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -181,7 +181,7 @@ impl NetworkClient {
         password: &str,
         seed: Option<u64>,
         timeout: f64,
-        local_ip: &str,
+        local_ip: Option<&str>,
     ) -> PyResult<Self> {
         let timeout = shared::seconds(py, "timeout", timeout)?;
         // An IPv6 literal needs brackets in host:port.
@@ -194,7 +194,8 @@ impl NetworkClient {
             sign_in_name: email.to_string(),
             password: password.to_string(),
             ns_address,
-            local_ip: local_ip.to_string(),
+            // Empty: learnt from the notification connection's own address.
+            local_ip: local_ip.unwrap_or_default().to_string(),
             seed,
         };
         let client = Client::new(config).map_err(|e| net_err(py, e))?;
