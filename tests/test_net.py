@@ -411,3 +411,25 @@ def test_the_machine_address_is_learnt_or_given(server: msgr.ServerHandle) -> No
         bob.service.close()
     with pytest.raises(msgr.InvalidArgError):
         msgr.connect(server.address, ALICE, ALICE_PASSWORD, local_ip=5)  # type: ignore[arg-type]
+
+
+def test_switchboard_referrals_name_the_advertised_host() -> None:
+    users = [(ALICE, ALICE_PASSWORD), (BOB, BOB_PASSWORD)]
+    with msgr.serve("127.0.0.1", 0, users=users, licenses={APP_ID: APP_KEY}, advertise="localhost") as server:
+        alice = msgr.connect(server.address, ALICE, ALICE_PASSWORD, timeout=WAIT)
+        bob = msgr.connect(server.address, BOB, BOB_PASSWORD, timeout=WAIT)
+        try:
+            ma, mb = ready_manager(alice), ready_manager(bob)
+            mb.on_invitation = lambda session, data: session.accept()
+            sa = ma.create_session()
+            sa.application = GUID
+            sa.invite(BOB)
+            alice.wait_for(lambda: sa.state == S.CONNECTED, WAIT)
+            xfr = [e for e in alice.service.trace if e.command == "XFR" and e.direction == "S->C"]
+            assert xfr[0].args[2] == f"localhost:{server.address[1]}"
+        finally:
+            alice.service.close()
+            bob.service.close()
+    with pytest.raises(msgr.InvalidArgError):
+        msgr.serve("127.0.0.1", 0, advertise="two words")
+

@@ -113,14 +113,18 @@ def serve(
     db: str | None = None,
     users: Iterable[tuple[str, ...]] = (),
     licenses: Iterable[tuple[str, str]] | Mapping[str, str] = (),
+    advertise: str | None = None,
 ) -> ServerHandle:
     """Starts an MSNP server on ``host:port`` (port 0 picks a free one) and returns its
     handle. ``users`` are ``(email, password)`` or ``(email, password, friendly_name)``;
-    ``licenses`` are ``(app_id, key)`` pairs or a mapping."""
+    ``licenses`` are ``(app_id, key)`` pairs or a mapping. ``advertise`` is the host
+    that switchboard referrals (``XFR``/``RNG``) name; by default the bound address, or
+    loopback when bound to a wildcard such as ``0.0.0.0``."""
     host = _args.text(host, "host")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise InvalidArgError(f"port must be an int in 0..65535, not {port!r}")
-    handle = ServerHandle(_core.Server(host, port, lock_and_key, seed, db))
+    advertise = _args.optional_text(advertise, "advertise")
+    handle = ServerHandle(_core.Server(host, port, lock_and_key, seed, db, advertise))
     try:
         for user in users:
             handle.add_user(*user)
@@ -281,6 +285,7 @@ def _add_serve_arguments(parser: Any) -> None:
     parser.add_argument("--license", action="append", default=[], type=_pair("id:key"), metavar="ID:KEY", help="license an app id/key pair (repeatable)")
     parser.add_argument("--seed", type=int, default=None, help="seed challenges and salts (reproducible runs)")
     parser.add_argument("--db", default=None, help="SQLite file that keeps accounts, licences and lists")
+    parser.add_argument("--advertise", default=None, metavar="HOST", help="host named in switchboard referrals (default: the bound address)")
     parser.add_argument("--no-stdin", action="store_true", help="ignore stdin: serve until interrupted (for daemons)")
 
 
@@ -321,7 +326,7 @@ def _serve_main(args: Any) -> int:
     """``msgr serve``: prints the bound address, then serves until ``quit``, stdin EOF
     or Ctrl-C (SIGTERM too) and closes cleanly."""
     try:
-        handle = serve(args.host, args.port, lock_and_key=args.lock_and_key, seed=args.seed, db=args.db, users=args.user, licenses=args.license)
+        handle = serve(args.host, args.port, lock_and_key=args.lock_and_key, seed=args.seed, db=args.db, users=args.user, licenses=args.license, advertise=args.advertise)
     except (MsgrError, OSError) as exc:
         print(f"msgr: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

@@ -43,7 +43,8 @@ struct State {
 
 impl Server {
     /// Binds `addr` (port 0 picks a free one) and starts serving. `config.sb_address`
-    /// is replaced by the bound address; a wildcard bind advertises loopback.
+    /// is replaced by `advertise_host` and the bound port, or else by the bound address
+    /// (loopback for a wildcard bind).
     pub fn bind(addr: impl ToSocketAddrs, mut config: ServiceConfig) -> Result<Server, NetError> {
         let rt = runtime("msgr-server", 2)?;
         let listener = rt.block_on(TcpListener::bind(addr))?;
@@ -56,7 +57,11 @@ impl Server {
             };
             advertised.set_ip(loopback);
         }
-        config.sb_address = advertised.to_string();
+        config.sb_address = match &config.advertise_host {
+            Some(host) if host.contains(':') && !host.starts_with('[') => format!("[{host}]:{}", local_addr.port()),
+            Some(host) => format!("{host}:{}", local_addr.port()),
+            None => advertised.to_string(),
+        };
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 engine: ServiceEngine::new(config),

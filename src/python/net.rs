@@ -43,7 +43,7 @@ pub struct PyServer {
 #[pymethods]
 impl PyServer {
     #[new]
-    #[pyo3(signature = (host, port, lock_and_key = "enabled", seed = None, db = None))]
+    #[pyo3(signature = (host, port, lock_and_key = "enabled", seed = None, db = None, advertise = None))]
     fn new(
         py: Python<'_>,
         host: &str,
@@ -51,10 +51,20 @@ impl PyServer {
         lock_and_key: &str,
         seed: Option<u64>,
         db: Option<std::path::PathBuf>,
+        advertise: Option<String>,
     ) -> PyResult<Self> {
         let mut config = ServiceConfig::new();
         config.lock_and_key = shared::lock_and_key(py, lock_and_key)?;
         config.seed = seed;
+        if let Some(host) = &advertise {
+            if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(to_py_err(
+                    py,
+                    shared::invalid(format!("advertise must be a host name or address, not {host:?}")),
+                ));
+            }
+        }
+        config.advertise_host = advertise;
         let server = py
             .detach(|| NetServer::bind((host, port), config))
             .map_err(|e| net_err(py, e))?;

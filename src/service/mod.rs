@@ -59,6 +59,9 @@ pub struct ServiceConfig {
     pub seed: Option<u64>,
     /// The switchboard address handed out in `XFR` and `RNG`.
     pub sb_address: String,
+    /// For a TCP server: the host clients should use to reach it (a name or an address
+    /// other machines can reach); by default the bound address (loopback for a wildcard).
+    pub advertise_host: Option<String>,
 }
 
 impl ServiceConfig {
@@ -67,6 +70,7 @@ impl ServiceConfig {
             lock_and_key: LockAndKey::Enabled,
             seed: None,
             sb_address: "127.0.0.1:1864".to_string(),
+            advertise_host: None,
         }
     }
 }
