@@ -8,6 +8,7 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
 cargo test --quiet
-# The hand-kept stubs of the extension must match what it exports.
+# The hand-kept stubs must match what the extension exports, and the package type-checks.
 .venv/bin/python -m mypy.stubtest msgr._core msgr.enums
+.venv/bin/python -m mypy --strict python/msgr
 .venv/bin/python -m pytest -q

@@ -41,4 +41,4 @@ def optional_text(value: Any, what: str) -> str | None:
     return None if value is None else text(value, what)
 
 
-__all__ = ["long", "text", "optional_text", "PointerError"]
+__all__ = ["long", "text", "optional_text", "InvalidArgError", "PointerError"]

@@ -8,6 +8,7 @@ import html
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from enum import IntEnum
 
 from . import _core
 from .enums import HResult, LockStatus, SessionState
@@ -20,10 +21,10 @@ class Transition:
     """One cell of a transition table: in ``state``, ``input`` (a method or an event)
     by ``role`` (sessions only) leads to ``next``, or fails with ``error``."""
 
-    state: int
+    state: IntEnum
     input: str
     role: str | None
-    next: int | None
+    next: IntEnum | None
     error: HResult | None
 
     @property
@@ -142,7 +143,7 @@ def session_diagram() -> StateDiagram:
 
 
 # The enums carry their machines: LockStatus.transitions(), SessionState.diagram().
-LockStatus.transitions = staticmethod(lock_transitions)  # type: ignore[attr-defined]
-LockStatus.diagram = staticmethod(lock_diagram)  # type: ignore[attr-defined]
-SessionState.transitions = staticmethod(session_transitions)  # type: ignore[attr-defined]
-SessionState.diagram = staticmethod(session_diagram)  # type: ignore[attr-defined]
+setattr(LockStatus, "transitions", staticmethod(lock_transitions))
+setattr(LockStatus, "diagram", staticmethod(lock_diagram))
+setattr(SessionState, "transitions", staticmethod(session_transitions))
+setattr(SessionState, "diagram", staticmethod(session_diagram))

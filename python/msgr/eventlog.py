@@ -6,10 +6,9 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
-if TYPE_CHECKING:
-    import pandas
+from ._dispatch import Dispatcher
 
 __all__ = ["EventLog", "LoggedEvent"]
 
@@ -40,8 +39,9 @@ def _source_name(source: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    if hasattr(value, "name") and isinstance(value, int):
-        return f"{type(value).__name__}.{value.name}"
+    name = getattr(value, "name", None)
+    if name is not None and isinstance(value, int):
+        return f"{type(value).__name__}.{name}"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -56,7 +56,7 @@ class EventLog(Sequence[LoggedEvent]):
             raise TypeError("EventLog needs at least one source (a Service, Messenger or msgr object)")
         self._events: list[LoggedEvent] = []
         self._sources = sources
-        self._dispatchers = []
+        self._dispatchers: list[Dispatcher] = []
         for source in sources:
             dispatcher = getattr(source, "_dispatch", None) or getattr(getattr(source, "_messenger", None), "_dispatch", None)
             if dispatcher is None:
@@ -126,9 +126,9 @@ class EventLog(Sequence[LoggedEvent]):
             for e in self._events
         ]
 
-    def to_pandas(self) -> pandas.DataFrame:
-        """A DataFrame of ``to_records()`` (needs pandas, imported only here)."""
-        import pandas
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame`` of ``to_records()`` (needs pandas, imported only here)."""
+        import pandas  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
         return pandas.DataFrame.from_records(self.to_records(), columns=["time", "source", "event", "args"])
 

@@ -46,6 +46,8 @@ class MsgrLock(_EventSource):
 
     _kind: ClassVar[str] = ""
     _callbacks: ClassVar[frozenset[str]] = frozenset(e.callback for e in LOCK_EVENTS.values())
+    _messenger: Messenger
+    _id: int
 
     on_lock_enable: Callable[[bool], object] | None = None
     on_lock_challenge: Callable[[int, str], object] | None = None

@@ -157,6 +157,8 @@ class Connection(_Backend):
     """The network side of a ``Messenger`` from ``connect()`` (its ``.service``): the
     client, the background delivery thread and the client's wire trace."""
 
+    _core: _core.NetworkClient
+
     def __init__(
         self, host: str, port: int, email: str, password: str, timeout: float, seed: int | None = None, local_ip: str | None = None
     ) -> None:

@@ -21,13 +21,18 @@ from .trace import Trace
 
 __all__ = ["Service", "Messenger"]
 
+#: What a Messenger talks to: the embedded hub or a network client (same methods).
+MessengerCore = _core.EmbeddedService | _core.NetworkClient
+
 
 class _Backend:
     """What the Messengers of one core share: the core (embedded hub or network client),
     the dispatcher that delivers its events, and the Python object of each core handle.
     ``Service`` is the embedded one; ``msgr.net`` has the network one."""
 
-    def __init__(self, core: Any, dispatcher: type[Dispatcher] = Dispatcher) -> None:
+    _core: MessengerCore
+
+    def __init__(self, core: MessengerCore, dispatcher: type[Dispatcher] = Dispatcher) -> None:
         self._core = core
         self._messengers: dict[int, Messenger] = {}
         self._objects: dict[tuple[int, int], weakref.ref[Any]] = {}
@@ -70,6 +75,8 @@ class _Backend:
 
 
 class Service(_Backend):
+    _core: _core.EmbeddedService
+
     """An embedded .NET Messenger Service: accounts, the Lock and Key server,
     switchboards, contact lists and alerts, all in-process, deterministic, on a virtual
     clock.
@@ -158,6 +165,14 @@ class Messenger(_EventSource):
     """
 
     _callbacks = frozenset(e.callback for e in MESSENGER_EVENTS.values())
+    sign_in_name: str
+    _service: _Backend
+    _core: MessengerCore
+    _dispatch: Dispatcher
+    _id: int
+    _sessions: weakref.WeakValueDictionary[int, MsgrSession]
+    _live: dict[int, MsgrSession]
+    _sessions_lock: threading.Lock
 
     on_signed_in: Callable[[], object] | None = None
     on_signed_out: Callable[[str], object] | None = None

@@ -29,6 +29,8 @@ class MsgrSession(_EventSource):
     """
 
     _callbacks: ClassVar[frozenset[str]] = frozenset(e.callback for e in SESSION_EVENTS.values())
+    _messenger: Messenger
+    _id: int
 
     on_state_changed: Callable[[SessionState], object] | None = None
     on_app_not_present: Callable[[str, str], object] | None = None
@@ -45,7 +47,7 @@ class MsgrSession(_EventSource):
         object.__setattr__(self, "_messenger", messenger)
         object.__setattr__(self, "_id", oid)
 
-    def _info(self) -> tuple[Any, ...]:
+    def _info(self) -> tuple[str, int, int, str, str | None, str, str | None, str | None, int | None, int, str]:
         m = self._messenger
         return m._core.session_info(m._id, self._id)
 
