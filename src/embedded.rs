@@ -997,3 +997,130 @@ mod shutdown_tests {
         assert!(!w.service().is_online("a@example.com"));
     }
 }
+
+#[cfg(test)]
+mod robustness_tests {
+    use super::*;
+
+    /// xorshift64*: enough randomness for a fuzz loop without a crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[(self.next() % items.len() as u64) as usize]
+        }
+    }
+
+    /// Lines that look like MSNP, with wrong arities, bad numbers and odd orders.
+    fn noise(rng: &mut Rng) -> Vec<u8> {
+        const NAMES: &[&str] = &[
+            "VER", "INF", "USR", "SYN", "CHG", "CHL", "QRY", "XFR", "ADD", "CAL", "ANS", "MSG", "OUT", "PNG", "ZZZ",
+            "540",
+        ];
+        const ARGS: &[&str] = &[
+            "1",
+            "0",
+            "4294967296",
+            "-1",
+            "MSNP7",
+            "CVR0",
+            "MD5",
+            "I",
+            "S",
+            "a@b.com",
+            "bob@example.com",
+            "SB",
+            "FL",
+            "RL",
+            "NLN",
+            "FLN",
+            "N",
+            "A",
+            "Z",
+            "32",
+            "1665",
+            "%",
+            "%zz",
+            "{}",
+        ];
+        let mut out = Vec::new();
+        for _ in 0..(rng.next() % 6 + 1) {
+            out.extend_from_slice(rng.pick(NAMES).as_bytes());
+            for _ in 0..(rng.next() % 5) {
+                out.push(b' ');
+                out.extend_from_slice(rng.pick(ARGS).as_bytes());
+            }
+            out.extend_from_slice(if rng.next() % 4 == 0 { b"\n" } else { b"\r\n" });
+            if rng.next() % 5 == 0 {
+                let n = (rng.next() % 40) as usize;
+                out.extend((0..n).map(|_| (rng.next() & 0xFF) as u8));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn garbage_from_clients_never_panics_and_others_are_still_served() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut config = ServiceConfig::new();
+        config.seed = Some(9);
+        let mut s = ServiceEngine::new(config);
+        s.add_user("bob@example.com", "pw", None).unwrap();
+        for conn in 1..=3000u64 {
+            let now = Duration::from_millis(conn * 37);
+            s.open(conn, now);
+            let bytes = noise(&mut rng);
+            // Arbitrary chunking as well as arbitrary content.
+            let cut = (rng.next() as usize) % (bytes.len() + 1);
+            s.receive(conn, &bytes[..cut], now);
+            s.receive(conn, &bytes[cut..], now);
+            s.tick(now);
+            if rng.next() % 2 == 0 {
+                s.closed(conn, now);
+            }
+            while s.poll_output().is_some() {}
+        }
+        // A well-behaved client still signs in afterwards.
+        let mut w = Embedded::new(ServiceConfig {
+            seed: Some(3),
+            ..ServiceConfig::new()
+        });
+        std::mem::swap(w.service_mut(), &mut s);
+        let m = w.add_messenger("bob@example.com", "pw");
+        w.sign_in(m, None).unwrap();
+    }
+
+    #[test]
+    fn garbage_from_the_server_never_panics_the_client() {
+        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        for round in 0..2000u64 {
+            let mut c = ClientEngine::new(ClientConfig {
+                sign_in_name: "a@example.com".into(),
+                password: "pw".into(),
+                ns_address: "x".into(),
+                local_ip: String::new(),
+                seed: Some(round),
+            });
+            let obj = c.create_lock_object(ObjectKind::SessionManager);
+            c.sign_in(Duration::ZERO).unwrap();
+            while c.poll_output().is_some() {}
+            c.connected(1, Duration::ZERO);
+            let bytes = noise(&mut rng)
+                .iter()
+                .map(|b| b.to_ascii_uppercase())
+                .collect::<Vec<u8>>();
+            c.receive(1, &bytes, Duration::ZERO);
+            let _ = c.request_challenge(obj, 1, Duration::ZERO);
+            c.tick(Duration::from_secs(100));
+            c.closed(1, Duration::from_secs(100));
+            while c.poll_output().is_some() {}
+            while c.poll_event().is_some() {}
+            assert_eq!(c.state(), ClientState::Offline);
+        }
+    }
+}
