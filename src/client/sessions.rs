@@ -61,6 +61,29 @@ pub struct Session {
     released: bool,
 }
 
+impl Session {
+    fn new(manager: ObjId, role: Role, flags: u32, state: SessionState, session_id: String, cookie: String) -> Self {
+        Session {
+            manager,
+            role,
+            flags,
+            state,
+            session_id,
+            cookie,
+            app: None,
+            local_address: None,
+            remote_address: None,
+            peer: None,
+            context_data: None,
+            context_sent: 0,
+            launch: Launch::NotYet,
+            invite_pending: false,
+            deadline: None,
+            released: false,
+        }
+    }
+}
+
 #[derive(Default)]
 pub(super) struct Sessions {
     pub(super) map: BTreeMap<ObjId, Session>,
@@ -200,24 +223,16 @@ impl ClientEngine {
     pub fn create_session(&mut self, manager: ObjId) -> Result<ObjId> {
         self.manager_guard(manager)?;
         let id = self.new_obj_id();
-        let session = Session {
+        let session_id = self.new_guid();
+        let cookie = self.rng.random_range(1..=i32::MAX).to_string();
+        let session = Session::new(
             manager,
-            role: Role::Inviter,
-            flags: flags::SF_INVITER,
-            state: SessionState::Ready,
-            session_id: self.new_guid(),
-            cookie: self.rng.random_range(1..=i32::MAX).to_string(),
-            app: None,
-            local_address: None,
-            remote_address: None,
-            peer: None,
-            context_data: None,
-            context_sent: 0,
-            launch: Launch::NotYet,
-            invite_pending: false,
-            deadline: None,
-            released: false,
-        };
+            Role::Inviter,
+            flags::SF_INVITER,
+            SessionState::Ready,
+            session_id,
+            cookie,
+        );
         self.sessions.map.insert(id, session);
         Ok(id)
     }
@@ -564,37 +579,30 @@ impl ClientEngine {
             .into_iter()
             .filter(|m| self.check_unlocked(*m).is_ok())
             .collect();
-        let session = Session {
-            manager: managers.first().copied().unwrap_or_default(),
-            role: Role::Invitee,
-            flags: flags::SF_INVITEE
-                | if registered.is_some() {
-                    flags::SF_APP_INVITE_COMPATIBLE
-                } else {
-                    0
-                },
-            state: SessionState::Invitation,
-            session_id: msg
-                .get("Session-ID")
-                .map(|s| s.trim().to_string())
-                .unwrap_or_else(|| self.new_guid()),
-            cookie: cookie.to_string(),
-            app: Some(registered.clone().unwrap_or(AppRegistration {
-                guid: guid.clone(),
-                name: name.clone(),
-                url: url.clone(),
-                path: String::new(),
-            })),
-            local_address: None,
-            remote_address: None,
-            peer: Some(peer.to_string()),
-            context_data: None,
-            context_sent: 0,
-            launch: Launch::NotYet,
-            invite_pending: false,
-            deadline: None,
-            released: false,
+        let compatible = if registered.is_some() {
+            flags::SF_APP_INVITE_COMPATIBLE
+        } else {
+            0
         };
+        let session_id = msg
+            .get("Session-ID")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_else(|| self.new_guid());
+        let mut session = Session::new(
+            managers.first().copied().unwrap_or_default(),
+            Role::Invitee,
+            flags::SF_INVITEE | compatible,
+            SessionState::Invitation,
+            session_id,
+            cookie.to_string(),
+        );
+        session.app = Some(registered.clone().unwrap_or(AppRegistration {
+            guid: guid.clone(),
+            name: name.clone(),
+            url: url.clone(),
+            path: String::new(),
+        }));
+        session.peer = Some(peer.to_string());
         self.sessions.map.insert(id, session);
         let app_data = msg.get("Context-Data").map(str::to_string);
         for m in managers {
