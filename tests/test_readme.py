@@ -59,3 +59,10 @@ def test_demo_unlocks_and_prints_events_and_wire() -> None:
     assert wire[3] == "S->C  QRY 9"
     assert lines[-1] == "final status: UNLOCKED"
     assert "DEMOKEY42" not in run.stdout
+
+
+def test_package_docstring_example_runs() -> None:
+    import doctest
+
+    result = doctest.testmod(msgr)
+    assert result.attempted >= 8 and result.failed == 0
