@@ -42,10 +42,13 @@ MESSENGER_CALLBACKS = ("on_signed_in", "on_signed_out", "on_sign_in_failed")
 
 @contextlib.contextmanager
 def raises_exactly(cls: type[BaseException]) -> Iterator[pytest.ExceptionInfo[Any]]:
-    """Like ``pytest.raises`` but the exception must be exactly ``cls``, not a subclass."""
+    """Like ``pytest.raises`` but the exception must be exactly ``cls``, not a subclass,
+    and for ``MsgrError`` classes carry that class's ``hresult``."""
     with pytest.raises(cls) as info:
         yield info
     assert type(info.value) is cls, f"expected exactly {cls.__name__}, got {type(info.value).__name__}: {info.value}"
+    if issubclass(cls, msgr.MsgrError):
+        assert info.value.hresult == cls.hresult
 
 
 class Recorder(list):  # type: ignore[type-arg]

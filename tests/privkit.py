@@ -10,16 +10,13 @@ msgrpriv.md §1.1, §3.2, §4.1, §6 C21-C24, C30; msnp.md §g).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
 import msgr
+from conftest import raises_exactly, request  # the shared test helpers
 
 L = msgr.LockStatus
 H = msgr.HResult
@@ -64,15 +61,6 @@ LONG_MIN, LONG_MAX = -(1 << 31), (1 << 31) - 1
 # =========================================================================== assertions
 
 
-@contextlib.contextmanager
-def raises_exactly(cls: type[BaseException]) -> Iterator[pytest.ExceptionInfo[Any]]:
-    """``pytest.raises`` that also requires the exact class (not a subclass), and for
-    ``MsgrError`` classes the matching ``hresult``."""
-    with pytest.raises(cls) as info:
-        yield info
-    assert type(info.value) is cls, f"expected {cls.__name__}, got {type(info.value).__name__}: {info.value}"
-    if issubclass(cls, msgr.MsgrError):
-        assert info.value.hresult == cls.hresult
 
 
 # =========================================================================== the world
@@ -126,24 +114,6 @@ class EventLog(list):  # type: ignore[type-arg]
         return out
 
 
-def request(obj: msgr.MsgrLock, cookie: int) -> str:
-    """``request_challenge(cookie)``; returns the challenge ``on_lock_challenge`` gave
-    (the object's own callback, if any, still runs)."""
-    got: list[tuple[int, str]] = []
-    previous = obj.on_lock_challenge
-
-    def capture(c: int, challenge: str) -> None:
-        got.append((c, challenge))
-        if previous is not None:
-            previous(c, challenge)
-
-    obj.on_lock_challenge = capture
-    try:
-        obj.request_challenge(cookie)
-    finally:
-        obj.on_lock_challenge = previous
-    assert [c for c, _ in got] == [cookie], got
-    return got[0][1]
 
 
 def unlock(obj: msgr.MsgrLock, cookie: int = 4711) -> str:

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import contextlib
-
-import pytest
-
 import msgr
+from conftest import raises_exactly  # the shared test helpers
 
 S = msgr.SessionState
 H = msgr.HResult
@@ -74,15 +71,6 @@ MESSENGER_CALLBACKS = ("on_signed_in", "on_signed_out", "on_sign_in_failed")
 # =========================================================================== assertions
 
 
-@contextlib.contextmanager
-def raises_exactly(cls: type[BaseException]) -> Iterator[pytest.ExceptionInfo[Any]]:
-    """``pytest.raises`` that also requires the exact class (not a subclass), and for
-    ``MsgrError`` classes the matching ``hresult``."""
-    with pytest.raises(cls) as info:
-        yield info
-    assert type(info.value) is cls, f"expected {cls.__name__}, got {type(info.value).__name__}: {info.value}"
-    if issubclass(cls, msgr.MsgrError):
-        assert info.value.hresult == cls.hresult
 
 
 def ids(value: object) -> str | None:
