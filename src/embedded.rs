@@ -113,13 +113,17 @@ impl Embedded {
     /// Runs a client call, then pumps until quiet: every event the call caused is
     /// queued when it returns.
     pub fn call<T>(&mut self, m: MessengerId, f: impl FnOnce(&mut ClientEngine, Instant) -> Result<T>) -> Result<T> {
-        self.with_client(m, f)
+        let now = self.now;
+        let out = f(self.client_mut(m)?, now)?;
+        self.collect_events(m);
+        self.pump();
+        Ok(out)
     }
 
     /// `IMsgrSession::Invite`: sent once the switchboard is up. If the service cannot
     /// reach the peer, the call fails with the documented code and nothing changed.
     pub fn invite(&mut self, m: MessengerId, obj: ObjId, peer: &str, app_data: Option<&str>) -> Result<()> {
-        self.with_client(m, |c, now| c.invite(obj, peer, app_data, now))?;
+        self.call(m, |c, now| c.invite(obj, peer, app_data, now))?;
         let failed = self
             .events
             .iter()
@@ -130,21 +134,13 @@ impl Embedded {
         }
     }
 
-    fn with_client<T>(&mut self, m: MessengerId, f: impl FnOnce(&mut ClientEngine, Instant) -> Result<T>) -> Result<T> {
-        let now = self.now;
-        let out = f(self.client_mut(m)?, now)?;
-        self.collect_events(m);
-        self.pump();
-        Ok(out)
-    }
-
     /// Signs in and runs the whole MSNP7 sign-in; fails with the service's reason.
     pub fn sign_in(&mut self, m: MessengerId, password: Option<&str>) -> Result<()> {
         if let Some(pw) = password {
             self.client_mut(m)?.set_password(pw);
         }
         let first_new = self.events.len();
-        self.with_client(m, |c, now| c.sign_in(now))?;
+        self.call(m, |c, now| c.sign_in(now))?;
         let failure = self.events.iter().skip(first_new).find_map(|(who, e)| match e {
             ClientEvent::SignInFailed { error } if *who == m => Some(error.clone()),
             _ => None,
@@ -157,7 +153,7 @@ impl Embedded {
     }
 
     pub fn sign_out(&mut self, m: MessengerId) -> Result<()> {
-        self.with_client(m, |c, now| {
+        self.call(m, |c, now| {
             c.sign_out(now);
             Ok(())
         })
@@ -172,7 +168,7 @@ impl Embedded {
     }
 
     pub fn request_challenge(&mut self, m: MessengerId, obj: ObjId, cookie: i64) -> Result<()> {
-        self.with_client(m, |c, now| c.request_challenge(obj, cookie, now))
+        self.call(m, |c, now| c.request_challenge(obj, cookie, now))
     }
 
     pub fn send_response(
@@ -183,7 +179,7 @@ impl Embedded {
         response: &str,
         cookie: i64,
     ) -> Result<()> {
-        self.with_client(m, |c, now| c.send_response(obj, app_id, response, cookie, now))
+        self.call(m, |c, now| c.send_response(obj, app_id, response, cookie, now))
     }
 
     /// Moves the virtual clock, firing every timer that falls due on the way, in order.
