@@ -669,9 +669,9 @@ mod session_tests {
     fn invite_travels_over_a_switchboard() {
         let mut p = pair(true);
         let (sa, sb) = invite(&mut p);
-        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state, S::Invitation);
+        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state(), S::Invitation);
         let bs = p.w.client(p.b).unwrap().session(sb).unwrap().clone();
-        assert_eq!(bs.state, S::Invitation);
+        assert_eq!(bs.state(), S::Invitation);
         assert_eq!(bs.flags, 2 | 4);
         assert_eq!(bs.peer.as_deref(), Some("alice@example.com"));
         let names: Vec<String> = p.w.trace().iter().map(|e| e.cmd.name.clone()).collect();
@@ -702,11 +702,11 @@ mod session_tests {
             .iter()
             .any(|(m, e)| *m == p.b && *e == ClientEvent::BeforeAppLaunch { obj: sb });
         assert!(before);
-        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state, S::Connected);
-        assert_eq!(p.w.client(p.b).unwrap().session(sb).unwrap().state, S::Accepted);
+        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state(), S::Connected);
+        assert_eq!(p.w.client(p.b).unwrap().session(sb).unwrap().state(), S::Accepted);
         p.w.call(p.b, |c, _| c.launch_decided(sb, true, None)).unwrap();
         let bs = p.w.client(p.b).unwrap().session(sb).unwrap().clone();
-        assert_eq!(bs.state, S::Connected);
+        assert_eq!(bs.state(), S::Connected);
         assert!(matches!(bs.launch, Launch::Launched { .. }));
         assert_eq!(
             p.w.client(p.a).unwrap().session(sa).unwrap().remote_address.as_deref(),
@@ -750,7 +750,7 @@ mod session_tests {
                 },
             ]
         );
-        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state, S::Declined);
+        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state(), S::Declined);
     }
 
     #[test]
@@ -780,9 +780,9 @@ mod session_tests {
         let mut p = pair(true);
         let (sa, sb) = invite(&mut p);
         p.w.advance(Duration::from_secs(60));
-        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state, S::Cancelled);
+        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state(), S::Cancelled);
         let bs = p.w.client(p.b).unwrap().session(sb).unwrap();
-        assert_eq!(bs.state, S::Cancelled);
+        assert_eq!(bs.state(), S::Cancelled);
         let all = p.w.take_events();
         assert!(all.contains(&(
             p.b,
@@ -810,7 +810,7 @@ mod session_tests {
         p.w.call(p.a, |c, _| c.set_application(sa, GUID)).unwrap();
         let err = p.w.invite(p.a, sa, "carol@example.com", None).unwrap_err();
         assert_eq!(err.hresult(), HResult::MSGR_E_NOT_LOGGED_ON);
-        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state, S::Ready);
+        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state(), S::Ready);
         let err = p.w.invite(p.a, sa, "alice@example.com", None).unwrap_err();
         assert_eq!(err.hresult(), HResult::SR_INVITED_SELF);
     }
@@ -821,7 +821,7 @@ mod session_tests {
         let (sa, sb) = invite(&mut p);
         p.w.call(p.b, |c, now| c.accept(sb, None, now)).unwrap();
         p.w.call(p.b, |c, _| c.launch_decided(sb, false, None)).unwrap();
-        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state, S::Connected);
+        assert_eq!(p.w.client(p.a).unwrap().session(sa).unwrap().state(), S::Connected);
         p.w.take_events();
         p.w.sign_out(p.b).unwrap();
         let ea = events_of(&mut p.w, p.a);

@@ -155,7 +155,7 @@ def test_transitions_are_the_tables() -> None:
     cell = next(t for t in lock_transitions() if t.state == msgr.LockStatus.UNLOCKED and t.input == "request_challenge")
     assert (cell.next, cell.error, cell.ok) == (None, msgr.HResult.MSGR_E_API_ALREADY_UNLOCKED, False)
     cells = msgr.SessionState.transitions()
-    assert len(cells) == 10 * 2 * 7
+    assert len({(t.state, t.role, t.input) for t in cells if t.source == "call"}) == 10 * 2 * 7
     cell = next(t for t in cells if t.state == msgr.SessionState.INVITATION and t.role == "inviter" and t.input == "accept")
     assert cell.error == msgr.HResult.SR_NOT_INVITEE
 

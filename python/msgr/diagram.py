@@ -18,44 +18,60 @@ __all__ = ["Transition", "StateDiagram", "lock_transitions", "session_transition
 
 @dataclass(frozen=True)
 class Transition:
-    """One cell of a transition table: in ``state``, ``input`` (a method or an event)
-    by ``role`` (sessions only) leads to ``next``, or fails with ``error``."""
+    """One cell of a state machine: in ``state``, ``input`` (by ``role``, for
+    sessions) leads to ``next``, or fails with ``error``.
+
+    ``source`` says who causes the input: ``"call"`` (the app calls a method),
+    ``"peer"`` (the other side sends something), ``"timer"`` (a time-out) or
+    ``"link"`` (the local Messenger: its connections, sign-in and sign-out, launching
+    the application). ``phase`` and ``next_phase`` name where the machine is in more
+    detail than the public state: the state's own name, or a hidden phase such as
+    ``"sending"`` (an invitation waiting for a switchboard). ``ending`` is the code
+    ``on_termination`` receives when the transition ends a session with a fixed one
+    (None for ``cancel``, which ends with the code the app gives)."""
 
     state: IntEnum
     input: str
     role: str | None
     next: IntEnum | None
     error: HResult | None
+    source: str = "call"
+    phase: str = ""
+    next_phase: str | None = None
+    ending: HResult | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
 
+def _phase(state: IntEnum, name: str) -> str:
+    # The core names a state's own phase by the state's original name (SS_READY).
+    return state.name if name.isupper() else name
+
+
 def lock_transitions() -> list[Transition]:
-    return [
-        Transition(LockStatus(s), i, None, None if n is None else LockStatus(n), None if e is None else HResult(e))
-        for s, i, n, e in _core.lock_table()
-    ]
+    """Every (phase, input) cell of the lock machine."""
+    rows = []
+    for s, i, source, n, e, phase, next_phase in _core.lock_machine():
+        state, nxt = LockStatus(s), None if n is None else LockStatus(n)
+        error = None if e is None else HResult(e)
+        after = None if nxt is None or next_phase is None else _phase(nxt, next_phase)
+        rows.append(Transition(state, i, None, nxt, error, source, _phase(state, phase), after))
+    return rows
 
 
 def session_transitions() -> list[Transition]:
-    return [
-        Transition(SessionState(s), m, r, None if n is None else SessionState(n), None if e is None else HResult(e))
-        for s, r, m, n, e in _core.session_table()
-    ]
-
-
-#: Session transitions that come from the other side or the network, not from a
-#: method of the table; drawn so the picture shows the whole life cycle.
-SESSION_EVENT_EDGES = [
-    (SessionState.READY, SessionState.INVITATION, "invitation sent"),
-    (SessionState.INVITATION, SessionState.ACCEPTED, "peer accepted"),
-    (SessionState.ACCEPTED, SessionState.CONNECTED, "addresses exchanged"),
-    (SessionState.INVITATION, SessionState.DECLINED, "peer declined / not installed"),
-    (SessionState.INVITATION, SessionState.CANCELLED, "peer cancelled / timeout"),
-    (SessionState.CONNECTED, SessionState.TERMINATED, "peer left"),
-]
+    """Every call in every (phase, role) of the session machine, and every other input
+    where it has an effect."""
+    rows = []
+    for s, r, i, source, n, e, phase, next_phase, ending in _core.session_machine():
+        state, nxt = SessionState(s), None if n is None else SessionState(n)
+        error = None if e is None else HResult(e)
+        after = None if nxt is None or next_phase is None else _phase(nxt, next_phase)
+        end = None if ending is None else HResult(ending)
+        rows.append(Transition(state, i, r, nxt, error, source, _phase(state, phase), after, end))
+    return rows
 
 
 class StateDiagram:
@@ -111,7 +127,9 @@ class StateDiagram:
         return f"<StateDiagram {self.title}: {len(self.states)} states, {len(self.edges)} edges>\n{self.mermaid()}"
 
 
-def _diagram(title: str, transitions: list[Transition], extra: list[tuple[str, str, str]]) -> StateDiagram:
+def _diagram(title: str, transitions: list[Transition]) -> StateDiagram:
+    """The state changes of a table: one edge per pair of states, labelled with every
+    input that makes that change (drawn from the table alone)."""
     edges: dict[tuple[str, str], list[str]] = defaultdict(list)
     states: list[str] = []
     for t in transitions:
@@ -121,8 +139,6 @@ def _diagram(title: str, transitions: list[Transition], extra: list[tuple[str, s
         label = t.input if t.role is None else f"{t.input} ({t.role})"
         if label not in edges[(a, b)]:
             edges[(a, b)].append(label)
-    for a, b, label in extra:
-        edges[(a, b)].append(label)
     for a, b in edges:
         for s in (a, b):
             if s not in states:
@@ -131,15 +147,11 @@ def _diagram(title: str, transitions: list[Transition], extra: list[tuple[str, s
 
 
 def lock_diagram() -> StateDiagram:
-    return _diagram("LockStatus", lock_transitions(), [])
+    return _diagram("LockStatus", lock_transitions())
 
 
 def session_diagram() -> StateDiagram:
-    return _diagram(
-        "SessionState",
-        session_transitions(),
-        [(a.name, b.name, label) for a, b, label in SESSION_EVENT_EDGES],
-    )
+    return _diagram("SessionState", session_transitions())
 
 
 # The enums carry their machines: LockStatus.transitions(), SessionState.diagram().

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
-use crate::lock::{self, LockInput, LockStatus};
+use crate::lock::{self, LockInput, LockPhase, LockStatus};
 use crate::proto::{valid_token, Instant, CHALLENGE_TIMEOUT, MAX_APP_ID};
 use crate::service::LockAndKey;
 use crate::wire::challenge::is_hex32;
@@ -22,7 +22,6 @@ pub enum ObjectKind {
 struct Transaction {
     cookie: i32,
     chl_trid: u32,
-    challenge: Option<String>,
     qry_trid: Option<u32>,
     deadline: Instant,
 }
@@ -30,7 +29,7 @@ struct Transaction {
 #[derive(Debug)]
 struct LockObject {
     kind: ObjectKind,
-    status: LockStatus,
+    phase: LockPhase,
     txn: Option<Transaction>,
 }
 
@@ -47,15 +46,15 @@ impl Locks {
             .min()
     }
 
-    fn by_trid(&self, trid: u32, phase_qry: bool) -> Option<ObjId> {
+    /// The object whose transaction in `phase` used `trid`.
+    fn by_trid(&self, trid: u32, phase: LockPhase) -> Option<ObjId> {
         self.objects.iter().find_map(|(id, o)| {
             let t = o.txn.as_ref()?;
-            let hit = if phase_qry {
-                t.qry_trid == Some(trid)
-            } else {
-                t.chl_trid == trid && t.challenge.is_none()
+            let used = match phase {
+                LockPhase::AwaitingChallenge => t.chl_trid == trid,
+                _ => t.qry_trid == Some(trid),
             };
-            hit.then_some(*id)
+            (o.phase == phase && used).then_some(*id)
         })
     }
 }
@@ -70,21 +69,34 @@ fn cookie_from(cookie: i64) -> Result<i32> {
     })
 }
 
+fn refused(hr: HResult, input: LockInput, phase: LockPhase) -> Error {
+    let call = match input {
+        LockInput::RequestChallenge => "RequestChallenge",
+        _ => "SendResponse",
+    };
+    let detail = match (hr, phase) {
+        (HResult::MSGR_E_API_PENDING_UNLOCK, LockPhase::AwaitingChallenge) => {
+            "the challenge has not arrived yet".into()
+        }
+        (HResult::MSGR_E_API_PENDING_UNLOCK, LockPhase::AwaitingResult) => {
+            "a response was already sent; the result is pending".into()
+        }
+        _ => format!("{call} in {}", phase.status().name()),
+    };
+    Error::api(hr, detail)
+}
+
 impl ClientEngine {
     pub fn create_lock_object(&mut self, kind: ObjectKind) -> ObjId {
         let id = self.new_obj_id();
-        let status = match (self.state(), self.ns.as_ref()) {
-            (super::ClientState::SignedIn, Some(_)) => self.policy_status(),
-            _ => LockStatus::NotInitialized,
+        let phase = match (self.state(), self.ns.as_ref()) {
+            (super::ClientState::SignedIn, Some(ns)) => {
+                lock::next(LockPhase::NotInitialized, policy_input(ns.lock_and_key()))
+                    .unwrap_or(LockPhase::NotInitialized)
+            }
+            _ => LockPhase::NotInitialized,
         };
-        self.locks.objects.insert(
-            id,
-            LockObject {
-                kind,
-                status,
-                txn: None,
-            },
-        );
+        self.locks.objects.insert(id, LockObject { kind, phase, txn: None });
         id
     }
 
@@ -116,7 +128,11 @@ impl ClientEngine {
     }
 
     pub fn lock_status(&self, obj: ObjId) -> Result<LockStatus> {
-        self.lock_object(obj).map(|o| o.status)
+        self.lock_phase(obj).map(LockPhase::status)
+    }
+
+    pub fn lock_phase(&self, obj: ObjId) -> Result<LockPhase> {
+        self.lock_object(obj).map(|o| o.phase)
     }
 
     /// The guard of every locked member (reference C30).
@@ -134,32 +150,23 @@ impl ClientEngine {
         })
     }
 
-    fn policy_status(&self) -> LockStatus {
-        let policy = self.ns.as_ref().map(|ns| ns.lock_and_key()).unwrap_or_default();
-        lock::next(LockStatus::NotInitialized, policy_input(policy)).unwrap_or(LockStatus::NotInitialized)
-    }
-
     /// `IMsgrLock::RequestChallenge`: `CHL <t>` on the wire.
     pub fn request_challenge(&mut self, obj: ObjId, cookie: i64, now: Instant) -> Result<()> {
-        let status = self.lock_status(obj)?;
-        let next = lock::next(status, LockInput::RequestChallenge)
-            .map_err(|hr| Error::api(hr, format!("RequestChallenge in {}", status.name())))?;
+        let phase = self.lock_phase(obj)?;
+        lock::next(phase, LockInput::RequestChallenge).map_err(|hr| refused(hr, LockInput::RequestChallenge, phase))?;
         let cookie = cookie_from(cookie)?;
         let chl_trid = self
             .ns_send("CHL", &[])
             .ok_or_else(|| Error::api(HResult::E_FAIL, "no connection to the service"))?;
-        let o = self.locks.objects.get_mut(&obj).ok_or(Error::UnknownHandle {
-            what: "lock object",
-            id: obj,
-        })?;
-        o.txn = Some(Transaction {
-            cookie,
-            chl_trid,
-            challenge: None,
-            qry_trid: None,
-            deadline: now + CHALLENGE_TIMEOUT,
-        });
-        self.set_lock_status(obj, next);
+        if let Some(o) = self.locks.objects.get_mut(&obj) {
+            o.txn = Some(Transaction {
+                cookie,
+                chl_trid,
+                qry_trid: None,
+                deadline: now + CHALLENGE_TIMEOUT,
+            });
+        }
+        self.lock_input(obj, LockInput::RequestChallenge);
         Ok(())
     }
 
@@ -172,9 +179,14 @@ impl ClientEngine {
         cookie: i64,
         _now: Instant,
     ) -> Result<()> {
-        let status = self.lock_status(obj)?;
-        lock::next(status, LockInput::SendResponse)
-            .map_err(|hr| Error::api(hr, format!("SendResponse in {}", status.name())))?;
+        let phase = self.lock_phase(obj)?;
+        let outcome =
+            lock::next(phase, LockInput::SendResponse).map_err(|hr| refused(hr, LockInput::SendResponse, phase));
+        // The documented table (over statuses) decides before the arguments; which
+        // phase of PENDINGRESULT the transaction is in, after them.
+        if phase.status() != LockStatus::PendingResult {
+            outcome.clone()?;
+        }
         let invalid = |why: String| Error::api(HResult::E_INVALIDARG, why);
         if !valid_token(app_id, MAX_APP_ID) {
             return Err(invalid(format!(
@@ -188,28 +200,16 @@ impl ClientEngine {
             ));
         }
         let cookie = cookie_from(cookie)?;
-        let txn = self.lock_object(obj)?.txn.as_ref();
-        match txn {
+        match self.lock_object(obj)?.txn.as_ref() {
             Some(t) if t.cookie != cookie => {
                 return Err(invalid(format!(
                     "cookie {cookie} is not the pending challenge's cookie"
                 )))
             }
-            Some(t) if t.challenge.is_none() => {
-                return Err(Error::api(
-                    HResult::MSGR_E_API_PENDING_UNLOCK,
-                    "the challenge has not arrived yet",
-                ))
-            }
-            Some(t) if t.qry_trid.is_some() => {
-                return Err(Error::api(
-                    HResult::MSGR_E_API_PENDING_UNLOCK,
-                    "a response was already sent; the result is pending",
-                ))
-            }
             Some(_) => {}
             None => return Err(Error::api(HResult::E_FAIL, "no transaction is pending")),
         }
+        outcome?;
         let digest = response.to_ascii_lowercase().into_bytes();
         let qry = self
             .ns_send_payload("QRY", &[app_id], digest)
@@ -217,52 +217,58 @@ impl ClientEngine {
         if let Some(t) = self.locks.objects.get_mut(&obj).and_then(|o| o.txn.as_mut()) {
             t.qry_trid = Some(qry);
         }
+        self.lock_input(obj, LockInput::SendResponse);
         Ok(())
     }
 
     /// `S: CHL <t> <challenge>` for a transaction of ours.
     pub(super) fn locks_challenge(&mut self, trid: u32, challenge: &str, _now: Instant) {
-        let Some(obj) = self.locks.by_trid(trid, false) else {
+        let Some(obj) = self.locks.by_trid(trid, LockPhase::AwaitingChallenge) else {
             return;
         };
-        let Some(txn) = self.locks.objects.get_mut(&obj).and_then(|o| o.txn.as_mut()) else {
+        let Some(cookie) = self
+            .lock_object(obj)
+            .ok()
+            .and_then(|o| o.txn.as_ref())
+            .map(|t| t.cookie)
+        else {
             return;
         };
-        txn.challenge = Some(challenge.to_string());
-        let cookie = txn.cookie;
-        self.emit(ClientEvent::LockChallenge {
-            obj,
-            cookie,
-            challenge: challenge.to_string(),
-        });
+        if self.lock_input(obj, LockInput::ChallengeReceived) {
+            self.emit(ClientEvent::LockChallenge {
+                obj,
+                cookie,
+                challenge: challenge.to_string(),
+            });
+        }
     }
 
     /// `S: QRY <t>` (accepted) or `S: 540 <t>` (rejected).
     pub(super) fn locks_result(&mut self, trid: u32, accepted: bool, _now: Instant) {
-        let Some(obj) = self.locks.by_trid(trid, true) else {
+        let Some(obj) = self.locks.by_trid(trid, LockPhase::AwaitingResult) else {
             return;
         };
-        self.finish_transaction(obj, accepted);
-    }
-
-    fn finish_transaction(&mut self, obj: ObjId, accepted: bool) {
-        let Some(o) = self.locks.objects.get_mut(&obj) else {
-            return;
-        };
-        let Some(txn) = o.txn.take() else { return };
         let input = if accepted {
             LockInput::Accepted
         } else {
             LockInput::Rejected
         };
-        if let Ok(next) = lock::next(o.status, input) {
-            self.emit(ClientEvent::LockResult {
-                obj,
-                cookie: txn.cookie,
-                succeeded: accepted,
-            });
-            self.set_lock_status(obj, next);
-        }
+        self.finish_transaction(obj, input);
+    }
+
+    /// The transaction ends (a verdict, or its time-out): `OnLockResult`, then the status.
+    fn finish_transaction(&mut self, obj: ObjId, input: LockInput) {
+        let Some(o) = self.locks.objects.get_mut(&obj) else {
+            return;
+        };
+        let Ok(next) = lock::next(o.phase, input) else { return };
+        let Some(txn) = o.txn.take() else { return };
+        self.emit(ClientEvent::LockResult {
+            obj,
+            cookie: txn.cookie,
+            succeeded: next == LockPhase::Unlocked,
+        });
+        self.set_lock_phase(obj, next);
     }
 
     /// A transaction with no result by its deadline fails (reference C2).
@@ -275,7 +281,7 @@ impl ClientEngine {
             .map(|(id, _)| *id)
             .collect();
         for obj in expired {
-            self.finish_transaction(obj, false);
+            self.finish_transaction(obj, LockInput::Timeout);
         }
     }
 
@@ -283,18 +289,16 @@ impl ClientEngine {
         let ids: Vec<ObjId> = self.locks.objects.keys().copied().collect();
         let input = policy_input(policy);
         for obj in ids {
-            let Some(o) = self.locks.objects.get(&obj) else {
+            let Ok(phase) = self.lock_phase(obj) else { continue };
+            if lock::next(phase, input).is_err() {
                 continue;
-            };
-            let Ok(next) = lock::next(o.status, input) else {
-                continue;
-            };
+            }
             match policy {
                 LockAndKey::Enabled => self.emit(ClientEvent::LockEnable { obj, enabled: true }),
                 LockAndKey::Disabled => self.emit(ClientEvent::LockEnable { obj, enabled: false }),
                 LockAndKey::Off => {}
             }
-            self.set_lock_status(obj, next);
+            self.lock_input(obj, input);
         }
     }
 
@@ -306,18 +310,31 @@ impl ClientEngine {
             if let Some(o) = self.locks.objects.get_mut(&obj) {
                 o.txn = None;
             }
-            self.set_lock_status(obj, LockStatus::NotInitialized);
+            self.lock_input(obj, LockInput::SignOut);
         }
     }
 
-    /// Sets a status and fires `OnLockStatusChanged` when it really changed.
-    fn set_lock_status(&mut self, obj: ObjId, status: LockStatus) {
+    /// Applies the lock table to one object; false if it refused the input.
+    fn lock_input(&mut self, obj: ObjId, input: LockInput) -> bool {
+        let Some(next) = self.lock_phase(obj).ok().and_then(|p| lock::next(p, input).ok()) else {
+            return false;
+        };
+        self.set_lock_phase(obj, next);
+        true
+    }
+
+    /// Sets a phase and fires `OnLockStatusChanged` when the status really changed.
+    fn set_lock_phase(&mut self, obj: ObjId, phase: LockPhase) {
         let Some(o) = self.locks.objects.get_mut(&obj) else {
             return;
         };
-        if o.status != status {
-            o.status = status;
-            self.emit(ClientEvent::LockStatusChanged { obj, status });
+        let before = o.phase.status();
+        o.phase = phase;
+        if phase.status() != before {
+            self.emit(ClientEvent::LockStatusChanged {
+                obj,
+                status: phase.status(),
+            });
         }
     }
 }

@@ -9,7 +9,7 @@ use rand::Rng;
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::proto::{valid_sign_in_name, Instant};
-use crate::session::{flags, table, Method, Role, SessionState};
+use crate::session::{flags, table, Ending, Input, Phase, Role, SessionState, Source, Step};
 use crate::wire::{InvitationCommand, InviteMessage};
 
 use super::apps::{self, AppRegistration};
@@ -31,8 +31,6 @@ const FIRST_VIRTUAL_PID: u32 = 40_000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Launch {
     NotYet,
-    /// `BeforeAppLaunch` fired; waiting for its answer.
-    Deciding,
     Launched {
         pid: u32,
     },
@@ -45,7 +43,7 @@ pub struct Session {
     pub manager: ObjId,
     pub role: Role,
     pub flags: u32,
-    pub state: SessionState,
+    pub phase: Phase,
     pub session_id: String,
     pub cookie: String,
     pub app: Option<AppRegistration>,
@@ -55,19 +53,18 @@ pub struct Session {
     pub context_data: Option<String>,
     pub context_sent: u8,
     pub launch: Launch,
-    invite_pending: bool,
     deadline: Option<Instant>,
     /// The app let go of it: it is forgotten as soon as it has ended.
     released: bool,
 }
 
 impl Session {
-    fn new(manager: ObjId, role: Role, flags: u32, state: SessionState, session_id: String, cookie: String) -> Self {
+    fn new(manager: ObjId, role: Role, flags: u32, phase: Phase, session_id: String, cookie: String) -> Self {
         Session {
             manager,
             role,
             flags,
-            state,
+            phase,
             session_id,
             cookie,
             app: None,
@@ -77,10 +74,13 @@ impl Session {
             context_data: None,
             context_sent: 0,
             launch: Launch::NotYet,
-            invite_pending: false,
             deadline: None,
             released: false,
         }
+    }
+
+    pub fn state(&self) -> SessionState {
+        self.phase.state()
     }
 }
 
@@ -115,16 +115,23 @@ fn check_one_line(s: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
-fn state_error(hr: HResult, s: &Session, method: Method) -> Error {
-    Error::api(
-        hr,
+fn state_error(hr: HResult, s: &Session, input: Input) -> Error {
+    let detail = if s.phase == Phase::Sending {
+        "an invitation is already being sent".to_string()
+    } else {
         format!(
             "{} is not allowed for the {} in {}",
-            method.name(),
+            input.name(),
             s.role.name(),
-            s.state.name()
-        ),
-    )
+            s.state().name()
+        )
+    };
+    Error::api(hr, detail)
+}
+
+/// The table's answer to an app's call on a session.
+fn check_call(s: &Session, input: Input) -> Result<Step> {
+    table::next(s.phase, s.role, input).map_err(|hr| state_error(hr, s, input))
 }
 
 impl ClientEngine {
@@ -182,7 +189,7 @@ impl ClientEngine {
         let Some(s) = self.sessions.map.get_mut(&obj) else {
             return;
         };
-        if s.state.is_terminal() || (s.state == SessionState::Ready && !s.invite_pending) {
+        if s.state().is_terminal() || s.phase == Phase::Ready {
             self.sessions.map.remove(&obj);
         } else {
             s.released = true;
@@ -229,7 +236,7 @@ impl ClientEngine {
             manager,
             Role::Inviter,
             flags::SF_INVITER,
-            SessionState::Ready,
+            Phase::Ready,
             session_id,
             cookie,
         );
@@ -300,9 +307,7 @@ impl ClientEngine {
     // ---- IMsgrSession: properties -----------------------------------------------------
 
     pub fn set_application(&mut self, obj: ObjId, guid: &str) -> Result<()> {
-        let s = self.session(obj)?;
-        table::next(s.state, s.role, Method::PutApplication)
-            .map_err(|hr| state_error(hr, s, Method::PutApplication))?;
+        check_call(self.session(obj)?, Input::PutApplication)?;
         apps::check_guid(guid, HResult::E_OUTOFMEMORY)?;
         let app = self.apps.get(guid).cloned().ok_or_else(|| {
             Error::api(
@@ -315,9 +320,7 @@ impl ClientEngine {
     }
 
     pub fn set_local_address(&mut self, obj: ObjId, address: &str) -> Result<()> {
-        let s = self.session(obj)?;
-        table::next(s.state, s.role, Method::PutLocalAddress)
-            .map_err(|hr| state_error(hr, s, Method::PutLocalAddress))?;
+        check_call(self.session(obj)?, Input::PutLocalAddress)?;
         if address.chars().count() > MAX_LOCAL_ADDRESS {
             return Err(Error::api(
                 HResult::E_OUTOFMEMORY,
@@ -335,13 +338,7 @@ impl ClientEngine {
 
     pub fn invite(&mut self, obj: ObjId, peer: &str, app_data: Option<&str>, now: Instant) -> Result<()> {
         let s = self.session(obj)?;
-        table::next(s.state, s.role, Method::Invite).map_err(|hr| state_error(hr, s, Method::Invite))?;
-        if s.invite_pending {
-            return Err(Error::api(
-                HResult::SR_SESSION_NOT_READY,
-                "an invitation is already being sent",
-            ));
-        }
+        check_call(s, Input::Invite)?;
         let Some(app) = s.app.clone() else {
             return Err(Error::api(
                 HResult::SR_APP_NOT_SPECIFIED,
@@ -380,16 +377,14 @@ impl ClientEngine {
                 format!("the invitation cannot be sent: {e}"),
             )
         })?;
-        let s = self.session_mut(obj)?;
-        s.peer = Some(peer.to_string());
-        s.invite_pending = true;
+        self.session_mut(obj)?.peer = Some(peer.to_string());
+        self.apply(obj, Input::Invite, None);
         self.sb_send(peer, obj, MsgKind::Invite, payload, now);
         Ok(())
     }
 
     pub fn accept(&mut self, obj: ObjId, app_data: Option<&str>, now: Instant) -> Result<()> {
-        let s = self.session(obj)?;
-        let next = table::next(s.state, s.role, Method::Accept).map_err(|hr| state_error(hr, s, Method::Accept))?;
+        check_call(self.session(obj)?, Input::Accept)?;
         check_app_data(app_data)?;
         let address = self.effective_local_address(obj)?;
         let mut msg = self.reply_message(obj, "ACCEPT")?;
@@ -400,17 +395,13 @@ impl ClientEngine {
             msg.push("Context-Data", d);
         }
         self.send_reply(obj, MsgKind::Accept, &msg, now)?;
-        self.set_state(obj, next);
-        if let Ok(s) = self.session_mut(obj) {
-            s.launch = Launch::Deciding;
-        }
+        self.apply(obj, Input::Accept, None);
         self.emit(ClientEvent::BeforeAppLaunch { obj });
         Ok(())
     }
 
     pub fn decline(&mut self, obj: ObjId, app_data: Option<&str>, now: Instant) -> Result<()> {
-        let s = self.session(obj)?;
-        let next = table::next(s.state, s.role, Method::Decline).map_err(|hr| state_error(hr, s, Method::Decline))?;
+        check_call(self.session(obj)?, Input::Decline)?;
         check_app_data(app_data)?;
         let mut msg = self.reply_message(obj, "CANCEL")?;
         msg.push("Cancel-Code", "REJECT");
@@ -418,25 +409,19 @@ impl ClientEngine {
             msg.push("Context-Data", d);
         }
         self.send_reply(obj, MsgKind::Decline, &msg, now)?;
-        self.end(obj, next, HResult::SR_INVITATION_DECLINED, app_data.map(str::to_string));
+        self.apply_ending(obj, Input::Decline, None, app_data.map(str::to_string));
         Ok(())
     }
 
     pub fn cancel(&mut self, obj: ObjId, hr: i64, app_data: Option<&str>, now: Instant) -> Result<()> {
-        let s = self.session(obj)?;
-        let next = table::next(s.state, s.role, Method::Cancel).map_err(|hr| state_error(hr, s, Method::Cancel))?;
-        let was_accepted = s.state == SessionState::Accepted;
-        let code = u32::try_from(hr & 0xFFFF_FFFF).unwrap_or(0);
+        let step = check_call(self.session(obj)?, Input::Cancel)?;
         if i32::try_from(hr).is_err() && u32::try_from(hr).is_err() {
             return Err(invalid(format!("hr {hr} is not a 32-bit HRESULT")));
         }
         check_app_data(app_data)?;
-        // Reference §1.2: a cancel after acceptance, before connection, is reported as
-        // SR_CANCEL_BEFORE_CONNECT whatever the reason given.
-        let reason = if was_accepted {
-            HResult::SR_CANCEL_BEFORE_CONNECT.code()
-        } else {
-            code
+        let reason = match step.ends {
+            Some(Ending::Fixed(fixed)) => fixed.code(),
+            _ => u32::try_from(hr & 0xFFFF_FFFF).unwrap_or(0),
         };
         let mut msg = self.reply_message(obj, "CANCEL")?;
         msg.push("Cancel-Code", "TIMEOUT");
@@ -445,14 +430,13 @@ impl ClientEngine {
             msg.push("Context-Data", d);
         }
         self.send_reply(obj, MsgKind::Cancel, &msg, now)?;
-        self.end_with_code(obj, next, reason, app_data.map(str::to_string));
+        self.apply_ending(obj, Input::Cancel, Some(reason), app_data.map(str::to_string));
         Ok(())
     }
 
     pub fn send_context_data(&mut self, obj: ObjId, data: &str, now: Instant) -> Result<()> {
         let s = self.session(obj)?;
-        table::next(s.state, s.role, Method::SendContextData)
-            .map_err(|hr| state_error(hr, s, Method::SendContextData))?;
+        check_call(s, Input::SendContextData)?;
         if data.chars().count() > MAX_CONTEXT_DATA {
             return Err(invalid(format!(
                 "context data is at most {MAX_CONTEXT_DATA} characters"
@@ -473,10 +457,11 @@ impl ClientEngine {
     }
 
     /// The answer to `BeforeAppLaunch`: launch (with the launched process id, or a
-    /// virtual one) or not. Either way the session goes on to connect.
+    /// virtual one) or not. Either way the session goes on to connect. An answer that
+    /// comes when no launch is being decided (the session ended meanwhile) is ignored.
     pub fn launch_decided(&mut self, obj: ObjId, launch: bool, pid: Option<u32>) -> Result<()> {
         let s = self.session(obj)?;
-        if s.launch != Launch::Deciding {
+        if table::next(s.phase, s.role, Input::LaunchDecided).is_err() || s.launch != Launch::NotYet {
             return Ok(());
         }
         if launch {
@@ -489,7 +474,7 @@ impl ClientEngine {
         } else {
             self.session_mut(obj)?.launch = Launch::Suppressed;
         }
-        self.maybe_connect(obj);
+        self.apply(obj, Input::LaunchDecided, None);
         Ok(())
     }
 
@@ -536,17 +521,20 @@ impl ClientEngine {
             return;
         };
         let existing = self.find_session(peer, &cookie);
+        let data = msg.get("Context-Data").map(str::to_string);
         match (msg.command(), existing) {
             (Some(InvitationCommand::Invite), None) => self.incoming_invite(peer, &cookie, &msg, now),
             (Some(InvitationCommand::Accept), Some(obj)) => self.incoming_accept(obj, &msg, now),
-            (Some(InvitationCommand::Cancel), Some(obj)) => self.incoming_cancel(obj, &msg),
+            (Some(InvitationCommand::Cancel), Some(obj)) => {
+                self.apply(obj, cancel_input(&msg), data);
+            }
             (Some(InvitationCommand::Context), Some(obj)) => {
-                let data = msg.get("Context-Data").unwrap_or_default().to_string();
-                if let Ok(s) = self.session_mut(obj) {
-                    if s.state == SessionState::Connected {
+                if self.apply(obj, Input::PeerContextData, None) {
+                    let data = data.unwrap_or_default();
+                    if let Ok(s) = self.session_mut(obj) {
                         s.context_data = Some(data.clone());
-                        self.emit(ClientEvent::ContextData { obj, data });
                     }
+                    self.emit(ClientEvent::ContextData { obj, data });
                 }
             }
             _ => {}
@@ -592,7 +580,7 @@ impl ClientEngine {
             managers.first().copied().unwrap_or_default(),
             Role::Invitee,
             flags::SF_INVITEE | compatible,
-            SessionState::Invitation,
+            Phase::Invitation,
             session_id,
             cookie.to_string(),
         );
@@ -620,101 +608,43 @@ impl ClientEngine {
             if let Ok(p) = m.encode() {
                 self.sb_send(peer, id, MsgKind::Decline, p, now);
             }
-            self.end(id, SessionState::Declined, HResult::SR_APP_NOT_REGISTERED, None);
+            self.apply(id, Input::AppNotPresent, None);
         }
     }
 
     fn incoming_accept(&mut self, obj: ObjId, msg: &InviteMessage, now: Instant) {
-        let Ok(s) = self.session(obj) else { return };
         let address = msg.get("IP-Address").map(|a| a.trim().to_string());
-        match (s.role, s.state) {
-            (Role::Inviter, SessionState::Invitation) => {
-                let data = msg.get("Context-Data").map(str::to_string);
-                if let Ok(s) = self.session_mut(obj) {
-                    s.remote_address = address;
-                    s.deadline = None;
-                    s.flags |= flags::SF_APP_INVITE_COMPATIBLE;
-                }
-                self.set_state(obj, SessionState::Accepted);
-                self.emit(ClientEvent::Accepted { obj, app_data: data });
-                // The inviter's own ACCEPT gives the invitee our address (msnp.md §f.4).
-                let Ok(own) = self.effective_local_address(obj) else {
-                    return;
-                };
-                let Ok(mut reply) = self.reply_message(obj, "ACCEPT") else {
-                    return;
-                };
-                reply.push("Launch-Application", "FALSE");
-                reply.push("IP-Address", own.as_str());
-                if self.send_reply(obj, MsgKind::Accept, &reply, now).is_ok() {
-                    self.maybe_connect(obj);
-                }
+        if self.allows(obj, Input::PeerAccepted) {
+            if let Ok(s) = self.session_mut(obj) {
+                s.remote_address = address.clone();
+                s.deadline = None;
+                s.flags |= flags::SF_APP_INVITE_COMPATIBLE;
             }
-            (Role::Invitee, SessionState::Accepted) => {
-                if let Ok(s) = self.session_mut(obj) {
-                    s.remote_address = address;
-                }
-                self.maybe_connect(obj);
+            self.apply(obj, Input::PeerAccepted, msg.get("Context-Data").map(str::to_string));
+            // The inviter's own ACCEPT gives the invitee our address (msnp.md §f.4).
+            let Ok(own) = self.effective_local_address(obj) else {
+                return;
+            };
+            let Ok(mut reply) = self.reply_message(obj, "ACCEPT") else {
+                return;
+            };
+            reply.push("Launch-Application", "FALSE");
+            reply.push("IP-Address", own.as_str());
+            if self.send_reply(obj, MsgKind::Accept, &reply, now).is_err() || address.is_none() {
+                return;
             }
-            _ => {}
-        }
-    }
-
-    fn incoming_cancel(&mut self, obj: ObjId, msg: &InviteMessage) {
-        let Ok(s) = self.session(obj) else { return };
-        if s.state.is_terminal() || s.state == SessionState::Ready {
+        } else if address.is_none() || !self.allows(obj, Input::PeerAddress) {
             return;
+        } else if let Ok(s) = self.session_mut(obj) {
+            s.remote_address = address;
         }
-        let (state, role) = (s.state, s.role);
-        let code = msg.get("Cancel-Code").unwrap_or_default().trim().to_ascii_uppercase();
-        let data = msg.get("Context-Data").map(str::to_string);
-        let sent_hr = msg
-            .get(CANCEL_HRESULT_FIELD)
-            .and_then(|v| u32::from_str_radix(v.trim().trim_start_matches("0x").trim_start_matches("0X"), 16).ok())
-            .and_then(HResult::from_code);
-        match code.as_str() {
-            "REJECT" | "REJECT_NOT_INSTALLED" if role == Role::Inviter && state == SessionState::Invitation => {
-                let hr = if code == "REJECT" {
-                    HResult::SR_INVITATION_DECLINED
-                } else {
-                    HResult::SR_APP_NOT_REGISTERED
-                };
-                self.emit(ClientEvent::Declined {
-                    obj,
-                    app_data: data.clone(),
-                });
-                self.end(obj, SessionState::Declined, hr, data);
-            }
-            "FAIL" | "FTTIMEOUT" => {
-                let hr = if code == "FAIL" {
-                    HResult::SR_SESSION_PROTOCOL_ERROR
-                } else {
-                    HResult::SR_CONNECTION_FAILURE
-                };
-                self.end(obj, SessionState::Terminated, hr, data);
-            }
-            _ => {
-                let hr = match sent_hr {
-                    Some(hr @ (HResult::SR_SESSION_TIMEOUT | HResult::SR_CANCEL_BEFORE_CONNECT)) => hr,
-                    _ if state == SessionState::Accepted => HResult::SR_CANCEL_BEFORE_CONNECT,
-                    _ => HResult::SR_SESSION_CANCELLED_REMOTE,
-                };
-                self.emit(ClientEvent::Cancelled {
-                    obj,
-                    app_data: data.clone(),
-                });
-                self.end(obj, SessionState::Cancelled, hr, data);
-            }
-        }
+        self.apply(obj, Input::PeerAddress, None);
     }
 
     /// A send failed. A pending invitation is refused synchronously (the hub turns
     /// `InviteFailed` into the call's error); anything else is `OnSendError`.
     pub(super) fn sessions_send_failed(&mut self, obj: ObjId, kind: MsgKind, failure: SbFailure, _now: Instant) {
-        let Ok(s) = self.session_mut(obj) else { return };
-        if kind == MsgKind::Invite && s.invite_pending {
-            s.invite_pending = false;
-            s.peer = None;
+        if kind == MsgKind::Invite && self.allows(obj, Input::SendFailed) {
             let error = match failure {
                 SbFailure::PeerOffline => {
                     Error::api(HResult::MSGR_E_NOT_LOGGED_ON, "the invited user is not signed in")
@@ -725,8 +655,8 @@ impl ClientEngine {
                     "no switchboard could carry the invitation",
                 ),
             };
-            self.emit(ClientEvent::InviteFailed { obj, error });
-        } else {
+            self.invite_not_sent(obj, Input::SendFailed, error);
+        } else if self.sessions.map.contains_key(&obj) {
             self.emit(ClientEvent::SendError {
                 obj,
                 hr: kind.send_failure(),
@@ -734,50 +664,61 @@ impl ClientEngine {
         }
     }
 
+    /// An invitation that never went out: the session is `READY` again, for another try.
+    fn invite_not_sent(&mut self, obj: ObjId, input: Input, error: Error) {
+        if self.apply(obj, input, None) {
+            if let Ok(s) = self.session_mut(obj) {
+                s.peer = None;
+            }
+            self.emit(ClientEvent::InviteFailed { obj, error });
+        }
+    }
+
     /// The invitation went out on a switchboard.
     pub(super) fn sessions_invite_sent(&mut self, obj: ObjId, now: Instant) {
-        let Ok(s) = self.session_mut(obj) else { return };
-        if !s.invite_pending {
-            return;
+        if self.apply(obj, Input::InvitationSent, None) {
+            if let Ok(s) = self.session_mut(obj) {
+                s.deadline = Some(now + INVITATION_TIMEOUT);
+            }
         }
-        s.invite_pending = false;
-        s.deadline = Some(now + INVITATION_TIMEOUT);
-        self.set_state(obj, SessionState::Invitation);
     }
 
     /// The peer left our switchboard: their side of every live session is gone.
-    pub(super) fn sessions_peer_left(&mut self, peer: &str, _now: Instant) {
-        let ids: Vec<ObjId> = self
-            .sessions
-            .map
-            .iter()
-            .filter(|(_, s)| !s.state.is_terminal() && s.peer.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(peer)))
-            .map(|(id, _)| *id)
-            .collect();
-        for obj in ids {
-            if self.sessions.map[&obj].invite_pending {
-                self.sessions_send_failed(obj, MsgKind::Invite, SbFailure::Other, _now);
-            } else if self.sessions.map[&obj].state != SessionState::Ready {
-                self.end(obj, SessionState::Terminated, HResult::SR_CONNECTION_FAILURE, None);
+    pub(super) fn sessions_peer_left(&mut self, peer: &str, now: Instant) {
+        for obj in self.sessions_with(|s| s.peer.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(peer))) {
+            if self.session(obj).is_ok_and(|s| s.phase == Phase::Sending) {
+                self.sessions_send_failed(obj, MsgKind::Invite, SbFailure::Other, now);
+            } else {
+                self.apply(obj, Input::PeerLeft, None);
             }
         }
     }
 
     /// Our own sign-out ends every live session, then tells the managers.
     pub(super) fn sessions_signed_out(&mut self) {
-        let ids: Vec<ObjId> = self
-            .sessions
-            .map
-            .iter()
-            .filter(|(_, s)| !s.state.is_terminal() && s.state != SessionState::Ready)
-            .map(|(id, _)| *id)
-            .collect();
-        for obj in ids {
-            self.end(obj, SessionState::Terminated, HResult::SR_SESSION_CANCELLED_LOCAL, None);
+        for obj in self.sessions_with(|_| true) {
+            if self.session(obj).is_ok_and(|s| s.phase == Phase::Sending) {
+                let error = Error::api(
+                    HResult::MSGR_E_NOT_LOGGED_ON,
+                    "signed out before the invitation could be sent",
+                );
+                self.invite_not_sent(obj, Input::SignOut, error);
+            } else {
+                self.apply(obj, Input::SignOut, None);
+            }
         }
         for obj in self.managers() {
             self.emit(ClientEvent::AppShutdown { obj });
         }
+    }
+
+    fn sessions_with(&self, pick: impl Fn(&Session) -> bool) -> Vec<ObjId> {
+        self.sessions
+            .map
+            .iter()
+            .filter(|(_, s)| !s.state().is_terminal() && pick(s))
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     pub(super) fn sessions_next_deadline(&self) -> Option<Instant> {
@@ -797,6 +738,9 @@ impl ClientEngine {
             if let Ok(s) = self.session_mut(obj) {
                 s.deadline = None;
             }
+            if !self.allows(obj, Input::Timeout) {
+                continue;
+            }
             let Ok(mut msg) = self.reply_message(obj, "CANCEL") else {
                 continue;
             };
@@ -807,46 +751,95 @@ impl ClientEngine {
             );
             // Even if the message cannot go out, the session has timed out here.
             let _ = self.send_reply(obj, MsgKind::Cancel, &msg, now);
-            self.end(obj, SessionState::Cancelled, HResult::SR_SESSION_TIMEOUT, None);
+            self.apply(obj, Input::Timeout, None);
         }
     }
 
-    fn maybe_connect(&mut self, obj: ObjId) {
-        let Ok(s) = self.session(obj) else { return };
-        let launch_done = s.role == Role::Inviter || matches!(s.launch, Launch::Launched { .. } | Launch::Suppressed);
-        if s.state == SessionState::Accepted && s.remote_address.is_some() && launch_done {
-            self.set_state(obj, SessionState::Connected);
-        }
+    // ---- the machine -------------------------------------------------------------------
+
+    /// Whether the table accepts `input` for this session now.
+    fn allows(&self, obj: ObjId, input: Input) -> bool {
+        self.session(obj)
+            .is_ok_and(|s| table::next(s.phase, s.role, input).is_ok())
     }
 
-    fn set_state(&mut self, obj: ObjId, state: SessionState) {
-        let Ok(s) = self.session_mut(obj) else { return };
-        let prev = s.state;
-        if prev != state {
-            s.state = state;
-            if state.is_terminal() {
+    /// Applies the table (for inputs whose ending is fixed); false if it refused.
+    fn apply(&mut self, obj: ObjId, input: Input, app_data: Option<String>) -> bool {
+        self.apply_ending(obj, input, None, app_data)
+    }
+
+    /// Applies the table to one session and fires what the edge means, in COM's order:
+    /// the peer's `OnDeclined`/`OnCancelled`, `OnStateChanged`, the peer's `OnAccepted`,
+    /// then `OnTermination` when the session ended. `given` is the code of a
+    /// `Cancel(hr)`; `app_data` goes with the peer's event and the termination.
+    fn apply_ending(&mut self, obj: ObjId, input: Input, given: Option<u32>, app_data: Option<String>) -> bool {
+        let Some(step) = self
+            .session(obj)
+            .ok()
+            .and_then(|s| table::next(s.phase, s.role, input).ok())
+        else {
+            return false;
+        };
+        let Ok(s) = self.session(obj) else { return false };
+        let prev = s.state();
+        let next = step.next.state();
+        if input.source() == Source::Peer {
+            match next {
+                SessionState::Declined => self.emit(ClientEvent::Declined {
+                    obj,
+                    app_data: app_data.clone(),
+                }),
+                SessionState::Cancelled => self.emit(ClientEvent::Cancelled {
+                    obj,
+                    app_data: app_data.clone(),
+                }),
+                _ => {}
+            }
+        }
+        if let Ok(s) = self.session_mut(obj) {
+            s.phase = step.next;
+            if next.is_terminal() {
                 s.deadline = None;
             }
+        }
+        if next != prev {
             self.emit(ClientEvent::StateChanged { obj, prev });
         }
-    }
-
-    fn end(&mut self, obj: ObjId, state: SessionState, hr: HResult, app_data: Option<String>) {
-        self.end_with_code(obj, state, hr.code(), app_data);
-    }
-
-    fn end_with_code(&mut self, obj: ObjId, state: SessionState, hr: u32, app_data: Option<String>) {
-        // An ended session is never launched, whatever BeforeAppLaunch answers later.
-        if let Ok(s) = self.session_mut(obj) {
-            if s.launch == Launch::Deciding {
-                s.launch = Launch::NotYet;
+        if input == Input::PeerAccepted {
+            self.emit(ClientEvent::Accepted {
+                obj,
+                app_data: app_data.clone(),
+            });
+        }
+        if let Some(ending) = step.ends {
+            let hr = match ending {
+                Ending::Fixed(hr) => hr.code(),
+                Ending::Given => given.unwrap_or(HResult::E_FAIL.code()),
+            };
+            self.emit(ClientEvent::Termination { obj, hr, app_data });
+            if self.sessions.map.get(&obj).is_some_and(|s| s.released) {
+                self.sessions.map.remove(&obj);
             }
         }
-        self.set_state(obj, state);
-        self.emit(ClientEvent::Termination { obj, hr, app_data });
-        if self.sessions.map.get(&obj).is_some_and(|s| s.released) {
-            self.sessions.map.remove(&obj);
-        }
+        true
+    }
+}
+
+/// Which cancel a `CANCEL` message is (msnp.md §f.5, and our `Cancel-HResult` field).
+fn cancel_input(msg: &InviteMessage) -> Input {
+    let code = msg.get("Cancel-Code").unwrap_or_default().trim().to_ascii_uppercase();
+    let sent_hr = msg
+        .get(CANCEL_HRESULT_FIELD)
+        .and_then(|v| u32::from_str_radix(v.trim().trim_start_matches("0x").trim_start_matches("0X"), 16).ok())
+        .and_then(HResult::from_code);
+    match (code.as_str(), sent_hr) {
+        ("REJECT", _) => Input::PeerDeclined,
+        ("REJECT_NOT_INSTALLED", _) => Input::PeerNotInstalled,
+        ("FAIL", _) => Input::PeerFailed,
+        ("FTTIMEOUT", _) => Input::PeerConnectionFailed,
+        (_, Some(HResult::SR_SESSION_TIMEOUT)) => Input::PeerTimedOut,
+        (_, Some(HResult::SR_CANCEL_BEFORE_CONNECT)) => Input::PeerCancelledBeforeConnect,
+        _ => Input::PeerCancelled,
     }
 }
 
@@ -882,7 +875,7 @@ impl ClientEngine {
     /// `RemoteAddress`: only once connected (`None` is the documented `S_FALSE`).
     pub fn remote_address(&self, obj: ObjId) -> Result<Option<String>> {
         let s = self.session(obj)?;
-        Ok(if s.state == SessionState::Connected {
+        Ok(if s.state() == SessionState::Connected {
             s.remote_address.clone()
         } else {
             None

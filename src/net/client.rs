@@ -154,7 +154,7 @@ impl Client {
     /// left the state it was in), or fails with the reason it could not be sent.
     pub fn invite(&self, obj: ObjId, peer: &str, app_data: Option<&str>, timeout: Duration) -> Result<(), NetError> {
         let before = self.shared.with_state(|s, now| {
-            let before = s.engine.session(obj)?.state;
+            let before = s.engine.session(obj)?.state();
             s.invites.insert(obj, None);
             let sent = s.engine.invite(obj, peer, app_data, now);
             if sent.is_err() {
@@ -165,10 +165,10 @@ impl Client {
         let pending = |s: &State| {
             s.open
                 && matches!(s.invites.get(&obj), Some(None))
-                && s.engine.session(obj).is_ok_and(|x| x.state == before)
+                && s.engine.session(obj).is_ok_and(|x| x.state() == before)
         };
         let mut s = self.shared.wait(timeout, pending);
-        let left = s.engine.session(obj).is_ok_and(|x| x.state != before);
+        let left = s.engine.session(obj).is_ok_and(|x| x.state() != before);
         match s.invites.remove(&obj) {
             Some(Some(error)) => Err(error.into()),
             _ if left => Ok(()),

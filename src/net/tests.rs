@@ -100,7 +100,7 @@ fn unlock(c: &Client) -> ObjId {
 }
 
 fn state(c: &Client, obj: ObjId) -> SessionState {
-    c.read(|e| e.session(obj).map(|s| s.state)).unwrap()
+    c.read(|e| e.session(obj).map(|s| s.state())).unwrap()
 }
 
 #[test]
@@ -129,10 +129,10 @@ fn sign_in_unlock_invite_accept_and_exchange_context_data() {
         next(&b, |e| (*e == ClientEvent::BeforeAppLaunch { obj: sb }).then_some(()));
         b.call(|e, _| e.launch_decided(sb, true, None)).unwrap();
         until(&a, "alice connected", |e| {
-            e.session(sa).is_ok_and(|s| s.state == SessionState::Connected)
+            e.session(sa).is_ok_and(|s| s.state() == SessionState::Connected)
         });
         until(&b, "bob connected", |e| {
-            e.session(sb).is_ok_and(|s| s.state == SessionState::Connected)
+            e.session(sb).is_ok_and(|s| s.state() == SessionState::Connected)
         });
         assert_eq!(a.read(|e| e.remote_address(sa)).unwrap().as_deref(), Some("127.0.0.1"));
 

@@ -236,7 +236,7 @@ impl EmbeddedService {
     fn session_state(&self, py: Python<'_>, messenger: MessengerId, obj: u64) -> PyResult<u8> {
         self.lock()
             .client(messenger)
-            .and_then(|c| c.session(obj).map(|s| s.state as u8))
+            .and_then(|c| c.session(obj).map(|s| s.state() as u8))
             .py(py)
     }
 

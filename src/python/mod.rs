@@ -9,8 +9,8 @@ mod shared;
 use pyo3::prelude::*;
 
 use crate::hresult::{Group, HResult};
-use crate::lock::{self, LockInput, LockStatus};
-use crate::session::{self, flags, SessionState};
+use crate::lock::{self, LockInput, LockPhase, LockStatus};
+use crate::session::{self, flags, Ending, SessionState};
 use crate::wire::{challenge, InviteMessage};
 
 /// `lock_response(challenge, key)`: 32 lowercase hex digits of MD5(challenge ‖ key).
@@ -60,29 +60,95 @@ fn session_flags() -> Vec<(&'static str, u32)> {
     flags::ALL.to_vec()
 }
 
-/// The lock transition table: (state, input, next state or None, HRESULT or None).
+/// (state, input, source, next state or None, HRESULT or None, phase, next phase or None).
+type LockCell = (
+    u8,
+    &'static str,
+    &'static str,
+    Option<u8>,
+    Option<u32>,
+    &'static str,
+    Option<&'static str>,
+);
+
+/// The lock machine, every (phase, input) cell.
 #[pyfunction]
-fn lock_table() -> Vec<(u8, &'static str, Option<u8>, Option<u32>)> {
+fn lock_machine() -> Vec<LockCell> {
     lock::table()
         .into_iter()
-        .map(|(s, i, out): (LockStatus, LockInput, _)| match out {
-            Ok(n) => (s as u8, i.name(), Some(n as u8), None),
-            Err(hr) => (s as u8, i.name(), None, Some(hr.code())),
+        .map(|(p, i, out): (LockPhase, LockInput, _)| {
+            let (next, hr) = match out {
+                Ok(n) => (Some(n), None),
+                Err(hr) => (None, Some(hr.code())),
+            };
+            (
+                p.status() as u8,
+                i.name(),
+                i.source().name(),
+                next.map(|n| n.status() as u8),
+                hr,
+                p.name(),
+                next.map(LockPhase::name),
+            )
         })
         .collect()
 }
 
-/// (state, role, method, next state or None, HRESULT or None).
-type SessionCell = (u8, &'static str, &'static str, Option<u8>, Option<u32>);
+/// (state, role, input, source, next state or None, HRESULT or None, phase, next phase
+/// or None, the OnTermination code when the edge ends the session with a fixed one).
+type SessionCell = (
+    u8,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<u8>,
+    Option<u32>,
+    &'static str,
+    Option<&'static str>,
+    Option<u32>,
+);
 
-/// The session transition table: (state, role, method, next state or None, HRESULT or None).
+/// (state, role, method, next state or None, HRESULT or None).
+type DocumentedCell = (u8, &'static str, &'static str, Option<u8>, Option<u32>);
+
+/// The documented `IMsgrSession` table: each call's effect on the public state.
 #[pyfunction]
-fn session_table() -> Vec<SessionCell> {
+fn session_table() -> Vec<DocumentedCell> {
+    session::table::documented()
+        .into_iter()
+        .map(|(s, r, i, out)| match out {
+            Ok(n) => (s as u8, r.name(), i.name(), Some(n as u8), None),
+            Err(hr) => (s as u8, r.name(), i.name(), None, Some(hr.code())),
+        })
+        .collect()
+}
+
+/// The session machine: every call in every (phase, role), every other input where it
+/// has an effect.
+#[pyfunction]
+fn session_machine() -> Vec<SessionCell> {
     session::table::table()
         .into_iter()
-        .map(|(s, r, m, out)| match out {
-            Ok(n) => (s as u8, r.name(), m.name(), Some(n as u8), None),
-            Err(hr) => (s as u8, r.name(), m.name(), None, Some(hr.code())),
+        .map(|c| {
+            let (step, hr) = match c.outcome {
+                Ok(step) => (Some(step), None),
+                Err(hr) => (None, Some(hr.code())),
+            };
+            let ending = step.and_then(|s| match s.ends {
+                Some(Ending::Fixed(hr)) => Some(hr.code()),
+                _ => None,
+            });
+            (
+                c.phase.state() as u8,
+                c.role.name(),
+                c.input.name(),
+                c.input.source().name(),
+                step.map(|s| s.next.state() as u8),
+                hr,
+                c.phase.name(),
+                step.map(|s| s.next.name()),
+                ending,
+            )
         })
         .collect()
 }
@@ -104,10 +170,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(msnp11_response, m)?)?;
     m.add_function(wrap_pyfunction!(hresult_catalogue, m)?)?;
     m.add_function(wrap_pyfunction!(lock_statuses, m)?)?;
-    m.add_function(wrap_pyfunction!(lock_table, m)?)?;
+    m.add_function(wrap_pyfunction!(lock_machine, m)?)?;
     m.add_function(wrap_pyfunction!(session_states, m)?)?;
     m.add_function(wrap_pyfunction!(session_flags, m)?)?;
     m.add_function(wrap_pyfunction!(session_table, m)?)?;
+    m.add_function(wrap_pyfunction!(session_machine, m)?)?;
     m.add_function(wrap_pyfunction!(parse_invitation, m)?)?;
     m.add_class::<embedded::EmbeddedService>()?;
     m.add_class::<net::PyServer>()?;

@@ -361,7 +361,7 @@ impl NetworkClient {
     }
 
     fn session_state(&self, py: Python<'_>, _messenger: MessengerId, obj: u64) -> PyResult<u8> {
-        self.read(py, |c| c.session(obj).map(|s| s.state as u8))
+        self.read(py, |c| c.session(obj).map(|s| s.state() as u8))
     }
 
     fn application_name(&self, py: Python<'_>, _messenger: MessengerId, obj: u64) -> PyResult<String> {

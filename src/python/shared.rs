@@ -84,7 +84,7 @@ pub fn session_info(c: &ClientEngine, obj: ObjId) -> Result<SessionInfo> {
     Ok((
         s.role.name(),
         s.flags,
-        s.state as u8,
+        s.state() as u8,
         s.session_id.clone(),
         s.app.as_ref().map(|a| a.guid.clone()),
         c.effective_local_address(obj)?,

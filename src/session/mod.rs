@@ -2,7 +2,7 @@
 
 pub mod table;
 
-pub use table::{Method, Role};
+pub use table::{Cell, Ending, Input, Phase, Role, Source, Step};
 
 /// `SESSION_STATE` (reference §2.3; C8: values 0–7 by name, 8 and 9 from the type
 /// library are kept as extension values and never entered).
