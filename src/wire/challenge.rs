@@ -107,6 +107,7 @@ pub fn is_hex32(s: &str) -> bool {
 mod tests {
     use super::*;
     use crate::wire::testutil::read_fixture;
+    use proptest::prelude::*;
 
     #[test]
     fn every_fixture_vector() {
@@ -188,6 +189,25 @@ mod tests {
         for chl in ["", "é", "\u{10ffff}\u{10ffff}\u{10ffff}", &"9".repeat(1000)] {
             assert!(is_hex32(&msnp11_response(chl, "", "")));
             assert!(is_hex32(&msnp11_response_always_pad(chl, "ÿÿÿÿ", "k")));
+        }
+    }
+
+    proptest! {
+        /// Any input gives 32 hex digits, and the two MSNP11 padding rules can only differ
+        /// when `challenge ‖ product_id` is already a multiple of 8 bytes long.
+        #[test]
+        fn any_input_gives_a_hex_answer(
+            chl in prop_oneof!["[0-9]{0,40}", ".{0,40}"],
+            id in ".{0,20}",
+            key in ".{0,20}",
+        ) {
+            let (padded, always) = (msnp11_response(&chl, &id, &key), msnp11_response_always_pad(&chl, &id, &key));
+            prop_assert!(is_hex32(&padded) && is_hex32(&always));
+            if (chl.len() + id.len()) % 8 != 0 {
+                prop_assert_eq!(&padded, &always);
+            }
+            let md5 = md5_response(&chl, &key);
+            prop_assert!(is_hex32(&md5) && responses_match(&md5, &md5.to_uppercase()));
         }
     }
 }

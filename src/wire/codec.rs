@@ -207,17 +207,15 @@ fn parse_line(line: &[u8]) -> Result<Option<Command>, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::testutil::{transcript, XorShift};
+    use crate::wire::testutil::transcript;
+    use proptest::prelude::*;
     use Direction::{ClientToServer as C2S, ServerToClient as S2C};
 
-    /// Decodes `input` fed in chunks chosen by `chunk`, stopping at the first error.
-    fn decode_chunked(
-        dec: &mut Decoder,
-        input: &[u8],
-        mut chunk: impl FnMut() -> usize,
-    ) -> (Vec<Command>, Option<WireError>) {
+    /// Decodes `input` fed in chunks of the given sizes (cycled), stopping at the first error.
+    fn decode_chunked(dec: &mut Decoder, input: &[u8], sizes: &[usize]) -> (Vec<Command>, Option<WireError>) {
         let mut out = Vec::new();
         let mut rest = input;
+        let mut sizes = sizes.iter().cycle();
         loop {
             loop {
                 match dec.next_command() {
@@ -229,24 +227,36 @@ mod tests {
             if rest.is_empty() {
                 return (out, None);
             }
-            let n = chunk().clamp(1, rest.len());
+            let n = sizes.next().copied().unwrap_or(usize::MAX).clamp(1, rest.len());
             dec.push(&rest[..n]);
             rest = &rest[n..];
         }
     }
 
-    /// Every chunking strategy must give the same answer; returns it.
-    fn decode_all_ways(dir: Direction, limits: (usize, usize), input: &[u8]) -> (Vec<Command>, Option<WireError>) {
+    /// Irregular chunkings every example input is also decoded with.
+    const CHUNKINGS: [&[usize]; 5] = [&[2], &[3, 1], &[7, 1, 13], &[40, 1, 1, 5], &[11, 29, 2, 17, 3]];
+
+    /// Every chunking (whole, byte by byte, each of `chunkings`) must give the same answer;
+    /// returns it.
+    fn decode_chunked_ways(
+        dir: Direction,
+        limits: (usize, usize),
+        input: &[u8],
+        chunkings: &[&[usize]],
+    ) -> (Vec<Command>, Option<WireError>) {
         let new = || Decoder::with_limits(dir, limits.0, limits.1);
-        let whole = decode_chunked(&mut new(), input, || usize::MAX);
-        let bytewise = decode_chunked(&mut new(), input, || 1);
+        let whole = decode_chunked(&mut new(), input, &[usize::MAX]);
+        let bytewise = decode_chunked(&mut new(), input, &[1]);
         assert_eq!(whole, bytewise, "byte-at-a-time differs for {input:?}");
-        let mut rng = XorShift::new(input.len() as u64 + 17);
-        for _ in 0..5 {
-            let random = decode_chunked(&mut new(), input, || 1 + rng.below(40));
-            assert_eq!(whole, random, "random chunks differ for {input:?}");
+        for sizes in chunkings {
+            let chunked = decode_chunked(&mut new(), input, sizes);
+            assert_eq!(whole, chunked, "chunks of {sizes:?} differ for {input:?}");
         }
         whole
+    }
+
+    fn decode_all_ways(dir: Direction, limits: (usize, usize), input: &[u8]) -> (Vec<Command>, Option<WireError>) {
+        decode_chunked_ways(dir, limits, input, &CHUNKINGS)
     }
 
     fn decode_ok(dir: Direction, input: &[u8]) -> Vec<Command> {
@@ -444,10 +454,10 @@ mod tests {
         assert!(!payload_follows(C2S, "MSG", &a("1 N x")));
     }
 
-    #[test]
-    fn random_bytes_never_panic() {
-        let mut rng = XorShift::new(0xdec0de);
-        let pieces: [&[u8]; 12] = [
+    /// MSNP-like streams: command lines (payload and not, both line endings), blank lines,
+    /// odd spacing, overlong counts and invalid UTF-8, mixed with short runs of random bytes.
+    fn msnp_like_stream() -> impl Strategy<Value = Vec<u8>> {
+        const PIECES: &[&[u8]] = &[
             b"MSG 1 N 5\r\n",
             b"MSG a@b c 3\n",
             b"QRY 7 id 32\r\n",
@@ -461,19 +471,27 @@ mod tests {
             b"OUT",
             b"\n",
         ];
-        for round in 0..4000 {
-            let mut input = Vec::new();
-            for _ in 0..rng.below(12) {
-                if rng.below(2) == 0 {
-                    input.extend_from_slice(pieces[rng.below(pieces.len())]);
-                } else {
-                    let n = rng.below(8);
-                    input.extend(rng.bytes(n));
-                }
-            }
-            let dir = if round % 2 == 0 { C2S } else { S2C };
-            let limits = (1 + rng.below(64), rng.below(64));
-            decode_all_ways(dir, limits, &input);
+        let piece = prop_oneof![
+            prop::sample::select(PIECES).prop_map(<[u8]>::to_vec),
+            prop::collection::vec(any::<u8>(), 0..8),
+        ];
+        prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// Never panics, and how the stream is chunked never changes the commands or the error.
+        #[test]
+        fn chunking_never_changes_the_result(
+            input in msnp_like_stream(),
+            dir in prop_oneof![Just(C2S), Just(S2C)],
+            max_line in 1..=64usize,
+            max_payload in 0..64usize,
+            chunkings in prop::collection::vec(prop::collection::vec(1..=40usize, 1..16), 5),
+        ) {
+            let chunkings: Vec<&[usize]> = chunkings.iter().map(Vec::as_slice).collect();
+            decode_chunked_ways(dir, (max_line, max_payload), &input, &chunkings);
         }
     }
 }

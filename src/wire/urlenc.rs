@@ -3,57 +3,27 @@
 //! Servers differ in how much they encode, so we encode a superset of what anyone needs
 //! (so a parameter never contains a space or line break) and decode any `%XX`.
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTROLS};
+
+/// What [`encode`] escapes besides non-ASCII bytes (which `percent-encoding` always escapes):
+/// the control characters and DEL, plus `%` and space.
+const PARAM: &AsciiSet = &CONTROLS.add(b'%').add(b' ');
 
 /// Percent-encodes `%`, space, control characters and every non-ASCII byte (as UTF-8).
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b == b'%' || b == b' ' || !(0x20..0x7F).contains(&b) {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0F)]));
-        } else {
-            out.push(char::from(b));
-        }
-    }
-    out
+    utf8_percent_encode(s, PARAM).to_string()
 }
 
 /// Decodes every `%XX` (either hex case). A `%` not followed by two hex digits is kept
 /// literally, because peers are known to send unencoded `%` signs; invalid UTF-8 becomes U+FFFD.
 pub fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'%' && i + 2 < bytes.len() {
-            if let (Some(hi), Some(lo)) = (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
-                out.push(hi << 4 | lo);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::testutil::XorShift;
+    use proptest::prelude::*;
 
     #[test]
     fn encodes_the_minimum_set() {
@@ -83,25 +53,23 @@ mod tests {
         assert!(s.bytes().all(|b| (0x21..0x7F).contains(&b)));
     }
 
-    #[test]
-    fn round_trips_many_strings() {
+    fn param_char() -> impl Strategy<Value = char> {
         let alphabet: Vec<char> = "aZ09 %\r\n\t\u{0}\u{7f}é€😀:;+{}~"
             .chars()
             .chain(['\u{80}', '\u{ffff}', '\u{10ffff}'])
             .collect();
-        let mut rng = XorShift::new(0x5eed_1234);
-        for _ in 0..5000 {
-            let len = rng.below(24);
-            let s: String = (0..len)
-                .map(|_| {
-                    if rng.below(4) == 0 {
-                        char::from_u32(rng.next_u32() % 0x11_0000).unwrap_or('?')
-                    } else {
-                        alphabet[rng.below(alphabet.len())]
-                    }
-                })
-                .collect();
-            assert_eq!(decode(&encode(&s)), s, "{s:?}");
+        prop_oneof![3 => prop::sample::select(alphabet), 1 => any::<char>()]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        #[test]
+        fn round_trips_and_encodes_to_a_valid_parameter(s in prop::collection::vec(param_char(), 0..24)) {
+            let s: String = s.into_iter().collect();
+            let encoded = encode(&s);
+            prop_assert!(encoded.bytes().all(|b| (0x21..0x7F).contains(&b)), "{encoded:?}");
+            prop_assert_eq!(decode(&encoded), s);
         }
     }
 }
