@@ -91,6 +91,7 @@ impl Embedded {
             // easy to tell apart in a trace.
             local_ip: format!("127.0.0.{}", (id % 250) + 2),
             seed: self.seed.map(|s| s.wrapping_add(id)),
+            dialects: crate::proto::Dialect::IMPLEMENTED.to_vec(),
         };
         self.clients.insert(id, ClientEngine::new(config));
         id
@@ -568,7 +569,7 @@ mod tests {
             out[0],
             ServiceOutput::Send {
                 conn: 1,
-                cmd: crate::proto::line("540", &["5"])
+                cmd: crate::proto::ns::error(540, 5)
             }
         );
         assert_eq!(out[1], ServiceOutput::Close { conn: 1 });
@@ -1101,6 +1102,7 @@ mod robustness_tests {
                 ns_address: "x".into(),
                 local_ip: String::new(),
                 seed: Some(round),
+                dialects: crate::proto::Dialect::IMPLEMENTED.to_vec(),
             });
             let obj = c.create_lock_object(ObjectKind::SessionManager);
             c.sign_in(Duration::ZERO).unwrap();

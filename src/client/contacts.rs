@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::lock::LockStatus;
+use crate::proto::ns::{Reply, Request};
 use crate::proto::valid_token;
-use crate::wire::{urlenc, Command};
 
 use super::{ClientEngine, ClientEvent, ClientState, ObjId, ObjectKind};
 
@@ -118,7 +118,13 @@ impl ClientEngine {
         }
         // As the official client: the account doubles as the initial custom name.
         let trid = self
-            .ns_send("ADD", &["FL", name, name])
+            .ns_send(|trid| Request::Add {
+                trid,
+                list: "FL".into(),
+                account: name.to_string(),
+                name: Some(name.to_string()),
+                group: None,
+            })
             .ok_or_else(|| Error::api(HResult::MSGR_E_NOT_LOGGED_ON, "no connection to the service"))?;
         self.contacts.pending_adds.insert(trid, (obj, name.to_string()));
         Ok(())
@@ -159,43 +165,47 @@ impl ClientEngine {
             .unwrap_or_default()
     }
 
-    /// NS lines about contacts; true if the line was one.
-    pub(super) fn contacts_command(&mut self, cmd: &Command) -> bool {
-        let arg = |i: usize| cmd.args.get(i).map(String::as_str).unwrap_or("");
-        match cmd.name.as_str() {
-            // MSNP7: LST <t> <list> <ver> <index> <total> <account> <name> [<group>]
-            "LST" if arg(1) == "FL" && cmd.args.len() >= 7 => {
-                self.remember(arg(5), arg(6));
-                self.contacts
-                    .forward
-                    .insert(arg(5).to_ascii_lowercase(), arg(5).to_string());
+    /// NS lines about contacts: lists, presence, `ADD` replies and alerts.
+    pub(super) fn contacts_reply(&mut self, reply: Reply) {
+        match reply {
+            Reply::Lst(lst) if lst.list == "FL" => {
+                if let Some(m) = lst.member {
+                    self.remember(&m.account, m.friendly);
+                    self.contacts.forward.insert(m.account.to_ascii_lowercase(), m.account);
+                }
             }
-            "ILN" => {
-                self.remember(arg(2), arg(3));
-                self.contacts
-                    .presence
-                    .insert(arg(2).to_ascii_lowercase(), arg(1).to_string());
+            Reply::Iln {
+                status,
+                account,
+                friendly,
+                ..
             }
-            "NLN" => {
-                self.remember(arg(1), arg(2));
-                self.contacts
-                    .presence
-                    .insert(arg(1).to_ascii_lowercase(), arg(0).to_string());
+            | Reply::Nln {
+                status,
+                account,
+                friendly,
+            } => {
+                self.remember(&account, friendly);
+                self.contacts.presence.insert(account.to_ascii_lowercase(), status);
             }
-            "FLN" => {
-                self.contacts.presence.remove(&arg(0).to_ascii_lowercase());
+            Reply::Fln { account } => {
+                self.contacts.presence.remove(&account.to_ascii_lowercase());
             }
-            "ADD" => {
-                let Some(trid) = cmd.trid() else { return true };
+            Reply::Add {
+                trid,
+                account,
+                friendly,
+                ..
+            } => {
                 if let Some((obj, _)) = self.contacts.pending_adds.remove(&trid) {
-                    // ADD <t> FL <ver> <account> <name> [<group>]
-                    let name = arg(3).to_string();
                     // The reply echoes the custom name; a friendly name from ILN is better.
-                    if self.peer_friendly_name(&name).is_none() {
-                        self.remember(&name, arg(4));
+                    if self.peer_friendly_name(&account).is_none() {
+                        self.remember(&account, friendly);
                     }
-                    self.contacts.forward.insert(name.to_ascii_lowercase(), name.clone());
-                    let contact = self.contact(&name);
+                    self.contacts
+                        .forward
+                        .insert(account.to_ascii_lowercase(), account.clone());
+                    let contact = self.contact(&account);
                     self.emit(ClientEvent::ContactListAdd {
                         obj,
                         hr: HResult::S_OK,
@@ -203,14 +213,9 @@ impl ClientEngine {
                     });
                 }
             }
-            "NOT" => {
-                if let Some(payload) = cmd.payload.as_deref() {
-                    self.alert(&String::from_utf8_lossy(payload));
-                }
-            }
-            _ => return false,
+            Reply::Not { payload } => self.alert(&String::from_utf8_lossy(&payload)),
+            _ => {}
         }
-        true
     }
 
     /// An error reply to an `ADD` of ours; true if it was one.
@@ -233,10 +238,9 @@ impl ClientEngine {
         true
     }
 
-    fn remember(&mut self, name: &str, encoded_friendly: &str) {
+    fn remember(&mut self, name: &str, friendly: String) {
         if !name.is_empty() {
-            self.peer_names
-                .insert(name.to_ascii_lowercase(), urlenc::decode(encoded_friendly));
+            self.peer_names.insert(name.to_ascii_lowercase(), friendly);
         }
     }
 

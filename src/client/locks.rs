@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::lock::{self, LockInput, LockPhase, LockStatus};
+use crate::proto::ns::Request;
 use crate::proto::{valid_token, Instant, CHALLENGE_TIMEOUT, MAX_APP_ID};
 use crate::service::LockAndKey;
 use crate::wire::challenge::is_hex32;
@@ -156,7 +157,7 @@ impl ClientEngine {
         lock::next(phase, LockInput::RequestChallenge).map_err(|hr| refused(hr, LockInput::RequestChallenge, phase))?;
         let cookie = cookie_from(cookie)?;
         let chl_trid = self
-            .ns_send("CHL", &[])
+            .ns_send(|trid| Request::Chl { trid })
             .ok_or_else(|| Error::api(HResult::E_FAIL, "no connection to the service"))?;
         if let Some(o) = self.locks.objects.get_mut(&obj) {
             o.txn = Some(Transaction {
@@ -212,7 +213,11 @@ impl ClientEngine {
         outcome?;
         let digest = response.to_ascii_lowercase().into_bytes();
         let qry = self
-            .ns_send_payload("QRY", &[app_id], digest)
+            .ns_send(|trid| Request::Qry {
+                trid,
+                id: app_id.to_string(),
+                digest,
+            })
             .ok_or_else(|| Error::api(HResult::E_FAIL, "no connection to the service"))?;
         if let Some(t) = self.locks.objects.get_mut(&obj).and_then(|o| o.txn.as_mut()) {
             t.qry_trid = Some(qry);

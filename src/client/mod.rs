@@ -18,7 +18,7 @@ use rand::SeedableRng;
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::lock::LockStatus;
-use crate::proto::{ConnId, Instant};
+use crate::proto::{ConnId, Dialect, Instant};
 use crate::wire::Command;
 
 pub use apps::{AppRegistration, MAX_APPS, MAX_GUID, MAX_NAME, MAX_PATH, MAX_URL};
@@ -45,6 +45,22 @@ pub struct ClientConfig {
     pub local_ip: String,
     /// Seed for invitation cookies and session ids; `None` draws one from the OS.
     pub seed: Option<u64>,
+    /// The dialects to offer in `VER`.
+    pub dialects: Vec<Dialect>,
+}
+
+impl ClientConfig {
+    /// A configuration offering every implemented dialect, with no seed.
+    pub fn new(sign_in_name: &str, password: &str, ns_address: &str) -> Self {
+        ClientConfig {
+            sign_in_name: sign_in_name.to_string(),
+            password: password.to_string(),
+            ns_address: ns_address.to_string(),
+            local_ip: String::new(),
+            seed: None,
+            dialects: Dialect::IMPLEMENTED.to_vec(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -279,7 +295,7 @@ impl ClientEngine {
             self.sb_leave_all();
             self.out.push_back(ClientOutput::Send {
                 conn,
-                cmd: crate::proto::line::<&str>("OUT", &[]),
+                cmd: crate::proto::ns::Request::Out.to_command(None),
             });
             self.out.push_back(ClientOutput::Close { conn });
             self.ns_ended(SignOutReason::User, now);

@@ -1,11 +1,14 @@
-//! The client side of the notification-server connection: MSNP7 sign-in, answering the
-//! service's pings, and the replies that belong to Lock and Key transactions.
+//! The client side of the notification-server connection: sign-in in the dialect `VER`
+//! agreed, answering the service's pings, and the replies that belong to Lock and Key
+//! transactions. Handlers take typed replies ([`crate::proto::ns`]).
 
 use crate::error::Error;
 use crate::hresult::HResult;
-use crate::proto::{line, with_payload, ConnId, Instant, CLIENT_ID, CLIENT_KEY, DIALECT, LOCK_AND_KEY_HEADER};
+use crate::proto::dialect::{self, Auth, Dialect};
+use crate::proto::ns::{Reply, Request, UsrRequest};
+use crate::proto::{ConnId, Instant, CLIENT_ID, CLIENT_KEY, LOCK_AND_KEY_HEADER};
 use crate::service::LockAndKey;
-use crate::wire::{challenge, urlenc, Command, Decoder, Direction, MimeMessage};
+use crate::wire::{challenge, Command, Decoder, Direction, MimeMessage};
 
 use super::{ClientEngine, ClientEvent, SignOutReason};
 
@@ -25,6 +28,8 @@ pub(super) struct NsSession {
     conn: ConnId,
     decoder: Decoder,
     stage: Stage,
+    /// The dialect `VER` agreed on.
+    dialect: Option<Dialect>,
     next_trid: u32,
     /// TrIDs of our answers to the service's pings, whose `QRY <t>` replies are ours.
     ping_answers: Vec<u32>,
@@ -38,6 +43,7 @@ impl NsSession {
             conn,
             decoder: Decoder::new(Direction::ServerToClient),
             stage: Stage::Connecting,
+            dialect: None,
             next_trid: 1,
             ping_answers: Vec::new(),
             lock_and_key: LockAndKey::Enabled,
@@ -47,6 +53,10 @@ impl NsSession {
 
     pub(super) fn conn(&self) -> ConnId {
         self.conn
+    }
+
+    pub(super) fn dialect(&self) -> Option<Dialect> {
+        self.dialect
     }
 
     pub(super) fn is_signed_in(&self) -> bool {
@@ -69,24 +79,13 @@ impl NsSession {
 }
 
 impl ClientEngine {
-    /// Sends `NAME <trid> args…` on the NS connection and returns the TrID used.
-    pub(super) fn ns_send(&mut self, name: &str, args: &[&str]) -> Option<u32> {
+    /// Sends the request `build` makes around the next TrID; returns the TrID, or None
+    /// with no notification connection.
+    pub(super) fn ns_send(&mut self, build: impl FnOnce(u32) -> Request) -> Option<u32> {
         let ns = self.ns.as_mut()?;
         let t = ns.trid();
-        let conn = ns.conn;
-        let mut all = vec![t.to_string()];
-        all.extend(args.iter().map(|a| a.to_string()));
-        self.send(conn, line(name, &all));
-        Some(t)
-    }
-
-    pub(super) fn ns_send_payload(&mut self, name: &str, args: &[&str], payload: Vec<u8>) -> Option<u32> {
-        let ns = self.ns.as_mut()?;
-        let t = ns.trid();
-        let conn = ns.conn;
-        let mut all = vec![t.to_string()];
-        all.extend(args.iter().map(|a| a.to_string()));
-        self.send(conn, with_payload(name, &all, payload));
+        let (conn, dialect) = (ns.conn, ns.dialect);
+        self.send(conn, build(t).to_command(dialect));
         Some(t)
     }
 
@@ -102,7 +101,12 @@ impl ClientEngine {
 
     pub(super) fn ns_connected(&mut self, _now: Instant) {
         self.set_stage(Stage::AwaitVer);
-        self.ns_send("VER", &[DIALECT, "CVR0"]);
+        let mut offered: Vec<String> = dialect::offer(&self.config.dialects)
+            .into_iter()
+            .map(|d| d.as_str().to_string())
+            .collect();
+        offered.push("CVR0".to_string());
+        self.ns_send(|trid| Request::Ver { trid, offered });
     }
 
     pub(super) fn ns_receive(&mut self, bytes: &[u8], now: Instant) {
@@ -120,99 +124,91 @@ impl ClientEngine {
     }
 
     fn ns_command(&mut self, cmd: Command, now: Instant) {
-        let stage = match self.stage() {
-            Some(s) => s,
-            None => return,
-        };
-        let arg = |i: usize| cmd.args.get(i).map(String::as_str).unwrap_or("");
-        match (stage, cmd.name.as_str()) {
-            (_, "OUT") => {
-                let reason = match arg(0) {
-                    "OTH" => SignOutReason::OtherSignIn,
+        let Some(stage) = self.stage() else { return };
+        let dialect = self.ns.as_ref().and_then(NsSession::dialect);
+        match (stage, Reply::parse(&cmd, dialect)) {
+            (_, Reply::Out { reason }) => {
+                let reason = match reason.as_deref() {
+                    Some("OTH") => SignOutReason::OtherSignIn,
                     _ => SignOutReason::ServerShutdown,
                 };
                 if let Some(ns) = self.ns.as_mut() {
                     ns.out_reason = Some(reason);
                 }
             }
-            (Stage::AwaitVer, "VER") => {
-                // Accept a reply listing several dialects: ours must be among them.
-                if cmd.args.iter().skip(1).any(|d| d == DIALECT) {
-                    self.set_stage(Stage::AwaitInf);
-                    self.ns_send("INF", &[]);
-                } else {
-                    let e = Error::api(HResult::E_FAIL, "the server does not speak MSNP7");
-                    self.ns_fail(e, now);
-                }
-            }
-            (Stage::AwaitInf, "INF") => {
-                if cmd.args.iter().skip(1).any(|m| m == "MD5") {
+            (Stage::AwaitVer, Reply::Ver { versions, .. }) => self.ns_version(&versions, now),
+            (Stage::AwaitInf, Reply::Inf { methods, .. }) => {
+                if methods.iter().any(|m| m == "MD5") {
                     self.set_stage(Stage::AwaitSalt);
-                    let user = self.config.sign_in_name.clone();
-                    self.ns_send("USR", &["MD5", "I", &user]);
+                    let account = self.config.sign_in_name.clone();
+                    self.ns_send(|trid| Request::Usr {
+                        trid,
+                        auth: UsrRequest::Md5Initial { account },
+                    });
                 } else {
                     let e = Error::api(HResult::E_FAIL, "the server offers no MD5 authentication");
                     self.ns_fail(e, now);
                 }
             }
-            (Stage::AwaitSalt, "USR") if arg(1) == "MD5" && arg(2) == "S" => {
-                let proof = challenge::md5_response(arg(3), &self.config.password);
+            (Stage::AwaitSalt, Reply::UsrSalt { salt, .. }) => {
+                let proof = challenge::md5_response(&salt, &self.config.password);
                 self.set_stage(Stage::AwaitOk);
-                self.ns_send("USR", &["MD5", "S", &proof]);
+                self.ns_send(|trid| Request::Usr {
+                    trid,
+                    auth: UsrRequest::Md5Proof { proof },
+                });
             }
-            (Stage::AwaitOk, "USR") if arg(1) == "OK" => {
-                self.friendly_name = Some(urlenc::decode(arg(3)));
+            (Stage::AwaitOk, Reply::UsrOk { friendly, .. }) => {
+                self.friendly_name = Some(friendly);
                 self.set_stage(Stage::AwaitChg);
-                self.ns_send("SYN", &["0"]);
-                self.ns_send("CHG", &["NLN"]);
+                self.ns_send(|trid| Request::Syn {
+                    trid,
+                    version: "0".into(),
+                });
+                self.ns_send(|trid| Request::Chg {
+                    trid,
+                    status: "NLN".into(),
+                    capabilities: None,
+                });
             }
-            (Stage::AwaitChg, "CHG") => {
+            (Stage::AwaitChg, Reply::Chg { .. }) => {
                 self.set_stage(Stage::SignedIn);
                 self.emit(ClientEvent::SignedIn);
                 let policy = self.ns.as_ref().map(NsSession::lock_and_key).unwrap_or_default();
                 self.locks_signed_in(policy);
             }
-            (_, "MSG") if arg(0) == "Hotmail" => self.ns_profile(&cmd),
-            (_, "LST" | "ILN" | "NLN" | "FLN" | "NOT") | (Stage::SignedIn, "ADD") => {
-                self.contacts_command(&cmd);
+            (_, Reply::Hotmail { payload }) => self.ns_profile(&payload),
+            (
+                _,
+                reply @ (Reply::Lst(_) | Reply::Iln { .. } | Reply::Nln { .. } | Reply::Fln { .. } | Reply::Not { .. }),
+            ) => {
+                self.contacts_reply(reply);
             }
-            (Stage::SignedIn, "XFR") if arg(1) == "SB" => self.sb_xfr_reply(&cmd),
-            (Stage::SignedIn, "RNG") => self.sb_ring(&cmd),
-            (_, "CHL") if arg(0) == "0" => self.ns_answer_ping(arg(1)),
-            (_, "CHL") => {
-                if let Some(t) = cmd.trid() {
-                    self.locks_challenge(t, arg(1), now);
-                }
-            }
-            (_, "QRY") => {
-                if let Some(t) = cmd.trid() {
-                    if !self.ns_is_ping_answer(t) {
-                        self.locks_result(t, true, now);
-                    }
-                }
-            }
-            (_, "911") if stage != Stage::SignedIn => {
+            (Stage::SignedIn, reply @ Reply::Add { .. }) => self.contacts_reply(reply),
+            (Stage::SignedIn, Reply::XfrSb { trid, address, cookie }) => self.sb_xfr_reply(trid, address, cookie),
+            (
+                Stage::SignedIn,
+                Reply::Rng {
+                    session,
+                    address,
+                    cookie,
+                    caller,
+                    friendly,
+                },
+            ) => self.sb_ring(session, address, cookie, caller, friendly),
+            (_, Reply::Chl { trid: 0, challenge }) => self.ns_answer_ping(&challenge),
+            (_, Reply::Chl { trid, challenge }) => self.locks_challenge(trid, &challenge, now),
+            (_, Reply::Qry { trid }) => self.ns_verdict(trid, true, now),
+            (_, Reply::Error { code: 540, trid }) => self.ns_verdict(trid, false, now),
+            (Stage::SignedIn, Reply::Error { code, trid }) => self.ns_refused(trid, code, now),
+            (_, Reply::Error { code: 911, .. }) => {
                 let e = Error::api(
                     HResult::SR_AUTHENTICATION_FAILED,
                     "the service refused the sign-in name or password (911)",
                 );
                 self.ns_fail(e, now);
             }
-            (_, "540") => {
-                if let Some(t) = cmd.trid() {
-                    if !self.ns_is_ping_answer(t) {
-                        self.locks_result(t, false, now);
-                    }
-                }
-            }
-            (Stage::SignedIn, _) if cmd.is_error() => {
-                if let (Some(t), Some(code)) = (cmd.trid(), cmd.error_code()) {
-                    if !self.contacts_add_failed(t, code) {
-                        self.sb_xfr_failed(t, now);
-                    }
-                }
-            }
-            (_, code) if cmd.is_error() && stage != Stage::SignedIn => {
+            (_, Reply::Error { code, .. }) => {
                 let e = Error::api(
                     HResult::E_FAIL,
                     format!("the service answered the sign-in with error {code}"),
@@ -221,6 +217,49 @@ impl ClientEngine {
             }
             // Lists, presence and anything newer than we speak: nothing to do.
             _ => {}
+        }
+    }
+
+    /// The server's `VER`: the first dialect it names that we offered is the one.
+    fn ns_version(&mut self, versions: &[String], now: Instant) {
+        let agreed = versions
+            .iter()
+            .filter_map(|t| Dialect::from_token(t))
+            .find(|d| self.config.dialects.contains(d));
+        let Some(d) = agreed else {
+            let offered: Vec<&str> = self.config.dialects.iter().map(|d| d.as_str()).collect();
+            let e = Error::api(
+                HResult::E_FAIL,
+                format!("the server speaks none of {}", offered.join(", ")),
+            );
+            return self.ns_fail(e, now);
+        };
+        if let Some(ns) = self.ns.as_mut() {
+            ns.dialect = Some(d);
+        }
+        match d.auth() {
+            Auth::Md5 => {
+                self.set_stage(Stage::AwaitInf);
+                self.ns_send(|trid| Request::Inf { trid });
+            }
+            Auth::Twn => {
+                let e = Error::api(HResult::E_FAIL, format!("{d} sign-in is not implemented"));
+                self.ns_fail(e, now);
+            }
+        }
+    }
+
+    /// `QRY <t>` or `540 <t>`: the verdict on a ping answer of ours, or on an app's.
+    fn ns_verdict(&mut self, trid: u32, accepted: bool, now: Instant) {
+        if !self.ns_is_ping_answer(trid) {
+            self.locks_result(trid, accepted, now);
+        }
+    }
+
+    /// An error reply once signed in: to an `ADD`, or to an `XFR`.
+    fn ns_refused(&mut self, trid: u32, code: u16, now: Instant) {
+        if !self.contacts_add_failed(trid, code) {
+            self.sb_xfr_failed(trid, now);
         }
     }
 
@@ -237,18 +276,18 @@ impl ClientEngine {
 
     /// Windows Messenger answered the service's pings itself, with its own pair.
     fn ns_answer_ping(&mut self, challenge_text: &str) {
-        let digest = challenge::md5_response(challenge_text, CLIENT_KEY);
-        if let Some(t) = self.ns_send_payload("QRY", &[CLIENT_ID], digest.into_bytes()) {
-            if let Some(ns) = self.ns.as_mut() {
-                ns.ping_answers.push(t);
-            }
+        let digest = challenge::md5_response(challenge_text, CLIENT_KEY).into_bytes();
+        let sent = self.ns_send(|trid| Request::Qry {
+            trid,
+            id: CLIENT_ID.to_string(),
+            digest,
+        });
+        if let (Some(t), Some(ns)) = (sent, self.ns.as_mut()) {
+            ns.ping_answers.push(t);
         }
     }
 
-    fn ns_profile(&mut self, cmd: &Command) {
-        let Some(payload) = cmd.payload.as_deref() else {
-            return;
-        };
+    fn ns_profile(&mut self, payload: &[u8]) {
         let Ok(msg) = MimeMessage::parse(payload) else {
             return;
         };

@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 
 use crate::hresult::HResult;
-use crate::proto::{line, with_payload, ConnId, Instant};
-use crate::wire::{urlenc, Command, Decoder, Direction, InviteMessage, MimeMessage};
+use crate::proto::ns::Request as NsRequest;
+use crate::proto::sb::{Reply, Request};
+use crate::proto::{ConnId, Instant};
+use crate::wire::{Command, Decoder, Direction, InviteMessage, MimeMessage};
 
 use super::{ClientEngine, ClientOutput, ObjId};
 
@@ -114,7 +116,10 @@ impl ClientEngine {
             l.queue.push((obj, kind, payload));
             return;
         }
-        match self.ns_send("XFR", &["SB"]) {
+        match self.ns_send(|trid| NsRequest::Xfr {
+            trid,
+            kind: "SB".into(),
+        }) {
             Some(trid) => {
                 let mut link = Link::new(peer, Stage::AwaitXfr { trid }, None);
                 link.queue.push((obj, kind, payload));
@@ -130,28 +135,25 @@ impl ClientEngine {
         let t = link.trid();
         // `N`: only a failure is reported back, as the captured clients did.
         link.sent.insert(t, (obj, kind));
-        let cmd = with_payload("MSG", &[t.to_string().as_str(), "N"], payload);
-        self.out.push_back(ClientOutput::Send { conn, cmd });
+        let cmd = Request::Msg {
+            trid: t,
+            ack: "N".into(),
+            payload,
+        };
+        self.out.push_back(ClientOutput::Send {
+            conn,
+            cmd: cmd.to_command(None),
+        });
         if kind == MsgKind::Invite {
             self.sessions_invite_sent(obj, now);
         }
     }
 
     /// `XFR <t> SB <addr> CKI <cookie>` from the notification server.
-    pub(super) fn sb_xfr_reply(&mut self, cmd: &Command) {
-        let Some(t) = cmd.trid() else { return };
-        let Some(i) = self
-            .sbs
-            .links
-            .iter()
-            .position(|l| l.stage == Stage::AwaitXfr { trid: t })
-        else {
+    pub(super) fn sb_xfr_reply(&mut self, trid: u32, addr: String, cookie: String) {
+        let Some(i) = self.sbs.links.iter().position(|l| l.stage == Stage::AwaitXfr { trid }) else {
             return;
         };
-        let (addr, cookie) = (
-            cmd.args.get(2).cloned().unwrap_or_default(),
-            cmd.args.get(4).cloned().unwrap_or_default(),
-        );
         let conn = self.new_conn();
         let link = &mut self.sbs.links[i];
         link.conn = Some(conn);
@@ -167,22 +169,19 @@ impl ClientEngine {
     }
 
     /// `RNG <session> <addr> CKI <cookie> <caller> <name>`: someone wants to talk.
-    pub(super) fn sb_ring(&mut self, cmd: &Command) {
-        let arg = |i: usize| cmd.args.get(i).cloned().unwrap_or_default();
+    pub(super) fn sb_ring(&mut self, session: String, addr: String, cookie: String, caller: String, friendly: String) {
         let conn = self.new_conn();
-        let mut link = Link::new(
-            &arg(4),
+        self.peer_names.insert(caller.to_ascii_lowercase(), friendly);
+        let link = Link::new(
+            &caller,
             Stage::AwaitConnect {
-                cookie: arg(3),
-                session: Some(arg(0)),
+                cookie,
+                session: Some(session),
             },
             Some(conn),
         );
-        link.peer = arg(4);
-        self.peer_names
-            .insert(arg(4).to_ascii_lowercase(), urlenc::decode(&arg(5)));
         self.sbs.links.push(link);
-        self.out.push_back(ClientOutput::Connect { conn, addr: arg(1) });
+        self.out.push_back(ClientOutput::Connect { conn, addr });
     }
 
     pub(super) fn sb_connected(&mut self, conn: ConnId) {
@@ -193,19 +192,31 @@ impl ClientEngine {
         let Stage::AwaitConnect { cookie, session } = link.stage.clone() else {
             return;
         };
-        let t = link.trid().to_string();
+        let trid = link.trid();
         let (cmd, stage) = match session {
-            Some(sid) => (
-                line("ANS", &[t.as_str(), me.as_str(), cookie.as_str(), sid.as_str()]),
+            Some(session) => (
+                Request::Ans {
+                    trid,
+                    account: me,
+                    cookie,
+                    session,
+                },
                 Stage::AwaitAns,
             ),
             None => (
-                line("USR", &[t.as_str(), me.as_str(), cookie.as_str()]),
+                Request::Usr {
+                    trid,
+                    account: me,
+                    cookie,
+                },
                 Stage::AwaitUsr,
             ),
         };
         link.stage = stage;
-        self.out.push_back(ClientOutput::Send { conn, cmd });
+        self.out.push_back(ClientOutput::Send {
+            conn,
+            cmd: cmd.to_command(None),
+        });
     }
 
     pub(super) fn sb_receive(&mut self, conn: ConnId, bytes: &[u8], now: Instant) {
@@ -232,49 +243,45 @@ impl ClientEngine {
             return;
         };
         let stage = self.sbs.links[i].stage.clone();
-        let arg = |n: usize| cmd.args.get(n).cloned().unwrap_or_default();
-        match (stage, cmd.name.as_str()) {
-            (Stage::AwaitUsr, "USR") if arg(1) == "OK" => {
+        match (stage, Reply::parse(&cmd, None)) {
+            (Stage::AwaitUsr, Reply::UsrOk { .. }) => {
                 let link = &mut self.sbs.links[i];
-                let t = link.trid().to_string();
-                let peer = link.peer.clone();
+                let cal = Request::Cal {
+                    trid: link.trid(),
+                    account: link.peer.clone(),
+                };
                 link.stage = Stage::AwaitCal;
                 self.out.push_back(ClientOutput::Send {
                     conn,
-                    cmd: line("CAL", &[t.as_str(), peer.as_str()]),
+                    cmd: cal.to_command(None),
                 });
             }
-            (Stage::AwaitCal, "CAL") if arg(1) == "RINGING" => self.sbs.links[i].stage = Stage::AwaitJoin,
-            (Stage::AwaitJoin, "JOI") => {
-                self.peer_names
-                    .insert(arg(0).to_ascii_lowercase(), urlenc::decode(&arg(1)));
+            (Stage::AwaitCal, Reply::CalRinging { .. }) => self.sbs.links[i].stage = Stage::AwaitJoin,
+            (Stage::AwaitJoin, Reply::Joi { account, friendly }) => {
+                self.peer_names.insert(account.to_ascii_lowercase(), friendly);
                 self.sb_ready(i, now);
             }
-            (Stage::AwaitAns, "IRO") => {
-                self.peer_names
-                    .insert(arg(3).to_ascii_lowercase(), urlenc::decode(&arg(4)));
+            (Stage::AwaitAns, Reply::Iro { account, friendly, .. }) => {
+                self.peer_names.insert(account.to_ascii_lowercase(), friendly);
             }
-            (Stage::AwaitAns, "ANS") if arg(1) == "OK" => self.sb_ready(i, now),
-            (Stage::Ready, "MSG") => self.sb_message(i, &cmd, now),
-            (_, "NAK") => {
-                let failed = cmd.trid().and_then(|t| self.sbs.links[i].sent.remove(&t));
-                if let Some((obj, kind)) = failed {
+            (Stage::AwaitAns, Reply::AnsOk { .. }) => self.sb_ready(i, now),
+            (Stage::Ready, Reply::Msg { sender, payload, .. }) => self.sb_message(i, &sender, &payload, now),
+            (_, Reply::Nak { trid }) => {
+                if let Some((obj, kind)) = self.sbs.links[i].sent.remove(&trid) {
                     self.sessions_send_failed(obj, kind, SbFailure::Other, now);
                 }
             }
-            (_, "ACK") => {
-                if let Some(t) = cmd.trid() {
-                    self.sbs.links[i].sent.remove(&t);
-                }
+            (_, Reply::Ack { trid }) => {
+                self.sbs.links[i].sent.remove(&trid);
             }
-            (_, "BYE") if arg(0).eq_ignore_ascii_case(&self.sbs.links[i].peer) => {
+            (_, Reply::Bye { account }) if account.eq_ignore_ascii_case(&self.sbs.links[i].peer) => {
                 self.out.push_back(ClientOutput::Close { conn });
                 self.sb_closed(conn, now);
             }
-            (stage, _) if cmd.is_error() && stage != Stage::Ready => {
-                let failure = match cmd.error_code() {
-                    Some(217) => SbFailure::PeerOffline,
-                    Some(208) => SbFailure::BadPeer,
+            (stage, Reply::Error { code, .. }) if stage != Stage::Ready => {
+                let failure = match code {
+                    217 => SbFailure::PeerOffline,
+                    208 => SbFailure::BadPeer,
                     _ => SbFailure::Other,
                 };
                 self.out.push_back(ClientOutput::Close { conn });
@@ -292,11 +299,7 @@ impl ClientEngine {
         }
     }
 
-    fn sb_message(&mut self, i: usize, cmd: &Command, now: Instant) {
-        let Some(payload) = cmd.payload.as_deref() else {
-            return;
-        };
-        let sender = cmd.args.first().cloned().unwrap_or_default();
+    fn sb_message(&mut self, i: usize, sender: &str, payload: &[u8], now: Instant) {
         if !sender.eq_ignore_ascii_case(&self.sbs.links[i].peer) {
             return;
         }
@@ -341,7 +344,7 @@ impl ClientEngine {
                 if !matches!(link.stage, Stage::AwaitConnect { .. }) {
                     self.out.push_back(ClientOutput::Send {
                         conn,
-                        cmd: line::<&str>("OUT", &[]),
+                        cmd: Request::Out.to_command(None),
                     });
                 }
                 self.out.push_back(ClientOutput::Close { conn });

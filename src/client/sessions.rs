@@ -528,16 +528,18 @@ impl ClientEngine {
             (Some(InvitationCommand::Cancel), Some(obj)) => {
                 self.apply(obj, cancel_input(&msg), data);
             }
-            (Some(InvitationCommand::Context), Some(obj)) => {
-                if self.apply(obj, Input::PeerContextData, None) {
-                    let data = data.unwrap_or_default();
-                    if let Ok(s) = self.session_mut(obj) {
-                        s.context_data = Some(data.clone());
-                    }
-                    self.emit(ClientEvent::ContextData { obj, data });
-                }
-            }
+            (Some(InvitationCommand::Context), Some(obj)) => self.incoming_context(obj, data),
             _ => {}
+        }
+    }
+
+    fn incoming_context(&mut self, obj: ObjId, data: Option<String>) {
+        if self.apply(obj, Input::PeerContextData, None) {
+            let data = data.unwrap_or_default();
+            if let Ok(s) = self.session_mut(obj) {
+                s.context_data = Some(data.clone());
+            }
+            self.emit(ClientEvent::ContextData { obj, data });
         }
     }
 

@@ -52,6 +52,7 @@ fn client(server: &Server, email: &str, password: &str) -> Client {
         ns_address: server.local_addr().to_string(),
         local_ip: "127.0.0.1".to_string(),
         seed: Some(9),
+        dialects: crate::proto::Dialect::IMPLEMENTED.to_vec(),
     })
     .unwrap()
 }

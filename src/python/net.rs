@@ -207,6 +207,7 @@ impl NetworkClient {
             // Empty: learnt from the notification connection's own address.
             local_ip: local_ip.unwrap_or_default().to_string(),
             seed,
+            dialects: crate::proto::Dialect::IMPLEMENTED.to_vec(),
         };
         let client = Client::new(config).map_err(|e| net_err(py, e))?;
         Ok(NetworkClient { client, timeout })

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
-use crate::proto::with_payload;
+use crate::proto::ns::Reply;
 
 use super::ServiceEngine;
 
@@ -78,7 +78,12 @@ impl ServiceEngine {
             action = escape(&alert.action_url),
             subscr = escape(&alert.subscribe_url),
         );
-        self.send(conn, with_payload::<&str>("NOT", &[], xml.into_bytes()));
+        self.reply(
+            conn,
+            Reply::Not {
+                payload: xml.into_bytes(),
+            },
+        );
         Ok(true)
     }
 }

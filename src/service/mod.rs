@@ -18,7 +18,7 @@ pub use alerts::{Alert, MAX_ALERT_BODY};
 pub use directory::{Account, AddRefusal, Directory, MAX_LIST};
 
 use crate::error::Result;
-use crate::proto::{ConnId, Instant};
+use crate::proto::{ConnId, Dialect, Instant};
 use crate::wire::{Command, Decoder, Direction};
 
 /// Whether the service runs Lock and Key (reference C7).
@@ -55,6 +55,8 @@ impl LockAndKey {
 #[derive(Clone, Debug, Default)]
 pub struct ServiceConfig {
     pub lock_and_key: LockAndKey,
+    /// The dialects `VER` may agree on.
+    pub dialects: Vec<Dialect>,
     /// Seed for challenges, salts and cookies; `None` draws one from the OS.
     pub seed: Option<u64>,
     /// The switchboard address handed out in `XFR` and `RNG`.
@@ -68,6 +70,7 @@ impl ServiceConfig {
     pub fn new() -> Self {
         ServiceConfig {
             lock_and_key: LockAndKey::Enabled,
+            dialects: Dialect::IMPLEMENTED.to_vec(),
             seed: None,
             sb_address: "127.0.0.1:1864".to_string(),
             advertise_host: None,
@@ -193,7 +196,12 @@ impl ServiceEngine {
         conns.sort_unstable();
         for conn in conns {
             if matches!(self.conns.get(&conn).map(|c| &c.role), Some(Role::Ns(ns)) if ns.user().is_some()) {
-                self.send(conn, crate::proto::line("OUT", &["SSD"]));
+                self.reply(
+                    conn,
+                    crate::proto::ns::Reply::Out {
+                        reason: Some("SSD".to_string()),
+                    },
+                );
             }
             self.close(conn);
         }
@@ -232,8 +240,7 @@ impl ServiceEngine {
         if matches!(c.role, Role::Unknown) {
             // One port serves both roles: a switchboard client opens with USR <t> <user>
             // <cookie> or ANS; a notification client with VER.
-            let sb_opening = (cmd.name == "USR" && cmd.args.len() == 3) || cmd.name == "ANS";
-            c.role = if sb_opening {
+            c.role = if crate::proto::sb::opens_switchboard(&cmd) {
                 Role::Sb(sb::SbConn::new())
             } else {
                 Role::Ns(ns::NsConn::new())

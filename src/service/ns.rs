@@ -1,8 +1,11 @@
-//! Notification-server connections: MSNP7 sign-in (`VER`, `INF`, `USR MD5`), `SYN`,
-//! `CHG`, and the challenges behind both the pings and Lock and Key (msnp.md §b, §d, §e).
+//! Notification-server connections: sign-in (`VER`, `INF`, `USR`), `SYN`, `CHG`, and the
+//! challenges behind both the pings and Lock and Key (msnp.md §b, §d, §e). Handlers take
+//! typed requests ([`crate::proto::ns`]) and answer with typed replies.
 
-use crate::proto::{line, with_payload, ConnId, Instant, CHALLENGE_TIMEOUT, DIALECT, LOCK_AND_KEY_HEADER};
-use crate::wire::{challenge, urlenc, Command};
+use crate::proto::dialect::{self, Auth, Dialect};
+use crate::proto::ns::{Lst, LstMember, Reply, Request, UsrRequest};
+use crate::proto::{ConnId, Instant, CHALLENGE_TIMEOUT, LOCK_AND_KEY_HEADER};
+use crate::wire::{challenge, Command};
 
 use super::{Role, ServiceEngine};
 
@@ -39,6 +42,8 @@ struct Outstanding {
 #[derive(Debug)]
 pub(super) struct NsConn {
     stage: Stage,
+    /// The dialect `VER` agreed on.
+    dialect: Option<Dialect>,
     pinged: bool,
     /// The presence set by the last `CHG`; None until the first.
     status: Option<String>,
@@ -49,6 +54,7 @@ impl NsConn {
     pub(super) fn new() -> Self {
         NsConn {
             stage: Stage::AwaitVer,
+            dialect: None,
             pinged: false,
             status: None,
             challenges: Vec::new(),
@@ -60,6 +66,10 @@ impl NsConn {
             Stage::SignedIn { user } => Some(user),
             _ => None,
         }
+    }
+
+    pub(super) fn dialect(&self) -> Option<Dialect> {
+        self.dialect
     }
 
     pub(super) fn next_deadline(&self) -> Option<Instant> {
@@ -82,120 +92,149 @@ impl ServiceEngine {
         }
     }
 
-    pub(super) fn error_reply(&mut self, conn: ConnId, code: u16, trid: &str) {
-        self.send(conn, line(&code.to_string(), &[trid]));
+    fn ns_user(&mut self, conn: ConnId) -> String {
+        self.ns(conn)
+            .and_then(|ns| ns.user().map(str::to_string))
+            .unwrap_or_default()
+    }
+
+    /// Sends a typed reply in the connection's dialect.
+    pub(super) fn reply(&mut self, conn: ConnId, reply: Reply) {
+        let dialect = self.ns(conn).and_then(|ns| ns.dialect());
+        self.send(conn, reply.to_command(dialect));
+    }
+
+    pub(super) fn error_reply(&mut self, conn: ConnId, code: u16, trid: u32) {
+        self.send(conn, crate::proto::ns::error(code, trid));
     }
 
     pub(super) fn ns_command(&mut self, conn: ConnId, cmd: Command, now: Instant) {
-        // OUT and PNG are the only client commands without a TrID.
-        match cmd.name.as_str() {
-            "OUT" => return self.close(conn),
-            "PNG" => return self.send(conn, line::<&str>("QNG", &[])),
-            _ => {}
-        }
-        let Some(trid) = cmd.trid() else {
-            return self.error_reply(conn, 200, "0");
-        };
-        let t = trid.to_string();
+        let dialect = self.ns(conn).and_then(|ns| ns.dialect());
+        let request = Request::parse(&cmd, dialect);
         let signed_in = self.ns(conn).is_some_and(|ns| ns.user().is_some());
-        match cmd.name.as_str() {
-            "VER" => self.ns_ver(conn, &cmd, &t),
-            "INF" => self.send(conn, line("INF", &[t.as_str(), "MD5"])),
-            "USR" => self.ns_usr(conn, &cmd, &t, now),
-            "CVR" => {
-                let version = cmd.args.get(6).map(String::as_str).unwrap_or("4.7.0000");
-                self.send(
-                    conn,
-                    line(
-                        "CVR",
-                        &[
-                            t.as_str(),
-                            version,
-                            version,
-                            version,
-                            "http://localhost/",
-                            "http://localhost/",
-                        ],
-                    ),
-                );
+        match request {
+            Request::Out => self.close(conn),
+            Request::Png => self.reply(conn, Reply::Qng),
+            Request::NoTrid { .. } => self.error_reply(conn, 200, 0),
+            Request::Ver { trid, offered } => self.ns_ver(conn, trid, &offered),
+            Request::Inf { trid } => self.ns_inf(conn, trid),
+            Request::Usr { trid, auth } => self.ns_usr(conn, trid, auth, now),
+            Request::Cvr { trid, fields } => {
+                // Every field the client's own version: it should not be told to upgrade.
+                let version = fields.get(5).cloned().unwrap_or_else(|| "4.7.0000".to_string());
+                let url = "http://localhost/".to_string();
+                let fields = vec![version.clone(), version.clone(), version, url.clone(), url];
+                self.reply(conn, Reply::Cvr { trid, fields });
             }
-            _ if !signed_in => self.error_reply(conn, 302, &t),
-            "SYN" => self.ns_syn(conn, &t),
-            "CHG" => self.ns_chg(conn, &cmd, trid, now),
-            "CHL" => self.ns_chl(conn, &t, now),
-            "QRY" => self.ns_qry(conn, &cmd, &t, now),
-            "ADD" => self.ns_add(conn, &cmd, &t),
-            "XFR" => {
-                let user = self
-                    .ns(conn)
-                    .and_then(|ns| ns.user().map(str::to_string))
-                    .unwrap_or_default();
-                self.ns_xfr(conn, &cmd, &t, &user, now)
+            request if !signed_in => self.error_reply(conn, 302, request_trid(&request)),
+            Request::Syn { trid, .. } => self.ns_syn(conn, trid),
+            Request::Chg { trid, status, .. } => self.ns_chg(conn, trid, &status, now),
+            Request::Chl { trid } => self.ns_chl(conn, trid, now),
+            Request::Qry { trid, id, digest } => self.ns_qry(conn, trid, &id, &digest, now),
+            Request::Add {
+                trid, list, account, ..
+            } => self.ns_add(conn, trid, &list, &account),
+            Request::Xfr { trid, kind } => {
+                let user = self.ns_user(conn);
+                self.ns_xfr(conn, trid, &kind, &user, now)
             }
-            _ => self.error_reply(conn, 200, &t),
+            Request::Unknown { trid, .. } => self.error_reply(conn, 200, trid),
         }
     }
 
-    fn ns_ver(&mut self, conn: ConnId, cmd: &Command, t: &str) {
+    fn ns_ver(&mut self, conn: ConnId, trid: u32, offered: &[String]) {
+        let supported = self.config.dialects.clone();
         let Some(ns) = self.ns(conn) else { return };
         if !matches!(ns.stage, Stage::AwaitVer) {
-            self.error_reply(conn, 715, t);
+            self.error_reply(conn, 715, trid);
             return self.close(conn);
         }
-        if cmd.args.iter().skip(1).any(|d| d == DIALECT) {
-            ns.stage = Stage::Negotiated;
-            self.send(conn, line("VER", &[t, DIALECT]));
-        } else {
-            self.send(conn, line("VER", &[t, "0"]));
-            self.close(conn);
-        }
-    }
-
-    fn ns_usr(&mut self, conn: ConnId, cmd: &Command, t: &str, now: Instant) {
-        let args: Vec<&str> = cmd.args.iter().skip(1).map(String::as_str).collect();
-        let Some(ns) = self.ns(conn) else { return };
-        match (&ns.stage, args.as_slice()) {
-            (Stage::SignedIn { .. }, _) => self.error_reply(conn, 207, t),
-            (Stage::Negotiated, ["MD5", "I", user]) => {
-                let user = user.to_string();
-                // An unknown account still gets a salt and fails at the proof, so the
-                // reply does not reveal which accounts exist (as Escargot does).
-                let salt = self.random_hex(15);
-                if let Some(ns) = self.ns(conn) {
-                    ns.stage = Stage::AwaitProof {
-                        user: user.clone(),
-                        salt: salt.clone(),
-                    };
-                }
-                self.send(conn, line("USR", &[t, "MD5", "S", salt.as_str()]));
+        match dialect::negotiate(offered, &supported) {
+            Some(d) => {
+                ns.stage = Stage::Negotiated;
+                ns.dialect = Some(d);
+                self.reply(
+                    conn,
+                    Reply::Ver {
+                        trid,
+                        versions: vec![d.as_str().to_string()],
+                    },
+                );
             }
-            (Stage::AwaitProof { user, salt }, ["MD5", "S", proof]) => {
-                let (user, salt) = (user.clone(), salt.clone());
-                let account = self.dir.account(&user).cloned();
-                let ok = account
-                    .as_ref()
-                    .is_some_and(|a| challenge::responses_match(&challenge::md5_response(&salt, &a.password), proof));
-                match account {
-                    Some(a) if ok => self.ns_signed_in(conn, a, t, now),
-                    _ => {
-                        self.error_reply(conn, 911, t);
-                        self.close(conn);
-                    }
-                }
-            }
-            _ => {
-                self.error_reply(conn, 911, t);
+            None => {
+                self.reply(
+                    conn,
+                    Reply::Ver {
+                        trid,
+                        versions: vec!["0".to_string()],
+                    },
+                );
                 self.close(conn);
             }
         }
     }
 
-    fn ns_signed_in(&mut self, conn: ConnId, account: super::Account, t: &str, now: Instant) {
+    fn ns_inf(&mut self, conn: ConnId, trid: u32) {
+        match self.ns(conn).and_then(|ns| ns.dialect()).map(Dialect::auth) {
+            Some(Auth::Md5) | None => self.reply(
+                conn,
+                Reply::Inf {
+                    trid,
+                    methods: vec!["MD5".to_string()],
+                },
+            ),
+            Some(Auth::Twn) => self.error_reply(conn, 200, trid),
+        }
+    }
+
+    fn ns_usr(&mut self, conn: ConnId, trid: u32, auth: UsrRequest, now: Instant) {
+        let Some(ns) = self.ns(conn) else { return };
+        match (&ns.stage, auth) {
+            (Stage::SignedIn { .. }, _) => self.error_reply(conn, 207, trid),
+            (Stage::Negotiated, UsrRequest::Md5Initial { account }) => {
+                // An unknown account still gets a salt and fails at the proof, so the
+                // reply does not reveal which accounts exist (as Escargot does).
+                let salt = self.random_hex(15);
+                if let Some(ns) = self.ns(conn) {
+                    ns.stage = Stage::AwaitProof {
+                        user: account,
+                        salt: salt.clone(),
+                    };
+                }
+                self.reply(conn, Reply::UsrSalt { trid, salt });
+            }
+            (Stage::AwaitProof { user, salt }, UsrRequest::Md5Proof { proof }) => {
+                let (user, salt) = (user.clone(), salt.clone());
+                let account = self.dir.account(&user).cloned();
+                let ok = account
+                    .as_ref()
+                    .is_some_and(|a| challenge::responses_match(&challenge::md5_response(&salt, &a.password), &proof));
+                match account {
+                    Some(a) if ok => self.ns_signed_in(conn, a, trid, now),
+                    _ => {
+                        self.error_reply(conn, 911, trid);
+                        self.close(conn);
+                    }
+                }
+            }
+            _ => {
+                self.error_reply(conn, 911, trid);
+                self.close(conn);
+            }
+        }
+    }
+
+    fn ns_signed_in(&mut self, conn: ConnId, account: super::Account, trid: u32, now: Instant) {
         let key = account.sign_in_name.to_ascii_lowercase();
         // One sign-in per account: the older connection is told why it is dropped.
         if let Some(old) = self.online.insert(key, conn) {
             if old != conn {
-                self.send(old, line("OUT", &["OTH"]));
+                self.reply(
+                    old,
+                    Reply::Out {
+                        reason: Some("OTH".to_string()),
+                    },
+                );
                 self.close(old);
             }
         }
@@ -204,13 +243,16 @@ impl ServiceEngine {
                 user: account.sign_in_name.clone(),
             };
         }
-        let name = urlenc::encode(&account.friendly_name);
-        self.send(
+        self.reply(
             conn,
-            line("USR", &[t, "OK", account.sign_in_name.as_str(), name.as_str(), "1"]),
+            Reply::UsrOk {
+                trid,
+                account: account.sign_in_name.clone(),
+                friendly: account.friendly_name.clone(),
+            },
         );
-        let profile = self.profile(&account, now);
-        self.send(conn, with_payload("MSG", &["Hotmail", "Hotmail"], profile));
+        let payload = self.profile(&account, now);
+        self.reply(conn, Reply::Hotmail { payload });
     }
 
     /// The `text/x-msmsgsprofile` message sent after sign-in, plus our Lock and Key header.
@@ -238,79 +280,111 @@ impl ServiceEngine {
     }
 
     /// MSNP7 list download: one `LST` series per list (msnp.md §b.8).
-    fn ns_syn(&mut self, conn: ConnId, t: &str) {
-        let user = self
-            .ns(conn)
-            .and_then(|ns| ns.user().map(str::to_string))
-            .unwrap_or_default();
-        let ver = self.dir.list_version(&user).to_string();
-        self.send(conn, line("SYN", &[t, ver.as_str()]));
-        self.send(conn, line("GTC", &[t, ver.as_str(), "A"]));
-        self.send(conn, line("BLP", &[t, ver.as_str(), "AL"]));
-        self.send(
+    fn ns_syn(&mut self, conn: ConnId, trid: u32) {
+        let user = self.ns_user(conn);
+        let version = self.dir.list_version(&user).to_string();
+        self.reply(
             conn,
-            line("LSG", &[t, ver.as_str(), "1", "1", "0", "Other%20Contacts", "0"]),
+            Reply::Syn {
+                trid,
+                version: version.clone(),
+            },
+        );
+        self.reply(
+            conn,
+            Reply::Gtc {
+                trid,
+                version: version.clone(),
+                setting: "A".into(),
+            },
+        );
+        self.reply(
+            conn,
+            Reply::Blp {
+                trid,
+                version: version.clone(),
+                setting: "AL".into(),
+            },
+        );
+        self.reply(
+            conn,
+            Reply::Lsg {
+                trid,
+                version: version.clone(),
+                index: "1".into(),
+                total: "1".into(),
+                id: "0".into(),
+                name: "Other Contacts".into(),
+            },
         );
         for list in ["FL", "AL", "BL", "RL"] {
             let members: Vec<(String, String)> = self
                 .dir
                 .list(&user, list)
                 .into_iter()
-                .map(|a| (a.sign_in_name.clone(), urlenc::encode(&a.friendly_name)))
+                .map(|a| (a.sign_in_name.clone(), a.friendly_name.clone()))
                 .collect();
+            let lst = |index: usize, member| {
+                Reply::Lst(Lst {
+                    trid,
+                    list: list.to_string(),
+                    version: version.clone(),
+                    index,
+                    total: members.len(),
+                    member,
+                })
+            };
             if members.is_empty() {
-                self.send(conn, line("LST", &[t, list, ver.as_str(), "0", "0"]));
+                self.reply(conn, lst(0, None));
             }
-            let total = members.len().to_string();
-            for (i, (name, friendly)) in members.iter().enumerate() {
-                let index = (i + 1).to_string();
-                let mut args = vec![
-                    t,
-                    list,
-                    ver.as_str(),
-                    index.as_str(),
-                    total.as_str(),
-                    name.as_str(),
-                    friendly.as_str(),
-                ];
-                if list == "FL" {
-                    args.push("0");
-                }
-                self.send(conn, line("LST", &args));
+            for (i, (account, friendly)) in members.iter().enumerate() {
+                let member = LstMember {
+                    account: account.clone(),
+                    friendly: friendly.clone(),
+                    groups: (list == "FL").then(|| "0".to_string()),
+                };
+                self.reply(conn, lst(i + 1, Some(member)));
             }
         }
     }
 
     /// `ADD <t> <list> <account> <name> [<group>]` (msnp.md §g.2).
-    fn ns_add(&mut self, conn: ConnId, cmd: &Command, t: &str) {
-        let user = self
-            .ns(conn)
-            .and_then(|ns| ns.user().map(str::to_string))
-            .unwrap_or_default();
-        let list = cmd.args.get(1).map(String::as_str).unwrap_or("");
-        let contact = cmd.args.get(2).map(String::as_str).unwrap_or("");
+    fn ns_add(&mut self, conn: ConnId, trid: u32, list: &str, contact: &str) {
+        let user = self.ns_user(conn);
         if list == "RL" {
             // The reverse list is the server's to keep: legacy servers hang up.
             return self.close(conn);
         }
         match self.dir.add_to_list(&user, list, contact) {
-            Err(refusal) => self.error_reply(conn, refusal as u16, t),
+            Err(refusal) => self.error_reply(conn, refusal as u16, trid),
             Ok(version) => {
-                let account = self.dir.account(contact).cloned();
-                let Some(account) = account else { return };
-                let friendly = urlenc::encode(&account.friendly_name);
+                let Some(account) = self.dir.account(contact).cloned() else {
+                    return;
+                };
                 if list == "FL" {
                     if let Some(status) = self.presence(&account.sign_in_name) {
-                        let name = account.sign_in_name.as_str();
-                        self.send(conn, line("ILN", &[t, status.as_str(), name, friendly.as_str()]));
+                        self.reply(
+                            conn,
+                            Reply::Iln {
+                                trid,
+                                status,
+                                account: account.sign_in_name.clone(),
+                                friendly: account.friendly_name.clone(),
+                            },
+                        );
                     }
                 }
-                let ver = version.to_string();
-                let mut reply = vec![t, list, ver.as_str(), account.sign_in_name.as_str(), friendly.as_str()];
-                if list == "FL" {
-                    reply.push("0");
-                }
-                self.send(conn, line("ADD", &reply));
+                self.reply(
+                    conn,
+                    Reply::Add {
+                        trid,
+                        list: list.to_string(),
+                        version: version.to_string(),
+                        account: account.sign_in_name.clone(),
+                        friendly: account.friendly_name.clone(),
+                        group: (list == "FL").then(|| "0".to_string()),
+                    },
+                );
                 if list == "FL" {
                     self.notify_reverse_add(&user, &account.sign_in_name);
                 }
@@ -326,14 +400,17 @@ impl ServiceEngine {
         let Some(owner) = self.dir.account(owner).cloned() else {
             return;
         };
-        let ver = self.dir.list_version(contact).to_string();
-        let friendly = urlenc::encode(&owner.friendly_name);
-        self.send(
+        let version = self.dir.list_version(contact).to_string();
+        self.reply(
             target,
-            line(
-                "ADD",
-                &["0", "RL", ver.as_str(), owner.sign_in_name.as_str(), friendly.as_str()],
-            ),
+            Reply::Add {
+                trid: 0,
+                list: "RL".into(),
+                version,
+                account: owner.sign_in_name,
+                friendly: owner.friendly_name,
+                group: None,
+            },
         );
     }
 
@@ -357,23 +434,32 @@ impl ServiceEngine {
             .into_iter()
             .filter_map(|w| self.online.get(&w.sign_in_name.to_ascii_lowercase()).copied())
             .collect();
-        let friendly = urlenc::encode(&account.friendly_name);
         for w in watchers {
-            let cmd = match status {
-                Some(s) => line("NLN", &[s, account.sign_in_name.as_str(), friendly.as_str()]),
-                None => line("FLN", &[account.sign_in_name.as_str()]),
+            let reply = match status {
+                Some(s) => Reply::Nln {
+                    status: s.to_string(),
+                    account: account.sign_in_name.clone(),
+                    friendly: account.friendly_name.clone(),
+                },
+                None => Reply::Fln {
+                    account: account.sign_in_name.clone(),
+                },
             };
-            self.send(w, cmd);
+            self.reply(w, reply);
         }
     }
 
-    fn ns_chg(&mut self, conn: ConnId, cmd: &Command, trid: u32, now: Instant) {
-        let t = trid.to_string();
-        let status = cmd.args.get(1).map(String::as_str).unwrap_or("");
+    fn ns_chg(&mut self, conn: ConnId, trid: u32, status: &str, now: Instant) {
         if !STATUSES.contains(&status) {
-            return self.error_reply(conn, 201, &t);
+            return self.error_reply(conn, 201, trid);
         }
-        self.send(conn, line("CHG", &[t.as_str(), status]));
+        self.reply(
+            conn,
+            Reply::Chg {
+                trid,
+                status: status.to_string(),
+            },
+        );
         let user = self.ns(conn).and_then(|ns| {
             ns.status = Some(status.to_string());
             ns.user().map(str::to_string)
@@ -381,7 +467,7 @@ impl ServiceEngine {
         let first = self.ns(conn).is_some_and(|ns| !std::mem::replace(&mut ns.pinged, true));
         if let Some(user) = &user {
             if first {
-                self.initial_presence(conn, &t, user);
+                self.initial_presence(conn, trid, user);
             }
             // Invisible users look offline to their watchers.
             self.broadcast_presence(user, (status != "HDN").then_some(status));
@@ -389,34 +475,36 @@ impl ServiceEngine {
         if first {
             let challenge = self.random_digits(20);
             self.issue(conn, challenge.clone(), ChallengeKind::Ping { chg_trid: trid }, now);
-            self.send(conn, line("CHL", &["0", challenge.as_str()]));
+            self.reply(conn, Reply::Chl { trid: 0, challenge });
         }
     }
 
     /// `ILN` for every forward-list contact already online, after the first `CHG`.
-    fn initial_presence(&mut self, conn: ConnId, t: &str, user: &str) {
-        let online: Vec<(String, String, String)> = self
+    fn initial_presence(&mut self, conn: ConnId, trid: u32, user: &str) {
+        let online: Vec<Reply> = self
             .dir
             .list(user, "FL")
             .into_iter()
             .filter_map(|a| {
                 let status = self.presence(&a.sign_in_name).filter(|s| s != "HDN")?;
-                Some((status, a.sign_in_name.clone(), urlenc::encode(&a.friendly_name)))
+                Some(Reply::Iln {
+                    trid,
+                    status,
+                    account: a.sign_in_name.clone(),
+                    friendly: a.friendly_name.clone(),
+                })
             })
             .collect();
-        for (status, name, friendly) in online {
-            self.send(
-                conn,
-                line("ILN", &[t, status.as_str(), name.as_str(), friendly.as_str()]),
-            );
+        for iln in online {
+            self.reply(conn, iln);
         }
     }
 
     /// A client-requested challenge (msnp.md §d.2, §e).
-    fn ns_chl(&mut self, conn: ConnId, t: &str, now: Instant) {
+    fn ns_chl(&mut self, conn: ConnId, trid: u32, now: Instant) {
         let challenge = self.random_digits(20);
         self.issue(conn, challenge.clone(), ChallengeKind::Requested, now);
-        self.send(conn, line("CHL", &[t, challenge.as_str()]));
+        self.reply(conn, Reply::Chl { trid, challenge });
     }
 
     fn issue(&mut self, conn: ConnId, challenge: String, kind: ChallengeKind, now: Instant) {
@@ -432,9 +520,8 @@ impl ServiceEngine {
     /// `QRY <t> <id> 32` + digest. Client ids answer pings, licensed app ids answer
     /// requested challenges; a QRY does not say which challenge, so any live one of the
     /// right kind whose digest matches is consumed (msnp.md §e.3).
-    fn ns_qry(&mut self, conn: ConnId, cmd: &Command, t: &str, now: Instant) {
-        let id = cmd.args.get(1).map(String::as_str).unwrap_or("");
-        let digest = String::from_utf8_lossy(cmd.payload.as_deref().unwrap_or_default()).into_owned();
+    fn ns_qry(&mut self, conn: ConnId, trid: u32, id: &str, digest: &[u8], now: Instant) {
+        let digest = String::from_utf8_lossy(digest).into_owned();
         let (key, is_client) = match (self.dir.client_key(id), self.dir.app_key(id)) {
             (Some(k), _) => (Some(k.to_string()), true),
             (None, Some(k)) => (Some(k.to_string()), false),
@@ -455,17 +542,17 @@ impl ServiceEngine {
         match matched {
             Some(i) => {
                 ns.challenges.remove(i);
-                self.send(conn, line("QRY", &[t]));
+                self.reply(conn, Reply::Qry { trid });
             }
             None if is_client && ping_outstanding => {
                 // Legacy behaviour for the client's own answer to a ping: 540 and close.
-                self.error_reply(conn, 540, t);
+                self.error_reply(conn, 540, trid);
                 self.close(conn);
             }
             None => {
                 // Project choice (msnp.md §e.3): a failed app answer keeps the
                 // connection. Guessing a 128-bit digest is hopeless, so no retry budget.
-                self.error_reply(conn, 540, t);
+                self.error_reply(conn, 540, trid);
             }
         }
     }
@@ -483,8 +570,26 @@ impl ServiceEngine {
             live
         });
         if let Some(trid) = missed_ping {
-            self.error_reply(conn, 540, &trid.to_string());
+            self.error_reply(conn, 540, trid);
             self.close(conn);
         }
+    }
+}
+
+/// The TrID a request carried (0 for those without one).
+fn request_trid(request: &Request) -> u32 {
+    match request {
+        Request::Ver { trid, .. }
+        | Request::Cvr { trid, .. }
+        | Request::Inf { trid }
+        | Request::Usr { trid, .. }
+        | Request::Syn { trid, .. }
+        | Request::Chg { trid, .. }
+        | Request::Chl { trid }
+        | Request::Qry { trid, .. }
+        | Request::Add { trid, .. }
+        | Request::Xfr { trid, .. }
+        | Request::Unknown { trid, .. } => *trid,
+        Request::Png | Request::Out | Request::NoTrid { .. } => 0,
     }
 }

@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::proto::{line, valid_sign_in_name, ConnId, Instant};
-use crate::wire::{urlenc, Command, MAX_SB_PAYLOAD};
+use crate::proto::ns::Reply as NsReply;
+use crate::proto::sb::{Reply, Request};
+use crate::proto::{valid_sign_in_name, ConnId, Instant};
+use crate::wire::{Command, MAX_SB_PAYLOAD};
 
 use super::{Role, ServiceEngine};
 
@@ -58,7 +60,11 @@ impl ServiceEngine {
 
     fn friendly(&self, user: &str) -> String {
         let name = self.dir.account(user).map(|a| a.friendly_name.as_str()).unwrap_or(user);
-        urlenc::encode(name)
+        name.to_string()
+    }
+
+    fn sb_reply(&mut self, conn: ConnId, reply: Reply) {
+        self.send(conn, reply.to_command(None));
     }
 
     fn take_ticket(&mut self, cookie: &str, user: &str, now: Instant) -> Option<TicketKind> {
@@ -91,41 +97,45 @@ impl ServiceEngine {
     }
 
     /// NS `XFR <t> SB`.
-    pub(super) fn ns_xfr(&mut self, conn: ConnId, cmd: &Command, t: &str, user: &str, now: Instant) {
-        if cmd.args.get(1).map(String::as_str) != Some("SB") {
-            return self.error_reply(conn, 201, t);
+    pub(super) fn ns_xfr(&mut self, conn: ConnId, trid: u32, kind: &str, user: &str, now: Instant) {
+        if kind != "SB" {
+            return self.error_reply(conn, 201, trid);
         }
         let cookie = self.new_ticket(user, TicketKind::Open, now);
-        let addr = self.config.sb_address.clone();
-        self.send(conn, line("XFR", &[t, "SB", addr.as_str(), "CKI", cookie.as_str()]));
+        let address = self.config.sb_address.clone();
+        self.reply(conn, NsReply::XfrSb { trid, address, cookie });
     }
 
     pub(super) fn sb_command(&mut self, conn: ConnId, cmd: Command, now: Instant) {
-        if cmd.name == "OUT" {
-            return self.close(conn);
-        }
-        let Some(t) = cmd.trid().map(|t| t.to_string()) else {
-            return self.error_reply(conn, 200, "0");
-        };
+        let request = Request::parse(&cmd, None);
         let joined = self.sb_conn(conn).is_some_and(|s| s.sb.is_some());
-        let arg = |i: usize| cmd.args.get(i).cloned().unwrap_or_default();
-        match (cmd.name.as_str(), joined) {
-            ("USR", false) => self.sb_usr(conn, &t, &arg(1), &arg(2), now),
-            ("ANS", false) => self.sb_ans(conn, &t, &arg(1), &arg(2), &arg(3), now),
-            ("CAL", true) => self.sb_cal(conn, &t, &arg(1), now),
-            ("MSG", true) => self.sb_msg(conn, &cmd, &t),
-            (_, false) => {
+        match (request, joined) {
+            (Request::Out, _) => self.close(conn),
+            (Request::NoTrid { .. }, _) => self.error_reply(conn, 200, 0),
+            (Request::Usr { trid, account, cookie }, false) => self.sb_usr(conn, trid, &account, &cookie, now),
+            (
+                Request::Ans {
+                    trid,
+                    account,
+                    cookie,
+                    session,
+                },
+                false,
+            ) => self.sb_ans(conn, trid, &account, &cookie, &session, now),
+            (Request::Cal { trid, account }, true) => self.sb_cal(conn, trid, &account, now),
+            (Request::Msg { trid, ack, payload }, true) => self.sb_msg(conn, trid, &ack, payload),
+            (request, false) => {
                 // Anything before USR/ANS: the cookie check failed by definition.
-                self.error_reply(conn, 911, &t);
+                self.error_reply(conn, 911, sb_trid(&request));
                 self.close(conn);
             }
-            _ => self.error_reply(conn, 200, &t),
+            (request, true) => self.error_reply(conn, 200, sb_trid(&request)),
         }
     }
 
-    fn sb_usr(&mut self, conn: ConnId, t: &str, user: &str, cookie: &str, now: Instant) {
+    fn sb_usr(&mut self, conn: ConnId, trid: u32, user: &str, cookie: &str, now: Instant) {
         let Some(TicketKind::Open) = self.take_ticket(cookie, user, now) else {
-            self.error_reply(conn, 911, t);
+            self.error_reply(conn, 911, trid);
             return self.close(conn);
         };
         let user = self
@@ -144,26 +154,33 @@ impl ServiceEngine {
             sb.user = Some(user.clone());
             sb.sb = Some(id);
         }
-        let name = self.friendly(&user);
-        self.send(conn, line("USR", &[t, "OK", user.as_str(), name.as_str()]));
+        let friendly = self.friendly(&user);
+        self.sb_reply(
+            conn,
+            Reply::UsrOk {
+                trid,
+                account: user,
+                friendly,
+            },
+        );
     }
 
-    fn sb_cal(&mut self, conn: ConnId, t: &str, callee: &str, now: Instant) {
+    fn sb_cal(&mut self, conn: ConnId, trid: u32, callee: &str, now: Instant) {
         let Some((sb_id, caller)) = self.sb_conn(conn).and_then(|s| Some((s.sb.clone()?, s.user.clone()?))) else {
             return;
         };
         if !valid_sign_in_name(callee) {
-            return self.error_reply(conn, 208, t);
+            return self.error_reply(conn, 208, trid);
         }
         let in_sb = self
             .switchboards
             .get(&sb_id)
             .is_some_and(|sb| sb.members.iter().any(|(_, u)| u.eq_ignore_ascii_case(callee)));
         if in_sb {
-            return self.error_reply(conn, 215, t);
+            return self.error_reply(conn, 215, trid);
         }
         let Some(&callee_ns) = self.online.get(&callee.to_ascii_lowercase()) else {
-            return self.error_reply(conn, 217, t);
+            return self.error_reply(conn, 217, trid);
         };
         let callee = self
             .dir
@@ -171,31 +188,33 @@ impl ServiceEngine {
             .map(|a| a.sign_in_name.clone())
             .unwrap_or_else(|| callee.to_string());
         let cookie = self.new_ticket(&callee, TicketKind::Join { sb: sb_id.clone() }, now);
-        self.send(conn, line("CAL", &[t, "RINGING", sb_id.as_str()]));
-        let addr = self.config.sb_address.clone();
-        let name = self.friendly(&caller);
-        self.send(
+        self.sb_reply(
+            conn,
+            Reply::CalRinging {
+                trid,
+                session: sb_id.clone(),
+            },
+        );
+        let address = self.config.sb_address.clone();
+        let friendly = self.friendly(&caller);
+        self.reply(
             callee_ns,
-            line(
-                "RNG",
-                &[
-                    sb_id.as_str(),
-                    addr.as_str(),
-                    "CKI",
-                    cookie.as_str(),
-                    caller.as_str(),
-                    name.as_str(),
-                ],
-            ),
+            NsReply::Rng {
+                session: sb_id,
+                address,
+                cookie,
+                caller,
+                friendly,
+            },
         );
     }
 
-    fn sb_ans(&mut self, conn: ConnId, t: &str, user: &str, cookie: &str, sb_id: &str, now: Instant) {
+    fn sb_ans(&mut self, conn: ConnId, trid: u32, user: &str, cookie: &str, sb_id: &str, now: Instant) {
         let ticket = self.take_ticket(cookie, user, now);
         let valid =
             matches!(&ticket, Some(TicketKind::Join { sb }) if sb == sb_id) && self.switchboards.contains_key(sb_id);
         if !valid {
-            self.error_reply(conn, 911, t);
+            self.error_reply(conn, 911, trid);
             return self.close(conn);
         }
         let user = self
@@ -208,22 +227,29 @@ impl ServiceEngine {
             .get(sb_id)
             .map(|sb| sb.members.clone())
             .unwrap_or_default();
-        let total = others.len().to_string();
         for (i, (_, member)) in others.iter().enumerate() {
-            let name = self.friendly(member);
-            let index = (i + 1).to_string();
-            self.send(
+            let friendly = self.friendly(member);
+            self.sb_reply(
                 conn,
-                line(
-                    "IRO",
-                    &[t, index.as_str(), total.as_str(), member.as_str(), name.as_str()],
-                ),
+                Reply::Iro {
+                    trid,
+                    index: i + 1,
+                    total: others.len(),
+                    account: member.clone(),
+                    friendly,
+                },
             );
         }
-        self.send(conn, line("ANS", &[t, "OK"]));
-        let name = self.friendly(&user);
+        self.sb_reply(conn, Reply::AnsOk { trid });
+        let friendly = self.friendly(&user);
         for (member_conn, _) in &others {
-            self.send(*member_conn, line("JOI", &[user.as_str(), name.as_str()]));
+            self.sb_reply(
+                *member_conn,
+                Reply::Joi {
+                    account: user.clone(),
+                    friendly: friendly.clone(),
+                },
+            );
         }
         if let Some(sb) = self.switchboards.get_mut(sb_id) {
             sb.members.push((conn, user.clone()));
@@ -235,9 +261,7 @@ impl ServiceEngine {
     }
 
     /// Relays the payload unchanged; only the command line is rewritten (msnp.md §a.4).
-    fn sb_msg(&mut self, conn: ConnId, cmd: &Command, t: &str) {
-        let ack = cmd.args.get(1).map(String::as_str).unwrap_or("");
-        let payload = cmd.payload.clone().unwrap_or_default();
+    fn sb_msg(&mut self, conn: ConnId, trid: u32, ack: &str, payload: Vec<u8>) {
         // As Escargot: an unknown ack type or an oversized payload closes the connection.
         if !ACK_TYPES.contains(&ack) || payload.len() > MAX_SB_PAYLOAD {
             return self.close(conn);
@@ -245,21 +269,24 @@ impl ServiceEngine {
         let Some((sb_id, sender)) = self.sb_conn(conn).and_then(|s| Some((s.sb.clone()?, s.user.clone()?))) else {
             return;
         };
-        let name = self.friendly(&sender);
+        let friendly = self.friendly(&sender);
         let recipients: Vec<ConnId> = self
             .switchboards
             .get(&sb_id)
             .map(|sb| sb.members.iter().filter(|(c, _)| *c != conn).map(|(c, _)| *c).collect())
             .unwrap_or_default();
+        let relayed = Reply::Msg {
+            sender,
+            friendly,
+            payload,
+        }
+        .to_command(None);
         for r in &recipients {
-            let mut relayed = line("MSG", &[sender.as_str(), name.as_str()]);
-            relayed.args.push(payload.len().to_string());
-            relayed.payload = Some(payload.clone());
-            self.send(*r, relayed);
+            self.send(*r, relayed.clone());
         }
         match (ack, recipients.is_empty()) {
-            ("A" | "D" | "S", false) => self.send(conn, line("ACK", &[t])),
-            ("A" | "D" | "N", true) => self.send(conn, line("NAK", &[t])),
+            ("A" | "D" | "S", false) => self.sb_reply(conn, Reply::Ack { trid }),
+            ("A" | "D" | "N", true) => self.sb_reply(conn, Reply::Nak { trid }),
             _ => {}
         }
     }
@@ -278,7 +305,7 @@ impl ServiceEngine {
             self.switchboards.remove(&sb_id);
         }
         for c in rest {
-            self.send(c, line("BYE", &[user.as_str()]));
+            self.sb_reply(c, Reply::Bye { account: user.clone() });
         }
     }
 
@@ -291,6 +318,18 @@ impl ServiceEngine {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// The TrID a switchboard request carried (0 for those without one).
+fn sb_trid(request: &Request) -> u32 {
+    match request {
+        Request::Usr { trid, .. }
+        | Request::Ans { trid, .. }
+        | Request::Cal { trid, .. }
+        | Request::Msg { trid, .. }
+        | Request::Unknown { trid, .. } => *trid,
+        Request::Out | Request::NoTrid { .. } => 0,
     }
 }
 

@@ -1,18 +1,19 @@
-//! Shared vocabulary of the two engines: connection ids, the clock, and building
-//! commands whose arguments the engine already validated.
+//! Shared vocabulary of the two engines: connection ids, the clock, the dialects, and
+//! the typed notification-server and switchboard messages both engines speak.
+
+pub mod dialect;
+pub mod ns;
+pub mod sb;
 
 use std::time::Duration;
 
-use crate::wire::Command;
+pub use dialect::{Auth, Dialect};
 
 /// A connection, numbered by whoever drives the engine.
 pub type ConnId = u64;
 
 /// Time on the driver's clock (virtual in embedded mode, monotonic on the network).
 pub type Instant = Duration;
-
-/// The dialect both engines speak: Windows Messenger 4.x spoke MSNP7 with `USR MD5`.
-pub const DIALECT: &str = "MSNP7";
 
 /// Windows Messenger's own client pair, used for the service's `CHL 0` pings
 /// (reference msnp.md §d.3). It is public knowledge, so it can never unlock an app.
@@ -28,23 +29,6 @@ pub const CHALLENGE_TIMEOUT: Duration = Duration::from_secs(50);
 /// The profile header by which our service tells clients whether Lock and Key applies.
 /// Servers that do not send it (every legacy one) are treated as .NET services.
 pub const LOCK_AND_KEY_HEADER: &str = "X-Msgr-LockAndKey";
-
-/// A command line whose arguments are known to be wire-safe.
-pub(crate) fn line<S: AsRef<str>>(name: &str, args: &[S]) -> Command {
-    Command {
-        name: name.to_string(),
-        args: args.iter().map(|a| a.as_ref().to_string()).collect(),
-        payload: None,
-    }
-}
-
-/// A payload command: the byte count is appended as the last argument.
-pub(crate) fn with_payload<S: AsRef<str>>(name: &str, args: &[S], payload: Vec<u8>) -> Command {
-    let mut cmd = line(name, args);
-    cmd.args.push(payload.len().to_string());
-    cmd.payload = Some(payload);
-    cmd
-}
 
 /// A sign-in name as the service accepts it: `local@domain.tld`, printable ASCII,
 /// no spaces, at most 129 characters (the MSNP friendly-name bound is the same).
@@ -90,11 +74,5 @@ mod tests {
         }
         assert!(!valid_sign_in_name(&format!("{}@b.com", "a".repeat(124))));
         assert!(valid_sign_in_name(&format!("{}@b.com", "a".repeat(123))));
-    }
-
-    #[test]
-    fn payload_commands_carry_their_length() {
-        let c = with_payload("QRY", &["7", CLIENT_ID], b"0123".to_vec());
-        assert_eq!(c.encode(), b"QRY 7 msmsgs@msnmsgr.com 4\r\n0123");
     }
 }
