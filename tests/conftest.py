@@ -1,43 +1,103 @@
-"""Shared fixtures and helpers for the msgr test suites.
+"""Shared constants, helpers and fixtures of the msgr test suites.
 
 Everything here runs against the embedded service (``msgr.Service``): deterministic, no
-sockets, no sleeps, time moved with ``service.advance``.
+sockets, no sleeps, time moved with ``service.advance``. The building blocks (services,
+Lock and Key transactions, the callback ``Recorder``) are the public test kit,
+``msgr.testing``; what is here is only the suites' own plumbing:
+
+* the accounts, the application and the documented bounds the suites use;
+* the Session Invite world (``SessionPair``), a way to put a session in each state of
+  the transition table (``run_in_state``) and a reader of ``text/x-msmsgsinvite``
+  payloads;
+* the MessengerPriv world (``World``/``world_in``), readers of the wire trace and of
+  ``<NOTIFICATION>`` payloads;
+* the fixtures.
+
+The payload readers are the suites' own, written from the protocol notes (msnp.md §f,
+§g) and independent of msgr's (``TraceEntry.invitation``), so that they check what msgr
+puts on the wire.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import enum
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import msgr
+from msgr.testing import Recorder, fail_unlock, new_service, pend, ready_manager, unlock
+
+S = msgr.SessionState
+L = msgr.LockStatus
+H = msgr.HResult
 
 FIXTURES = Path(__file__).parent / "fixtures"
+INVITATIONS = FIXTURES / "invitations"
 
-#: A made-up Lock and Key pair of the ``name@msnmsgr.com`` shape (msnp.md §e.3).
-APP_ID = "testapp@msnmsgr.com"
-APP_KEY = "TESTKEY123"
 #: Windows Messenger's own client pair (msnp.md §d.3): answers the service's pings.
 CLIENT_ID = "msmsgs@msnmsgr.com"
 CLIENT_KEY = "Q1P7W2E4J9R8U3S5"
 
-SEED = 20240611
+# --------------------------------------------------------------------------- accounts
+
 ALICE = "alice@example.com"
 ALICE_PASSWORD = "Alice-s3cret"
 ALICE_NAME = "Alice Liddell"
+#: How ``ALICE_NAME`` travels as an MSNP parameter (url-encoded).
+ALICE_NAME_WIRE = "Alice%20Liddell"
 BOB = "bob@example.com"
 BOB_PASSWORD = "Bob-s3cret"
+#: Bob has no friendly name of his own: the service uses the local part.
+BOB_NAME = "bob"
+#: An account that exists (where the suite adds it) but is never signed in unless a
+#: test does it.
+CAROL = "carol@example.com"
+CAROL_PASSWORD = "Carol-s3cret"
+CAROL_NAME = "Carol Crane"
+CAROL_NAME_WIRE = "Carol%20Crane"
+#: A well-formed sign-in name with no account.
+NOBODY = "nobody@example.com"
+#: Valid as one MSNP parameter but not an address (no dot in the domain): 201.
+MALFORMED = "a@b"
 
-#: The lock events of an ``IMsgrLock`` object, in COM's order (design §3).
-LOCK_CALLBACKS = ("on_lock_enable", "on_lock_challenge", "on_lock_result", "on_lock_status_changed")
-#: The Messenger's own callbacks.
-MESSENGER_CALLBACKS = ("on_signed_in", "on_signed_out", "on_sign_in_failed")
+#: The accounts of the ``service`` fixture (and of ``msgr.testing.new_service`` calls
+#: that give them): two users...
+ALICE_AND_BOB = ((ALICE, ALICE_PASSWORD, ALICE_NAME), (BOB, BOB_PASSWORD))
+#: ...or three, for the Session Invite and MessengerPriv suites.
+ALICE_BOB_CAROL = (*ALICE_AND_BOB, (CAROL, CAROL_PASSWORD, CAROL_NAME))
+
+# --------------------------------------------------------------------------- the application
+
+#: The application both users register (reference §1.3: upper-case hex, braces).
+GUID = "{0E0B4F5A-7C71-4D2B-9F8F-1A2B3C4D5E6F}"
+#: A well-formed GUID that nobody registers.
+UNREGISTERED_GUID = "{00000000-1111-2222-3333-444444444444}"
+APP_NAME = "Test App"
+APP_URL = "http://example.com/testapp"
+APP_PATH = "/opt/testapp/testapp"
+#: ``register_application(*APP)`` / ``ready_manager(messenger, *APP)``.
+APP = (GUID, APP_NAME, APP_URL, APP_PATH)
+
+GUID_RE = re.compile(r"\{[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}")
+LOCAL_IP_RE = re.compile(r"127\.0\.0\.\d{1,3}")
+
+# --------------------------------------------------------------------------- documented bounds
+
+#: Our decisions for C22 and the list size.
+MAX_ALERT_SITES = 256
+MAX_LIST = 600
+MAX_ALERT_BODY = 1024
+LONG_MIN, LONG_MAX = -(1 << 31), (1 << 31) - 1
 
 
-# --------------------------------------------------------------------------- helpers
+# =========================================================================== assertions
 
 
 @contextlib.contextmanager
@@ -51,84 +111,435 @@ def raises_exactly(cls: type[BaseException]) -> Iterator[pytest.ExceptionInfo[An
         assert info.value.hresult == cls.hresult
 
 
-class Recorder(list):  # type: ignore[type-arg]
-    """Records ``(callback name, args)`` for every callback of the objects it watches.
+def ids(value: object) -> str | None:
+    """Readable parametrize ids for enum members (``CANCELLED``, not ``5``)."""
+    return value.name if isinstance(value, enum.Enum) else None
 
-    With ``tagged=True`` entries are ``(tag, name, args)`` so that one recorder can show
-    the global order of events across several objects.
-    """
 
-    def __init__(self, tagged: bool = False) -> None:
-        super().__init__()
-        self.tagged = tagged
+def who(contact: msgr.Contact) -> tuple[str, str | None]:
+    """``(sign_in_name, friendly_name)`` of a ``msgr.Contact`` (the fields the contract
+    names; the class may carry more)."""
+    assert isinstance(contact, msgr.Contact), contact
+    return contact.sign_in_name, contact.friendly_name
 
-    def watch(self, obj: Any, names: tuple[str, ...] | None = None, tag: Any = None) -> Any:
-        if names is None:
-            names = LOCK_CALLBACKS if isinstance(obj, msgr.MsgrLock) else MESSENGER_CALLBACKS
-        for name in names:
-            setattr(obj, name, self._callback(name, tag))
-        return obj
 
-    def _callback(self, name: str, tag: Any):  # noqa: ANN202
-        def callback(*args: Any) -> None:
-            self.append((tag, name, args) if self.tagged else (name, args))
+def error_class(hresult: int) -> type[msgr.MsgrError]:
+    return msgr.error_for(hresult)
 
-        return callback
+
+def utf16_units(s: str) -> int:
+    return len(s.encode("utf-16-le")) // 2
+
+
+# =========================================================================== Session Invite: two users
+
+
+@dataclass
+class SessionPair:
+    """Alice (inviter side, tag ``A``) and Bob (invitee side, tag ``B``), both signed in,
+    each with one unlocked session manager (``A.mgr`` / ``B.mgr``) watched by ``log``;
+    sessions Alice's manager is invited to are tagged ``A.in``."""
+
+    service: msgr.Service
+    alice: msgr.Messenger
+    bob: msgr.Messenger
+    ma: msgr.MsgrSessionManager
+    mb: msgr.MsgrSessionManager
+    log: Recorder = field(default_factory=Recorder)
+    invitee: list[msgr.MsgrSession] = field(default_factory=list)
+
+    def session(self, app: str | None = GUID, tag: str = "A") -> msgr.MsgrSession:
+        """A new READY inviter session of Alice's, watched under ``tag``."""
+        s = self.log.watch(self.ma.create_session(), tag)
+        if app is not None:
+            s.application = app
+        return s
+
+    def invite(self, app_data: str | None = "hello", tag: str = "A") -> tuple[msgr.MsgrSession, msgr.MsgrSession]:
+        """Alice invites Bob; returns (Alice's session, Bob's session)."""
+        sa = self.session(tag=tag)
+        sa.invite(BOB, app_data)
+        return sa, self.last_invitee()
+
+    def connect(self, accept_data: str | None = None) -> tuple[msgr.MsgrSession, msgr.MsgrSession]:
+        sa, sb = self.invite()
+        sb.accept(accept_data)
+        assert sa.state is S.CONNECTED and sb.state is S.CONNECTED
+        return sa, sb
+
+    def last_invitee(self) -> msgr.MsgrSession:
+        assert self.invitee, "Bob received no invitation"
+        return self.invitee[-1]
+
+
+def session_pair(register_on_bob: bool = True) -> SessionPair:
+    """A ``SessionPair`` on a new service; both managers have ``APP`` registered (Bob's
+    only if ``register_on_bob``)."""
+    service = new_service(users=ALICE_BOB_CAROL)
+    alice = service.sign_in(ALICE, ALICE_PASSWORD)
+    bob = service.sign_in(BOB, BOB_PASSWORD)
+    ma = ready_manager(alice, *APP, cookie=11)
+    mb = ready_manager(bob, guid=None, cookie=22)
+    if register_on_bob:
+        mb.register_application(*APP)
+    pair = SessionPair(service, alice, bob, ma, mb)
+    pair.log.watch(alice, "alice")
+    pair.log.watch(bob, "bob")
+    pair.log.watch(ma, "A.mgr", invitee_tag="A.in")
+    pair.log.watch(mb, "B.mgr", invitee_tag="B")
+    # Remember every session Bob is invited to.
+    pair.log.react(mb, "on_invitation", lambda session, data: pair.invitee.append(session))
+    return pair
+
+
+# =========================================================================== Session Invite: reaching states
+
+#: The (state, role) pairs a session really reaches through the API.
+REACHABLE = (
+    (S.READY, "inviter"),
+    (S.INVITATION, "inviter"),
+    (S.INVITATION, "invitee"),
+    (S.ACCEPTED, "invitee"),
+    (S.CONNECTED, "inviter"),
+    (S.CONNECTED, "invitee"),
+    (S.CANCELLED, "inviter"),
+    (S.CANCELLED, "invitee"),
+    (S.DECLINED, "inviter"),
+    (S.DECLINED, "invitee"),
+    (S.TERMINATED, "inviter"),
+    (S.TERMINATED, "invitee"),
+)
+
+
+@dataclass
+class Outcome:
+    """What one call did to a session in a given state."""
+
+    session: msgr.MsgrSession
+    before: msgr.SessionState
+    #: ``session.state`` right after the call returned (or raised).
+    after: msgr.SessionState
+    error: BaseException | None
+    #: ``session.state`` read in every ``on_state_changed`` of the session after the call.
+    entered: list[tuple[msgr.SessionState, msgr.SessionState]]
+
+
+def run_in_state(state: msgr.SessionState, role: str, action: Callable[[msgr.MsgrSession], Any]) -> Outcome:
+    """Puts a session of ``role`` in ``state`` for real, runs ``action(session)`` there
+    (inside ``before_app_launch`` for the invitee's ``ACCEPTED``), and reports what
+    happened."""
+    p = session_pair()
+    entered: list[tuple[msgr.SessionState, msgr.SessionState]] = []
+    result: dict[str, Any] = {}
+
+    def act(session: msgr.MsgrSession) -> None:
+        result["before"] = session.state
+        session.on_state_changed = lambda prev: entered.append((prev, session.state))
+        try:
+            action(session)
+        except msgr.MsgrError as exc:
+            result["error"] = exc
+        result["after"] = session.state
+        result["session"] = session
+
+    def pick(sa: msgr.MsgrSession, sb: msgr.MsgrSession) -> msgr.MsgrSession:
+        return sa if role == "inviter" else sb
+
+    if (state, role) == (S.READY, "inviter"):
+        act(p.session())
+    elif state is S.INVITATION:
+        act(pick(*p.invite()))
+    elif (state, role) == (S.ACCEPTED, "invitee"):
+        sa, sb = p.invite()
+
+        def before_app_launch() -> None:
+            assert sb.state is S.ACCEPTED
+            act(sb)
+
+        p.log.react(sb, "before_app_launch", before_app_launch)
+        sb.accept()
+    elif state is S.CONNECTED:
+        act(pick(*p.connect()))
+    elif state is S.CANCELLED:
+        sa, sb = p.invite()
+        sa.cancel(H.SR_SESSION_CANCELLED_LOCAL)
+        act(pick(sa, sb))
+    elif state is S.DECLINED:
+        sa, sb = p.invite()
+        sb.decline()
+        act(pick(sa, sb))
+    elif state is S.TERMINATED:
+        sa, sb = p.connect()
+        # The peer signs out: this side's session fails (SR_CONNECTION_FAILURE).
+        (p.bob if role == "inviter" else p.alice).sign_out()
+        act(pick(sa, sb))
+    else:  # pragma: no cover - guarded by REACHABLE
+        raise AssertionError(f"{state!r} is not reachable for the {role}")
+    assert "session" in result, f"the action never ran in {state.name}/{role}"
+    assert result["before"] is state, (result["before"], state)
+    return Outcome(result["session"], result["before"], result["after"], result.get("error"), entered)
+
+
+# =========================================================================== Session Invite: payloads
+
+
+@dataclass
+class Invitation:
+    """A parsed ``text/x-msmsgsinvite`` payload: MIME headers and body fields, each in
+    order, names as sent."""
+
+    headers: list[tuple[str, str]]
+    fields: list[tuple[str, str]]
+
+    def header(self, name: str) -> str | None:
+        return _first(self.headers, name)
+
+    def get(self, name: str) -> str | None:
+        return _first(self.fields, name)
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    @property
+    def command(self) -> str | None:
+        c = self.get("Invitation-Command")
+        return None if c is None else c.upper()
+
+    @property
+    def media_type(self) -> str | None:
+        ct = self.header("Content-Type")
+        return None if ct is None else ct.split(";")[0].strip().lower()
 
     def names(self) -> list[str]:
-        return [e[-2] for e in self]
+        return [n for n, _ in self.fields]
 
 
-def record(obj: Any, names: tuple[str, ...] | None = None) -> Recorder:
-    """A new recorder of every callback of ``obj``."""
-    rec = Recorder()
-    rec.watch(obj, names)
-    return rec
+def _first(pairs: list[tuple[str, str]], name: str) -> str | None:
+    for n, v in pairs:
+        if n.lower() == name.lower():
+            return v
+    return None
 
 
-def request(obj: msgr.MsgrLock, cookie: int) -> str:
-    """``request_challenge(cookie)`` and return the challenge that ``on_lock_challenge``
-    delivered, keeping whatever callback the object already had (it still runs)."""
-    got: list[tuple[int, str]] = []
-    previous = obj.on_lock_challenge
-
-    def capture(c: int, challenge: str) -> None:
-        got.append((c, challenge))
-        if previous is not None:
-            previous(c, challenge)
-
-    obj.on_lock_challenge = capture
-    try:
-        obj.request_challenge(cookie)
-    finally:
-        obj.on_lock_challenge = previous
-    assert len(got) == 1, got
-    assert got[0][0] == cookie
-    return got[0][1]
+def _name_value_lines(block: str) -> list[tuple[str, str]]:
+    out = []
+    for line in block.split("\n"):
+        line = line.rstrip("\r")
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        assert sep, f"not a 'Name: value' line: {line!r}"
+        out.append((name.strip(), value.strip()))
+    return out
 
 
-def unlock(obj: msgr.MsgrLock, cookie: int = 4242, app_id: str = APP_ID, key: str = APP_KEY) -> str:
-    """The full Lock and Key transaction with the (by default correct) pair; returns the challenge."""
-    challenge = request(obj, cookie)
-    obj.send_response(app_id, msgr.lock_response(challenge, key), cookie)
-    return challenge
+def parse_invitation(payload: bytes) -> Invitation:
+    """Splits the payload at its first empty line into MIME headers and the body, and
+    each line at its first ``:`` (msnp.md §f.1–§f.2)."""
+    text = payload.decode("utf-8")
+    normalised = text.replace("\r\n", "\n")
+    head, sep, body = normalised.partition("\n\n")
+    assert sep, "no empty line between the MIME headers and the body"
+    return Invitation(_name_value_lines(head), _name_value_lines(body))
 
 
-def new_service(lock_and_key: str = "enabled", seed: int = SEED) -> msgr.Service:
-    """A seeded service with the test pair licensed and alice/bob registered."""
-    service = msgr.Service(lock_and_key=lock_and_key, seed=seed)
-    service.license(APP_ID, APP_KEY)
-    service.add_user(ALICE, ALICE_PASSWORD, ALICE_NAME)
-    service.add_user(BOB, BOB_PASSWORD)
-    return service
+def invitation_messages(service: msgr.Service, direction: str | None = None, user: str | None = None) -> list[msgr.TraceEntry]:
+    """The ``MSG`` entries of the trace that carry ``text/x-msmsgsinvite``."""
+    out = []
+    for e in service.trace.filter(command="MSG", direction=direction, user=user):
+        if e.payload is not None and b"text/x-msmsgsinvite" in e.payload.split(b"\r\n\r\n", 1)[0]:
+            out.append(e)
+    return out
 
 
-# --------------------------------------------------------------------------- fixtures
+def sent_invitations(service: msgr.Service, user: str | None = None) -> list[Invitation]:
+    """Every invitation message a client sent, parsed, in order."""
+    return [parse_invitation(e.payload) for e in invitation_messages(service, "C->S", user)]  # type: ignore[arg-type]
+
+
+# =========================================================================== MessengerPriv: the world
+
+#: Every way a MessengerPriv can stand, each reached for real. ``OFF`` is a service
+#: without Lock and Key (C7: nothing locked, status UNLOCKED from the start).
+STATES = (
+    "NOTINITIALIZED_NEW",
+    "NOTINITIALIZED_SIGNED_OUT",
+    "INITIALIZED",
+    "PENDINGRESULT",
+    "UNLOCKED",
+    "UNLOCKFAILED",
+    "DISABLED",
+    "OFF",
+)
+#: The LockStatus each of ``STATES`` shows.
+STATUS_OF = {
+    "NOTINITIALIZED_NEW": L.NOTINITIALIZED,
+    "NOTINITIALIZED_SIGNED_OUT": L.NOTINITIALIZED,
+    "INITIALIZED": L.INITIALIZED,
+    "PENDINGRESULT": L.PENDINGRESULT,
+    "UNLOCKED": L.UNLOCKED,
+    "UNLOCKFAILED": L.UNLOCKFAILED,
+    "DISABLED": L.DISABLED,
+    "OFF": L.UNLOCKED,
+}
+SIGNED_IN_STATES = tuple(s for s in STATES if not s.startswith("NOTINITIALIZED"))
+#: The site every world's objects have tried to subscribe to.
+WORLD_SITE = 4242
+
+
+@dataclass
+class World:
+    """Alice's ``priv`` in a given state, with her session manager (``mgr``, never
+    unlocked) and Bob online with an unlocked MessengerPriv of his own (``bobpriv``)
+    subscribed to ``WORLD_SITE``. Every callback of all of them goes to ``log``
+    (tags ``priv``, ``mgr``, ``alice``, ``bob``, ``bobpriv``), cleared once the state
+    is reached."""
+
+    service: msgr.Service
+    alice: msgr.Messenger
+    bob: msgr.Messenger
+    priv: msgr.MessengerPriv
+    mgr: msgr.MsgrSessionManager
+    bobpriv: msgr.MessengerPriv
+    log: Recorder
+    state: str
+    #: The challenge of the transaction that reached PENDINGRESULT (else None).
+    challenge: str | None = None
+    cookie: int | None = None
+
+    def wire_mark(self) -> int:
+        return len(self.service.trace)
+
+    def wire_since(self, mark: int) -> list[msgr.TraceEntry]:
+        return list(self.service.trace[mark:])
+
+
+def world_in(state: str) -> World:
+    """A ``World`` whose ``priv`` is in ``state`` (one of ``STATES``)."""
+    mode = {"DISABLED": "disabled", "OFF": "off"}.get(state, "enabled")
+    service = new_service(mode, users=ALICE_BOB_CAROL)
+    bob = service.sign_in(BOB, BOB_PASSWORD)
+    bobpriv = bob.messenger_priv()
+    if mode == "enabled":
+        unlock(bobpriv, cookie=77)
+    assert bobpriv.enable_alert_events([WORLD_SITE]) is (H.S_OK if mode != "disabled" else H.S_FALSE)
+    if state == "NOTINITIALIZED_NEW":
+        alice = msgr.Messenger(service, ALICE, ALICE_PASSWORD)
+    else:
+        alice = service.sign_in(ALICE, ALICE_PASSWORD)
+    priv = alice.messenger_priv()
+    mgr = alice.session_manager()
+    world = World(service, alice, bob, priv, mgr, bobpriv, Recorder(), state)
+    if state == "PENDINGRESULT":
+        world.cookie = 99
+        world.challenge = pend(priv, world.cookie)
+    elif state == "UNLOCKED":
+        unlock(priv, cookie=1001)
+    elif state == "UNLOCKFAILED":
+        fail_unlock(priv, cookie=1002)
+    elif state == "NOTINITIALIZED_SIGNED_OUT":
+        # Unlocked and subscribed in the previous session: all of it must be gone.
+        unlock(priv, cookie=1003)
+        assert priv.enable_alert_events([WORLD_SITE]) is H.S_OK
+        alice.sign_out()
+    # Every object tries to subscribe (S_FALSE unless unlocked).
+    priv.enable_alert_events([WORLD_SITE])
+    assert priv.status is STATUS_OF[state], (state, priv.status)
+    for tag, obj in (("priv", priv), ("mgr", mgr), ("alice", alice), ("bob", bob), ("bobpriv", bobpriv)):
+        world.log.watch(obj, tag)
+    service.trace.clear()
+    return world
+
+
+# =========================================================================== MessengerPriv: the wire
+
+
+def lines(entries: list[msgr.TraceEntry], *, user: str | None = None, direction: str | None = None) -> list[str]:
+    """The command lines of some trace entries, optionally of one user / direction
+    (``"C->S"`` or ``"S->C"``)."""
+    return [
+        e.line
+        for e in entries
+        if (user is None or e.user.lower() == user.lower()) and (direction is None or e.direction == direction)
+    ]
+
+
+def commands(entries: list[msgr.TraceEntry], *names: str) -> list[msgr.TraceEntry]:
+    return [e for e in entries if e.command in names]
+
+
+def last_trid(entries: list[msgr.TraceEntry], command: str, user: str) -> int:
+    """The TrID of the last ``command`` the client of ``user`` sent."""
+    found = [e for e in entries if e.command == command and e.direction == "C->S" and e.user.lower() == user.lower()]
+    assert found, f"no {command} from {user}"
+    trid = found[-1].trid
+    assert trid is not None
+    return trid
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A parsed ``<NOTIFICATION>`` (msnp.md §g.1)."""
+
+    raw: str
+    site_id: str
+    site_url: str
+    to_name: str
+    to_pid: str
+    action_url: str
+    subscribe_url: str
+    text: str
+
+
+def parse_notification(payload: bytes | str) -> Notification:
+    """Parses a ``NOT`` payload with ``xml.etree`` (so escaping is checked for real)."""
+    raw = payload.decode("utf-8") if isinstance(payload, bytes) else payload
+    root = ET.fromstring(raw)
+    assert root.tag == "NOTIFICATION", root.tag
+    to = root.find("TO")
+    msg = root.find("MSG")
+    assert to is not None and msg is not None, raw
+    action, subscr, body = msg.find("ACTION"), msg.find("SUBSCR"), msg.find("BODY")
+    assert action is not None and subscr is not None and body is not None, raw
+    text = body.find("TEXT")
+    assert text is not None, raw
+    return Notification(
+        raw=raw,
+        site_id=root.attrib["siteid"],
+        site_url=root.attrib.get("siteurl", ""),
+        to_name=to.attrib["name"],
+        to_pid=to.attrib.get("pid", ""),
+        action_url=action.attrib.get("url", ""),
+        subscribe_url=subscr.attrib.get("url", ""),
+        text=text.text or "",
+    )
+
+
+def single_not(entries: list[msgr.TraceEntry], user: str) -> msgr.TraceEntry:
+    """The one ``NOT`` sent to ``user`` among ``entries``; checks its framing."""
+    found = [e for e in entries if e.command == "NOT"]
+    assert len(found) == 1, [e.line for e in found]
+    entry = found[0]
+    assert entry.direction == "S->C"
+    assert entry.user.lower() == user.lower()
+    assert entry.payload is not None
+    assert entry.args == (str(len(entry.payload)),), entry.line
+    assert entry.trid is None
+    return entry
+
+
+# =========================================================================== fixtures
 
 
 @pytest.fixture
 def service() -> msgr.Service:
-    return new_service()
+    return new_service(users=ALICE_AND_BOB)
 
 
 @pytest.fixture
@@ -153,9 +564,9 @@ def priv(alice: msgr.Messenger) -> msgr.MessengerPriv:
 
 @pytest.fixture
 def disabled_service() -> msgr.Service:
-    return new_service("disabled")
+    return new_service("disabled", users=ALICE_AND_BOB)
 
 
 @pytest.fixture
 def off_service() -> msgr.Service:
-    return new_service("off")
+    return new_service("off", users=ALICE_AND_BOB)

@@ -10,27 +10,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import msgr
-from privkit import (
+from conftest import (
     ALICE,
     BOB,
     CAROL,
     CAROL_PASSWORD,
+    H,
+    L,
     LONG_MAX,
     LONG_MIN,
     MAX_ALERT_BODY,
     MAX_ALERT_SITES,
     NOBODY,
     WORLD_SITE,
-    H,
-    L,
     World,
     commands,
     parse_notification,
     raises_exactly,
     single_not,
-    unlock,
     world_in,
 )
+from msgr.testing import unlock
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_alerts_are_filtered_by_site_id(w: World) -> None:
 def test_two_privs_of_one_messenger_filter_independently(w: World) -> None:
     other = w.alice.messenger_priv()
     w.log.watch(other, "other")
-    unlock(other, 8)
+    unlock(other, cookie=8)
     w.log.clear()
     assert w.priv.enable_alert_events([1, 2]) is H.S_OK
     assert other.enable_alert_events([2, 3]) is H.S_OK
@@ -188,7 +188,7 @@ def test_alert_to_a_signed_in_user_with_no_subscription_is_not_delivered(w: Worl
     # session manager; Alice and Bob are subscribed to the very site.
     carol = w.service.sign_in(CAROL, CAROL_PASSWORD)
     carolpriv = carol.messenger_priv()
-    unlock(carolpriv, 12)
+    unlock(carolpriv, cookie=12)
     w.log.watch(carol, "carol")
     w.log.watch(carolpriv, "carolpriv")
     w.log.watch(carol.session_manager(), "carolmgr")
@@ -245,7 +245,7 @@ def test_long_range_bounds_and_256_ids(w: World) -> None:
 
 def test_callback_returning_false_changes_nothing(w: World) -> None:
     # pfEnableDefault = FALSE: Messenger has no popup to suppress.
-    w.log.returns["on_alert_received"] = False
+    w.log.react(w.priv, "on_alert_received", lambda payload: False)
     p1 = send(w, ALICE, WORLD_SITE, "first")
     p2 = send(w, ALICE, WORLD_SITE, "second")
     assert w.log == [received("priv", p1), received("priv", p2)]

@@ -8,17 +8,8 @@ from typing import Any
 import pytest
 
 import msgr
-from conftest import (
-    APP_ID,
-    APP_KEY,
-    LOCK_CALLBACKS,
-    MESSENGER_CALLBACKS,
-    Recorder,
-    raises_exactly,
-    record,
-    request,
-    unlock,
-)
+from conftest import raises_exactly
+from msgr.testing import LOCK_CALLBACKS, MESSENGER_CALLBACKS, TEST_APP_ID, TEST_APP_KEY, Recorder, pend, record, unlock
 
 S = msgr.LockStatus
 
@@ -40,7 +31,7 @@ def notes(exc: BaseException) -> list[str]:
 
 def test_raising_callback_propagates_the_same_object(manager: msgr.MsgrSessionManager) -> None:
     raised: list[BaseException] = []
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
 
     def on_status(status: S) -> None:
         rec.append(("on_lock_status_changed", (status,)))
@@ -61,7 +52,7 @@ def test_raising_callback_propagates_the_same_object(manager: msgr.MsgrSessionMa
     assert manager.status is S.PENDINGRESULT
     # And the transaction goes on normally.
     challenge = rec[1][1][1]
-    manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), 1)
+    manager.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), 1)
     assert manager.status is S.UNLOCKED
     assert rec[2:] == [("on_lock_result", (1, True)), ("on_lock_status_changed", (S.UNLOCKED,))]
 
@@ -73,7 +64,7 @@ def test_note_names_the_event(manager: msgr.MsgrSessionManager, event: str) -> N
 
     setattr(manager, event, bad)
     with pytest.raises(Boom) as info:
-        unlock(manager, 1) if event != "on_lock_challenge" else manager.request_challenge(1)
+        unlock(manager, cookie=1) if event != "on_lock_challenge" else manager.request_challenge(1)
     assert any(event in n for n in notes(info.value)), notes(info.value)
 
 
@@ -89,7 +80,7 @@ def test_raise_in_on_lock_challenge_keeps_the_transaction(manager: msgr.MsgrSess
         manager.request_challenge(5)
     assert manager.status is S.PENDINGRESULT
     manager.on_lock_challenge = None
-    manager.send_response(APP_ID, msgr.lock_response(seen[0][1], APP_KEY), 5)
+    manager.send_response(TEST_APP_ID, msgr.lock_response(seen[0][1], TEST_APP_KEY), 5)
     assert manager.status is S.UNLOCKED
 
 
@@ -122,7 +113,7 @@ def test_two_raising_callbacks_first_wins(manager: msgr.MsgrSessionManager) -> N
 def test_raise_during_sign_in(alice: msgr.Messenger) -> None:
     manager, priv = alice.session_manager(), alice.messenger_priv()
     alice.sign_out()
-    p_rec = record(priv)
+    p_rec = record(priv, LOCK_CALLBACKS)
 
     def bad(enabled: bool) -> None:
         raise Boom("enable")
@@ -153,7 +144,7 @@ def test_raise_during_sign_out(alice: msgr.Messenger) -> None:
 
 
 def test_raise_from_advance(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
-    request(manager, 9)
+    pend(manager, 9)
     statuses: list[S] = []
     raised: list[BaseException] = []
 
@@ -177,7 +168,7 @@ def test_raise_from_advance(manager: msgr.MsgrSessionManager, service: msgr.Serv
 
 
 def test_no_stale_events_after_an_exception(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
 
     def bad(status: S) -> None:
         raise Boom()
@@ -203,8 +194,8 @@ def test_base_exception_is_not_wrapped(manager: msgr.MsgrSessionManager) -> None
         manager.request_challenge(1)
     manager.on_lock_status_changed = None
     other = manager.messenger.messenger_priv()
-    rec = record(other)
-    challenge = unlock(other, 2)
+    rec = record(other, LOCK_CALLBACKS)
+    challenge = unlock(other, cookie=2)
     assert rec[-2:] == [("on_lock_result", (2, True)), ("on_lock_status_changed", (S.UNLOCKED,))]
     assert challenge
 
@@ -217,7 +208,7 @@ def test_send_response_from_on_lock_challenge_is_fifo(manager: msgr.MsgrSessionM
 
     def on_challenge(cookie: int, challenge: str) -> None:
         log.append(("on_lock_challenge", (cookie, challenge)))
-        manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), cookie)
+        manager.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), cookie)
         log.append("send_response returned")
 
     manager.on_lock_challenge = on_challenge
@@ -238,9 +229,9 @@ def test_send_response_from_on_lock_challenge_is_fifo(manager: msgr.MsgrSessionM
 def test_nested_events_come_after_those_already_queued(alice: msgr.Messenger) -> None:
     first, second = alice.session_manager(), alice.messenger_priv()
     alice.sign_out()
-    log = Recorder(tagged=True)
-    log.watch(second, tag="second")
-    log.watch(first, tag="first")
+    log = Recorder()
+    log.watch(second, "second", LOCK_CALLBACKS)
+    log.watch(first, "first", LOCK_CALLBACKS)
 
     def enable_then_request(enabled: bool) -> None:
         log.append(("first", "on_lock_enable", (enabled,)))
@@ -265,9 +256,9 @@ def test_nested_events_come_after_those_already_queued(alice: msgr.Messenger) ->
 
 def test_callback_calls_into_another_object(alice: msgr.Messenger) -> None:
     manager, priv = alice.session_manager(), alice.messenger_priv()
-    log = Recorder(tagged=True)
-    log.watch(manager, tag="m")
-    log.watch(priv, tag="p")
+    log = Recorder()
+    log.watch(manager, "m", LOCK_CALLBACKS)
+    log.watch(priv, "p", LOCK_CALLBACKS)
 
     def chain(cookie: int, ok: bool) -> None:
         log.append(("m", "on_lock_result", (cookie, ok)))
@@ -277,11 +268,11 @@ def test_callback_calls_into_another_object(alice: msgr.Messenger) -> None:
 
     def answer(cookie: int, challenge: str) -> None:
         log.append(("p", "on_lock_challenge", (cookie, challenge)))
-        priv.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), cookie)
+        priv.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), cookie)
 
     manager.on_lock_result = chain
     priv.on_lock_challenge = answer
-    unlock(manager, 1)
+    unlock(manager, cookie=1)
     assert [(t, n) for t, n, _ in log] == [
         ("m", "on_lock_status_changed"),
         ("m", "on_lock_challenge"),
@@ -377,13 +368,13 @@ def test_non_callable_messenger_callback_is_refused(alice: msgr.Messenger, name:
 
 
 def test_callbacks_set_to_none(manager: msgr.MsgrSessionManager, alice: msgr.Messenger) -> None:
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     for name in LOCK_CALLBACKS:
         setattr(manager, name, None)
         assert getattr(manager, name) is None
     for name in MESSENGER_CALLBACKS:
         setattr(alice, name, None)
-    unlock(manager, 1)
+    unlock(manager, cookie=1)
     alice.sign_out()
     alice.sign_in()
     assert rec == []
@@ -394,7 +385,7 @@ def test_callbacks_default_to_none(alice: msgr.Messenger) -> None:
     manager = alice.session_manager()
     for name in LOCK_CALLBACKS:
         assert getattr(manager, name) is None
-    unlock(manager, 1)  # events with no callback are simply dropped
+    unlock(manager, cookie=1)  # events with no callback are simply dropped
     assert manager.status is S.UNLOCKED
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import msgr
-from privkit import (
+from conftest import (
     ALICE,
     ALICE_NAME,
     ALICE_NAME_WIRE,
@@ -20,10 +20,10 @@ from privkit import (
     CAROL_NAME,
     CAROL_NAME_WIRE,
     CAROL_PASSWORD,
+    H,
     MALFORMED,
     MAX_LIST,
     NOBODY,
-    H,
     World,
     commands,
     last_trid,
@@ -141,7 +141,7 @@ def test_outcomes_in_a_row_keep_their_order(w: World) -> None:
 
 def test_callback_return_value_is_ignored(w: World) -> None:
     # C23: OnContactListAdd is treated as void.
-    w.log.returns["on_contact_list_add"] = False
+    w.log.react(w.priv, "on_contact_list_add", lambda hr, contact: False)
     w.priv.add_contact(BOB)
     w.priv.add_contact(CAROL)
     assert [e[2][0] for e in w.log] == [H.S_OK, H.S_OK]

@@ -10,7 +10,7 @@ import urllib.parse
 import pytest
 
 import msgr
-from sessionkit import (
+from conftest import (
     ALICE,
     ALICE_NAME,
     APP_NAME,
@@ -18,22 +18,22 @@ from sessionkit import (
     BOB,
     GUID,
     GUID_RE,
-    INVITATIONS,
     H,
+    INVITATIONS,
     S,
-    Pair,
+    SessionPair,
     ids,
     invitation_messages,
-    make_pair,
     parse_invitation,
     sent_invitations,
+    session_pair,
 )
 
 MEDIA_TYPE = "text/x-msmsgsinvite"
 
 
-def fresh_pair(register_on_bob: bool = True) -> Pair:
-    p = make_pair(register_on_bob)
+def fresh_pair(register_on_bob: bool = True) -> SessionPair:
+    p = session_pair(register_on_bob)
     p.service.trace.clear()
     return p
 
@@ -147,7 +147,7 @@ def test_invite_carries_non_ascii_app_data_as_utf8() -> None:
     [e] = invitation_messages(p.service, "C->S")
     assert data.encode("utf-8") in e.payload
     assert parse_invitation(e.payload)["Context-Data"] == data
-    assert p.log.entries[-1] == ("B.mgr", "on_invitation", (sb, data))
+    assert p.log[-1] == ("B.mgr", "on_invitation", (sb, data))
 
 
 def test_each_session_has_its_own_cookie_and_id() -> None:

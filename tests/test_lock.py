@@ -13,20 +13,16 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import msgr
-from conftest import (
-    ALICE,
-    ALICE_PASSWORD,
-    APP_ID,
-    APP_KEY,
-    BOB,
-    BOB_PASSWORD,
-    CLIENT_ID,
-    CLIENT_KEY,
+from conftest import ALICE, ALICE_AND_BOB, ALICE_PASSWORD, BOB, BOB_PASSWORD, CLIENT_ID, CLIENT_KEY, raises_exactly
+from msgr.testing import (
+    LOCK_CALLBACKS,
+    TEST_APP_ID,
+    TEST_APP_KEY,
     Recorder,
+    fail_unlock,
     new_service,
-    raises_exactly,
+    pend,
     record,
-    request,
     unlock,
 )
 
@@ -90,7 +86,7 @@ class Reached:
 def reach(how: str, kind: str) -> Reached:
     """Reaches a LockStatus for real, through the public API only."""
     mode = {"disabled": "disabled", "off": "off"}.get(how, "enabled")
-    service = new_service(mode)
+    service = new_service(mode, users=ALICE_AND_BOB)
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     if how == "notinitialized-created-while-signed-out":
         alice.sign_out()
@@ -103,19 +99,19 @@ def reach(how: str, kind: str) -> Reached:
     elif how == "initialized":
         pass
     elif how == "pendingresult":
-        r.challenge = request(obj, r.cookie)
+        r.challenge = pend(obj, r.cookie)
         r.status = S.PENDINGRESULT
     elif how == "unlocked":
-        r.challenge = unlock(obj, r.cookie)
+        r.challenge = unlock(obj, cookie=r.cookie)
         r.status = S.UNLOCKED
     elif how == "unlockfailed-wrong-key":
-        r.challenge = unlock(obj, r.cookie, key="WRONGKEY")
+        r.challenge = fail_unlock(obj, cookie=r.cookie, key="WRONGKEY")
         r.status = S.UNLOCKFAILED
     elif how == "unlockfailed-unknown-app-id":
-        r.challenge = unlock(obj, r.cookie, app_id="stranger@msnmsgr.com")
+        r.challenge = fail_unlock(obj, cookie=r.cookie, app_id="stranger@msnmsgr.com", key=TEST_APP_KEY)
         r.status = S.UNLOCKFAILED
     elif how == "unlockfailed-timeout":
-        r.challenge = request(obj, r.cookie)
+        r.challenge = pend(obj, r.cookie)
         service.advance(50)
         r.status = S.UNLOCKFAILED
     elif how == "disabled":
@@ -147,7 +143,7 @@ KINDS = ["manager", "priv"]
 @pytest.mark.parametrize("how", WAYS)
 def test_status_cell(how: str, kind: str) -> None:
     r = reach(how, kind)
-    rec = record(r.obj)
+    rec = record(r.obj, LOCK_CALLBACKS)
     before = len(r.service.trace)
     status = r.obj.status
     assert type(status) is S
@@ -161,7 +157,7 @@ def test_status_cell(how: str, kind: str) -> None:
 @pytest.mark.parametrize("how", WAYS)
 def test_request_challenge_cell(how: str, kind: str) -> None:
     r = reach(how, kind)
-    rec = record(r.obj)
+    rec = record(r.obj, LOCK_CALLBACKS)
     before = len(r.service.trace)
     expected = REQUEST_ERROR[r.status]
     if expected is None:
@@ -197,18 +193,18 @@ def test_request_challenge_cell(how: str, kind: str) -> None:
 @pytest.mark.parametrize("how", WAYS)
 def test_send_response_cell(how: str, kind: str) -> None:
     r = reach(how, kind)
-    rec = record(r.obj)
+    rec = record(r.obj, LOCK_CALLBACKS)
     before = len(r.service.trace)
-    response = msgr.lock_response(r.challenge or "12345678901234567890", APP_KEY)
+    response = msgr.lock_response(r.challenge or "12345678901234567890", TEST_APP_KEY)
     expected = SEND_ERROR[r.status]
     if expected is None:
-        r.obj.send_response(APP_ID, response, r.cookie)
+        r.obj.send_response(TEST_APP_ID, response, r.cookie)
         assert r.obj.status is S.UNLOCKED
         assert rec == succeeded(r.cookie)
         assert len(r.service.trace) == before + 2
     else:
         with raises_exactly(expected) as info:
-            r.obj.send_response(APP_ID, response, r.cookie)
+            r.obj.send_response(TEST_APP_ID, response, r.cookie)
         assert info.value.hresult == expected.hresult
         assert r.obj.status is r.status
         assert rec == []
@@ -222,13 +218,13 @@ def test_send_response_cell(how: str, kind: str) -> None:
 def test_full_unlock_event_sequence(alice: msgr.Messenger, service: msgr.Service, kind: str) -> None:
     obj = make(alice, kind)
     assert obj.status is S.INITIALIZED
-    rec = record(obj)
+    rec = record(obj, LOCK_CALLBACKS)
     obj.request_challenge(1234)
     assert obj.status is S.PENDINGRESULT
     assert [n for n, _ in rec] == ["on_lock_status_changed", "on_lock_challenge"]
     challenge = rec[1][1][1]
     assert isinstance(challenge, str) and DIGITS20.fullmatch(challenge)
-    obj.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), 1234)
+    obj.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), 1234)
     assert obj.status is S.UNLOCKED
     assert rec == started(1234, challenge) + succeeded(1234)
     # The status argument is the enum, the result flag a real bool.
@@ -239,10 +235,10 @@ def test_full_unlock_event_sequence(alice: msgr.Messenger, service: msgr.Service
 
 def test_unlock_from_within_on_lock_challenge(manager: msgr.MsgrSessionManager) -> None:
     # The documented app pattern: answer the challenge in the callback.
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     def answer(cookie: int, challenge: str) -> None:
         rec.append(("on_lock_challenge", (cookie, challenge)))
-        manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), cookie)
+        manager.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), cookie)
 
     manager.on_lock_challenge = answer
     manager.request_challenge(-5)
@@ -252,9 +248,9 @@ def test_unlock_from_within_on_lock_challenge(manager: msgr.MsgrSessionManager) 
 
 
 def test_wrong_key(manager: msgr.MsgrSessionManager, alice: msgr.Messenger, service: msgr.Service) -> None:
-    rec = record(manager)
-    challenge = request(manager, 3)
-    manager.send_response(APP_ID, msgr.lock_response(challenge, "NOTTHEKEY"), 3)
+    rec = record(manager, LOCK_CALLBACKS)
+    challenge = pend(manager, 3)
+    manager.send_response(TEST_APP_ID, msgr.lock_response(challenge, "NOTTHEKEY"), 3)
     assert manager.status is S.UNLOCKFAILED
     assert rec == started(3, challenge) + failed(3)
     # A failed app QRY gets 540 but the connection stays.
@@ -268,11 +264,11 @@ def test_wrong_key(manager: msgr.MsgrSessionManager, alice: msgr.Messenger, serv
 
 def test_wrong_key_leaves_the_connection_usable(alice: msgr.Messenger, service: msgr.Service) -> None:
     manager = alice.session_manager()
-    unlock(manager, 1, key="NOTTHEKEY")
+    fail_unlock(manager, cookie=1, key="NOTTHEKEY")
     assert manager.status is S.UNLOCKFAILED
     priv = alice.messenger_priv()
-    rec = record(priv)
-    challenge = unlock(priv, 2)
+    rec = record(priv, LOCK_CALLBACKS)
+    challenge = unlock(priv, cookie=2)
     assert priv.status is S.UNLOCKED
     assert rec == started(2, challenge) + succeeded(2)
     assert manager.status is S.UNLOCKFAILED
@@ -283,22 +279,22 @@ def test_failed_app_responses_never_drop_the_connection(alice: msgr.Messenger, s
     # however many objects of the session fail (each may fail once per session, C3).
     objs = [alice.session_manager() if i % 2 else alice.messenger_priv() for i in range(6)]
     for i, obj in enumerate(objs):
-        rec = record(obj)
-        challenge = unlock(obj, i, key="NOTTHEKEY")
+        rec = record(obj, LOCK_CALLBACKS)
+        challenge = fail_unlock(obj, cookie=i, key="NOTTHEKEY")
         assert rec == started(i, challenge) + failed(i), i
         assert obj.status is S.UNLOCKFAILED, i
         assert alice.signed_in, f"signed out after {i + 1} failed app responses"
     assert not any(e.command == "OUT" for e in service.trace)
     # The session is still usable.
     last = alice.session_manager()
-    unlock(last, 99)
+    unlock(last, cookie=99)
     assert last.status is S.UNLOCKED
 
 
 def test_unknown_app_id_fails_like_a_wrong_key(manager: msgr.MsgrSessionManager, alice: msgr.Messenger, service: msgr.Service) -> None:
-    rec = record(manager)
-    challenge = request(manager, 11)
-    manager.send_response("stranger@msnmsgr.com", msgr.lock_response(challenge, APP_KEY), 11)
+    rec = record(manager, LOCK_CALLBACKS)
+    challenge = pend(manager, 11)
+    manager.send_response("stranger@msnmsgr.com", msgr.lock_response(challenge, TEST_APP_KEY), 11)
     assert manager.status is S.UNLOCKFAILED
     assert rec == started(11, challenge) + failed(11)
     assert alice.signed_in
@@ -306,8 +302,8 @@ def test_unknown_app_id_fails_like_a_wrong_key(manager: msgr.MsgrSessionManager,
 
 
 def test_the_public_client_pair_cannot_unlock_an_app(manager: msgr.MsgrSessionManager, alice: msgr.Messenger) -> None:
-    rec = record(manager)
-    challenge = request(manager, 12)
+    rec = record(manager, LOCK_CALLBACKS)
+    challenge = pend(manager, 12)
     manager.send_response(CLIENT_ID, msgr.lock_response(challenge, CLIENT_KEY), 12)
     assert manager.status is S.UNLOCKFAILED
     assert rec == started(12, challenge) + failed(12)
@@ -315,30 +311,30 @@ def test_the_public_client_pair_cannot_unlock_an_app(manager: msgr.MsgrSessionMa
 
 
 def test_send_response_after_wrong_key(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
-    challenge = unlock(manager, 5, key="NOTTHEKEY")
-    rec = record(manager)
+    challenge = fail_unlock(manager, cookie=5, key="NOTTHEKEY")
+    rec = record(manager, LOCK_CALLBACKS)
     before = len(service.trace)
     with raises_exactly(msgr.ApiUnlockFailedError):
-        manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), 5)
+        manager.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), 5)
     assert manager.status is S.UNLOCKFAILED
     assert rec == []
     assert len(service.trace) == before
 
 
 def test_wrong_cookie(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
-    rec = record(manager)
-    challenge = request(manager, 100)
+    rec = record(manager, LOCK_CALLBACKS)
+    challenge = pend(manager, 100)
     rec.clear()
     before = len(service.trace)
-    response = msgr.lock_response(challenge, APP_KEY)
+    response = msgr.lock_response(challenge, TEST_APP_KEY)
     for wrong in (101, 0, -100, 2**31 - 1):
         with raises_exactly(msgr.InvalidArgError):
-            manager.send_response(APP_ID, response, wrong)
+            manager.send_response(TEST_APP_ID, response, wrong)
         assert manager.status is S.PENDINGRESULT
     assert rec == []
     assert len(service.trace) == before
     # The transaction is intact.
-    manager.send_response(APP_ID, response, 100)
+    manager.send_response(TEST_APP_ID, response, 100)
     assert manager.status is S.UNLOCKED
     assert rec == succeeded(100)
 
@@ -357,15 +353,15 @@ def test_wrong_cookie(manager: msgr.MsgrSessionManager, service: msgr.Service) -
     ids=["empty", "31-digits", "33-digits", "not-hex", "0x-prefix", "inner-space", "one-bad-digit"],
 )
 def test_response_must_be_32_hex_digits(manager: msgr.MsgrSessionManager, service: msgr.Service, response: str) -> None:
-    challenge = request(manager, 8)
-    rec = record(manager)
+    challenge = pend(manager, 8)
+    rec = record(manager, LOCK_CALLBACKS)
     before = len(service.trace)
     with raises_exactly(msgr.InvalidArgError):
-        manager.send_response(APP_ID, response, 8)
+        manager.send_response(TEST_APP_ID, response, 8)
     assert manager.status is S.PENDINGRESULT
     assert rec == []
     assert len(service.trace) == before
-    manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), 8)
+    manager.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), 8)
     assert manager.status is S.UNLOCKED
 
 
@@ -375,30 +371,30 @@ def test_response_must_be_32_hex_digits(manager: msgr.MsgrSessionManager, servic
     ids=["empty", "space", "inner-space", "leading-space", "trailing-space", "tab"],
 )
 def test_app_id_must_be_one_token(manager: msgr.MsgrSessionManager, service: msgr.Service, app_id: str) -> None:
-    challenge = request(manager, 8)
-    rec = record(manager)
+    challenge = pend(manager, 8)
+    rec = record(manager, LOCK_CALLBACKS)
     before = len(service.trace)
     with raises_exactly(msgr.InvalidArgError):
-        manager.send_response(app_id, msgr.lock_response(challenge, APP_KEY), 8)
+        manager.send_response(app_id, msgr.lock_response(challenge, TEST_APP_KEY), 8)
     assert manager.status is S.PENDINGRESULT
     assert rec == []
     assert len(service.trace) == before
-    manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), 8)
+    manager.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), 8)
     assert manager.status is S.UNLOCKED
 
 
 def test_response_is_case_insensitive(manager: msgr.MsgrSessionManager) -> None:
-    rec = record(manager)
-    challenge = request(manager, 21)
-    manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY).upper(), 21)
+    rec = record(manager, LOCK_CALLBACKS)
+    challenge = pend(manager, 21)
+    manager.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY).upper(), 21)
     assert manager.status is S.UNLOCKED
     assert rec == started(21, challenge) + succeeded(21)
 
 
 def test_response_whitespace_is_trimmed(manager: msgr.MsgrSessionManager) -> None:
-    rec = record(manager)
-    challenge = request(manager, 22)
-    manager.send_response(APP_ID, "  " + msgr.lock_response(challenge, APP_KEY) + "\r\n", 22)
+    rec = record(manager, LOCK_CALLBACKS)
+    challenge = pend(manager, 22)
+    manager.send_response(TEST_APP_ID, "  " + msgr.lock_response(challenge, TEST_APP_KEY) + "\r\n", 22)
     assert manager.status is S.UNLOCKED
     assert rec == started(22, challenge) + succeeded(22)
 
@@ -407,8 +403,8 @@ def test_response_whitespace_is_trimmed(manager: msgr.MsgrSessionManager) -> Non
 
 
 def test_second_request_while_pending(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
-    challenge = request(manager, 1)
-    rec = record(manager)
+    challenge = pend(manager, 1)
+    rec = record(manager, LOCK_CALLBACKS)
     before = len(service.trace)
     with raises_exactly(msgr.ApiPendingUnlockError):
         manager.request_challenge(2)
@@ -416,13 +412,13 @@ def test_second_request_while_pending(manager: msgr.MsgrSessionManager, service:
         manager.request_challenge(1)
     assert rec == []
     assert len(service.trace) == before
-    manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), 1)
+    manager.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), 1)
     assert rec == succeeded(1)
 
 
 def test_second_request_after_unlock(manager: msgr.MsgrSessionManager) -> None:
-    unlock(manager, 1)
-    rec = record(manager)
+    unlock(manager, cookie=1)
+    rec = record(manager, LOCK_CALLBACKS)
     with raises_exactly(msgr.ApiAlreadyUnlockedError):
         manager.request_challenge(2)
     assert manager.status is S.UNLOCKED
@@ -430,8 +426,8 @@ def test_second_request_after_unlock(manager: msgr.MsgrSessionManager) -> None:
 
 
 def test_second_request_after_failure(manager: msgr.MsgrSessionManager) -> None:
-    unlock(manager, 1, key="NOTTHEKEY")
-    rec = record(manager)
+    fail_unlock(manager, cookie=1, key="NOTTHEKEY")
+    rec = record(manager, LOCK_CALLBACKS)
     with raises_exactly(msgr.ApiUnlockFailedError):
         manager.request_challenge(2)
     assert manager.status is S.UNLOCKFAILED
@@ -442,8 +438,8 @@ def test_second_request_after_failure(manager: msgr.MsgrSessionManager) -> None:
 
 
 def test_timeout(manager: msgr.MsgrSessionManager, alice: msgr.Messenger, service: msgr.Service) -> None:
-    rec = record(manager)
-    challenge = request(manager, 31)
+    rec = record(manager, LOCK_CALLBACKS)
+    challenge = pend(manager, 31)
     assert rec == started(31, challenge)
     rec.clear()
     service.advance(49)
@@ -457,7 +453,7 @@ def test_timeout(manager: msgr.MsgrSessionManager, alice: msgr.Messenger, servic
     assert alice.signed_in
     rec.clear()
     with raises_exactly(msgr.ApiUnlockFailedError):
-        manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), 31)
+        manager.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), 31)
     with raises_exactly(msgr.ApiUnlockFailedError):
         manager.request_challenge(32)
     service.advance(100)
@@ -465,8 +461,8 @@ def test_timeout(manager: msgr.MsgrSessionManager, alice: msgr.Messenger, servic
 
 
 def test_timeout_in_one_big_step(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
-    request(manager, 1)
-    rec = record(manager)
+    pend(manager, 1)
+    rec = record(manager, LOCK_CALLBACKS)
     service.advance(3600)
     assert rec == failed(1)
     assert manager.status is S.UNLOCKFAILED
@@ -475,8 +471,8 @@ def test_timeout_in_one_big_step(manager: msgr.MsgrSessionManager, service: msgr
 
 def test_timeout_counts_from_the_request(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
     service.advance(30)
-    request(manager, 1)
-    rec = record(manager)
+    pend(manager, 1)
+    rec = record(manager, LOCK_CALLBACKS)
     service.advance(49.5)
     assert manager.status is S.PENDINGRESULT
     assert rec == []
@@ -486,10 +482,10 @@ def test_timeout_counts_from_the_request(manager: msgr.MsgrSessionManager, servi
 
 
 def test_response_just_before_the_timeout(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
-    challenge = request(manager, 1)
+    challenge = pend(manager, 1)
     service.advance(49)
-    rec = record(manager)
-    manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), 1)
+    rec = record(manager, LOCK_CALLBACKS)
+    manager.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), 1)
     assert rec == succeeded(1)
     service.advance(60)
     assert rec == succeeded(1)
@@ -498,12 +494,12 @@ def test_response_just_before_the_timeout(manager: msgr.MsgrSessionManager, serv
 
 def test_timeouts_of_two_objects_fire_in_order(alice: msgr.Messenger, service: msgr.Service) -> None:
     first, second = alice.session_manager(), alice.messenger_priv()
-    log = Recorder(tagged=True)
-    request(second, 2)
+    log = Recorder()
+    pend(second, 2)
     service.advance(10)
-    request(first, 1)
-    log.watch(first, tag="first")
-    log.watch(second, tag="second")
+    pend(first, 1)
+    log.watch(first, "first", LOCK_CALLBACKS)
+    log.watch(second, "second", LOCK_CALLBACKS)
     service.advance(100)
     assert log == [
         ("second", "on_lock_result", (2, False)),
@@ -517,8 +513,8 @@ def test_timeouts_of_two_objects_fire_in_order(alice: msgr.Messenger, service: m
 
 
 def test_relock_after_sign_out_and_sign_in(alice: msgr.Messenger, manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
-    first = unlock(manager, 1)
-    rec = record(manager)
+    first = unlock(manager, cookie=1)
+    rec = record(manager, LOCK_CALLBACKS)
     alice.sign_out()
     assert manager.status is S.NOTINITIALIZED
     assert rec == RELOCKED
@@ -526,33 +522,33 @@ def test_relock_after_sign_out_and_sign_in(alice: msgr.Messenger, manager: msgr.
     with raises_exactly(msgr.ApiNotInitializedError):
         manager.request_challenge(2)
     with raises_exactly(msgr.ApiNotInitializedError):
-        manager.send_response(APP_ID, msgr.lock_response(first, APP_KEY), 1)
+        manager.send_response(TEST_APP_ID, msgr.lock_response(first, TEST_APP_KEY), 1)
     assert rec == []
     alice.sign_in()
     assert manager.status is S.INITIALIZED
     assert rec == ENABLED
     rec.clear()
     # A new transaction in the new session.
-    second = unlock(manager, 2)
+    second = unlock(manager, cookie=2)
     assert manager.status is S.UNLOCKED
     assert rec == started(2, second) + succeeded(2)
     assert second != first
 
 
 def test_relock_after_failure(alice: msgr.Messenger, manager: msgr.MsgrSessionManager) -> None:
-    unlock(manager, 1, key="NOTTHEKEY")
-    rec = record(manager)
+    fail_unlock(manager, cookie=1, key="NOTTHEKEY")
+    rec = record(manager, LOCK_CALLBACKS)
     alice.sign_out()
     alice.sign_in()
     assert rec == RELOCKED + ENABLED
     rec.clear()
-    challenge = unlock(manager, 2)
+    challenge = unlock(manager, cookie=2)
     assert rec == started(2, challenge) + succeeded(2)
 
 
 def test_sign_out_while_pending(alice: msgr.Messenger, manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
-    old = request(manager, 1)
-    rec = record(manager)
+    old = pend(manager, 1)
+    rec = record(manager, LOCK_CALLBACKS)
     alice.sign_out()
     assert rec == RELOCKED
     assert manager.status is S.NOTINITIALIZED
@@ -562,13 +558,13 @@ def test_sign_out_while_pending(alice: msgr.Messenger, manager: msgr.MsgrSession
     assert rec == RELOCKED + ENABLED
     rec.clear()
     with raises_exactly(msgr.ApiLockedError):
-        manager.send_response(APP_ID, msgr.lock_response(old, APP_KEY), 1)
-    challenge = unlock(manager, 3)
+        manager.send_response(TEST_APP_ID, msgr.lock_response(old, TEST_APP_KEY), 1)
+    challenge = unlock(manager, cookie=3)
     assert rec == started(3, challenge) + succeeded(3)
 
 
 def test_sign_out_from_initialized(alice: msgr.Messenger, manager: msgr.MsgrSessionManager) -> None:
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     alice.sign_out()
     assert rec == RELOCKED
     alice.sign_in()
@@ -577,8 +573,8 @@ def test_sign_out_from_initialized(alice: msgr.Messenger, manager: msgr.MsgrSess
 
 def test_many_sessions(alice: msgr.Messenger, manager: msgr.MsgrSessionManager) -> None:
     for i in range(4):
-        rec = record(manager)
-        challenge = unlock(manager, i)
+        rec = record(manager, LOCK_CALLBACKS)
+        challenge = unlock(manager, cookie=i)
         assert rec == started(i, challenge) + succeeded(i)
         alice.sign_out()
         alice.sign_in()
@@ -589,7 +585,7 @@ def test_object_created_while_signed_out_is_enabled_at_sign_in(alice: msgr.Messe
     alice.sign_out()
     manager = alice.session_manager()
     assert manager.status is S.NOTINITIALIZED
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     alice.sign_in()
     assert rec == ENABLED
     assert rec[0][1][0] is True
@@ -600,11 +596,11 @@ def test_object_created_while_signed_out_is_enabled_at_sign_in(alice: msgr.Messe
 def test_object_created_while_signed_in_starts_initialized_without_events(alice: msgr.Messenger, service: msgr.Service) -> None:
     manager = alice.session_manager()
     assert manager.status is S.INITIALIZED
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     # Anything queued for it at creation would be delivered by the next call.
     service.advance(0)
     other = alice.messenger_priv()
-    unlock(other, 1)
+    unlock(other, cookie=1)
     assert rec == []
     assert manager.status is S.INITIALIZED
 
@@ -614,10 +610,10 @@ def test_object_created_while_signed_in_starts_initialized_without_events(alice:
 
 def test_manager_and_priv_unlock_separately(alice: msgr.Messenger, service: msgr.Service) -> None:
     manager, priv = alice.session_manager(), alice.messenger_priv()
-    log = Recorder(tagged=True)
-    log.watch(manager, tag="manager")
-    log.watch(priv, tag="priv")
-    challenge = unlock(manager, 1)
+    log = Recorder()
+    log.watch(manager, "manager", LOCK_CALLBACKS)
+    log.watch(priv, "priv", LOCK_CALLBACKS)
+    challenge = unlock(manager, cookie=1)
     assert manager.status is S.UNLOCKED
     assert priv.status is S.INITIALIZED
     assert log == [
@@ -627,7 +623,7 @@ def test_manager_and_priv_unlock_separately(alice: msgr.Messenger, service: msgr
         ("manager", "on_lock_status_changed", (S.UNLOCKED,)),
     ]
     log.clear()
-    challenge = unlock(priv, 2)
+    challenge = unlock(priv, cookie=2)
     assert priv.status is S.UNLOCKED
     assert log == [
         ("priv", "on_lock_status_changed", (S.PENDINGRESULT,)),
@@ -639,8 +635,8 @@ def test_manager_and_priv_unlock_separately(alice: msgr.Messenger, service: msgr
 
 def test_priv_unlocked_leaves_manager_initialized(alice: msgr.Messenger) -> None:
     manager, priv = alice.session_manager(), alice.messenger_priv()
-    rec = record(manager)
-    unlock(priv, 1)
+    rec = record(manager, LOCK_CALLBACKS)
+    unlock(priv, cookie=1)
     assert priv.status is S.UNLOCKED
     assert manager.status is S.INITIALIZED
     assert rec == []
@@ -648,12 +644,12 @@ def test_priv_unlocked_leaves_manager_initialized(alice: msgr.Messenger) -> None
 
 def test_same_cookie_on_two_objects(alice: msgr.Messenger) -> None:
     manager, priv = alice.session_manager(), alice.messenger_priv()
-    m_rec, p_rec = record(manager), record(priv)
-    m_challenge = request(manager, 7)
-    p_challenge = request(priv, 7)
+    m_rec, p_rec = record(manager, LOCK_CALLBACKS), record(priv, LOCK_CALLBACKS)
+    m_challenge = pend(manager, 7)
+    p_challenge = pend(priv, 7)
     # Answer in the other order: each result goes to its own object.
-    priv.send_response(APP_ID, msgr.lock_response(p_challenge, "NOTTHEKEY"), 7)
-    manager.send_response(APP_ID, msgr.lock_response(m_challenge, APP_KEY), 7)
+    priv.send_response(TEST_APP_ID, msgr.lock_response(p_challenge, "NOTTHEKEY"), 7)
+    manager.send_response(TEST_APP_ID, msgr.lock_response(m_challenge, TEST_APP_KEY), 7)
     assert m_rec == started(7, m_challenge) + succeeded(7)
     assert p_rec == started(7, p_challenge) + failed(7)
     assert manager.status is S.UNLOCKED
@@ -664,17 +660,17 @@ def test_a_qry_answers_any_live_challenge_of_the_connection(alice: msgr.Messenge
     # msnp.md §e.3: a QRY does not say which challenge it answers; the service accepts a
     # digest matching any live challenge of the connection and consumes that challenge.
     manager, priv = alice.session_manager(), alice.messenger_priv()
-    request(manager, 1)
-    p_challenge = request(priv, 2)
-    m_rec, p_rec = record(manager), record(priv)
-    manager.send_response(APP_ID, msgr.lock_response(p_challenge, APP_KEY), 1)
+    pend(manager, 1)
+    p_challenge = pend(priv, 2)
+    m_rec, p_rec = record(manager, LOCK_CALLBACKS), record(priv, LOCK_CALLBACKS)
+    manager.send_response(TEST_APP_ID, msgr.lock_response(p_challenge, TEST_APP_KEY), 1)
     assert m_rec == succeeded(1)
     assert manager.status is S.UNLOCKED
     assert priv.status is S.PENDINGRESULT
     assert p_rec == []
     # priv's challenge was consumed: its own correct answer no longer matches anything live
     # except the manager's challenge, which its digest does not fit.
-    priv.send_response(APP_ID, msgr.lock_response(p_challenge, APP_KEY), 2)
+    priv.send_response(TEST_APP_ID, msgr.lock_response(p_challenge, TEST_APP_KEY), 2)
     assert p_rec == failed(2)
     assert priv.status is S.UNLOCKFAILED
 
@@ -682,12 +678,12 @@ def test_a_qry_answers_any_live_challenge_of_the_connection(alice: msgr.Messenge
 def test_each_call_returns_a_new_separately_locked_object(alice: msgr.Messenger) -> None:
     a, b = alice.session_manager(), alice.session_manager()
     assert a is not b
-    rec = record(b)
-    unlock(a, 1)
+    rec = record(b, LOCK_CALLBACKS)
+    unlock(a, cookie=1)
     assert a.status is S.UNLOCKED
     assert b.status is S.INITIALIZED
     assert rec == []
-    unlock(b, 1)
+    unlock(b, cookie=1)
     assert b.status is S.UNLOCKED
 
 
@@ -705,10 +701,10 @@ def test_objects_of_two_messengers_are_independent(service: msgr.Service) -> Non
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     bob = service.sign_in(BOB, BOB_PASSWORD)
     a_obj, b_obj = alice.session_manager(), bob.session_manager()
-    log = Recorder(tagged=True)
-    log.watch(a_obj, tag="alice")
-    log.watch(b_obj, tag="bob")
-    a_challenge = unlock(a_obj, 1)
+    log = Recorder()
+    log.watch(a_obj, "alice", LOCK_CALLBACKS)
+    log.watch(b_obj, "bob", LOCK_CALLBACKS)
+    a_challenge = unlock(a_obj, cookie=1)
     assert a_obj.status is S.UNLOCKED
     assert b_obj.status is S.INITIALIZED
     assert [e[0] for e in log] == ["alice"] * 4
@@ -718,7 +714,7 @@ def test_objects_of_two_messengers_are_independent(service: msgr.Service) -> Non
     assert b_obj.status is S.INITIALIZED
     assert bob.signed_in
     log.clear()
-    b_challenge = unlock(b_obj, 1)
+    b_challenge = unlock(b_obj, cookie=1)
     assert b_challenge != a_challenge
     assert [e[0] for e in log] == ["bob"] * 4
     assert b_obj.status is S.UNLOCKED
@@ -729,9 +725,9 @@ def test_failure_on_one_messenger_does_not_touch_the_other(service: msgr.Service
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     bob = service.sign_in(BOB, BOB_PASSWORD)
     a_obj, b_obj = alice.session_manager(), bob.session_manager()
-    b_rec = record(b_obj)
-    request(b_obj, 5)
-    unlock(a_obj, 5, key="NOTTHEKEY")
+    b_rec = record(b_obj, LOCK_CALLBACKS)
+    pend(b_obj, 5)
+    fail_unlock(a_obj, cookie=5, key="NOTTHEKEY")
     assert a_obj.status is S.UNLOCKFAILED
     assert b_obj.status is S.PENDINGRESULT
     assert [n for n, _ in b_rec] == ["on_lock_status_changed", "on_lock_challenge"]
@@ -743,7 +739,7 @@ def test_failure_on_one_messenger_does_not_touch_the_other(service: msgr.Service
 def test_the_services_ping_is_answered_by_messenger_not_apps(alice: msgr.Messenger, service: msgr.Service) -> None:
     manager, priv = alice.session_manager(), alice.messenger_priv()
     alice.sign_out()
-    m_rec, p_rec = record(manager), record(priv)
+    m_rec, p_rec = record(manager, LOCK_CALLBACKS), record(priv, LOCK_CALLBACKS)
     before = len(service.trace)
     alice.sign_in()
     new = service.trace[before:]
@@ -764,7 +760,7 @@ def test_disabled_sign_in_events(disabled_service: msgr.Service) -> None:
     assert manager.status is S.DISABLED
     assert priv.status is S.DISABLED
     alice.sign_out()
-    m_rec, p_rec = record(manager), record(priv)
+    m_rec, p_rec = record(manager, LOCK_CALLBACKS), record(priv, LOCK_CALLBACKS)
     alice.sign_in()
     assert m_rec == [("on_lock_enable", (False,)), ("on_lock_status_changed", (S.DISABLED,))]
     assert p_rec == [("on_lock_enable", (False,)), ("on_lock_status_changed", (S.DISABLED,))]
@@ -774,12 +770,12 @@ def test_disabled_sign_in_events(disabled_service: msgr.Service) -> None:
 def test_disabled_calls_raise(disabled_service: msgr.Service) -> None:
     alice = disabled_service.sign_in(ALICE, ALICE_PASSWORD)
     for obj in (alice.session_manager(), alice.messenger_priv()):
-        rec = record(obj)
+        rec = record(obj, LOCK_CALLBACKS)
         before = len(disabled_service.trace)
         with raises_exactly(msgr.ApiDisabledError):
             obj.request_challenge(1)
         with raises_exactly(msgr.ApiDisabledError):
-            obj.send_response(APP_ID, "0" * 32, 1)
+            obj.send_response(TEST_APP_ID, "0" * 32, 1)
         assert obj.status is S.DISABLED
         assert rec == []
         assert len(disabled_service.trace) == before
@@ -788,7 +784,7 @@ def test_disabled_calls_raise(disabled_service: msgr.Service) -> None:
 def test_disabled_object_created_while_signed_in_has_no_events(disabled_service: msgr.Service) -> None:
     alice = disabled_service.sign_in(ALICE, ALICE_PASSWORD)
     manager = alice.session_manager()
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     disabled_service.advance(0)
     assert rec == []
     assert manager.status is S.DISABLED
@@ -797,7 +793,7 @@ def test_disabled_object_created_while_signed_in_has_no_events(disabled_service:
 def test_disabled_sign_out_relocks(disabled_service: msgr.Service) -> None:
     alice = disabled_service.sign_in(ALICE, ALICE_PASSWORD)
     manager = alice.session_manager()
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     alice.sign_out()
     assert rec == RELOCKED
     with raises_exactly(msgr.ApiNotInitializedError):
@@ -810,7 +806,7 @@ def test_off_objects_are_unlocked_without_lock_enable(off_service: msgr.Service)
     assert manager.status is S.UNLOCKED
     assert priv.status is S.UNLOCKED
     alice.sign_out()
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     alice.sign_in()
     assert rec == [("on_lock_status_changed", (S.UNLOCKED,))]
     assert "on_lock_enable" not in rec.names()
@@ -819,12 +815,12 @@ def test_off_objects_are_unlocked_without_lock_enable(off_service: msgr.Service)
 def test_off_calls_raise_already_unlocked(off_service: msgr.Service) -> None:
     alice = off_service.sign_in(ALICE, ALICE_PASSWORD)
     manager = alice.session_manager()
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     before = len(off_service.trace)
     with raises_exactly(msgr.ApiAlreadyUnlockedError):
         manager.request_challenge(1)
     with raises_exactly(msgr.ApiAlreadyUnlockedError):
-        manager.send_response(APP_ID, "0" * 32, 1)
+        manager.send_response(TEST_APP_ID, "0" * 32, 1)
     assert rec == []
     assert len(off_service.trace) == before
     assert not any(e.command == "CHL" and e.direction == "C->S" for e in off_service.trace)
@@ -833,7 +829,7 @@ def test_off_calls_raise_already_unlocked(off_service: msgr.Service) -> None:
 def test_off_sign_out_relocks(off_service: msgr.Service) -> None:
     alice = off_service.sign_in(ALICE, ALICE_PASSWORD)
     manager = alice.session_manager()
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     alice.sign_out()
     assert rec == RELOCKED
     assert manager.status is S.NOTINITIALIZED
@@ -848,7 +844,7 @@ def test_off_sign_out_relocks(off_service: msgr.Service) -> None:
     ids=["True", "False", "str", "float", "None", "2**31", "-2**31-1", "2**63", "bytes"],
 )
 def test_request_challenge_cookie_must_be_a_long(manager: msgr.MsgrSessionManager, service: msgr.Service, cookie: Any) -> None:
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     before = len(service.trace)
     with raises_exactly(msgr.InvalidArgError):
         manager.request_challenge(cookie)
@@ -859,8 +855,8 @@ def test_request_challenge_cookie_must_be_a_long(manager: msgr.MsgrSessionManage
 
 @pytest.mark.parametrize("cookie", [-(2**31), 2**31 - 1, 0])
 def test_cookie_limits_are_accepted(manager: msgr.MsgrSessionManager, cookie: int) -> None:
-    rec = record(manager)
-    challenge = unlock(manager, cookie)
+    rec = record(manager, LOCK_CALLBACKS)
+    challenge = unlock(manager, cookie=cookie)
     assert rec == started(cookie, challenge) + succeeded(cookie)
     assert type(rec[1][1][0]) is int
 
@@ -870,7 +866,7 @@ def test_cookie_accepts_index_types(manager: msgr.MsgrSessionManager) -> None:
         def __index__(self) -> int:
             return 17
 
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     manager.request_challenge(Index())
     assert rec[1][1][0] == 17
 
@@ -881,15 +877,15 @@ def test_cookie_accepts_index_types(manager: msgr.MsgrSessionManager) -> None:
         (None, "ok", 1),
         (5, "ok", 1),
         (b"testapp@msnmsgr.com", "ok", 1),
-        (APP_ID, None, 1),
-        (APP_ID, b"0" * 32, 1),
-        (APP_ID, 123, 1),
-        (APP_ID, "ok", True),
-        (APP_ID, "ok", "1"),
-        (APP_ID, "ok", 1.0),
-        (APP_ID, "ok", None),
-        (APP_ID, "ok", 2**31),
-        (APP_ID, "ok", -(2**31) - 1),
+        (TEST_APP_ID, None, 1),
+        (TEST_APP_ID, b"0" * 32, 1),
+        (TEST_APP_ID, 123, 1),
+        (TEST_APP_ID, "ok", True),
+        (TEST_APP_ID, "ok", "1"),
+        (TEST_APP_ID, "ok", 1.0),
+        (TEST_APP_ID, "ok", None),
+        (TEST_APP_ID, "ok", 2**31),
+        (TEST_APP_ID, "ok", -(2**31) - 1),
     ],
     ids=[
         "app_id-None",
@@ -907,11 +903,11 @@ def test_cookie_accepts_index_types(manager: msgr.MsgrSessionManager) -> None:
     ],
 )
 def test_send_response_argument_types(manager: msgr.MsgrSessionManager, service: msgr.Service, app_id: Any, response: Any, cookie: Any) -> None:
-    challenge = request(manager, 1)
-    good = msgr.lock_response(challenge, APP_KEY)
+    challenge = pend(manager, 1)
+    good = msgr.lock_response(challenge, TEST_APP_KEY)
     if response == "ok":
         response = good
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     before = len(service.trace)
     with raises_exactly(msgr.InvalidArgError) as info:
         manager.send_response(app_id, response, cookie)
@@ -919,7 +915,7 @@ def test_send_response_argument_types(manager: msgr.MsgrSessionManager, service:
     assert manager.status is S.PENDINGRESULT
     assert rec == []
     assert len(service.trace) == before
-    manager.send_response(APP_ID, good, 1)
+    manager.send_response(TEST_APP_ID, good, 1)
     assert manager.status is S.UNLOCKED
 
 
@@ -962,11 +958,11 @@ def test_random_operations_follow_the_state_table(mode: str, ops: list[tuple[Any
         "disabled": (S.DISABLED, [("on_lock_enable", (False,)), ("on_lock_status_changed", (S.DISABLED,))]),
         "off": (S.UNLOCKED, [("on_lock_status_changed", (S.UNLOCKED,))]),
     }[mode]
-    service = new_service(mode)
+    service = new_service(mode, users=ALICE_AND_BOB)
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     objs: list[msgr.MsgrLock] = [alice.session_manager(), alice.messenger_priv(), alice.session_manager()]
     model = [ObjModel(on_sign_in[0]) for _ in objs]
-    recs = [record(o) for o in objs]
+    recs = [record(o, LOCK_CALLBACKS) for o in objs]
     signed_in = True
     now = 0.0
 
@@ -998,7 +994,7 @@ def test_random_operations_follow_the_state_table(mode: str, ops: list[tuple[Any
                     m.status, m.cookie, m.challenge, m.deadline = S.PENDINGRESULT, op[2], challenge, now + 50
                     expected[i] = started(op[2], challenge)
             else:
-                key = APP_KEY if name != "send_bad" else "NOTTHEKEY"
+                key = TEST_APP_KEY if name != "send_bad" else "NOTTHEKEY"
                 response = msgr.lock_response(m.challenge or "12345678901234567890", key)
                 cookie = m.cookie if m.cookie is not None else 0
                 if name == "send_wrong_cookie":
@@ -1007,9 +1003,9 @@ def test_random_operations_follow_the_state_table(mode: str, ops: list[tuple[Any
                 if err is None and name == "send_wrong_cookie":
                     err = msgr.InvalidArgError
                 if err is not None:
-                    expect_error(i, err, obj.send_response, APP_ID, response, cookie)
+                    expect_error(i, err, obj.send_response, TEST_APP_ID, response, cookie)
                 else:
-                    obj.send_response(APP_ID, response, cookie)
+                    obj.send_response(TEST_APP_ID, response, cookie)
                     event(f"{name} -> ok")
                     ok = name == "send_good"
                     m.status = S.UNLOCKED if ok else S.UNLOCKFAILED
@@ -1045,7 +1041,7 @@ def test_random_operations_follow_the_state_table(mode: str, ops: list[tuple[Any
                 continue
             objs.append(make(alice, op[4]))
             model.append(ObjModel(on_sign_in[0] if signed_in else S.NOTINITIALIZED))
-            recs.append(record(objs[-1]))
+            recs.append(record(objs[-1], LOCK_CALLBACKS))
             expected[len(objs) - 1] = []
         for i, obj in enumerate(objs):
             assert recs[i] == expected.get(i, []), (op, i)

@@ -14,9 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import msgr
-from sessionkit import (
+from conftest import (
     ALICE,
+    ALICE_BOB_CAROL,
     ALICE_PASSWORD,
+    APP,
     APP_NAME,
     APP_PATH,
     APP_URL,
@@ -24,25 +26,20 @@ from sessionkit import (
     BOB_PASSWORD,
     GUID,
     GUID_RE,
-    UNREGISTERED_GUID,
-    EventLog,
     S,
-    fail_unlock,
-    make_pair,
-    new_service,
-    pend,
+    UNREGISTERED_GUID,
     raises_exactly,
-    register,
-    unlocked_manager,
+    session_pair,
 )
+from msgr.testing import Recorder, fail_unlock, new_service, pend, ready_manager
 
 L = msgr.LockStatus
 
 
 def alice_manager(lock_and_key: str = "enabled") -> tuple[msgr.Service, msgr.Messenger, msgr.MsgrSessionManager]:
-    service = new_service(lock_and_key)
+    service = new_service(lock_and_key, users=ALICE_BOB_CAROL)
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
-    return service, alice, unlocked_manager(alice)
+    return service, alice, ready_manager(alice, guid=None)
 
 
 def guid(i: int) -> str:
@@ -53,7 +50,7 @@ def guid(i: int) -> str:
 
 
 def locked_manager(how: str) -> tuple[msgr.Messenger, msgr.MsgrSessionManager]:
-    service = new_service("disabled" if how == "DISABLED" else "enabled")
+    service = new_service("disabled" if how == "DISABLED" else "enabled", users=ALICE_BOB_CAROL)
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     manager = alice.session_manager()
     if how == "NOTINITIALIZED":
@@ -87,8 +84,8 @@ MEMBERS: dict[str, Callable[[msgr.MsgrSessionManager], Any]] = {
 @pytest.mark.parametrize("how", list(LOCK_ERRORS))
 def test_members_fail_with_the_locks_error(how: str, member: str) -> None:
     alice, manager = locked_manager(how)
-    log = EventLog()
-    log.watch_manager(manager, "mgr")
+    log = Recorder()
+    log.watch(manager, "mgr")
     with raises_exactly(LOCK_ERRORS[how]):
         MEMBERS[member](manager)
     assert log.take() == []
@@ -98,10 +95,10 @@ def test_members_fail_with_the_locks_error(how: str, member: str) -> None:
 
 @pytest.mark.parametrize("how", list(LOCK_ERRORS))
 def test_registered_applications_is_not_locked(how: str) -> None:
-    service = new_service("disabled" if how == "DISABLED" else "enabled")
+    service = new_service("disabled" if how == "DISABLED" else "enabled", users=ALICE_BOB_CAROL)
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     if how != "DISABLED":
-        register(unlocked_manager(alice, 5))
+        ready_manager(alice, *APP, cookie=5)
     expected = [] if how == "DISABLED" else [(GUID, APP_NAME, APP_URL, APP_PATH)]
     manager = alice.session_manager()
     if how == "NOTINITIALIZED":
@@ -124,18 +121,18 @@ def test_unlocked_members_work_after_unlock() -> None:
     alice, manager = locked_manager("INITIALIZED")
     with raises_exactly(msgr.ApiLockedError):
         manager.create_session()
-    unlocked = unlocked_manager(alice, 8)
+    unlocked = ready_manager(alice, guid=None, cookie=8)
     assert unlocked.create_session().state is S.READY
     with raises_exactly(msgr.ApiLockedError):
         manager.create_session()
 
 
 def test_nothing_is_locked_on_another_service() -> None:
-    service = new_service("off")
+    service = new_service("off", users=ALICE_BOB_CAROL)
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     manager = alice.session_manager()
     assert manager.status is L.UNLOCKED
-    register(manager)
+    manager.register_application(*APP)
     assert manager.create_session().state is S.READY
 
 
@@ -162,8 +159,8 @@ def test_every_session_is_new() -> None:
 
 def test_create_session_is_silent() -> None:
     _, _, manager = alice_manager()
-    log = EventLog()
-    log.watch_manager(manager, "mgr")
+    log = Recorder()
+    log.watch(manager, "mgr")
     manager.create_session()
     assert log.take() == []
 
@@ -186,7 +183,7 @@ def test_get_launching_session_unknown_pid(pid: int) -> None:
 
 
 def test_get_launching_session_is_per_machine() -> None:
-    p = make_pair()
+    p = session_pair()
     p.bob.launcher = lambda session: 777
     sa, sb = p.invite()
     sb.accept()
@@ -197,7 +194,7 @@ def test_get_launching_session_is_per_machine() -> None:
 
 
 def test_get_launching_session_of_a_refused_launch() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     p.log.react(sb, "before_app_launch", lambda: False)
     sb.accept()
@@ -208,7 +205,7 @@ def test_get_launching_session_of_a_refused_launch() -> None:
 
 
 def test_virtual_pids_are_distinct() -> None:
-    p = make_pair()
+    p = session_pair()
     pids = []
     sessions = []
     for _ in range(3):
@@ -259,8 +256,8 @@ def test_register_limits_at_their_bounds() -> None:
 )
 def test_register_invalid_arguments(guid_: str, name: str, url: str, path: str, flags: int) -> None:
     _, _, manager = alice_manager()
-    log = EventLog()
-    log.watch_manager(manager, "mgr")
+    log = Recorder()
+    log.watch(manager, "mgr")
     with raises_exactly(msgr.InvalidArgError):
         manager.register_application(guid_, name, url, path, flags)
     assert manager.registered_applications == []
@@ -284,9 +281,9 @@ def test_register_absolute_paths(path: str) -> None:
 
 def test_register_twice_is_already_registered() -> None:
     _, _, manager = alice_manager()
-    register(manager)
-    log = EventLog()
-    log.watch_manager(manager, "mgr")
+    manager.register_application(*APP)
+    log = Recorder()
+    log.watch(manager, "mgr")
     with raises_exactly(msgr.AppAlreadyRegisteredError):
         manager.register_application(GUID, "Other name", "http://other", "/other")
     assert manager.registered_applications == [(GUID, APP_NAME, APP_URL, APP_PATH)]
@@ -302,15 +299,15 @@ def test_registry_holds_256_applications() -> None:
     for i in range(256):
         manager.register_application(guid(i), f"app {i}", "", APP_PATH)
     assert len(manager.registered_applications) == 256
-    log = EventLog()
-    log.watch_manager(manager, "mgr")
+    log = Recorder()
+    log.watch(manager, "mgr")
     with raises_exactly(msgr.WriteRegDbError):
         manager.register_application(guid(256), "one too many", "", APP_PATH)
     assert len(manager.registered_applications) == 256
     assert log.take() == []
     # Bob's machine has its own registry.
     bob = service.sign_in(BOB, BOB_PASSWORD)
-    unlocked_manager(bob, 3).register_application(guid(256), "fine", "", APP_PATH)
+    ready_manager(bob, guid=None, cookie=3).register_application(guid(256), "fine", "", APP_PATH)
     # Making room works again.
     manager.unregister_application(guid(0))
     manager.register_application(guid(256), "now it fits", "", APP_PATH)
@@ -319,7 +316,7 @@ def test_registry_holds_256_applications() -> None:
 
 def test_unregister_unknown() -> None:
     _, _, manager = alice_manager()
-    register(manager)
+    manager.register_application(*APP)
     with raises_exactly(msgr.AppNotRegisteredError):
         manager.unregister_application(UNREGISTERED_GUID)
     manager.unregister_application(GUID)
@@ -329,7 +326,7 @@ def test_unregister_unknown() -> None:
 
 def test_unregister_malformed_guid() -> None:
     _, _, manager = alice_manager()
-    register(manager)
+    manager.register_application(*APP)
     with raises_exactly(msgr.InvalidArgError):
         manager.unregister_application(GUID.lower())
     assert manager.registered_applications == [(GUID, APP_NAME, APP_URL, APP_PATH)]
@@ -337,7 +334,7 @@ def test_unregister_malformed_guid() -> None:
 
 def test_unregistered_app_can_no_longer_be_set() -> None:
     _, _, manager = alice_manager()
-    register(manager)
+    manager.register_application(*APP)
     manager.unregister_application(GUID)
     s = manager.create_session()
     with raises_exactly(msgr.AppNotRegisteredError):
@@ -348,14 +345,14 @@ def test_unregistered_app_can_no_longer_be_set() -> None:
 
 
 def test_registration_events_reach_every_manager_of_the_messenger() -> None:
-    service = new_service()
+    service = new_service(users=ALICE_BOB_CAROL)
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     bob = service.sign_in(BOB, BOB_PASSWORD)
-    log = EventLog()
-    m1 = log.watch_manager(unlocked_manager(alice, 1), "m1")
-    m2 = log.watch_manager(unlocked_manager(alice, 2), "m2")
-    locked = log.watch_manager(alice.session_manager(), "locked")
-    log.watch_manager(unlocked_manager(bob, 3), "bob")
+    log = Recorder()
+    m1 = log.watch(ready_manager(alice, guid=None, cookie=1), "m1")
+    m2 = log.watch(ready_manager(alice, guid=None, cookie=2), "m2")
+    locked = log.watch(alice.session_manager(), "locked")
+    log.watch(ready_manager(bob, guid=None, cookie=3), "bob")
     assert locked.status is L.INITIALIZED
     m2.register_application(GUID, APP_NAME, APP_URL, APP_PATH)
     assert log.take() == [
@@ -373,18 +370,18 @@ def test_registration_events_reach_every_manager_of_the_messenger() -> None:
 
 def test_failed_unregister_fires_nothing() -> None:
     _, _, manager = alice_manager()
-    log = EventLog()
-    log.watch_manager(manager, "mgr")
+    log = Recorder()
+    log.watch(manager, "mgr")
     with raises_exactly(msgr.AppNotRegisteredError):
         manager.unregister_application(GUID)
     assert log.take() == []
 
 
 def test_registrations_belong_to_the_messenger() -> None:
-    service = new_service()
+    service = new_service(users=ALICE_BOB_CAROL)
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     bob = service.sign_in(BOB, BOB_PASSWORD)
-    ma, mb = unlocked_manager(alice, 1), unlocked_manager(bob, 2)
+    ma, mb = ready_manager(alice, guid=None, cookie=1), ready_manager(bob, guid=None, cookie=2)
     ma.register_application(GUID, "Alice's", APP_URL, APP_PATH)
     assert mb.registered_applications == []
     # Bob's machine: the same GUID is not registered there.
@@ -398,7 +395,7 @@ def test_registrations_belong_to_the_messenger() -> None:
     mb.unregister_application(GUID)
     assert ma.registered_applications == [(GUID, "Alice's", APP_URL, APP_PATH)]
     # Every manager of one Messenger shares its registry.
-    assert unlocked_manager(alice, 3).registered_applications == ma.registered_applications
+    assert ready_manager(alice, guid=None, cookie=3).registered_applications == ma.registered_applications
 
 
 # =========================================================================== Hypothesis: GUIDs
@@ -437,8 +434,8 @@ def test_register_guid_property() -> None:
     """A GUID registers iff it is ``{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}`` with
     upper-case hex; anything else is E_INVALIDARG, for unregister too."""
     _, _, manager = alice_manager()
-    log = EventLog()
-    log.watch_manager(manager, "mgr")
+    log = Recorder()
+    log.watch(manager, "mgr")
 
     @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(g=any_guid)

@@ -18,18 +18,18 @@ from typing import Any
 import pytest
 
 import msgr
-from conftest import ALICE, ALICE_NAME, ALICE_PASSWORD, APP_ID, APP_KEY, BOB, BOB_PASSWORD
+from conftest import ALICE, ALICE_AND_BOB, ALICE_NAME, ALICE_PASSWORD, APP, BOB, BOB_PASSWORD, GUID
+from msgr.testing import TEST_APP_ID, TEST_APP_KEY, fail_unlock, pend, ready_manager, unlock
 
 S = msgr.SessionState
-GUID = "{0E0B4F5A-7C71-4D2B-9F8F-1A2B3C4D5E6F}"
 WAIT = 10.0
 
 
 @pytest.fixture
 def server() -> Iterator[msgr.ServerHandle]:
     with msgr.serve(
-        users=[(ALICE, ALICE_PASSWORD, ALICE_NAME), (BOB, BOB_PASSWORD)],
-        licenses={APP_ID: APP_KEY},
+        users=ALICE_AND_BOB,
+        licenses={TEST_APP_ID: TEST_APP_KEY},
         seed=7,
     ) as handle:
         yield handle
@@ -48,20 +48,6 @@ def connect(server: msgr.ServerHandle) -> Iterator[Callable[..., msgr.Messenger]
     yield make
     for m in made:
         m.service.close()
-
-
-def unlock(messenger: msgr.Messenger, obj: msgr.MsgrLock, cookie: int = 77) -> None:
-    """The full Lock and Key transaction, answered from the callback."""
-    obj.on_lock_challenge = lambda c, challenge: obj.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), c)
-    obj.request_challenge(cookie)
-    messenger.wait_for(lambda: obj.status == msgr.LockStatus.UNLOCKED, WAIT)
-
-
-def ready_manager(messenger: msgr.Messenger) -> msgr.MsgrSessionManager:
-    manager = messenger.session_manager()
-    unlock(messenger, manager)
-    manager.register_application(GUID, "Test App", "http://example.com/app", "/opt/app")
-    return manager
 
 
 # --------------------------------------------------------------------------- serve / connect
@@ -124,7 +110,7 @@ def test_unlock_with_callbacks_on_the_background_thread(connect: Callable[..., m
     def on_challenge(cookie: int, challenge: str) -> None:
         threads.add(threading.current_thread().name)
         seen.append(("challenge", cookie))
-        manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), cookie)
+        manager.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), cookie)
 
     manager.on_lock_challenge = on_challenge
     manager.on_lock_status_changed = lambda status: seen.append(("status", status))
@@ -150,7 +136,7 @@ def test_a_raising_callback_goes_to_unraisablehook(connect: Callable[..., msgr.M
     results: list[bool] = []
 
     def on_challenge(cookie: int, challenge: str) -> None:
-        manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), cookie)
+        manager.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), cookie)
         raise RuntimeError("boom in a callback")
 
     manager.on_lock_challenge = on_challenge
@@ -180,12 +166,24 @@ def test_wait_for_on_embedded_checks_once(service: msgr.Service, alice: msgr.Mes
         alice.wait_for(lambda: False, timeout=60)  # nothing is in flight: fails at once
 
 
+def test_the_lock_and_key_kit_waits_for_the_network(connect: Callable[..., msgr.Messenger]) -> None:
+    # msgr.testing's pend / fail_unlock / unlock wait for events from the delivery thread.
+    alice = connect(ALICE, ALICE_PASSWORD)
+    pending, refused, unlocked = alice.session_manager(), alice.session_manager(), alice.messenger_priv()
+    challenge = pend(pending, 3)
+    assert pending.status == msgr.LockStatus.PENDINGRESULT and challenge
+    fail_unlock(refused, cookie=4)
+    assert refused.status == msgr.LockStatus.UNLOCKFAILED
+    unlock(unlocked, cookie=5)
+    assert unlocked.status == msgr.LockStatus.UNLOCKED
+
+
 # --------------------------------------------------------------------------- sessions
 
 
 def test_invite_accept_connected_and_context_data_both_ways(connect: Callable[..., msgr.Messenger]) -> None:
     alice, bob = connect(ALICE, ALICE_PASSWORD), connect(BOB, BOB_PASSWORD)
-    ma, mb = ready_manager(alice), ready_manager(bob)
+    ma, mb = ready_manager(alice, *APP), ready_manager(bob, *APP)
     invited: list[tuple[msgr.MsgrSession, str | None]] = []
     mb.on_invitation = lambda session, data: invited.append((session, data))
 
@@ -224,7 +222,7 @@ def test_invite_accept_connected_and_context_data_both_ways(connect: Callable[..
 def test_inviting_an_offline_user_raises_like_embedded(server: msgr.ServerHandle, connect: Callable[..., msgr.Messenger]) -> None:
     server.add_user("carol@example.com", "pw")
     alice = connect(ALICE, ALICE_PASSWORD)
-    session = ready_manager(alice).create_session()
+    session = ready_manager(alice, *APP).create_session()
     session.application = GUID
     with pytest.raises(msgr.NotLoggedOnError):
         session.invite("carol@example.com")
@@ -306,7 +304,7 @@ def _until(lines: queue.Queue[str], prefix: str) -> str:
 def test_python_m_msgr_serve(tmp_path: Any) -> None:
     cmd = [
         sys.executable, "-m", "msgr", "serve", "--host", "127.0.0.1", "--port", "0",
-        "--user", f"{ALICE}:{ALICE_PASSWORD}", "--license", f"{APP_ID}:{APP_KEY}",
+        "--user", f"{ALICE}:{ALICE_PASSWORD}", "--license", f"{TEST_APP_ID}:{TEST_APP_KEY}",
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
@@ -317,9 +315,9 @@ def test_python_m_msgr_serve(tmp_path: Any) -> None:
         alice = msgr.connect((host, int(port)), ALICE, ALICE_PASSWORD, timeout=WAIT)
         try:
             manager = alice.session_manager()
-            unlock(alice, manager)  # the --license pair works
+            unlock(manager)  # the --license pair works
             priv = alice.messenger_priv()
-            unlock(alice, priv)
+            unlock(priv)
             alerts: list[str] = []
             priv.on_alert_received = alerts.append
             assert priv.enable_alert_events([42]) == msgr.HResult.S_OK
@@ -369,11 +367,11 @@ def test_msgr_serve_stops_at_stdin_eof() -> None:
 def test_contacts_survive_a_server_restart(tmp_path: Any) -> None:
     db = str(tmp_path / "msgr.sqlite")
     users = [(ALICE, ALICE_PASSWORD), (BOB, BOB_PASSWORD)]
-    with msgr.serve("127.0.0.1", 0, db=db, users=users, licenses=[(APP_ID, APP_KEY)]) as server:
+    with msgr.serve("127.0.0.1", 0, db=db, users=users, licenses=[(TEST_APP_ID, TEST_APP_KEY)]) as server:
         alice = msgr.connect(server.address, ALICE, ALICE_PASSWORD, timeout=WAIT)
         try:
             priv = alice.messenger_priv()
-            unlock(alice, priv)
+            unlock(priv)
             added: list[Any] = []
             priv.on_contact_list_add = lambda hr, contact: added.append((hr, contact))
             priv.add_contact(BOB)
@@ -387,7 +385,7 @@ def test_contacts_survive_a_server_restart(tmp_path: Any) -> None:
         try:
             assert [c.sign_in_name for c in alice.contacts] == [BOB]
             priv = alice.messenger_priv()
-            unlock(alice, priv)  # the licence came back too
+            unlock(priv)  # the licence came back too
         finally:
             alice.service.close()
 
@@ -396,7 +394,7 @@ def test_the_machine_address_is_learnt_or_given(server: msgr.ServerHandle) -> No
     alice = msgr.connect(server.address, ALICE, ALICE_PASSWORD, timeout=WAIT)
     bob = msgr.connect(server.address, BOB, BOB_PASSWORD, timeout=WAIT, local_ip="192.0.2.5")
     try:
-        ma, mb = ready_manager(alice), ready_manager(bob)
+        ma, mb = ready_manager(alice, *APP), ready_manager(bob, *APP)
         # Learnt from the socket to the server (loopback here); given for bob.
         assert ma.create_session().local_address == "127.0.0.1"
         assert mb.create_session().local_address == "192.0.2.5"
@@ -415,11 +413,11 @@ def test_the_machine_address_is_learnt_or_given(server: msgr.ServerHandle) -> No
 
 def test_switchboard_referrals_name_the_advertised_host() -> None:
     users = [(ALICE, ALICE_PASSWORD), (BOB, BOB_PASSWORD)]
-    with msgr.serve("127.0.0.1", 0, users=users, licenses={APP_ID: APP_KEY}, advertise="localhost") as server:
+    with msgr.serve("127.0.0.1", 0, users=users, licenses={TEST_APP_ID: TEST_APP_KEY}, advertise="localhost") as server:
         alice = msgr.connect(server.address, ALICE, ALICE_PASSWORD, timeout=WAIT)
         bob = msgr.connect(server.address, BOB, BOB_PASSWORD, timeout=WAIT)
         try:
-            ma, mb = ready_manager(alice), ready_manager(bob)
+            ma, mb = ready_manager(alice, *APP), ready_manager(bob, *APP)
             mb.on_invitation = lambda session, data: session.accept()
             sa = ma.create_session()
             sa.application = GUID

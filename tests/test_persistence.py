@@ -9,29 +9,25 @@ from pathlib import Path
 import pytest
 
 import msgr
-from privkit import (
+from conftest import (
     ALICE,
+    ALICE_BOB_CAROL,
     ALICE_NAME,
     ALICE_NAME_WIRE,
     ALICE_PASSWORD,
-    APP_ID,
-    APP_KEY,
     BOB,
     BOB_NAME,
     BOB_PASSWORD,
     CAROL,
     CAROL_NAME,
     CAROL_NAME_WIRE,
-    MAX_LIST,
-    EventLog,
     H,
     L,
+    MAX_LIST,
     lines,
-    new_service,
     raises_exactly,
-    request,
-    unlock,
 )
+from msgr.testing import TEST_APP_ID, TEST_APP_KEY, Recorder, new_service, pend, unlock
 
 DAVE = "dave@example.com"
 
@@ -44,18 +40,18 @@ def db(tmp_path: Path) -> Path:
 def restart(db: Path, *, license: bool = False) -> msgr.Service:
     """A new service on the same file (the seed differs on purpose). Without ``license``
     nothing is registered by hand: what it has comes from the file."""
-    return new_service(db=db, seed=999, users=False, license=license)
+    return new_service(db=db, seed=999, licenses=[(TEST_APP_ID, TEST_APP_KEY)] if license else [])
 
 
 def fill(db: Path) -> msgr.Service:
     """A first service: Alice has Bob and Carol on her forward list, Bob has Alice."""
-    service = new_service(db=db)
+    service = new_service(db=db, users=ALICE_BOB_CAROL)
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     bob = service.sign_in(BOB, BOB_PASSWORD)
-    log = EventLog()
+    log = Recorder()
     privs = {"alice": alice.messenger_priv(), "bob": bob.messenger_priv()}
     for tag, priv in privs.items():
-        unlock(priv, 3)
+        unlock(priv, cookie=3)
         log.watch(priv, tag)
     privs["alice"].add_contact(BOB)
     privs["alice"].add_contact(CAROL)
@@ -67,7 +63,7 @@ def fill(db: Path) -> msgr.Service:
 
 
 def test_accounts_survive_a_restart(db: Path) -> None:
-    first = new_service(db=db)
+    first = new_service(db=db, users=ALICE_BOB_CAROL)
     users = first.users
     assert users == {ALICE: ALICE_NAME, BOB: BOB_NAME, CAROL: CAROL_NAME}
     del first
@@ -135,10 +131,10 @@ def test_licences_survive_a_restart(db: Path) -> None:
     again = restart(db)  # no licence registered on this one
     alice = again.sign_in(ALICE)
     priv = alice.messenger_priv()
-    log = EventLog()
+    log = Recorder()
     log.watch(priv, "priv")
-    challenge = request(priv, 7)
-    priv.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), 7)
+    challenge = pend(priv, 7)
+    priv.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), 7)
     assert log == [
         ("priv", "on_lock_status_changed", (L.PENDINGRESULT,)),
         ("priv", "on_lock_challenge", (7, challenge)),
@@ -153,9 +149,9 @@ def test_adds_after_a_restart_are_kept_too(db: Path) -> None:
     again.add_user(DAVE, "Dave-s3cret", "Dave D")
     alice = again.sign_in(ALICE)
     priv = alice.messenger_priv()
-    log = EventLog()
+    log = Recorder()
     log.watch(priv, "priv")
-    unlock(priv, 9)
+    unlock(priv, cookie=9)
     log.clear()
     priv.add_contact(BOB)  # already there (215): success
     priv.add_contact(DAVE)
@@ -170,13 +166,13 @@ def test_adds_after_a_restart_are_kept_too(db: Path) -> None:
 
 
 def test_a_full_list_is_still_full_after_a_restart(db: Path) -> None:
-    first = new_service(db=db)
+    first = new_service(db=db, users=ALICE_BOB_CAROL)
     names = [f"user{i:03d}@example.com" for i in range(MAX_LIST + 1)]
     for name in names:
         first.add_user(name, "pw")
     alice = first.sign_in(ALICE)
     priv = alice.messenger_priv()
-    unlock(priv, 1)
+    unlock(priv, cookie=1)
     for name in names[:MAX_LIST]:
         priv.add_contact(name)
     alice.sign_out()
@@ -185,18 +181,18 @@ def test_a_full_list_is_still_full_after_a_restart(db: Path) -> None:
     alice = again.sign_in(ALICE)
     assert len(alice.contacts) == MAX_LIST
     priv = alice.messenger_priv()
-    log = EventLog()
+    log = Recorder()
     log.watch(priv, "priv")
-    unlock(priv, 2)
+    unlock(priv, cookie=2)
     log.clear()
     priv.add_contact(names[MAX_LIST])
     assert log == [("priv", "on_contact_list_add", (H.E_FAIL, None))]
 
 
 def test_str_and_pathlike_name_the_same_file(db: Path) -> None:
-    new_service(db=str(db))
+    new_service(db=str(db), users=ALICE_BOB_CAROL)
     assert restart(db).users.keys() == {ALICE, BOB, CAROL}
-    assert new_service(db=db, users=False).users.keys() == {ALICE, BOB, CAROL}
+    assert new_service(db=db).users.keys() == {ALICE, BOB, CAROL}
 
 
 def test_a_service_without_a_file_keeps_nothing(db: Path) -> None:

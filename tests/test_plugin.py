@@ -114,3 +114,12 @@ def test_local_server_fixture_speaks_msnp(tmp_path: Path) -> None:
         """,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_kit_docstring_examples_run() -> None:
+    import doctest
+
+    import msgr.testing.callbacks
+
+    result = doctest.testmod(msgr.testing.callbacks)
+    assert result.attempted >= 5 and result.failed == 0

@@ -6,29 +6,23 @@ used, OnLockStatusChanged on both kinds (C24), and what a sign-out takes away
 from __future__ import annotations
 
 import msgr
-from privkit import (
+from conftest import (
     ALICE,
+    ALICE_BOB_CAROL,
     ALICE_PASSWORD,
-    APP_ID,
-    APP_KEY,
     BOB,
     BOB_NAME,
     CAROL,
     CAROL_NAME,
-    WORLD_SITE,
-    EventLog,
     H,
     L,
+    WORLD_SITE,
     commands,
-    fail_unlock,
-    new_service,
-    pend,
     raises_exactly,
-    request,
     single_not,
-    unlock,
     world_in,
 )
+from msgr.testing import TEST_APP_ID, TEST_APP_KEY, Recorder, fail_unlock, new_service, pend, unlock
 
 SHUTDOWN = ("mgr", "on_app_shutdown", ())
 
@@ -52,7 +46,7 @@ SIGNED_IN = [
 
 
 def test_messenger_priv_is_a_new_locked_object_each_time() -> None:
-    service = new_service()
+    service = new_service(users=ALICE_BOB_CAROL)
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     first, second = alice.messenger_priv(), alice.messenger_priv()
     assert first is not second
@@ -63,11 +57,11 @@ def test_messenger_priv_is_a_new_locked_object_each_time() -> None:
 
 def test_sign_in_enables_both_kinds_with_status_changed_on_each() -> None:
     # C24: OnLockStatusChanged fires on MessengerPriv too, not only on the manager.
-    service = new_service()
+    service = new_service(users=ALICE_BOB_CAROL)
     alice = msgr.Messenger(service, ALICE, ALICE_PASSWORD)
     priv, mgr = alice.messenger_priv(), alice.session_manager()
     assert priv.status is L.NOTINITIALIZED and mgr.status is L.NOTINITIALIZED
-    log = EventLog()
+    log = Recorder()
     log.watch(priv, "priv")
     log.watch(mgr, "mgr")
     log.watch(alice, "alice")
@@ -77,10 +71,10 @@ def test_sign_in_enables_both_kinds_with_status_changed_on_each() -> None:
 
 
 def test_disabled_service_disables_both_kinds() -> None:
-    service = new_service("disabled")
+    service = new_service("disabled", users=ALICE_BOB_CAROL)
     alice = msgr.Messenger(service, ALICE, ALICE_PASSWORD)
     priv, mgr = alice.messenger_priv(), alice.session_manager()
-    log = EventLog()
+    log = Recorder()
     log.watch(priv, "priv")
     log.watch(mgr, "mgr")
     log.watch(alice, "alice")
@@ -103,8 +97,8 @@ def test_disabled_service_disables_both_kinds() -> None:
 
 def test_priv_unlocks_separately_from_the_session_manager() -> None:
     w = world_in("INITIALIZED")
-    priv_challenge = request(w.priv, 11)
-    w.priv.send_response(APP_ID, msgr.lock_response(priv_challenge, APP_KEY), 11)
+    priv_challenge = pend(w.priv, 11)
+    w.priv.send_response(TEST_APP_ID, msgr.lock_response(priv_challenge, TEST_APP_KEY), 11)
     assert w.log == [
         ("priv", "on_lock_status_changed", (L.PENDINGRESULT,)),
         ("priv", "on_lock_challenge", (11, priv_challenge)),
@@ -115,8 +109,8 @@ def test_priv_unlocks_separately_from_the_session_manager() -> None:
     assert w.mgr.status is L.INITIALIZED
     w.log.clear()
     # The manager runs its own transaction, with its own cookie and challenge.
-    mgr_challenge = request(w.mgr, 12)
-    w.mgr.send_response(APP_ID, msgr.lock_response(mgr_challenge, APP_KEY), 12)
+    mgr_challenge = pend(w.mgr, 12)
+    w.mgr.send_response(TEST_APP_ID, msgr.lock_response(mgr_challenge, TEST_APP_KEY), 12)
     assert mgr_challenge != priv_challenge
     assert w.log == [
         ("mgr", "on_lock_status_changed", (L.PENDINGRESULT,)),
@@ -128,7 +122,7 @@ def test_priv_unlocks_separately_from_the_session_manager() -> None:
 
 def test_unlocking_the_manager_leaves_the_priv_locked() -> None:
     w = world_in("INITIALIZED")
-    unlock(w.mgr, 21)
+    unlock(w.mgr, cookie=21)
     w.log.clear()
     assert w.priv.status is L.INITIALIZED
     with raises_exactly(msgr.ApiLockedError):
@@ -151,7 +145,7 @@ def test_two_privs_of_one_messenger_lock_separately() -> None:
     assert w.log == [("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(BOB, BOB_NAME, "NLN")))]
     w.log.clear()
     # A failed transaction on one does not touch the other.
-    fail_unlock(other, 5)
+    fail_unlock(other, cookie=5)
     assert w.log == [
         ("other", "on_lock_status_changed", (L.PENDINGRESULT,)),
         ("other", "on_lock_challenge", (5, w.log[1][2][1])),
@@ -165,7 +159,7 @@ def test_contact_list_add_goes_to_the_object_that_asked() -> None:
     w = world_in("UNLOCKED")
     other = w.alice.messenger_priv()
     w.log.watch(other, "other")
-    unlock(other, 6)
+    unlock(other, cookie=6)
     w.log.clear()
     other.add_contact(CAROL)
     w.priv.add_contact(BOB)
@@ -199,7 +193,7 @@ def test_sign_out_relocks_and_clears_alert_subscriptions() -> None:
     assert w.service.send_alert(ALICE, WORLD_SITE, "locked") is True
     assert w.log == []
 
-    unlock(w.priv, 31)
+    unlock(w.priv, cookie=31)
     w.log.clear()
     assert w.priv.alert_sites == []
     mark = w.wire_mark()
@@ -223,7 +217,7 @@ def test_sign_out_ends_a_pending_transaction_and_a_new_session_allows_one_more()
     w.alice.sign_in()
     w.log.clear()
     assert w.priv.status is L.INITIALIZED
-    unlock(w.priv, 41)
+    unlock(w.priv, cookie=41)
     assert w.priv.enable_alert_events([1]) is H.S_OK
 
 
@@ -236,7 +230,7 @@ def test_unlock_failed_lasts_until_sign_out() -> None:
     assert w.priv.enable_alert_events([1]) is H.S_FALSE
     w.alice.sign_out()
     w.alice.sign_in()
-    unlock(w.priv, 42)
+    unlock(w.priv, cookie=42)
     w.log.clear()
     w.priv.add_contact(BOB)
     assert w.log == [("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(BOB, BOB_NAME, "NLN")))]
@@ -253,7 +247,7 @@ def test_second_request_while_pending_is_refused() -> None:
         w.priv.add_contact(BOB)
     assert w.priv.enable_alert_events([1]) is H.S_FALSE
     assert w.log == []
-    w.priv.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), 50)
+    w.priv.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), 50)
     assert w.priv.status is L.UNLOCKED
 
 
@@ -289,7 +283,7 @@ def test_no_contact_list_add_leaks_into_the_next_session() -> None:
     w.alice.sign_in()
     assert w.log == SIGNED_IN
     w.log.clear()
-    unlock(w.priv, 61)
+    unlock(w.priv, cookie=61)
     w.log.clear()
     w.service.advance(120)
     assert w.log == []

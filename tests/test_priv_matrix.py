@@ -10,12 +10,12 @@ from __future__ import annotations
 import pytest
 
 import msgr
-from privkit import (
+from conftest import (
     ALICE,
-    APP_ID,
-    APP_KEY,
     BOB,
     BOB_NAME,
+    H,
+    L,
     MALFORMED,
     MAX_ALERT_SITES,
     NOBODY,
@@ -23,14 +23,13 @@ from privkit import (
     STATES,
     STATUS_OF,
     WORLD_SITE,
-    H,
-    L,
     World,
     commands,
     raises_exactly,
     single_not,
     world_in,
 )
+from msgr.testing import TEST_APP_ID, TEST_APP_KEY
 
 UNLOCKED_STATES = ("UNLOCKED", "OFF")
 
@@ -301,12 +300,12 @@ def test_send_response(world: World, state: str) -> None:
     error = SEND_ERROR[state]
     if error is not None:
         with raises_exactly(error):
-            world.priv.send_response(APP_ID, "0" * 32, 1)
+            world.priv.send_response(TEST_APP_ID, "0" * 32, 1)
         assert world.priv.status is STATUS_OF[state]
         assert world.log == []
         return
     assert world.challenge is not None and world.cookie is not None
-    world.priv.send_response(APP_ID, msgr.lock_response(world.challenge, APP_KEY), world.cookie)
+    world.priv.send_response(TEST_APP_ID, msgr.lock_response(world.challenge, TEST_APP_KEY), world.cookie)
     assert world.log == [
         ("priv", "on_lock_result", (world.cookie, True)),
         ("priv", "on_lock_status_changed", (L.UNLOCKED,)),

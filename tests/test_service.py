@@ -9,20 +9,8 @@ from typing import Any
 import pytest
 
 import msgr
-from conftest import (
-    ALICE,
-    ALICE_NAME,
-    ALICE_PASSWORD,
-    APP_ID,
-    APP_KEY,
-    BOB,
-    BOB_PASSWORD,
-    CLIENT_ID,
-    new_service,
-    raises_exactly,
-    record,
-    unlock,
-)
+from conftest import ALICE, ALICE_AND_BOB, ALICE_NAME, ALICE_PASSWORD, BOB, BOB_PASSWORD, CLIENT_ID, raises_exactly
+from msgr.testing import LOCK_CALLBACKS, TEST_APP_ID, TEST_APP_KEY, fail_unlock, new_service, record, unlock
 
 S = msgr.LockStatus
 
@@ -79,7 +67,7 @@ def test_sign_in_unknown_account_with_password(service: msgr.Service) -> None:
 def test_messenger_wrong_password_stays_offline(alice: msgr.Messenger) -> None:
     manager = alice.session_manager()
     alice.sign_out()
-    rec = record(manager)
+    rec = record(manager, LOCK_CALLBACKS)
     with raises_exactly(msgr.AuthenticationFailedError):
         alice.sign_in("wrong")
     assert alice.state == "offline"
@@ -116,8 +104,8 @@ def test_friendly_name(service: msgr.Service) -> None:
 def test_sign_in_elsewhere_drops_the_first(service: msgr.Service) -> None:
     first = service.sign_in(ALICE, ALICE_PASSWORD)
     manager = first.session_manager()
-    unlock(manager, 1)
-    m_rec = record(manager)
+    unlock(manager, cookie=1)
+    m_rec = record(manager, LOCK_CALLBACKS)
     f_rec = record(first)
     second = service.sign_in(ALICE)
     assert second is not first
@@ -228,9 +216,9 @@ def test_licensed_pair_unlocks_and_unlicensed_does_not(service: msgr.Service) ->
     service.license("other@msnmsgr.com", "OTHERKEY")
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     a, b, c = alice.session_manager(), alice.session_manager(), alice.session_manager()
-    unlock(a, 1, app_id="other@msnmsgr.com", key="OTHERKEY")
-    unlock(b, 2, app_id="other@msnmsgr.com", key=APP_KEY)
-    unlock(c, 3, app_id=APP_ID, key=APP_KEY)
+    unlock(a, cookie=1, app_id="other@msnmsgr.com", key="OTHERKEY")
+    fail_unlock(b, cookie=2, app_id="other@msnmsgr.com", key=TEST_APP_KEY)
+    unlock(c, cookie=3, app_id=TEST_APP_ID, key=TEST_APP_KEY)
     assert (a.status, b.status, c.status) == (S.UNLOCKED, S.UNLOCKFAILED, S.UNLOCKED)
 
 
@@ -243,17 +231,17 @@ def test_bad_lock_and_key_mode() -> None:
 
 
 def run_scenario(seed: int) -> tuple[list[str], list[Any]]:
-    service = new_service(seed=seed)
+    service = new_service(seed=seed, users=ALICE_AND_BOB)
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     bob = service.sign_in(BOB, BOB_PASSWORD)
     m, p = alice.session_manager(), bob.messenger_priv()
-    rec_m, rec_p = record(m), record(p)
-    unlock(m, 1)
-    unlock(p, 2, key="WRONG")
+    rec_m, rec_p = record(m, LOCK_CALLBACKS), record(p, LOCK_CALLBACKS)
+    unlock(m, cookie=1)
+    fail_unlock(p, cookie=2, key="WRONG")
     service.advance(10)
     alice.sign_out()
     alice.sign_in()
-    unlock(m, 3)
+    unlock(m, cookie=3)
     return [str(e) for e in service.trace], list(rec_m) + list(rec_p)
 
 
@@ -315,7 +303,7 @@ def test_reprs(service: msgr.Service) -> None:
     assert ALICE in r and "signed_in" in r
     r = repr(manager)
     assert ALICE in r and "INITIALIZED" in r and "MsgrSessionManager" in r
-    unlock(priv, 1)
+    unlock(priv, cookie=1)
     r = repr(priv)
     assert ALICE in r and "UNLOCKED" in r and "MessengerPriv" in r
     alice.sign_out()

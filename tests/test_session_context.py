@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 
 import msgr
-from sessionkit import S, ids, make_pair, raises_exactly, run_in_state
+from conftest import S, ids, raises_exactly, run_in_state, session_pair
 
 
 @pytest.mark.parametrize("sender", ["inviter", "invitee"])
 def test_context_data_both_directions(sender: str) -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.connect()
     src, dst, dst_tag = (sa, sb, "B") if sender == "inviter" else (sb, sa, "A")
     p.log.clear()
@@ -24,7 +24,7 @@ def test_context_data_both_directions(sender: str) -> None:
 
 
 def test_latest_value_wins() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.connect()
     p.log.clear()
     for i in range(3):
@@ -37,7 +37,7 @@ def test_latest_value_wins() -> None:
 
 
 def test_length_bound() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.connect()
     p.log.clear()
     with raises_exactly(msgr.InvalidArgError):
@@ -50,7 +50,7 @@ def test_length_bound() -> None:
 
 @pytest.mark.parametrize("data", ["a\rb", "a\nb", "a\r\nb"])
 def test_one_line_only(data: str) -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.connect()
     p.log.clear()
     with raises_exactly(msgr.InvalidArgError):
@@ -59,7 +59,7 @@ def test_one_line_only(data: str) -> None:
 
 
 def test_five_calls_per_session_object() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.connect()
     p.log.clear()
     # A refused call does not count.
@@ -83,7 +83,7 @@ def test_five_calls_per_session_object() -> None:
 
 
 def test_limit_is_per_session() -> None:
-    p = make_pair()
+    p = session_pair()
     sa1, sb1 = p.connect()
     for i in range(5):
         sa1.send_context_data(str(i))
@@ -119,7 +119,7 @@ def test_only_when_connected(state: msgr.SessionState, role: str, error: type[ms
 
 
 def test_nothing_delivered_after_the_session_ends() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.connect()
     sb.cancel(msgr.HResult.SR_SESSION_CANCELLED_LOCAL)
     p.log.clear()

@@ -4,7 +4,7 @@ without a launch), decline, cancel by either side and in each cancellable state,
 application the recipient does not have, the invitation timeout, and a peer that signs
 out mid-session.
 
-Every callback of every object goes into one ordered list (``sessionkit.EventLog``):
+Every callback of every object goes into one ordered list (``msgr.testing.Recorder``):
 tags ``A`` / ``B`` are Alice's (inviter) and Bob's (invitee) sessions, ``A.mgr`` /
 ``B.mgr`` their session managers, ``alice`` / ``bob`` their Messengers.
 """
@@ -16,21 +16,8 @@ from typing import Any
 import pytest
 
 import msgr
-from sessionkit import (
-    ALICE,
-    APP_NAME,
-    APP_URL,
-    BOB,
-    GUID,
-    H,
-    LOCAL_IP_RE,
-    S,
-    make_pair,
-    ids,
-    raises_exactly,
-    who,
-    unlocked_manager,
-)
+from conftest import ALICE, APP_NAME, APP_URL, BOB, GUID, H, LOCAL_IP_RE, S, ids, raises_exactly, session_pair, who
+from msgr.testing import ready_manager
 
 L = msgr.LockStatus
 
@@ -39,7 +26,7 @@ L = msgr.LockStatus
 
 
 def test_invite_reaches_the_invitee_manager() -> None:
-    p = make_pair()
+    p = session_pair()
     sa = p.session()
     p.log.clear()
     sa.invite(BOB, "hello")
@@ -58,7 +45,7 @@ def test_invite_reaches_the_invitee_manager() -> None:
 
 
 def test_invite_without_app_data_delivers_none() -> None:
-    p = make_pair()
+    p = session_pair()
     sa = p.session()
     p.log.clear()
     sa.invite(BOB)
@@ -70,7 +57,7 @@ def test_invite_without_app_data_delivers_none() -> None:
 
 
 def test_invite_with_a_contact_object() -> None:
-    p = make_pair()
+    p = session_pair()
     sa = p.session()
     sa.invite(msgr.Contact(BOB, "anything"), "hi")
     sb = p.last_invitee()
@@ -79,10 +66,10 @@ def test_invite_with_a_contact_object() -> None:
 
 
 def test_event_argument_types() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     sb.decline()
-    for tag, name, args in p.log.entries:
+    for tag, name, args in p.log:
         if name == "on_state_changed":
             assert type(args[0]) is msgr.SessionState, (tag, args)
         if name == "on_termination":
@@ -91,9 +78,9 @@ def test_event_argument_types() -> None:
 
 
 def test_only_unlocked_managers_get_the_invitation() -> None:
-    p = make_pair()
-    locked = p.log.watch_manager(p.bob.session_manager(), "B.locked")
-    second = p.log.watch_manager(unlocked_manager(p.bob, 33), "B.mgr2")
+    p = session_pair()
+    locked = p.log.watch(p.bob.session_manager(), "B.locked")
+    second = p.log.watch(ready_manager(p.bob, guid=None, cookie=33), "B.mgr2")
     assert locked.status is L.INITIALIZED
     sa = p.session()
     p.log.clear()
@@ -107,11 +94,11 @@ def test_only_unlocked_managers_get_the_invitation() -> None:
 
 
 def test_no_unlocked_manager_no_invitation_event() -> None:
-    p = make_pair()
+    p = session_pair()
     # Bob's only manager relocks (sign out and in again); a fresh locked one is added.
     p.bob.sign_out()
     p.bob.sign_in()
-    extra = p.log.watch_manager(p.bob.session_manager(), "B.locked")
+    extra = p.log.watch(p.bob.session_manager(), "B.locked")
     assert p.mb.status is L.INITIALIZED and extra.status is L.INITIALIZED
     sa = p.session()
     p.log.clear()
@@ -140,7 +127,7 @@ def accept_sequence(sb: msgr.MsgrSession, data: Any, launched: bool) -> list[tup
 
 @pytest.mark.parametrize("answer", [None, True])
 def test_accept_launches_and_connects(answer: bool | None) -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     seen: list[msgr.SessionState] = []
 
@@ -161,7 +148,7 @@ def test_accept_launches_and_connects(answer: bool | None) -> None:
 
 
 def test_accept_with_launch_refused() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     p.log.react(sb, "before_app_launch", lambda: False)
     p.log.clear()
@@ -172,7 +159,7 @@ def test_accept_with_launch_refused() -> None:
 
 
 def test_launcher_pid_finds_the_session() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     launched: list[msgr.MsgrSession] = []
 
@@ -189,11 +176,11 @@ def test_launcher_pid_finds_the_session() -> None:
     assert sb.launch_pid == 4242
     assert p.mb.get_launching_session(4242) is sb
     # Any session manager of Bob's machine finds it.
-    assert unlocked_manager(p.bob, 44).get_launching_session(4242) is sb
+    assert ready_manager(p.bob, guid=None, cookie=44).get_launching_session(4242) is sb
 
 
 def test_launcher_not_called_when_launch_refused() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     calls: list[msgr.MsgrSession] = []
     p.bob.launcher = lambda session: calls.append(session) or 4242
@@ -206,7 +193,7 @@ def test_launcher_not_called_when_launch_refused() -> None:
 
 
 def test_connected_addresses_are_the_peers_local_addresses() -> None:
-    p = make_pair()
+    p = session_pair()
     sa = p.session()
     sa.local_address = "10.0.0.1:6891"
     sa.invite(BOB)
@@ -218,7 +205,7 @@ def test_connected_addresses_are_the_peers_local_addresses() -> None:
 
 
 def test_connected_default_addresses() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.connect()
     assert LOCAL_IP_RE.fullmatch(sa.local_address)
     assert LOCAL_IP_RE.fullmatch(sb.local_address)
@@ -230,7 +217,7 @@ def test_connected_default_addresses() -> None:
 
 
 def test_decline_ends_both_sides() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     p.log.clear()
     sb.decline("no thanks")
@@ -245,7 +232,7 @@ def test_decline_ends_both_sides() -> None:
 
 
 def test_decline_without_data() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     p.log.clear()
     sb.decline()
@@ -263,7 +250,7 @@ def test_decline_without_data() -> None:
 
 @pytest.mark.parametrize("hr", [H.SR_SESSION_CANCELLED_LOCAL, H.E_FAIL, H.SR_APPLICATION_LAUNCH_FAILED], ids=ids)
 def test_inviter_cancels_the_invitation(hr: int) -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     p.log.clear()
     sa.cancel(hr, "changed my mind")
@@ -279,7 +266,7 @@ def test_inviter_cancels_the_invitation(hr: int) -> None:
 
 def test_invitee_cancels_the_invitation() -> None:
     """C11: the recipient may cancel too; the inviter hears OnCancelled."""
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     p.log.clear()
     sb.cancel(H.SR_SESSION_CANCELLED_LOCAL, None)
@@ -309,7 +296,7 @@ def cancel_before_connect_sequence(data: str) -> list[tuple[str, str, tuple[Any,
 
 
 def cancel_from_before_app_launch() -> tuple[Any, msgr.MsgrSession, msgr.MsgrSession]:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
 
     def before_app_launch() -> None:
@@ -327,7 +314,7 @@ def test_cancel_in_accepted_from_before_app_launch() -> None:
     """Reference §1.2: a cancel after acceptance, before connection, is
     SR_CANCEL_BEFORE_CONNECT on both sides whatever reason was given."""
     p, sa, sb = cancel_from_before_app_launch()
-    assert p.log.entries[:10] == cancel_before_connect_sequence("too late")
+    assert p.log[:10] == cancel_before_connect_sequence("too late")
     assert sa.state is S.CANCELLED and sb.state is S.CANCELLED
 
 
@@ -335,12 +322,12 @@ def test_cancel_in_before_app_launch_launches_nothing() -> None:
     """OnReadyToLaunch means "the session is approved to start" (§4.3): a session that
     was cancelled before its launch decision must not launch."""
     p, sa, sb = cancel_from_before_app_launch()
-    assert p.log.entries[10:] == []
+    assert p.log[10:] == []
     assert sb.launch_pid is None
 
 
 def test_cancel_in_accepted_from_on_state_changed() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
 
     def on_state_changed(prev: msgr.SessionState) -> None:
@@ -371,7 +358,7 @@ def test_cancel_in_accepted_from_on_state_changed() -> None:
 
 @pytest.mark.parametrize("side", ["inviter", "invitee"])
 def test_cancel_when_connected(side: str) -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.connect()
     me, peer = ("A", "B") if side == "inviter" else ("B", "A")
     session = sa if side == "inviter" else sb
@@ -388,7 +375,7 @@ def test_cancel_when_connected(side: str) -> None:
 
 
 def test_cancel_in_ready_is_refused() -> None:
-    p = make_pair()
+    p = session_pair()
     sa = p.session()
     p.log.clear()
     with raises_exactly(msgr.SessionStateInvalidError):
@@ -399,7 +386,7 @@ def test_cancel_in_ready_is_refused() -> None:
 
 @pytest.mark.parametrize("end", ["cancelled", "declined", "terminated", "timed out"])
 def test_cancel_in_a_terminal_state_is_refused(end: str) -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite() if end != "terminated" else p.connect()
     if end == "cancelled":
         sa.cancel(H.SR_SESSION_CANCELLED_LOCAL)
@@ -425,7 +412,7 @@ def test_cancel_in_a_terminal_state_is_refused(end: str) -> None:
 def test_recipient_without_the_application() -> None:
     """C27: the recipient's Messenger declines an application it does not have
     (REJECT_NOT_INSTALLED) and its session reports OnAppNotPresent."""
-    p = make_pair(register_on_bob=False)
+    p = session_pair(register_on_bob=False)
     sa = p.session()
     p.log.clear()
     sa.invite(BOB, "hello")
@@ -447,8 +434,8 @@ def test_recipient_without_the_application() -> None:
 def test_app_not_present_callback_set_inside_on_invitation() -> None:
     """An application that only sets ``on_app_not_present`` inside its own
     ``on_invitation`` (no event log) still gets it."""
-    p = make_pair(register_on_bob=False)
-    manager = unlocked_manager(p.bob, 55)
+    p = session_pair(register_on_bob=False)
+    manager = ready_manager(p.bob, guid=None, cookie=55)
     got: list[tuple[str, Any]] = []
 
     def on_invitation(session: msgr.MsgrSession, data: str | None) -> None:
@@ -469,7 +456,7 @@ def test_app_not_present_callback_set_inside_on_invitation() -> None:
 
 
 def test_invitation_times_out_after_sixty_seconds() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     p.log.clear()
     p.service.advance(59.9)
@@ -489,7 +476,7 @@ def test_invitation_times_out_after_sixty_seconds() -> None:
 
 
 def test_answered_invitation_does_not_time_out() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     sb.accept()
     p.log.clear()
@@ -499,7 +486,7 @@ def test_answered_invitation_does_not_time_out() -> None:
 
 
 def test_accept_after_the_timeout_is_refused() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     p.service.advance(60)
     p.log.clear()
@@ -512,7 +499,7 @@ def test_accept_after_the_timeout_is_refused() -> None:
 
 
 def test_invitee_signs_out_mid_session() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.connect()
     p.log.clear()
     p.bob.sign_out()
@@ -529,7 +516,7 @@ def test_invitee_signs_out_mid_session() -> None:
 
 
 def test_inviter_signs_out_mid_session() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.connect()
     p.log.clear()
     p.alice.sign_out()
@@ -546,14 +533,14 @@ def test_inviter_signs_out_mid_session() -> None:
 
 
 def test_every_manager_of_the_signing_out_messenger_gets_app_shutdown() -> None:
-    p = make_pair()
-    locked = p.log.watch_manager(p.alice.session_manager(), "A.locked")
-    other = p.log.watch_manager(unlocked_manager(p.alice, 66), "A.mgr2")
+    p = session_pair()
+    locked = p.log.watch(p.alice.session_manager(), "A.locked")
+    other = p.log.watch(ready_manager(p.alice, guid=None, cookie=66), "A.mgr2")
     p.log.clear()
     p.alice.sign_out()
-    shutdowns = [t for t, n, _ in p.log.entries if n == "on_app_shutdown"]
+    shutdowns = [t for t, n, _ in p.log if n == "on_app_shutdown"]
     assert sorted(shutdowns) == ["A.locked", "A.mgr", "A.mgr2"]
-    assert [t for t, n, _ in p.log.entries if n == "on_app_shutdown" and t.startswith("B")] == []
+    assert [t for t, n, _ in p.log if n == "on_app_shutdown" and t.startswith("B")] == []
     assert locked.status is L.NOTINITIALIZED and other.status is L.NOTINITIALIZED
 
 
@@ -561,9 +548,9 @@ def test_every_manager_of_the_signing_out_messenger_gets_app_shutdown() -> None:
 
 
 def test_two_sessions_between_the_same_users_are_independent() -> None:
-    p = make_pair()
+    p = session_pair()
     sa1, sb1 = p.invite("one", tag="A")
-    sa2 = p.log.watch_session(p.ma.create_session(), "A2")
+    sa2 = p.log.watch(p.ma.create_session(), "A2")
     sa2.application = GUID
     sa2.invite(BOB, "two")
     sb2 = p.last_invitee()
@@ -572,18 +559,18 @@ def test_two_sessions_between_the_same_users_are_independent() -> None:
     sb2.decline("no")
     assert sa1.state is S.INVITATION and sb1.state is S.INVITATION
     assert sa2.state is S.DECLINED and sb2.state is S.DECLINED
-    assert {t for t, _, _ in p.log.entries} == {"A2", p.log.tag_of(sb2)}
+    assert {t for t, _, _ in p.log} == {"A2", p.log.tag_of(sb2)}
     sb1.accept()
     assert sa1.state is S.CONNECTED and sb1.state is S.CONNECTED
 
 
 def test_alice_can_be_invited_back() -> None:
-    p = make_pair()
-    sb = p.log.watch_session(p.mb.create_session(), "Bout")
+    p = session_pair()
+    sb = p.log.watch(p.mb.create_session(), "Bout")
     sb.application = GUID
     p.log.clear()
     sb.invite(ALICE, "from bob")
-    sa = next(a[0] for t, n, a in p.log.entries if n == "on_invitation")
+    sa = next(a[0] for t, n, a in p.log if n == "on_invitation")
     assert p.log.take() == [
         ("Bout", "on_state_changed", (S.READY,)),
         ("A.mgr", "on_invitation", (sa, "from bob")),
@@ -599,7 +586,7 @@ def test_callback_exception_propagates_from_the_flow() -> None:
     class Boom(Exception):
         pass
 
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
 
     def on_accepted(data: Any) -> None:

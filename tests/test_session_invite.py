@@ -10,25 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import msgr
-from sessionkit import (
-    ALICE,
-    BOB,
-    CAROL,
-    GUID,
-    NOBODY,
-    H,
-    S,
-    Pair,
-    make_pair,
-    raises_exactly,
-    utf16_units,
-)
+from conftest import ALICE, BOB, CAROL, GUID, H, NOBODY, S, SessionPair, raises_exactly, session_pair, utf16_units
 
 ASTRAL = "\U0001F600"  # one character, two UTF-16 code units
 assert utf16_units(ASTRAL) == 2
 
 
-def refused(p: Pair, s: msgr.MsgrSession, error: type[msgr.MsgrError], user: object, data: str | None = None) -> None:
+def refused(p: SessionPair, s: msgr.MsgrSession, error: type[msgr.MsgrError], user: object, data: str | None = None) -> None:
     """``s.invite(user, data)`` fails with exactly ``error`` and changes nothing."""
     before = (s.state, len(p.invitee))
     p.log.clear()
@@ -42,20 +30,20 @@ def refused(p: Pair, s: msgr.MsgrSession, error: type[msgr.MsgrError], user: obj
 
 
 def test_invite_without_application() -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session(app=None)
     refused(p, s, msgr.AppNotSpecifiedError, BOB)
 
 
 @pytest.mark.parametrize("user", ["", "bob", "bob@", "@example.com", "bob example.com", "bob@@example.com", "bob@example.com\r\n"])
 def test_invite_invalid_sign_in_name(user: str) -> None:
-    p = make_pair()
+    p = session_pair()
     refused(p, p.session(), msgr.InvalidArgError, user)
 
 
 @pytest.mark.parametrize("user", [ALICE, ALICE.upper(), msgr.Contact(ALICE), msgr.Contact(ALICE, "me")])
 def test_invite_self(user: object) -> None:
-    p = make_pair()
+    p = session_pair()
     refused(p, p.session(), msgr.InvitedSelfError, user)
 
 
@@ -63,7 +51,7 @@ def test_invite_self(user: object) -> None:
 def test_invite_offline_or_unknown_user(user: object) -> None:
     """``MSGR_E_NOT_LOGGED_ON`` ("the invited user is not logged on"), synchronously;
     the session stays READY and can invite someone else."""
-    p = make_pair()
+    p = session_pair()
     s = p.session()
     refused(p, s, msgr.NotLoggedOnError, user, "hello")
     with raises_exactly(msgr.NoUserInvitedError):
@@ -77,7 +65,7 @@ def test_invite_offline_or_unknown_user(user: object) -> None:
 
 
 def test_invite_when_signed_out() -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session()
     p.alice.sign_out()
     assert s.state is S.READY
@@ -85,20 +73,20 @@ def test_invite_when_signed_out() -> None:
 
 
 def test_invite_twice_is_not_ready() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     refused(p, sa, msgr.SessionNotReadyError, BOB)
 
 
 def test_invitee_cannot_invite() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     refused(p, sb, msgr.NotInviterError, ALICE)
 
 
 @pytest.mark.parametrize("user", [42, None, b"bob@example.com", ["bob@example.com"]])
 def test_invite_user_of_the_wrong_type(user: object) -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session()
     p.log.clear()
     with pytest.raises(msgr.InvalidArgError):
@@ -110,7 +98,7 @@ def test_invite_user_of_the_wrong_type(user: object) -> None:
 
 
 def test_order_state_before_application_and_sign_in() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     p.alice.sign_out()  # Alice's live session ends TERMINATED
     refused(p, sa, msgr.SessionNotReadyError, NOBODY, "x" * 300)
@@ -118,14 +106,14 @@ def test_order_state_before_application_and_sign_in() -> None:
 
 
 def test_order_application_before_sign_in() -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session(app=None)
     p.alice.sign_out()
     refused(p, s, msgr.AppNotSpecifiedError, "not a name", "x" * 300)
 
 
 def test_order_sign_in_before_name() -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session()
     p.alice.sign_out()
     refused(p, s, msgr.NotLoggedOnError, "not a name", "x" * 300)
@@ -133,14 +121,14 @@ def test_order_sign_in_before_name() -> None:
 
 
 def test_order_self_before_app_data() -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session()
     refused(p, s, msgr.InvitedSelfError, ALICE, "x" * 257)
     refused(p, s, msgr.InvitedSelfError, ALICE, "line\r\nbreak")
 
 
 def test_order_app_data_before_reaching_the_user() -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session()
     refused(p, s, msgr.InvalidArgError, CAROL, "x" * 257)
     refused(p, s, msgr.InvalidArgError, NOBODY, "a\nb")
@@ -169,17 +157,17 @@ ONE_LINE = {"CR": "a\rb", "LF": "a\nb", "CRLF": "a\r\nb", "trailing LF": "abc\n"
 @pytest.mark.parametrize("data", list(AT_BOUND.values()), ids=list(AT_BOUND))
 def test_invite_app_data_at_the_bound(data: str) -> None:
     assert utf16_units(data) <= 256
-    p = make_pair()
+    p = session_pair()
     s = p.session()
     s.invite(BOB, data)
     assert s.state is S.INVITATION
     if data:
-        assert p.log.entries[-1] == ("B.mgr", "on_invitation", (p.last_invitee(), data))
+        assert p.log[-1] == ("B.mgr", "on_invitation", (p.last_invitee(), data))
 
 
 @pytest.mark.parametrize("data", list(PAST_BOUND.values()) + list(ONE_LINE.values()), ids=list(PAST_BOUND) + list(ONE_LINE))
 def test_invite_app_data_refused(data: str) -> None:
-    p = make_pair()
+    p = session_pair()
     refused(p, p.session(), msgr.InvalidArgError, BOB, data)
 
 
@@ -193,7 +181,7 @@ METHODS = {
 @pytest.mark.parametrize("method", list(METHODS))
 @pytest.mark.parametrize("data", [*PAST_BOUND.values(), *ONE_LINE.values()], ids=[*PAST_BOUND, *ONE_LINE])
 def test_answer_app_data_refused(method: str, data: str) -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     p.log.clear()
     with raises_exactly(msgr.InvalidArgError):
@@ -205,22 +193,22 @@ def test_answer_app_data_refused(method: str, data: str) -> None:
 @pytest.mark.parametrize("method", list(METHODS))
 @pytest.mark.parametrize("data", ["x" * 256, ASTRAL * 128, "x" * 254 + ASTRAL], ids=["256 ascii", "128 astral", "254+astral"])
 def test_answer_app_data_at_the_bound_reaches_the_inviter(method: str, data: str) -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     p.log.clear()
     METHODS[method](sb, data)
     event = {"accept": "on_accepted", "decline": "on_declined", "cancel": "on_cancelled"}[method]
-    assert ("A", event, (data,)) in p.log.entries
+    assert ("A", event, (data,)) in p.log
 
 
 def test_inviter_cancel_app_data_limit() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     with raises_exactly(msgr.InvalidArgError):
         sa.cancel(H.SR_SESSION_CANCELLED_LOCAL, "x" * 257)
     assert sa.state is S.INVITATION
     sa.cancel(H.SR_SESSION_CANCELLED_LOCAL, ASTRAL * 128)
-    assert ("B", "on_cancelled", (ASTRAL * 128,)) in p.log.entries
+    assert ("B", "on_cancelled", (ASTRAL * 128,)) in p.log
 
 
 # =========================================================================== Hypothesis around 512 bytes
@@ -241,7 +229,7 @@ def near_bound(draw: st.DrawFn) -> str:
 def test_app_data_utf16_bound_property() -> None:
     """Valid iff at most 256 UTF-16 code units (512 bytes, C13): a non-BMP character
     counts two. What passes reaches the invitee's on_invitation unchanged."""
-    p = make_pair()
+    p = session_pair()
 
     @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(data=near_bound())
@@ -267,7 +255,7 @@ def test_app_data_utf16_bound_property() -> None:
 def test_app_data_bound_property_without_delivery() -> None:
     """The same bound decided before the user is looked up: an offline user gives
     NOT_LOGGED_ON for valid data and E_INVALIDARG for data past the bound."""
-    p = make_pair()
+    p = session_pair()
     s = p.session()
 
     @settings(max_examples=150, deadline=None)
@@ -292,10 +280,10 @@ def test_app_data_arrives_unchanged(path: str) -> None:
     """§1.2 step 5 [D]: the invitee's bstrAppData "is the value A passed to Invite";
     likewise OnAccepted/OnDeclined/OnCancelled carry the peer's data (C12) and
     OnContextData the data sent. White space at either end is part of the value."""
-    p = make_pair()
+    p = session_pair()
     if path == "invite":
         sa, sb = p.invite(PADDED)
-        assert p.log.entries[-1] == ("B.mgr", "on_invitation", (sb, PADDED))
+        assert p.log[-1] == ("B.mgr", "on_invitation", (sb, PADDED))
         return
     sa, sb = p.invite()
     p.log.clear()
@@ -308,4 +296,4 @@ def test_app_data_arrives_unchanged(path: str) -> None:
         return
     METHODS[path](sb, PADDED)
     event = {"accept": "on_accepted", "decline": "on_declined", "cancel": "on_cancelled"}[path]
-    assert ("A", event, (PADDED,)) in p.log.entries
+    assert ("A", event, (PADDED,)) in p.log

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import msgr
-from sessionkit import (
+from conftest import (
     ALICE,
     ALICE_NAME,
     APP_NAME,
@@ -15,15 +15,15 @@ from sessionkit import (
     BOB,
     GUID,
     GUID_RE,
-    LOCAL_IP_RE,
-    UNREGISTERED_GUID,
     H,
+    LOCAL_IP_RE,
     S,
-    make_pair,
+    UNREGISTERED_GUID,
     ids,
     raises_exactly,
-    who,
     run_in_state,
+    session_pair,
+    who,
 )
 
 F = msgr.SessionFlags
@@ -33,7 +33,7 @@ F = msgr.SessionFlags
 
 
 def test_application_set_and_read() -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session(app=None)
     assert s.application is None
     s.application = GUID
@@ -43,7 +43,7 @@ def test_application_set_and_read() -> None:
 
 
 def test_application_can_be_changed_while_ready() -> None:
-    p = make_pair()
+    p = session_pair()
     p.ma.register_application(UNREGISTERED_GUID, "Second", "http://second", "/opt/second")
     s = p.session()
     s.application = UNREGISTERED_GUID
@@ -64,7 +64,7 @@ def test_application_can_be_changed_while_ready() -> None:
     ],
 )
 def test_application_errors(value: str, error: type[msgr.MsgrError]) -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session(app=None)
     p.log.clear()
     with raises_exactly(error):
@@ -75,7 +75,7 @@ def test_application_errors(value: str, error: type[msgr.MsgrError]) -> None:
 
 
 def test_application_errors_keep_the_previous_value() -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session()
     with raises_exactly(msgr.AppNotRegisteredError):
         s.application = UNREGISTERED_GUID
@@ -104,7 +104,7 @@ def test_application_only_ready_inviter(state: msgr.SessionState, role: str, err
 
 
 def test_application_name_and_url_without_application() -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session(app=None)
     with raises_exactly(msgr.AppNotSpecifiedError):
         s.application_name
@@ -113,7 +113,7 @@ def test_application_name_and_url_without_application() -> None:
 
 
 def test_invitee_sees_the_application() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     assert sb.application == GUID
     assert sb.application_name == APP_NAME
@@ -124,14 +124,14 @@ def test_invitee_sees_the_application() -> None:
 
 
 def test_user_before_invite() -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session()
     with raises_exactly(msgr.NoUserInvitedError):
         s.user
 
 
 def test_user_on_both_sides() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     assert who(sa.user) == (BOB, p.service.users[BOB])
     assert who(sb.user) == (ALICE, ALICE_NAME)
@@ -141,7 +141,7 @@ def test_user_on_both_sides() -> None:
 
 
 def test_user_after_a_failed_invitation() -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session()
     with raises_exactly(msgr.NotLoggedOnError):
         s.invite("carol@example.com")
@@ -153,7 +153,7 @@ def test_user_after_a_failed_invitation() -> None:
 
 
 def test_local_address_default() -> None:
-    p = make_pair()
+    p = session_pair()
     s1, s2 = p.session(), p.session(tag="A2")
     assert LOCAL_IP_RE.fullmatch(s1.local_address), s1.local_address
     assert s1.local_address == s2.local_address
@@ -205,7 +205,7 @@ def test_local_address_in_other_states(state: msgr.SessionState, role: str) -> N
 
 
 def test_remote_address_none_until_connected() -> None:
-    p = make_pair()
+    p = session_pair()
     sa = p.session()
     assert sa.remote_address is None
     sa.invite(BOB)
@@ -220,7 +220,7 @@ def test_remote_address_none_until_connected() -> None:
 
 
 def test_remote_address_of_a_declined_session() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     sb.decline()
     assert sa.remote_address is None and sb.remote_address is None
@@ -230,7 +230,7 @@ def test_remote_address_of_a_declined_session() -> None:
 
 
 def test_context_data_none_until_received() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     assert sa.context_data is None and sb.context_data is None
     sb.accept("accept data is not context data")
@@ -242,7 +242,7 @@ def test_context_data_none_until_received() -> None:
 
 
 def test_session_id_shared_and_upper_case() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     assert GUID_RE.fullmatch(sa.session_id)
     assert sb.session_id == sa.session_id
@@ -251,7 +251,7 @@ def test_session_id_shared_and_upper_case() -> None:
 
 
 def test_flags() -> None:
-    p = make_pair()
+    p = session_pair()
     s = p.session()
     assert s.flags == F.INVITER
     s.invite(BOB)
@@ -262,7 +262,7 @@ def test_flags() -> None:
 
 
 def test_properties_of_an_ended_session_stay_readable() -> None:
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     sa.cancel(H.SR_SESSION_CANCELLED_LOCAL)
     for s in (sa, sb):

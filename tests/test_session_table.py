@@ -1,7 +1,7 @@
 """The ``IMsgrSession`` transition table (``msgr._core.session_table()``; msgrpriv.md
 §1.2, C11, C14, C15, C28, C29), every cell reached for real through the API.
 
-Each reachable (state, role) is produced by a real flow (``sessionkit.run_in_state``):
+Each reachable (state, role) is produced by a real flow (``conftest.run_in_state``):
 READY inviter; INVITATION both roles; ACCEPTED invitee (from inside
 ``before_app_launch``); CONNECTED both; CANCELLED; DECLINED; TERMINATED (the peer
 signs out). Then the cell's method is called with arguments that would be accepted in
@@ -16,17 +16,7 @@ from typing import Any
 import pytest
 
 import msgr
-from sessionkit import (
-    ALICE,
-    BOB,
-    GUID,
-    H,
-    REACHABLE,
-    S,
-    error_class,
-    make_pair,
-    run_in_state,
-)
+from conftest import ALICE, BOB, GUID, H, REACHABLE, S, error_class, run_in_state, session_pair
 
 TABLE = [(S(state), role, method, None if nxt is None else S(nxt), hr) for state, role, method, nxt, hr in msgr._core.session_table()]
 
@@ -99,13 +89,13 @@ def test_reachable_and_unreachable_cover_the_table() -> None:
 def test_inviter_accepted_is_never_observable() -> None:
     """The inviter's session goes INVITATION -> ACCEPTED -> CONNECTED within the step
     that handles the invitee's ACCEPT: the events say so, but no callback sees it."""
-    p = make_pair()
+    p = session_pair()
     sa, sb = p.invite()
     seen: list[tuple[str, msgr.SessionState]] = []
     for name in ("on_state_changed", "on_accepted"):
         p.log.react(sa, name, lambda *args, name=name: seen.append((name, sa.state)))
     sb.accept()
-    assert ("A", "on_state_changed", (S.ACCEPTED,)) in p.log.entries
+    assert ("A", "on_state_changed", (S.ACCEPTED,)) in p.log
     assert seen == [
         ("on_state_changed", S.CONNECTED),
         ("on_accepted", S.CONNECTED),
@@ -114,12 +104,12 @@ def test_inviter_accepted_is_never_observable() -> None:
 
 
 def test_new_sessions_are_ready_inviters_and_invitations_start_in_invitation() -> None:
-    p = make_pair()
+    p = session_pair()
     sa = p.ma.create_session()
     assert (sa.state, sa.flags) == (S.READY, msgr.SessionFlags.INVITER)
     sa2, sb = p.invite()
     assert sb.state is S.INVITATION
-    assert [args[0] for tag, name, args in p.log.entries if tag == "B" and name == "on_state_changed"] == []
+    assert [args[0] for tag, name, args in p.log if tag == "B" and name == "on_state_changed"] == []
 
 
 def test_unreachable_states_refuse_everything_in_the_table() -> None:

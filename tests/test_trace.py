@@ -8,20 +8,8 @@ import re
 import pytest
 
 import msgr
-from conftest import (
-    ALICE,
-    ALICE_NAME,
-    ALICE_PASSWORD,
-    APP_ID,
-    APP_KEY,
-    BOB,
-    BOB_PASSWORD,
-    CLIENT_ID,
-    CLIENT_KEY,
-    new_service,
-    request,
-    unlock,
-)
+from conftest import ALICE, ALICE_AND_BOB, ALICE_PASSWORD, BOB, BOB_PASSWORD, CLIENT_ID, CLIENT_KEY
+from msgr.testing import TEST_APP_ID, TEST_APP_KEY, fail_unlock, new_service, pend, unlock
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
 DIGITS20 = re.compile(r"\d{20}")
@@ -125,7 +113,7 @@ def test_second_sign_in_uses_a_new_connection(alice: msgr.Messenger, service: ms
 
 def test_unlock_on_the_wire(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
     service.trace.clear()
-    challenge = unlock(manager, 555)
+    challenge = unlock(manager, cookie=555)
     entries = list(service.trace)
     assert len(entries) == 4
     chl, chl_reply, qry, qry_reply = entries
@@ -134,14 +122,14 @@ def test_unlock_on_the_wire(manager: msgr.MsgrSessionManager, service: msgr.Serv
     assert t == 8
     assert (chl.direction, str(chl), chl.payload) == ("C->S", f"CHL {t}", None)
     assert (chl_reply.direction, str(chl_reply), chl_reply.trid) == ("S->C", f"CHL {t} {challenge}", t)
-    response = msgr.lock_response(challenge, APP_KEY)
+    response = msgr.lock_response(challenge, TEST_APP_KEY)
     assert qry.direction == "C->S"
     assert qry.trid == t + 1
     assert qry.command == "QRY"
-    assert qry.args == (str(t + 1), APP_ID, "32")
-    assert qry.line == f"QRY {t + 1} {APP_ID} 32"
+    assert qry.args == (str(t + 1), TEST_APP_ID, "32")
+    assert qry.line == f"QRY {t + 1} {TEST_APP_ID} 32"
     assert qry.payload == response.encode()
-    assert str(qry) == f"QRY {t + 1} {APP_ID} 32\r\n{response}"
+    assert str(qry) == f"QRY {t + 1} {TEST_APP_ID} 32\r\n{response}"
     assert (qry_reply.direction, str(qry_reply), qry_reply.trid) == ("S->C", f"QRY {t + 1}", t + 1)
     # The cookie never goes on the wire.
     assert all("555" not in e.args for e in entries)
@@ -149,11 +137,11 @@ def test_unlock_on_the_wire(manager: msgr.MsgrSessionManager, service: msgr.Serv
 
 def test_failed_unlock_on_the_wire(manager: msgr.MsgrSessionManager, alice: msgr.Messenger, service: msgr.Service) -> None:
     service.trace.clear()
-    challenge = unlock(manager, 1, key="NOTTHEKEY")
+    challenge = fail_unlock(manager, cookie=1, key="NOTTHEKEY")
     chl, chl_reply, qry, fail = service.trace
     t = chl.trid
     assert str(chl_reply) == f"CHL {t} {challenge}"
-    assert qry.line == f"QRY {t + 1} {APP_ID} 32"
+    assert qry.line == f"QRY {t + 1} {TEST_APP_ID} 32"
     assert qry.payload == msgr.lock_response(challenge, "NOTTHEKEY").encode()
     assert (fail.direction, str(fail), fail.trid, fail.command) == ("S->C", f"540 {t + 1}", t + 1, "540")
     assert len(service.trace) == 4  # no OUT, no close: the connection stays
@@ -162,16 +150,16 @@ def test_failed_unlock_on_the_wire(manager: msgr.MsgrSessionManager, alice: msgr
 
 def test_unknown_app_id_on_the_wire(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
     service.trace.clear()
-    unlock(manager, 1, app_id="stranger@msnmsgr.com")
+    fail_unlock(manager, cookie=1, app_id="stranger@msnmsgr.com", key=TEST_APP_KEY)
     qry, fail = service.trace[2:]
     assert qry.args[1] == "stranger@msnmsgr.com"
     assert str(fail) == f"540 {qry.trid}"
 
 
 def test_response_goes_on_the_wire_lowercased_and_trimmed(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
-    challenge = request(manager, 1)
-    response = msgr.lock_response(challenge, APP_KEY)
-    manager.send_response(APP_ID, "  " + response.upper() + " \n", 1)
+    challenge = pend(manager, 1)
+    response = msgr.lock_response(challenge, TEST_APP_KEY)
+    manager.send_response(TEST_APP_ID, "  " + response.upper() + " \n", 1)
     qry = service.trace[-2]
     assert qry.payload == response.encode()
     assert qry.args[-1] == "32"
@@ -181,13 +169,13 @@ def test_response_goes_on_the_wire_lowercased_and_trimmed(manager: msgr.MsgrSess
 def test_two_objects_use_separate_trids(alice: msgr.Messenger, service: msgr.Service) -> None:
     manager, priv = alice.session_manager(), alice.messenger_priv()
     service.trace.clear()
-    request(manager, 7)
-    request(priv, 7)
+    pend(manager, 7)
+    pend(priv, 7)
     assert [str(e).split()[:2] for e in service.trace] == [["CHL", "8"], ["CHL", "8"], ["CHL", "9"], ["CHL", "9"]]
 
 
 def test_refused_calls_send_nothing(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
-    unlock(manager, 1)
+    unlock(manager, cookie=1)
     service.trace.clear()
     with pytest.raises(msgr.ApiAlreadyUnlockedError):
         manager.request_challenge(2)
@@ -200,16 +188,16 @@ def test_refused_calls_send_nothing(manager: msgr.MsgrSessionManager, service: m
 def test_key_never_appears(service: msgr.Service) -> None:
     alice = service.sign_in(ALICE, ALICE_PASSWORD)
     bob = service.sign_in(BOB, BOB_PASSWORD)
-    unlock(alice.session_manager(), 1)
-    unlock(alice.messenger_priv(), 2, key="NOTTHEKEY")
-    unlock(bob.session_manager(), 3, app_id="stranger@msnmsgr.com")
-    request(bob.messenger_priv(), 4)
+    unlock(alice.session_manager(), cookie=1)
+    fail_unlock(alice.messenger_priv(), cookie=2, key="NOTTHEKEY")
+    fail_unlock(bob.session_manager(), cookie=3, app_id="stranger@msnmsgr.com", key=TEST_APP_KEY)
+    pend(bob.messenger_priv(), 4)
     service.advance(60)
     alice.sign_out()
     alice.sign_in()
-    unlock(alice.session_manager(), 5)
+    unlock(alice.session_manager(), cookie=5)
     assert len(service.trace) > 40
-    secrets = (APP_KEY, CLIENT_KEY, "NOTTHEKEY")
+    secrets = (TEST_APP_KEY, CLIENT_KEY, "NOTTHEKEY")
     for e in service.trace:
         for secret in secrets:
             assert secret not in str(e)
@@ -241,7 +229,7 @@ def test_entry_fields(alice: msgr.Messenger, bob: msgr.Messenger, service: msgr.
 
 
 def test_str_is_the_raw_message(alice: msgr.Messenger, service: msgr.Service) -> None:
-    unlock(alice.session_manager(), 1)
+    unlock(alice.session_manager(), cookie=1)
     for e in service.trace:
         if e.payload is None:
             assert str(e) == e.line
@@ -255,7 +243,7 @@ def test_str_is_the_raw_message(alice: msgr.Messenger, service: msgr.Service) ->
 
 def test_entries_are_in_wire_order_and_timed(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
     service.advance(12)
-    request(manager, 1)
+    pend(manager, 1)
     last_two = service.trace[-2:]
     assert [e.time for e in last_two] == [12.0, 12.0]
     assert all(a.seq < b.seq for a, b in zip(service.trace[:-1], service.trace[1:]))
@@ -278,7 +266,7 @@ def test_trace_clear(alice: msgr.Messenger, service: msgr.Service) -> None:
     assert len(service.trace) == 0
     assert list(service.trace) == []
     manager = alice.session_manager()
-    unlock(manager, 1)
+    unlock(manager, cookie=1)
     assert len(service.trace) == 4
     assert str(service.trace[0]) == "CHL 8"
     service.trace.clear()
@@ -286,6 +274,6 @@ def test_trace_clear(alice: msgr.Messenger, service: msgr.Service) -> None:
 
 
 def test_trace_of_a_fresh_service_is_empty() -> None:
-    service = new_service()
+    service = new_service(users=ALICE_AND_BOB)
     assert len(service.trace) == 0
     assert list(service.trace) == []
