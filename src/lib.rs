@@ -4,14 +4,19 @@
 //! This crate is pure Rust; the Python bindings live behind the `python` feature.
 
 pub mod client;
+pub mod driver;
 pub mod embedded;
 pub mod error;
 pub mod hresult;
+pub mod journal;
 pub mod lock;
 pub mod net;
 pub mod proto;
 pub mod service;
 pub mod session;
+#[doc(hidden)]
+pub mod testkit;
+pub mod trace;
 pub mod wire;
 
 #[cfg(feature = "python")]

@@ -9,6 +9,8 @@ mod locks;
 mod ns;
 mod sb;
 mod sessions;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -19,7 +21,8 @@ use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::lock::LockStatus;
 use crate::proto::{ConnId, Dialect, Instant};
-use crate::wire::Command;
+use crate::trace::Crossing;
+use crate::wire::{Command, Direction};
 
 pub use apps::{AppRegistration, MAX_APPS, MAX_GUID, MAX_NAME, MAX_PATH, MAX_URL};
 pub use contacts::{notification_site_id, ContactInfo, MAX_ALERT_SITES};
@@ -47,6 +50,8 @@ pub struct ClientConfig {
     pub seed: Option<u64>,
     /// The dialects to offer in `VER`.
     pub dialects: Vec<Dialect>,
+    /// Report every message sent and parsed ([`ClientEngine::poll_trace`]).
+    pub trace: bool,
 }
 
 impl ClientConfig {
@@ -59,8 +64,19 @@ impl ClientConfig {
             local_ip: String::new(),
             seed: None,
             dialects: Dialect::IMPLEMENTED.to_vec(),
+            trace: true,
         }
     }
+}
+
+/// A call whose outcome arrives later, over the network: the driver waits for it
+/// ([`ClientEngine::take_outcome`]) or gives up on it ([`ClientEngine::abandon`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Waiting {
+    /// `sign_in`: signed in, or refused.
+    SignIn,
+    /// `invite`: the invitation went out on a switchboard, or could not.
+    Invite(ObjId),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -180,11 +196,6 @@ pub enum ClientEvent {
     BeforeAppLaunch {
         obj: ObjId,
     },
-    /// An `invite` that could not be delivered; the driver reports it as the call's error.
-    InviteFailed {
-        obj: ObjId,
-        error: Error,
-    },
     // DMessengerPrivateEvents
     ContactListAdd {
         obj: ObjId,
@@ -220,6 +231,10 @@ pub struct ClientEngine {
     friendly_name: Option<String>,
     out: VecDeque<ClientOutput>,
     events: VecDeque<ClientEvent>,
+    /// Calls being waited for, and their outcome once known.
+    awaiting: HashMap<Waiting, Option<Result<()>>>,
+    trace: VecDeque<Crossing>,
+    now: Instant,
 }
 
 impl ClientEngine {
@@ -243,6 +258,9 @@ impl ClientEngine {
             friendly_name: None,
             out: VecDeque::new(),
             events: VecDeque::new(),
+            awaiting: HashMap::new(),
+            trace: VecDeque::new(),
+            now: Instant::ZERO,
         }
     }
 
@@ -276,10 +294,12 @@ impl ClientEngine {
         self.config.password = password.to_string();
     }
 
-    pub fn sign_in(&mut self, _now: Instant) -> Result<()> {
+    pub fn sign_in(&mut self, now: Instant) -> Result<()> {
+        self.now = now;
         if self.ns.is_some() {
             return Err(Error::api(HResult::E_FAIL, "already signed in or signing in"));
         }
+        self.awaiting.insert(Waiting::SignIn, None);
         let conn = self.new_conn();
         self.ns = Some(ns::NsSession::new(conn));
         self.out.push_back(ClientOutput::Connect {
@@ -290,13 +310,11 @@ impl ClientEngine {
     }
 
     pub fn sign_out(&mut self, now: Instant) {
+        self.now = now;
         if let Some(ns) = &self.ns {
             let conn = ns.conn();
             self.sb_leave_all();
-            self.out.push_back(ClientOutput::Send {
-                conn,
-                cmd: crate::proto::ns::Request::Out.to_command(None),
-            });
+            self.send(conn, crate::proto::ns::Request::Out.to_command(None));
             self.out.push_back(ClientOutput::Close { conn });
             self.ns_ended(SignOutReason::User, now);
         }
@@ -304,6 +322,7 @@ impl ClientEngine {
 
     /// The driver opened the connection asked for by `Connect`.
     pub fn connected(&mut self, conn: ConnId, now: Instant) {
+        self.now = now;
         if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
             self.ns_connected(now);
         } else if self.sbs.owns(conn) {
@@ -312,6 +331,7 @@ impl ClientEngine {
     }
 
     pub fn receive(&mut self, conn: ConnId, bytes: &[u8], now: Instant) {
+        self.now = now;
         if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
             self.ns_receive(bytes, now);
         } else if self.sbs.owns(conn) {
@@ -321,6 +341,7 @@ impl ClientEngine {
 
     /// The connection closed (or could not be opened).
     pub fn closed(&mut self, conn: ConnId, now: Instant) {
+        self.now = now;
         if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
             let reason = self
                 .ns
@@ -343,6 +364,7 @@ impl ClientEngine {
     }
 
     pub fn tick(&mut self, now: Instant) {
+        self.now = now;
         self.locks_tick(now);
         self.sessions_tick(now);
     }
@@ -353,6 +375,53 @@ impl ClientEngine {
 
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()
+    }
+
+    /// The next message sent or parsed, when tracing is on.
+    pub fn poll_trace(&mut self) -> Option<Crossing> {
+        self.trace.pop_front()
+    }
+
+    /// The outcome of a waited-for call, once known (then forgotten).
+    pub fn take_outcome(&mut self, call: Waiting) -> Option<Result<()>> {
+        match self.awaiting.get(&call) {
+            Some(Some(_)) => self.awaiting.remove(&call).flatten(),
+            _ => None,
+        }
+    }
+
+    /// Whether a waited-for call has its outcome (or nobody waits for it).
+    pub fn outcome_known(&self, call: Waiting) -> bool {
+        !matches!(self.awaiting.get(&call), Some(None))
+    }
+
+    /// The driver stopped waiting: a failure that comes later is an event instead
+    /// (`OnSendError` for an invitation).
+    pub fn abandon(&mut self, call: Waiting) {
+        if let Some(Some(Err(error))) = self.awaiting.remove(&call) {
+            self.unawaited_failure(call, error);
+        }
+    }
+
+    /// A waited-for call ended.
+    fn resolve(&mut self, call: Waiting, outcome: Result<()>) {
+        match self.awaiting.get_mut(&call) {
+            Some(slot) => *slot = Some(outcome),
+            None => {
+                if let Err(error) = outcome {
+                    self.unawaited_failure(call, error);
+                }
+            }
+        }
+    }
+
+    fn unawaited_failure(&mut self, call: Waiting, error: Error) {
+        if let Waiting::Invite(obj) = call {
+            self.emit(ClientEvent::SendError {
+                obj,
+                hr: error.hresult(),
+            });
+        }
     }
 
     /// Lock objects and sessions share one id space, so the driver can tell them apart.
@@ -372,6 +441,20 @@ impl ClientEngine {
     }
 
     fn send(&mut self, conn: ConnId, cmd: Command) {
+        self.record(conn, Direction::ClientToServer, &cmd);
         self.out.push_back(ClientOutput::Send { conn, cmd });
+    }
+
+    /// Reports a message to the trace (a parsed one as it arrives).
+    fn record(&mut self, conn: ConnId, direction: Direction, cmd: &Command) {
+        if self.config.trace {
+            self.trace.push_back(Crossing {
+                time: self.now,
+                conn,
+                user: self.config.sign_in_name.clone(),
+                direction,
+                cmd: cmd.clone(),
+            });
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::proto::{ConnId, Instant, CLIENT_ID, CLIENT_KEY, LOCK_AND_KEY_HEADER};
 use crate::service::LockAndKey;
 use crate::wire::{challenge, Command, Decoder, Direction, MimeMessage};
 
-use super::{ClientEngine, ClientEvent, SignOutReason};
+use super::{ClientEngine, ClientEvent, SignOutReason, Waiting};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -115,8 +115,12 @@ impl ClientEngine {
         }
         loop {
             let Some(ns) = self.ns.as_mut() else { return };
+            let conn = ns.conn;
             match ns.decoder.next_command() {
-                Ok(Some(cmd)) => self.ns_command(cmd, now),
+                Ok(Some(cmd)) => {
+                    self.record(conn, Direction::ServerToClient, &cmd);
+                    self.ns_command(cmd, now)
+                }
                 Ok(None) => return,
                 Err(e) => return self.ns_fail(Error::Wire(e), now),
             }
@@ -174,6 +178,7 @@ impl ClientEngine {
             (Stage::AwaitChg, Reply::Chg { .. }) => {
                 self.set_stage(Stage::SignedIn);
                 self.emit(ClientEvent::SignedIn);
+                self.resolve(Waiting::SignIn, Ok(()));
                 let policy = self.ns.as_ref().map(NsSession::lock_and_key).unwrap_or_default();
                 self.locks_signed_in(policy);
             }
@@ -311,7 +316,7 @@ impl ClientEngine {
             self.ns_ended(SignOutReason::ConnectionLost, now);
         } else {
             self.ns = None;
-            self.emit(ClientEvent::SignInFailed { error });
+            self.sign_in_failed(error);
         }
     }
 
@@ -326,7 +331,12 @@ impl ClientEngine {
                 HResult::E_FAIL,
                 format!("the connection closed during sign-in ({})", reason.as_str()),
             );
-            self.emit(ClientEvent::SignInFailed { error: e });
+            self.sign_in_failed(e);
         }
+    }
+
+    fn sign_in_failed(&mut self, error: Error) {
+        self.emit(ClientEvent::SignInFailed { error: error.clone() });
+        self.resolve(Waiting::SignIn, Err(error));
     }
 }

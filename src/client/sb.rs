@@ -140,10 +140,7 @@ impl ClientEngine {
             ack: "N".into(),
             payload,
         };
-        self.out.push_back(ClientOutput::Send {
-            conn,
-            cmd: cmd.to_command(None),
-        });
+        self.send(conn, cmd.to_command(None));
         if kind == MsgKind::Invite {
             self.sessions_invite_sent(obj, now);
         }
@@ -213,10 +210,7 @@ impl ClientEngine {
             ),
         };
         link.stage = stage;
-        self.out.push_back(ClientOutput::Send {
-            conn,
-            cmd: cmd.to_command(None),
-        });
+        self.send(conn, cmd.to_command(None));
     }
 
     pub(super) fn sb_receive(&mut self, conn: ConnId, bytes: &[u8], now: Instant) {
@@ -228,7 +222,10 @@ impl ClientEngine {
                 return;
             };
             match l.decoder.next_command() {
-                Ok(Some(cmd)) => self.sb_command(conn, cmd, now),
+                Ok(Some(cmd)) => {
+                    self.record(conn, Direction::ServerToClient, &cmd);
+                    self.sb_command(conn, cmd, now)
+                }
                 Ok(None) => return,
                 Err(_) => {
                     self.out.push_back(ClientOutput::Close { conn });
@@ -251,10 +248,7 @@ impl ClientEngine {
                     account: link.peer.clone(),
                 };
                 link.stage = Stage::AwaitCal;
-                self.out.push_back(ClientOutput::Send {
-                    conn,
-                    cmd: cal.to_command(None),
-                });
+                self.send(conn, cal.to_command(None));
             }
             (Stage::AwaitCal, Reply::CalRinging { .. }) => self.sbs.links[i].stage = Stage::AwaitJoin,
             (Stage::AwaitJoin, Reply::Joi { account, friendly }) => {
@@ -342,10 +336,7 @@ impl ClientEngine {
         for link in std::mem::take(&mut self.sbs.links) {
             if let Some(conn) = link.conn {
                 if !matches!(link.stage, Stage::AwaitConnect { .. }) {
-                    self.out.push_back(ClientOutput::Send {
-                        conn,
-                        cmd: Request::Out.to_command(None),
-                    });
+                    self.send(conn, Request::Out.to_command(None));
                 }
                 self.out.push_back(ClientOutput::Close { conn });
             }

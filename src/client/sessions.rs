@@ -14,7 +14,7 @@ use crate::wire::{InvitationCommand, InviteMessage};
 
 use super::apps::{self, AppRegistration};
 use super::sb::{MsgKind, SbFailure};
-use super::{ClientEngine, ClientEvent, ClientState, ObjId, ObjectKind};
+use super::{ClientEngine, ClientEvent, ClientState, ObjId, ObjectKind, Waiting};
 
 /// `bstrAppData` limit: 512 bytes of UTF-16 (reference C13).
 pub const MAX_APP_DATA_BYTES: usize = 512;
@@ -379,6 +379,7 @@ impl ClientEngine {
         })?;
         self.session_mut(obj)?.peer = Some(peer.to_string());
         self.apply(obj, Input::Invite, None);
+        self.awaiting.insert(Waiting::Invite(obj), None);
         self.sb_send(peer, obj, MsgKind::Invite, payload, now);
         Ok(())
     }
@@ -643,8 +644,8 @@ impl ClientEngine {
         self.apply(obj, Input::PeerAddress, None);
     }
 
-    /// A send failed. A pending invitation is refused synchronously (the hub turns
-    /// `InviteFailed` into the call's error); anything else is `OnSendError`.
+    /// A send failed. A pending invitation is refused synchronously (the driver makes
+    /// its outcome the call's error); anything else is `OnSendError`.
     pub(super) fn sessions_send_failed(&mut self, obj: ObjId, kind: MsgKind, failure: SbFailure, _now: Instant) {
         if kind == MsgKind::Invite && self.allows(obj, Input::SendFailed) {
             let error = match failure {
@@ -672,7 +673,7 @@ impl ClientEngine {
             if let Ok(s) = self.session_mut(obj) {
                 s.peer = None;
             }
-            self.emit(ClientEvent::InviteFailed { obj, error });
+            self.resolve(Waiting::Invite(obj), Err(error));
         }
     }
 
@@ -682,6 +683,7 @@ impl ClientEngine {
             if let Ok(s) = self.session_mut(obj) {
                 s.deadline = Some(now + INVITATION_TIMEOUT);
             }
+            self.resolve(Waiting::Invite(obj), Ok(()));
         }
     }
 

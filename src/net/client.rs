@@ -6,7 +6,7 @@
 //! engine method under the lock and return at once, except `sign_in` and `invite`,
 //! which wait (bounded) for the network to answer, as their embedded twins appear to.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -17,18 +17,18 @@ use tokio::task::JoinHandle;
 
 use super::conn::{self, Ended, Inbox, Outbox};
 use super::{lock, run_timer, runtime, stop_runtime, Clock, NetError};
-use crate::client::{ClientConfig, ClientEngine, ClientEvent, ClientOutput, ObjId};
-use crate::embedded::TraceEntry;
+use crate::client::{ClientConfig, ClientEngine, ClientEvent, ClientOutput, Waiting};
 use crate::error::Error;
 use crate::hresult::HResult;
+use crate::journal::{Journal, MessengerId};
 use crate::proto::{ConnId, Instant};
-use crate::wire::{Command, Decoder, Direction};
+use crate::trace::{Trace, DEFAULT_TRACE_LIMIT};
 
 /// How long opening one socket may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The wire trace keeps at most this many entries; past it the oldest half goes.
-pub const MAX_TRACE: usize = 50_000;
+/// A network client is one Messenger, always this one.
+pub const MESSENGER: MessengerId = 1;
 
 pub struct Client {
     shared: Arc<Shared>,
@@ -49,34 +49,27 @@ struct Shared {
 struct State {
     engine: ClientEngine,
     outboxes: HashMap<ConnId, Outbox>,
-    /// Decodes what the server sent, only to record it in the trace.
-    tracers: HashMap<ConnId, Decoder>,
     tasks: Vec<JoinHandle<()>>,
-    events: VecDeque<ClientEvent>,
-    /// The outcome of the sign-in under way, once known.
-    sign_in: Option<Result<(), Error>>,
-    /// Invitations being sent, and why one failed.
-    invites: HashMap<ObjId, Option<Error>>,
-    trace: Vec<TraceEntry>,
-    next_seq: u64,
+    journal: Journal,
     open: bool,
 }
 
 impl Client {
     /// A signed-out client; `config.ns_address` is the server's `host:port`.
     pub fn new(config: ClientConfig) -> Result<Client, NetError> {
+        Client::with_trace_limit(config, DEFAULT_TRACE_LIMIT)
+    }
+
+    /// A client whose wire trace keeps at most `trace_limit` entries.
+    pub fn with_trace_limit(mut config: ClientConfig, trace_limit: usize) -> Result<Client, NetError> {
         let rt = runtime("msgr-client", 1)?;
+        config.trace = trace_limit > 0;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 engine: ClientEngine::new(config),
                 outboxes: HashMap::new(),
-                tracers: HashMap::new(),
                 tasks: Vec::new(),
-                events: VecDeque::new(),
-                sign_in: None,
-                invites: HashMap::new(),
-                trace: Vec::new(),
-                next_seq: 0,
+                journal: Journal::new(trace_limit),
                 open: true,
             }),
             changed: Condvar::new(),
@@ -122,86 +115,53 @@ impl Client {
         f(&lock(&self.shared.state).engine)
     }
 
-    /// Signs in and waits for the outcome: the service's refusal is the error, as in
-    /// embedded mode. On timeout the attempt is abandoned, so a later one can start.
-    pub fn sign_in(&self, password: Option<&str>, timeout: Duration) -> Result<(), NetError> {
-        self.shared.with_state(|s, now| {
-            if let Some(pw) = password {
-                s.engine.set_password(pw);
-            }
-            s.sign_in = None;
-            s.engine.sign_in(now)
-        })?;
-        let mut s = self.shared.wait(timeout, |s| s.sign_in.is_none() && s.open);
-        match s.sign_in.take() {
-            Some(outcome) => Ok(outcome?),
-            None if !s.open => Err(closed_error()),
-            None => {
-                let now = self.shared.clock.now();
-                s.engine.sign_out(now);
-                self.shared.settle(&mut s, now);
-                s.sign_in = None;
-                Err(NetError::Timeout(timeout, "sign-in"))
-            }
+    /// Runs a call whose outcome comes from the network (`sign_in`, `invite`) and waits
+    /// for it: the service's refusal is the error, as in embedded mode. On timeout the
+    /// call is abandoned (a sign-in attempt is dropped, so a later one can start).
+    pub fn call_and_wait(
+        &self,
+        waiting: Waiting,
+        timeout: Duration,
+        f: impl FnOnce(&mut ClientEngine, Instant) -> Result<(), Error>,
+    ) -> Result<(), NetError> {
+        self.shared.step(f)?;
+        let mut s = self
+            .shared
+            .wait(timeout, |s| s.open && !s.engine.outcome_known(waiting));
+        if let Some(outcome) = s.engine.take_outcome(waiting) {
+            return Ok(outcome?);
+        }
+        let now = self.shared.clock.now();
+        s.engine.abandon(waiting);
+        if waiting == Waiting::SignIn {
+            s.engine.sign_out(now);
+            self.shared.settle(&mut s, now);
+        }
+        match (s.open, waiting) {
+            (false, _) => Err(closed_error()),
+            (true, Waiting::SignIn) => Err(NetError::Timeout(timeout, "sign-in")),
+            (true, Waiting::Invite(_)) => Err(NetError::Timeout(timeout, "the invitation to be sent")),
         }
     }
 
-    pub fn sign_out(&self) {
-        self.shared.step(|e, now| e.sign_out(now));
-    }
-
-    /// `IMsgrSession::Invite`: returns once the invitation is on its way (the session
-    /// left the state it was in), or fails with the reason it could not be sent.
-    pub fn invite(&self, obj: ObjId, peer: &str, app_data: Option<&str>, timeout: Duration) -> Result<(), NetError> {
-        let before = self.shared.with_state(|s, now| {
-            let before = s.engine.session(obj)?.state();
-            s.invites.insert(obj, None);
-            let sent = s.engine.invite(obj, peer, app_data, now);
-            if sent.is_err() {
-                s.invites.remove(&obj);
-            }
-            sent.map(|()| before)
-        })?;
-        let pending = |s: &State| {
-            s.open
-                && matches!(s.invites.get(&obj), Some(None))
-                && s.engine.session(obj).is_ok_and(|x| x.state() == before)
-        };
-        let mut s = self.shared.wait(timeout, pending);
-        let left = s.engine.session(obj).is_ok_and(|x| x.state() != before);
-        match s.invites.remove(&obj) {
-            Some(Some(error)) => Err(error.into()),
-            _ if left => Ok(()),
-            _ if !s.open => Err(closed_error()),
-            _ => Err(NetError::Timeout(timeout, "the invitation to be sent")),
-        }
-    }
-
-    pub fn take_events(&self) -> Vec<ClientEvent> {
-        lock(&self.shared.state).events.drain(..).collect()
+    pub fn take_events(&self) -> Vec<(MessengerId, ClientEvent)> {
+        lock(&self.shared.state).journal.take_events()
     }
 
     /// Blocks until events are queued (true) or `timeout` passes or the client is
     /// closed (false).
     pub fn wait_events(&self, timeout: Duration) -> bool {
-        let s = self.shared.wait(timeout, |s| s.events.is_empty() && s.open);
-        !s.events.is_empty()
+        let s = self.shared.wait(timeout, |s| !s.journal.has_events() && s.open);
+        s.journal.has_events()
     }
 
     pub fn is_open(&self) -> bool {
         lock(&self.shared.state).open
     }
 
-    pub fn trace_len(&self) -> usize {
-        lock(&self.shared.state).trace.len()
-    }
-
-    pub fn trace_from(&self, start: usize) -> Vec<TraceEntry> {
-        lock(&self.shared.state).trace.get(start..).unwrap_or_default().to_vec()
-    }
-
-    pub fn clear_trace(&self) {
-        lock(&self.shared.state).trace.clear();
+    /// Reads the wire trace.
+    pub fn with_trace<T>(&self, f: impl FnOnce(&mut Trace) -> T) -> T {
+        f(lock(&self.shared.state).journal.trace_mut())
     }
 
     /// Signs out (sending `OUT`) if signed in, closes every socket, and stops the
@@ -267,10 +227,7 @@ impl Shared {
                 moved = true;
                 self.output(s, out, now);
             }
-            while let Some(e) = s.engine.poll_event() {
-                moved = true;
-                s.collect(e);
-            }
+            s.journal.collect(MESSENGER, &mut s.engine);
             if !moved {
                 return;
             }
@@ -285,13 +242,11 @@ impl Shared {
                 }
                 let (outbox, inbox) = conn::outbox();
                 s.outboxes.insert(conn, outbox);
-                s.tracers.insert(conn, Decoder::new(Direction::ServerToClient));
                 s.tasks.retain(|t| !t.is_finished());
                 s.tasks
                     .push(self.handle.spawn(self.clone().run_conn(conn, addr, inbox)));
             }
             ClientOutput::Send { conn, cmd } => {
-                s.record(conn, Direction::ClientToServer, &cmd, now);
                 if s.outboxes.get(&conn).is_some_and(|o| !o.push(cmd.encode())) {
                     s.drop_conn(conn);
                     s.engine.closed(conn, now);
@@ -329,10 +284,7 @@ impl Shared {
     }
 
     fn received(self: &Arc<Self>, conn: ConnId, bytes: &[u8]) {
-        self.with_state(|s, now| {
-            s.trace_received(conn, bytes, now);
-            s.engine.receive(conn, bytes, now);
-        });
+        self.with_state(|s, now| s.engine.receive(conn, bytes, now));
     }
 
     fn closed(self: &Arc<Self>, conn: ConnId) {
@@ -349,61 +301,8 @@ fn closed_error() -> NetError {
 }
 
 impl State {
-    /// Queues an event for the caller, keeping back what a blocked call is waiting for.
-    fn collect(&mut self, e: ClientEvent) {
-        match &e {
-            ClientEvent::SignedIn => self.sign_in = Some(Ok(())),
-            ClientEvent::SignInFailed { error } => self.sign_in = Some(Err(error.clone())),
-            ClientEvent::InviteFailed { obj, error } => {
-                if let Some(slot) = self.invites.get_mut(obj) {
-                    // The blocked `invite` raises it, as the embedded call does.
-                    *slot = Some(error.clone());
-                    return;
-                }
-            }
-            _ => {}
-        }
-        self.events.push_back(e);
-    }
-
     /// Dropping the outbox ends the socket's task once its queue is written.
     fn drop_conn(&mut self, conn: ConnId) {
         self.outboxes.remove(&conn);
-        self.tracers.remove(&conn);
-    }
-
-    fn trace_received(&mut self, conn: ConnId, bytes: &[u8], now: Instant) {
-        let Some(d) = self.tracers.get_mut(&conn) else { return };
-        d.push(bytes);
-        let mut cmds = Vec::new();
-        loop {
-            match d.next_command() {
-                Ok(Some(cmd)) => cmds.push(cmd),
-                Ok(None) => break,
-                // Unreadable framing: the engine will close; stop tracing this socket.
-                Err(_) => {
-                    self.tracers.remove(&conn);
-                    break;
-                }
-            }
-        }
-        for cmd in &cmds {
-            self.record(conn, Direction::ServerToClient, cmd, now);
-        }
-    }
-
-    fn record(&mut self, conn: ConnId, direction: Direction, cmd: &Command, now: Instant) {
-        if self.trace.len() >= MAX_TRACE {
-            self.trace.drain(..MAX_TRACE / 2);
-        }
-        self.trace.push(TraceEntry {
-            seq: self.next_seq,
-            time: now,
-            conn,
-            user: self.engine.sign_in_name().to_string(),
-            direction,
-            cmd: cmd.clone(),
-        });
-        self.next_seq += 1;
     }
 }

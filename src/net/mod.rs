@@ -37,6 +37,16 @@ pub enum NetError {
     Io(#[from] std::io::Error),
 }
 
+impl NetError {
+    /// The HRESULT of an engine's refusal; None for time-outs and socket errors.
+    pub fn hresult(&self) -> Option<crate::hresult::HResult> {
+        match self {
+            NetError::Core(e) => Some(e.hresult()),
+            NetError::Timeout(..) | NetError::Io(_) => None,
+        }
+    }
+}
+
 /// The engines' clock on the network: time since the driver started, from tokio's
 /// monotonic clock.
 #[derive(Clone, Copy, Debug)]

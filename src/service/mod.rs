@@ -8,6 +8,8 @@ mod directory;
 mod ns;
 mod sb;
 mod store;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, VecDeque};
 

@@ -1,0 +1,331 @@
+//! The embedded hub: one service engine and any number of client engines joined by
+//! in-memory links, on a virtual clock. Every message crosses a link as real MSNP
+//! bytes, and is recorded in the trace as it crosses.
+//!
+//! Run-to-completion: each call pumps the links until nothing moves, so the events it
+//! caused are all queued (in order) when it returns.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::client::{ClientConfig, ClientEngine, ClientEvent, ClientOutput, ClientState, ObjId, ObjectKind, Waiting};
+use crate::error::{Error, Result};
+use crate::hresult::HResult;
+use crate::journal::Journal;
+pub use crate::journal::MessengerId;
+use crate::lock::LockStatus;
+use crate::proto::{ConnId, Instant};
+use crate::service::{ServiceConfig, ServiceEngine, ServiceOutput};
+pub use crate::trace::TraceEntry;
+use crate::trace::{Trace, DEFAULT_TRACE_LIMIT};
+
+struct Link {
+    messenger: MessengerId,
+    local: ConnId,
+}
+
+/// Bounds the pump so a bug that ping-pongs forever fails loudly instead of hanging.
+const MAX_PUMP_STEPS: usize = 1_000_000;
+
+pub struct Embedded {
+    service: ServiceEngine,
+    clients: BTreeMap<MessengerId, ClientEngine>,
+    links: BTreeMap<ConnId, Link>,
+    next_conn: ConnId,
+    next_messenger: MessengerId,
+    now: Instant,
+    journal: Journal,
+    seed: Option<u64>,
+}
+
+impl Embedded {
+    pub fn new(config: ServiceConfig) -> Self {
+        Embedded::with_trace_limit(config, DEFAULT_TRACE_LIMIT)
+    }
+
+    /// A hub whose wire trace keeps at most `trace_limit` entries.
+    pub fn with_trace_limit(config: ServiceConfig, trace_limit: usize) -> Self {
+        let seed = config.seed;
+        Embedded {
+            seed,
+            service: ServiceEngine::new(config),
+            clients: BTreeMap::new(),
+            links: BTreeMap::new(),
+            next_conn: 1,
+            next_messenger: 1,
+            now: Duration::ZERO,
+            journal: Journal::new(trace_limit),
+        }
+    }
+
+    pub fn service(&self) -> &ServiceEngine {
+        &self.service
+    }
+
+    pub fn service_mut(&mut self) -> &mut ServiceEngine {
+        &mut self.service
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// A Messenger for an account; it starts signed out.
+    pub fn add_messenger(&mut self, sign_in_name: &str, password: &str) -> MessengerId {
+        let id = self.next_messenger;
+        self.next_messenger += 1;
+        let mut config = ClientConfig::new(sign_in_name, password, "embedded:1863");
+        // Each Messenger gets its own loopback address, so remote addresses are easy
+        // to tell apart in a trace.
+        config.local_ip = format!("127.0.0.{}", (id % 250) + 2);
+        config.seed = self.seed.map(|s| s.wrapping_add(id));
+        config.trace = self.journal.trace().limit() > 0;
+        self.clients.insert(id, ClientEngine::new(config));
+        id
+    }
+
+    pub fn client(&self, m: MessengerId) -> Result<&ClientEngine> {
+        self.clients.get(&m).ok_or(Error::UnknownHandle {
+            what: "messenger",
+            id: m,
+        })
+    }
+
+    fn client_mut(&mut self, m: MessengerId) -> Result<&mut ClientEngine> {
+        self.clients.get_mut(&m).ok_or(Error::UnknownHandle {
+            what: "messenger",
+            id: m,
+        })
+    }
+
+    /// Runs a client call, then pumps until quiet: every event the call caused is
+    /// queued when it returns.
+    pub fn call<T>(&mut self, m: MessengerId, f: impl FnOnce(&mut ClientEngine, Instant) -> Result<T>) -> Result<T> {
+        let now = self.now;
+        let out = f(self.client_mut(m)?, now);
+        self.collect(m);
+        self.pump();
+        out
+    }
+
+    /// Reads a Messenger's engine.
+    pub fn read<T>(&self, m: MessengerId, f: impl FnOnce(&ClientEngine) -> Result<T>) -> Result<T> {
+        f(self.client(m)?)
+    }
+
+    /// A call whose outcome comes from the network (`sign_in`, `invite`): with every
+    /// link in memory it is known when the pump settles.
+    pub fn call_and_wait(
+        &mut self,
+        m: MessengerId,
+        waiting: Waiting,
+        f: impl FnOnce(&mut ClientEngine, Instant) -> Result<()>,
+    ) -> Result<()> {
+        self.call(m, f)?;
+        let c = self.client_mut(m)?;
+        match c.take_outcome(waiting) {
+            Some(outcome) => outcome,
+            None => {
+                c.abandon(waiting);
+                Err(Error::api(HResult::E_FAIL, "the call did not complete"))
+            }
+        }
+    }
+
+    /// `IMsgrSession::Invite`: sent once the switchboard is up. If the service cannot
+    /// reach the peer, the call fails with the documented code and nothing changed.
+    pub fn invite(&mut self, m: MessengerId, obj: ObjId, peer: &str, app_data: Option<&str>) -> Result<()> {
+        self.call_and_wait(m, Waiting::Invite(obj), |c, now| c.invite(obj, peer, app_data, now))
+    }
+
+    /// Signs in and runs the whole sign-in; fails with the service's reason.
+    pub fn sign_in(&mut self, m: MessengerId, password: Option<&str>) -> Result<()> {
+        self.call_and_wait(m, Waiting::SignIn, |c, now| {
+            if let Some(pw) = password {
+                c.set_password(pw);
+            }
+            c.sign_in(now)
+        })?;
+        match self.client(m)?.state() {
+            ClientState::SignedIn => Ok(()),
+            _ => Err(Error::api(HResult::E_FAIL, "sign-in did not complete")),
+        }
+    }
+
+    pub fn sign_out(&mut self, m: MessengerId) -> Result<()> {
+        self.call(m, |c, now| {
+            c.sign_out(now);
+            Ok(())
+        })
+    }
+
+    pub fn create_lock_object(&mut self, m: MessengerId, kind: ObjectKind) -> Result<ObjId> {
+        Ok(self.client_mut(m)?.create_lock_object(kind))
+    }
+
+    pub fn lock_status(&self, m: MessengerId, obj: ObjId) -> Result<LockStatus> {
+        self.client(m)?.lock_status(obj)
+    }
+
+    pub fn request_challenge(&mut self, m: MessengerId, obj: ObjId, cookie: i64) -> Result<()> {
+        self.call(m, |c, now| c.request_challenge(obj, cookie, now))
+    }
+
+    pub fn send_response(
+        &mut self,
+        m: MessengerId,
+        obj: ObjId,
+        app_id: &str,
+        response: &str,
+        cookie: i64,
+    ) -> Result<()> {
+        self.call(m, |c, now| c.send_response(obj, app_id, response, cookie, now))
+    }
+
+    /// Moves the virtual clock, firing every timer that falls due on the way, in order.
+    pub fn advance(&mut self, by: Duration) {
+        let target = self.now.saturating_add(by);
+        loop {
+            let next = self
+                .clients
+                .values()
+                .filter_map(ClientEngine::next_deadline)
+                .chain(self.service.next_deadline())
+                .min();
+            match next {
+                Some(t) if t <= target => {
+                    self.now = self.now.max(t);
+                    self.tick_all();
+                }
+                _ => break,
+            }
+        }
+        self.now = target;
+    }
+
+    fn tick_all(&mut self) {
+        let now = self.now;
+        self.service.tick(now);
+        let ids: Vec<MessengerId> = self.clients.keys().copied().collect();
+        for m in ids {
+            if let Some(c) = self.clients.get_mut(&m) {
+                c.tick(now);
+            }
+            self.collect(m);
+        }
+        self.pump();
+    }
+
+    /// Delivers whatever the service was made to say outside a client call (an alert).
+    pub fn settle(&mut self) {
+        self.pump();
+    }
+
+    pub fn take_events(&mut self) -> Vec<(MessengerId, ClientEvent)> {
+        self.journal.take_events()
+    }
+
+    pub fn has_events(&self) -> bool {
+        self.journal.has_events()
+    }
+
+    pub fn trace(&self) -> &Trace {
+        self.journal.trace()
+    }
+
+    pub fn trace_mut(&mut self) -> &mut Trace {
+        self.journal.trace_mut()
+    }
+
+    pub fn clear_trace(&mut self) {
+        self.journal.trace_mut().clear();
+    }
+
+    fn collect(&mut self, m: MessengerId) {
+        if let Some(c) = self.clients.get_mut(&m) {
+            self.journal.collect(m, c);
+        }
+    }
+
+    /// Moves messages until no engine has anything left to say.
+    fn pump(&mut self) {
+        for _ in 0..MAX_PUMP_STEPS {
+            let mut moved = false;
+            let ids: Vec<MessengerId> = self.clients.keys().copied().collect();
+            for m in ids {
+                while let Some(out) = self.clients.get_mut(&m).and_then(ClientEngine::poll_output) {
+                    moved = true;
+                    self.client_output(m, out);
+                }
+            }
+            while let Some(out) = self.service.poll_output() {
+                moved = true;
+                self.service_output(out);
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("the embedded links did not settle: an engine keeps talking to itself");
+    }
+
+    fn service_conn(&self, m: MessengerId, local: ConnId) -> Option<ConnId> {
+        self.links
+            .iter()
+            .find(|(_, l)| l.messenger == m && l.local == local)
+            .map(|(c, _)| *c)
+    }
+
+    fn client_output(&mut self, m: MessengerId, out: ClientOutput) {
+        let now = self.now;
+        match out {
+            ClientOutput::Connect { conn: local, .. } => {
+                let conn = self.next_conn;
+                self.next_conn += 1;
+                self.links.insert(conn, Link { messenger: m, local });
+                self.service.open(conn, now);
+                if let Some(c) = self.clients.get_mut(&m) {
+                    c.connected(local, now);
+                }
+                self.collect(m);
+            }
+            ClientOutput::Send { conn: local, cmd } => {
+                if let Some(conn) = self.service_conn(m, local) {
+                    self.service.receive(conn, &cmd.encode(), now);
+                }
+            }
+            ClientOutput::Close { conn: local } => {
+                if let Some(conn) = self.service_conn(m, local) {
+                    self.links.remove(&conn);
+                    self.service.closed(conn, now);
+                }
+            }
+        }
+    }
+
+    fn service_output(&mut self, out: ServiceOutput) {
+        let now = self.now;
+        match out {
+            ServiceOutput::Send { conn, cmd } => {
+                if let Some(link) = self.links.get(&conn) {
+                    let (m, local) = (link.messenger, link.local);
+                    if let Some(c) = self.clients.get_mut(&m) {
+                        c.receive(local, &cmd.encode(), now);
+                    }
+                    self.collect(m);
+                }
+            }
+            ServiceOutput::Close { conn } => {
+                if let Some(link) = self.links.remove(&conn) {
+                    if let Some(c) = self.clients.get_mut(&link.messenger) {
+                        c.closed(link.local, now);
+                    }
+                    self.collect(link.messenger);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

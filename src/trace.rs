@@ -1,0 +1,136 @@
+//! The wire trace: every MSNP message a client engine sent or parsed, numbered, stamped
+//! with the driver's clock, and bounded. The embedded hub and the TCP client keep one
+//! each, fed from [`crate::client::ClientEngine::poll_trace`], so both number and cap it
+//! the same way.
+
+use std::collections::VecDeque;
+
+use crate::proto::{ConnId, Instant};
+use crate::wire::{Command, Direction};
+
+/// How many entries a trace keeps by default; past it the oldest go, one per new entry.
+pub const DEFAULT_TRACE_LIMIT: usize = 100_000;
+
+/// One message on one connection, as it crossed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceEntry {
+    /// Position in the whole run, from 0; never reused, even after entries are dropped.
+    pub seq: u64,
+    pub time: Instant,
+    /// The client's connection number (each sign-in and switchboard gets a new one).
+    pub conn: ConnId,
+    /// Who is on the client end, e.g. `alice@example.com`.
+    pub user: String,
+    pub direction: Direction,
+    pub cmd: Command,
+}
+
+/// A message as an engine reports it, before the driver numbers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Crossing {
+    pub time: Instant,
+    pub conn: ConnId,
+    pub user: String,
+    pub direction: Direction,
+    pub cmd: Command,
+}
+
+#[derive(Debug)]
+pub struct Trace {
+    entries: VecDeque<TraceEntry>,
+    limit: usize,
+    next_seq: u64,
+}
+
+impl Default for Trace {
+    fn default() -> Self {
+        Trace::new(DEFAULT_TRACE_LIMIT)
+    }
+}
+
+impl Trace {
+    /// A trace that keeps at most `limit` entries (0 keeps none).
+    pub fn new(limit: usize) -> Self {
+        Trace {
+            entries: VecDeque::new(),
+            limit,
+            next_seq: 0,
+        }
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Numbers an engine's report and keeps it.
+    pub fn record(&mut self, c: Crossing) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if self.limit == 0 {
+            return;
+        }
+        if self.entries.len() == self.limit {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(TraceEntry {
+            seq,
+            time: c.time,
+            conn: c.conn,
+            user: c.user,
+            direction: c.direction,
+            cmd: c.cmd,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &TraceEntry> {
+        self.entries.iter()
+    }
+
+    /// The entries kept, from position `start` among them.
+    pub fn from(&self, start: usize) -> impl Iterator<Item = &TraceEntry> {
+        self.entries.iter().skip(start)
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crossing(n: u64) -> Crossing {
+        Crossing {
+            time: Instant::from_secs(n),
+            conn: 1,
+            user: "a@b.com".into(),
+            direction: Direction::ClientToServer,
+            cmd: Command::new("PNG", Vec::<String>::new()).unwrap(),
+        }
+    }
+
+    #[test]
+    fn numbers_never_repeat_and_the_oldest_go_first() {
+        let mut t = Trace::new(3);
+        for n in 0..5 {
+            t.record(crossing(n));
+        }
+        let seqs: Vec<u64> = t.from(0).map(|e| e.seq).collect();
+        assert_eq!(seqs, [2, 3, 4]);
+        t.clear();
+        t.record(crossing(9));
+        assert_eq!(t.from(0).map(|e| e.seq).collect::<Vec<_>>(), [5]);
+        let mut off = Trace::new(0);
+        off.record(crossing(1));
+        assert!(off.is_empty());
+    }
+}
