@@ -11,8 +11,9 @@ use crate::client::{ClientEngine, ClientEvent, Waiting};
 use crate::embedded::Embedded;
 use crate::error::Result;
 use crate::journal::MessengerId;
-use crate::net::{Client, NetError};
+use crate::net::{Client, NetError, Server};
 use crate::proto::Instant;
+use crate::service::ServiceEngine;
 use crate::trace::Trace;
 
 #[derive(Clone)]
@@ -86,6 +87,30 @@ impl Driver {
         match self {
             Driver::Embedded(hub) => lock_hub(hub).now(),
             Driver::Tcp(client) => client.now(),
+        }
+    }
+}
+
+/// What runs a service engine: the embedded hub or a TCP server. The Python binding's
+/// service operations (accounts, licences, alerts) are written once over this.
+#[derive(Clone)]
+pub enum ServiceDriver {
+    Embedded(Arc<Mutex<Embedded>>),
+    Tcp(Arc<Server>),
+}
+
+impl ServiceDriver {
+    /// Runs `f` on the service engine, then carries out what it caused (an alert is
+    /// delivered before this returns in memory, handed to the sockets over TCP).
+    pub fn with_engine<T>(&self, f: impl FnOnce(&mut ServiceEngine) -> T) -> T {
+        match self {
+            ServiceDriver::Embedded(hub) => {
+                let mut w = lock_hub(hub);
+                let out = f(w.service_mut());
+                w.settle();
+                out
+            }
+            ServiceDriver::Tcp(server) => server.with_engine(f),
         }
     }
 }

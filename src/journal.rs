@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 
 use crate::client::{ClientEngine, ClientEvent};
+use crate::proto::Instant;
 use crate::trace::Trace;
 
 /// The embedded hub's handle for a Messenger (a TCP client has just one).
@@ -26,10 +27,11 @@ impl Journal {
         }
     }
 
-    /// Takes what messenger `m`'s engine reported since the last call.
-    pub fn collect(&mut self, m: MessengerId, engine: &mut ClientEngine) {
+    /// Takes what messenger `m`'s engine reported since the last call, at `now` on
+    /// the driver's clock.
+    pub fn collect(&mut self, m: MessengerId, engine: &mut ClientEngine, now: Instant) {
         while let Some(c) = engine.poll_trace() {
-            self.trace.record(c);
+            self.trace.record(c, now);
         }
         while let Some(e) = engine.poll_event() {
             self.events.push_back((m, e));

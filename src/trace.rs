@@ -25,10 +25,9 @@ pub struct TraceEntry {
     pub cmd: Command,
 }
 
-/// A message as an engine reports it, before the driver numbers it.
+/// A message as an engine reports it, before the driver numbers and times it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Crossing {
-    pub time: Instant,
     pub conn: ConnId,
     pub user: String,
     pub direction: Direction,
@@ -62,8 +61,8 @@ impl Trace {
         self.limit
     }
 
-    /// Numbers an engine's report and keeps it.
-    pub fn record(&mut self, c: Crossing) {
+    /// Numbers an engine's report, stamps it with the driver's clock, and keeps it.
+    pub fn record(&mut self, c: Crossing, time: Instant) {
         let seq = self.next_seq;
         self.next_seq += 1;
         if self.limit == 0 {
@@ -74,7 +73,7 @@ impl Trace {
         }
         self.entries.push_back(TraceEntry {
             seq,
-            time: c.time,
+            time,
             conn: c.conn,
             user: c.user,
             direction: c.direction,
@@ -108,9 +107,8 @@ impl Trace {
 mod tests {
     use super::*;
 
-    fn crossing(n: u64) -> Crossing {
+    fn crossing() -> Crossing {
         Crossing {
-            time: Instant::from_secs(n),
             conn: 1,
             user: "a@b.com".into(),
             direction: Direction::ClientToServer,
@@ -122,15 +120,15 @@ mod tests {
     fn numbers_never_repeat_and_the_oldest_go_first() {
         let mut t = Trace::new(3);
         for n in 0..5 {
-            t.record(crossing(n));
+            t.record(crossing(), Instant::from_secs(n));
         }
         let seqs: Vec<u64> = t.from(0).map(|e| e.seq).collect();
         assert_eq!(seqs, [2, 3, 4]);
         t.clear();
-        t.record(crossing(9));
+        t.record(crossing(), Instant::from_secs(9));
         assert_eq!(t.from(0).map(|e| e.seq).collect::<Vec<_>>(), [5]);
         let mut off = Trace::new(0);
-        off.record(crossing(1));
+        off.record(crossing(), Instant::from_secs(1));
         assert!(off.is_empty());
     }
 }

@@ -13,7 +13,7 @@ def counts(messenger: msgr.Messenger) -> tuple[int, int]:
     """(lock objects, sessions) the core holds, after the release queue is handed over."""
     gc.collect()
     messenger.service._release_pending()
-    return messenger._core.object_counts(messenger._id)
+    return messenger._core.object_counts()
 
 
 def test_dropped_lock_objects_are_forgotten() -> None:

@@ -14,20 +14,20 @@ import threading
 import time
 from typing import Any, Callable, Protocol
 
-from ._events import ALL_EVENTS
+from ._events import ALL_EVENTS, ARITY, UnknownEventError
 
 
 def _monotonic_since(start: float) -> Callable[[], float]:
     return lambda: time.monotonic() - start
 
 
-class _Core(Protocol):
+class _Journal(Protocol):
     def take_events(self) -> list[tuple[int, int | None, str, tuple[Any, ...]]]: ...
 
 
 class Dispatcher:
-    def __init__(self, core: _Core, resolve: Callable[[int, int | None], Any]) -> None:
-        self._core = core
+    def __init__(self, journal: _Journal, resolve: Callable[[int, int | None], Any]) -> None:
+        self._journal = journal
         self._resolve = resolve
         self._lock = threading.Lock()
         self._delivering = False
@@ -66,7 +66,7 @@ class Dispatcher:
                 # Taking the batch and clearing the flag happen under one lock, so an
                 # event queued by another thread is never left behind.
                 with self._lock:
-                    batch = self._core.take_events()
+                    batch = self._journal.take_events()
                     if not batch:
                         self._delivering = False
                         break
@@ -84,8 +84,10 @@ class Dispatcher:
 
     def _fire(self, messenger: int, obj: int | None, name: str, args: tuple[Any, ...], errors: list[BaseException]) -> None:
         spec = ALL_EVENTS.get(name)
+        if spec is None or len(args) != ARITY[name]:
+            raise UnknownEventError(f"the core sent {name}{args!r}, which msgr._events does not describe")
         target = self._resolve(messenger, obj)
-        if spec is None or target is None:
+        if target is None:
             return
         values = spec.convert(target, *args)
         for listener in list(self.listeners):

@@ -1,15 +1,18 @@
 """The events of the API: core name -> callback attribute, COM name, argument types.
 
 One table, used by the dispatcher (to call callbacks and answer the events with an
-``[in, out]`` parameter), by objects (to refuse a misspelt ``on_*`` attribute) and by
-the event log.
+``[in, out]`` parameter), by objects (to refuse a misspelt ``on_*`` attribute), by the
+event log and by the test kits. At import it is checked against the core's own
+catalogue (``_core.event_catalogue()``): the same names, the same arities.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import _core
 from .enums import HResult, LockStatus, SessionState
 
 
@@ -114,3 +117,31 @@ MESSENGER_EVENTS = _specs(
 )
 
 ALL_EVENTS = {**LOCK_EVENTS, **MANAGER_EVENTS, **SESSION_EVENTS, **PRIV_EVENTS, **MESSENGER_EVENTS}
+
+
+def _arity(spec: EventSpec) -> int | None:
+    """How many core arguments ``spec.convert`` takes (None: any number)."""
+    params = list(inspect.signature(spec.convert).parameters.values())[1:]
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return None
+    return len(params)
+
+
+def _check_catalogue() -> dict[str, int]:
+    core = dict(_core.event_catalogue())
+    missing, extra = sorted(core.keys() - ALL_EVENTS.keys()), sorted(ALL_EVENTS.keys() - core.keys())
+    if missing or extra:
+        raise ImportError(f"msgr._events is out of step with the core: missing {missing}, unknown {extra}")
+    for name, spec in ALL_EVENTS.items():
+        arity = _arity(spec)
+        if arity is not None and arity != core[name]:
+            raise ImportError(f"msgr._events: {name} converts {arity} arguments, the core sends {core[name]}")
+    return core
+
+
+#: Event name -> number of arguments the core sends with it.
+ARITY = _check_catalogue()
+
+
+class UnknownEventError(RuntimeError):
+    """The core delivered an event this package does not know: a build mismatch."""

@@ -69,14 +69,14 @@ class MsgrLock(_EventSource):
     def status(self) -> LockStatus:
         """``IMsgrLock::Status``."""
         m = self._messenger
-        return LockStatus(m._core.lock_status(m._id, self._id))
+        return LockStatus(m._core.lock_status(self._id))
 
     def request_challenge(self, cookie: int) -> None:
         """``IMsgrLock::RequestChallenge``: asks the service for a challenge, which
         arrives as ``on_lock_challenge(cookie, challenge)``. Once per sign-in session."""
         cookie = _args.long(cookie, "cookie")
         m = self._messenger
-        m._dispatch.call(m._core.request_challenge, m._id, self._id, cookie)
+        m._dispatch.call(m._core.request_challenge, self._id, cookie)
 
     def send_response(self, app_id: str, response: str, cookie: int) -> None:
         """``IMsgrLock::SendResponse``: sends the app id and MD5(challenge + key); the
@@ -85,7 +85,7 @@ class MsgrLock(_EventSource):
         response = _args.text(response, "response")
         cookie = _args.long(cookie, "cookie")
         m = self._messenger
-        m._dispatch.call(m._core.send_response, m._id, self._id, app_id, response, cookie)
+        m._dispatch.call(m._core.send_response, self._id, app_id, response, cookie)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._messenger.sign_in_name} {self.status.name}>"

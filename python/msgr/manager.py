@@ -37,20 +37,19 @@ class MsgrSessionManager(MsgrLock):
     def create_session(self) -> MsgrSession:
         """A new session in ``READY``, this side the inviter. One per invitation."""
         m = self._messenger
-        return m._session(m._dispatch.call(m._core.create_session, m._id, self._id))
+        return m._session(m._dispatch.call(m._core.create_session, self._id))
 
     def get_launching_session(self, pid: int) -> MsgrSession:
         """The session whose acceptance launched process ``pid``."""
         pid = _args.long(pid, "pid")
         m = self._messenger
-        return m._session(m._core.get_launching_session(m._id, self._id, pid))
+        return m._session(m._core.get_launching_session(self._id, pid))
 
     def register_application(self, guid: str, name: str, url: str, path: str, flags: int = 0) -> None:
         """Registers an application on this machine (the signed-in Messenger)."""
         m = self._messenger
         m._dispatch.call(
             m._core.register_application,
-            m._id,
             self._id,
             _args.text(guid, "guid"),
             _args.text(name, "name"),
@@ -61,17 +60,17 @@ class MsgrSessionManager(MsgrLock):
 
     def unregister_application(self, guid: str) -> None:
         m = self._messenger
-        m._dispatch.call(m._core.unregister_application, m._id, self._id, _args.text(guid, "guid"))
+        m._dispatch.call(m._core.unregister_application, self._id, _args.text(guid, "guid"))
 
     @property
     def applications(self) -> None:
         """Documented as not implemented: raises ``NotImplError`` (C18) once unlocked."""
         m = self._messenger
-        m._core.applications(m._id, self._id)
+        m._core.applications(self._id)
 
     @property
     def registered_applications(self) -> list[tuple[str, str, str, str]]:
         """What ``applications`` never returned: (guid, name, url, path) of every
         registration of this machine. An addition of ours; not locked."""
         m = self._messenger
-        return m._core.registered_applications(m._id)
+        return m._core.registered_applications()

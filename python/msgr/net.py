@@ -23,7 +23,6 @@ from . import _args, _core
 from ._dispatch import Dispatcher
 from .errors import InvalidArgError, MsgrError
 from .service import Messenger, _Backend
-from .trace import Trace
 
 __all__ = ["serve", "connect", "ServerHandle", "Connection"]
 
@@ -38,8 +37,9 @@ class ServerHandle:
     """A running MSNP server (``serve()``): one TCP port for notification and
     switchboard connections. Close it with ``close()`` or a ``with`` block."""
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: _core.Server) -> None:
         self._core = core
+        self._service = core.service
 
     @property
     def address(self) -> tuple[str, int]:
@@ -49,7 +49,7 @@ class ServerHandle:
 
     @property
     def lock_and_key(self) -> str:
-        return str(self._core.lock_and_key)
+        return str(self._service.lock_and_key)
 
     @property
     def running(self) -> bool:
@@ -57,11 +57,11 @@ class ServerHandle:
 
     def license(self, app_id: str, key: str) -> None:
         """Registers an ID/key pair that the Lock and Key server accepts."""
-        self._core.license(_args.text(app_id, "app_id"), _args.text(key, "key"))
+        self._service.license(_args.text(app_id, "app_id"), _args.text(key, "key"))
 
     def add_user(self, email: str, password: str, friendly_name: str | None = None) -> None:
         """Creates an account."""
-        self._core.add_user(
+        self._service.add_user(
             _args.text(email, "email"),
             _args.text(password, "password"),
             _args.optional_text(friendly_name, "friendly_name"),
@@ -70,15 +70,15 @@ class ServerHandle:
     @property
     def users(self) -> dict[str, str]:
         """Every account: sign-in name -> friendly name."""
-        return dict(self._core.accounts())
+        return dict(self._service.accounts())
 
     def is_online(self, email: str) -> bool:
-        return bool(self._core.is_online(_args.text(email, "email")))
+        return bool(self._service.is_online(_args.text(email, "email")))
 
     def send_alert(self, email: str, site_id: int, text: str, *, site_url: str = "", action_url: str = "", subscribe_url: str = "") -> bool:
         """Pushes an MSN Alert to a signed-in user; False if they are not signed in."""
         return bool(
-            self._core.send_alert(
+            self._service.send_alert(
                 _args.text(email, "email"),
                 _args.long(site_id, "site_id"),
                 _args.text(text, "text"),
@@ -157,23 +157,25 @@ class Connection(_Backend):
     """The network side of a ``Messenger`` from ``connect()`` (its ``.service``): the
     client, the background delivery thread and the client's wire trace."""
 
-    _core: _core.NetworkClient
-
     def __init__(
         self, host: str, port: int, email: str, password: str, timeout: float, seed: int | None = None, local_ip: str | None = None
     ) -> None:
         core = _core.NetworkClient(host, port, email, password, seed, timeout, local_ip)
-        super().__init__(core, _BackgroundDispatcher)
-        self._dispatch.clock = lambda: core.now
+        self._core = core
+        super().__init__(core.journal, _BackgroundDispatcher)
         self.address = (host, port)
-        #: What this client sent and received, as in ``Service.trace``.
-        self.trace = Trace(core.trace_len, core.trace_slice, core.clear_trace)
         self._delivered = threading.Condition()
         # The thread holds the Connection weakly, so an abandoned one is collected and
         # its client closed (which ends the thread).
         weakref.finalize(self, core.close)
-        self._thread = threading.Thread(target=_deliver_forever, args=(weakref.ref(self), core), name=f"msgr-events-{email}", daemon=True)
+        self._thread = threading.Thread(target=_deliver_forever, args=(weakref.ref(self), core, core.journal), name=f"msgr-events-{email}", daemon=True)
         self._thread.start()
+
+    def _new_messenger(self, email: str, password: str) -> _core.Messenger:
+        core = self._core.messenger
+        if core.sign_in_name.lower() != email.lower() or self._messengers:
+            raise InvalidArgError(f"a network connection is one Messenger, and {email} is not it")
+        return core
 
     @property
     def closed(self) -> bool:
@@ -212,10 +214,10 @@ class Connection(_Backend):
         return f"<msgr.net.Connection {host}:{port} {'closed' if self.closed else 'open'}>"
 
 
-def _deliver_forever(ref: weakref.ref[Connection], core: Any) -> None:
+def _deliver_forever(ref: weakref.ref[Connection], core: Any, journal: Any) -> None:
     """The delivery thread: waits for events with the GIL released, then delivers them."""
     while True:
-        ready = core.wait_events(_IDLE_SECONDS)
+        ready = journal.wait_events(_IDLE_SECONDS)
         connection = ref()
         if connection is None:
             return

@@ -41,7 +41,7 @@ class MessengerPriv(MsgrLock):
         name = None if sign_in_name is None else _args.text(sign_in_name, "sign_in_name", null=PointerError)
         _args.optional_text(service, "service")
         m = self._messenger
-        m._dispatch.call(m._core.add_contact, m._id, self._id, name)
+        m._dispatch.call(m._core.add_contact, self._id, name)
 
     def enable_alert_events(self, site_ids: Iterable[int]) -> HResult:
         """``EnableAlertEvents``: listen to alerts from these site ids (replacing the
@@ -51,10 +51,10 @@ class MessengerPriv(MsgrLock):
             raise _args.InvalidArgError(f"site_ids must be a sequence of ints, not {type(site_ids).__name__}")
         ids = [_args.long(i, "site id") for i in site_ids]
         m = self._messenger
-        return HResult(m._dispatch.call(m._core.enable_alert_events, m._id, self._id, ids))
+        return HResult(m._dispatch.call(m._core.enable_alert_events, self._id, ids))
 
     @property
     def alert_sites(self) -> list[int]:
         """The site ids this object listens to."""
         m = self._messenger
-        return m._core.alert_sites(m._id, self._id)
+        return m._core.alert_sites(self._id)

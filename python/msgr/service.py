@@ -21,27 +21,25 @@ from .trace import Trace
 
 __all__ = ["Service", "Messenger"]
 
-#: What a Messenger talks to: the embedded hub or a network client (same methods).
-MessengerCore = _core.EmbeddedService | _core.NetworkClient
-
-
 class _Backend:
-    """What the Messengers of one core share: the core (embedded hub or network client),
-    the dispatcher that delivers its events, and the Python object of each core handle.
-    ``Service`` is the embedded one; ``msgr.net`` has the network one."""
+    """What the Messengers of one driver (the embedded hub or a network client) share:
+    its journal of events and trace, the dispatcher that delivers the events, and the
+    Python object of each core handle. ``Service`` is the embedded one; ``msgr.net`` has
+    the network one."""
 
-    _core: MessengerCore
-
-    def __init__(self, core: MessengerCore, dispatcher: type[Dispatcher] = Dispatcher) -> None:
-        self._core = core
+    def __init__(self, journal: _core.Journal, dispatcher: type[Dispatcher] = Dispatcher) -> None:
+        self._journal = journal
         self._messengers: dict[int, Messenger] = {}
         self._objects: dict[tuple[int, int], weakref.ref[Any]] = {}
         #: (messenger, object) whose Python object is gone. Finalizers only queue here:
         #: one may run inside a core call (at any allocation), where calling back into
         #: the core would deadlock; the next API call hands them over.
         self._released: collections.deque[tuple[int, int]] = collections.deque()
-        self._dispatch = dispatcher(core, self._resolve)
+        self._dispatch = dispatcher(journal, self._resolve)
+        self._dispatch.clock = lambda: journal.now
         self._dispatch.housekeeping = self._release_pending
+        #: The MSNP wire log: every message sent or received, in order.
+        self.trace = Trace(journal.trace_len, journal.trace_slice, journal.clear_trace)
 
     def _release_pending(self) -> None:
         while self._released:
@@ -50,7 +48,9 @@ class _Backend:
             except IndexError:
                 return
             self._objects.pop((messenger, obj), None)
-            self._core.release_object(messenger, obj)
+            owner = self._messengers.get(messenger)
+            if owner is not None:
+                owner._core.release_object(obj)
 
     def _resolve(self, messenger: int, obj: int | None) -> Any:
         m = self._messengers.get(messenger)
@@ -61,9 +61,9 @@ class _Backend:
             return ref()
         return m._session(obj)
 
-    def _new_messenger(self, email: str, password: str) -> int:
-        """The core's id for a new Messenger."""
-        return int(self._core.add_messenger(email, password))
+    def _new_messenger(self, email: str, password: str) -> _core.Messenger:
+        """The core object of a new Messenger."""
+        raise NotImplementedError
 
     def _wait_for(self, predicate: Callable[[], Any], timeout: float) -> Any:
         # Embedded delivery is synchronous: every event a call caused was delivered
@@ -75,8 +75,6 @@ class _Backend:
 
 
 class Service(_Backend):
-    _core: _core.EmbeddedService
-
     """An embedded .NET Messenger Service: accounts, the Lock and Key server,
     switchboards, contact lists and alerts, all in-process, deterministic, on a virtual
     clock.
@@ -89,41 +87,44 @@ class Service(_Backend):
     """
 
     def __init__(self, *, lock_and_key: str = "enabled", seed: int | None = None, db: str | os.PathLike[str] | None = None) -> None:
-        super().__init__(_core.EmbeddedService(lock_and_key, seed, None if db is None else os.fspath(db)))
-        self._dispatch.clock = lambda: self._core.now
-        self.trace = Trace(self._core.trace_len, self._core.trace_slice, self._core.clear_trace)
+        self._core = _core.EmbeddedService(lock_and_key, seed, None if db is None else os.fspath(db))
+        self._service = self._core.service
+        super().__init__(self._core.journal)
+
+    def _new_messenger(self, email: str, password: str) -> _core.Messenger:
+        return self._core.add_messenger(email, password)
 
     @property
     def lock_and_key(self) -> str:
-        return self._core.lock_and_key
+        return self._service.lock_and_key
 
     @property
     def now(self) -> float:
         """The virtual clock, in seconds since the service started."""
-        return self._core.now
+        return self._journal.now
 
     def license(self, app_id: str, key: str) -> None:
         """Registers an ID/key pair that the Lock and Key server accepts."""
-        self._core.license(_args.text(app_id, "app_id"), _args.text(key, "key"))
+        self._service.license(_args.text(app_id, "app_id"), _args.text(key, "key"))
 
     def add_user(self, email: str, password: str, friendly_name: str | None = None) -> None:
         """Creates an account."""
-        self._core.add_user(_args.text(email, "email"), _args.text(password, "password"), _args.optional_text(friendly_name, "friendly_name"))
+        self._service.add_user(_args.text(email, "email"), _args.text(password, "password"), _args.optional_text(friendly_name, "friendly_name"))
 
     @property
     def users(self) -> dict[str, str]:
         """Every account: sign-in name -> friendly name."""
-        return dict(self._core.accounts())
+        return dict(self._service.accounts())
 
     def sign_in(self, email: str, password: str | None = None) -> Messenger:
         """Signs a new Windows Messenger in and returns it. With no password the account
         is created on first use (a notebook convenience) or its stored password used."""
         email = _args.text(email, "email")
         if password is None:
-            password = self._core.account_password(email)
+            password = self._service.account_password(email)
             if password is None:
                 password = secrets.token_hex(8)
-                self._core.add_user(email, password, None)
+                self._service.add_user(email, password, None)
         messenger = Messenger(self, email, _args.text(password, "password"))
         messenger.sign_in()
         return messenger
@@ -139,11 +140,11 @@ class Service(_Backend):
             _args.text(action_url, "action_url"),
             _args.text(subscribe_url, "subscribe_url"),
         )
-        return bool(self._dispatch.call(self._core.send_alert, *args))
+        return bool(self._dispatch.call(self._service.send_alert, *args))
 
     def contact_list(self, email: str, list_name: str = "FL") -> list[str]:
         """The service's copy of a user's list (``FL``, ``AL``, ``BL`` or ``RL``)."""
-        return self._core.service_list(_args.text(email, "email"), _args.text(list_name, "list_name"))
+        return self._service.contact_list(_args.text(email, "email"), _args.text(list_name, "list_name"))
 
     def advance(self, seconds: float) -> None:
         """Moves the virtual clock, firing every timeout that falls due, in order."""
@@ -167,7 +168,7 @@ class Messenger(_EventSource):
     _callbacks = frozenset(e.callback for e in MESSENGER_EVENTS.values())
     sign_in_name: str
     _service: _Backend
-    _core: MessengerCore
+    _core: _core.Messenger
     _dispatch: Dispatcher
     _id: int
     _sessions: weakref.WeakValueDictionary[int, MsgrSession]
@@ -182,10 +183,11 @@ class Messenger(_EventSource):
     launcher: Callable[[MsgrSession], int | None] | None = None
 
     def __init__(self, service: _Backend, email: str, password: str) -> None:
+        core = service._new_messenger(email, password)
         object.__setattr__(self, "_service", service)
-        object.__setattr__(self, "_core", service._core)
+        object.__setattr__(self, "_core", core)
         object.__setattr__(self, "_dispatch", service._dispatch)
-        object.__setattr__(self, "_id", service._new_messenger(email, password))
+        object.__setattr__(self, "_id", core.id)
         object.__setattr__(self, "sign_in_name", email)
         # Sessions are held weakly, except live ones (invited or invited to): an app
         # often sets a session's callbacks inside on_invitation without keeping it.
@@ -213,7 +215,7 @@ class Messenger(_EventSource):
             self._live.pop(session._id, None)
 
     def _register(self, obj: MsgrLock, kind: str) -> int:
-        oid: int = self._core.create_lock_object(self._id, kind)
+        oid: int = self._core.create_lock_object(kind)
         self._service._objects[(self._id, oid)] = weakref.ref(obj)
         weakref.finalize(obj, self._service._released.append, (self._id, oid))
         return oid
@@ -230,25 +232,25 @@ class Messenger(_EventSource):
     @property
     def state(self) -> str:
         """``"offline"``, ``"signing_in"`` or ``"signed_in"``."""
-        return self._core.messenger_state(self._id)
+        return self._core.state
 
     @property
     def friendly_name(self) -> str | None:
         """The friendly name the service reported at the last sign-in."""
-        return self._core.friendly_name(self._id)
+        return self._core.friendly_name
 
     def sign_in(self, password: str | None = None) -> None:
         """Signs in (again). Every object of this Messenger gets ``on_lock_enable``."""
-        self._dispatch.call(self._core.sign_in, self._id, _args.optional_text(password, "password"))
+        self._dispatch.call(self._core.sign_in, _args.optional_text(password, "password"))
 
     def sign_out(self) -> None:
         """Signs out: every object is locked again (``LOCK_NOTINITIALIZED``)."""
-        self._dispatch.call(self._core.sign_out, self._id)
+        self._dispatch.call(self._core.sign_out)
 
     @property
     def contacts(self) -> list[Contact]:
         """The forward list as the service last reported it, with presence."""
-        return [Contact(*c) for c in self._core.forward_list(self._id)]
+        return [Contact(*c) for c in self._core.forward_list()]
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Blocks until ``predicate()`` is true, checking it after each delivery of

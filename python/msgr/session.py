@@ -49,18 +49,18 @@ class MsgrSession(_EventSource):
 
     def _info(self) -> tuple[str, int, int, str, str | None, str, str | None, str | None, int | None, int, str]:
         m = self._messenger
-        return m._core.session_info(m._id, self._id)
+        return m._core.session_info(self._id)
 
     def _call(self, method: str, *args: Any) -> None:
         m = self._messenger
-        m._dispatch.call(getattr(m._core, method), m._id, self._id, *args)
+        m._dispatch.call(getattr(m._core, method), self._id, *args)
 
     def _launch(self, enable: bool) -> None:
         m = self._messenger
         pid = None
         if enable and m.launcher is not None:
             pid = m.launcher(self)
-        m._core.launch_decided(m._id, self._id, enable, pid)
+        m._core.launch_decided(self._id, enable, pid)
 
     @property
     def messenger(self) -> Messenger:
@@ -80,7 +80,7 @@ class MsgrSession(_EventSource):
     @property
     def state(self) -> SessionState:
         m = self._messenger
-        return SessionState(m._core.session_state(m._id, self._id))
+        return SessionState(m._core.session_state(self._id))
 
     @property
     def flags(self) -> SessionFlags:
@@ -94,7 +94,7 @@ class MsgrSession(_EventSource):
     def remote_address(self) -> str | None:
         """The peer's address, once ``CONNECTED``; None before (the documented S_FALSE)."""
         m = self._messenger
-        return m._core.remote_address(m._id, self._id)
+        return m._core.remote_address(self._id)
 
     @property
     def local_address(self) -> str:
@@ -113,18 +113,18 @@ class MsgrSession(_EventSource):
     @property
     def application_name(self) -> str:
         m = self._messenger
-        return m._core.application_name(m._id, self._id)
+        return m._core.application_name(self._id)
 
     @property
     def application_url(self) -> str:
         m = self._messenger
-        return m._core.application_url(m._id, self._id)
+        return m._core.application_url(self._id)
 
     @property
     def user(self) -> Contact:
         """The other party."""
         m = self._messenger
-        return Contact(*m._core.session_user(m._id, self._id))
+        return Contact(*m._core.session_user(self._id))
 
     @property
     def launch_pid(self) -> int | None:

@@ -209,6 +209,65 @@ pub enum ClientEvent {
     },
 }
 
+impl ClientEvent {
+    /// Every event the app can get: its name and how many arguments its callback
+    /// takes. The Python layer checks its own table against this one at import.
+    pub const CATALOGUE: [(&'static str, usize); 23] = [
+        ("signed_in", 0),
+        ("sign_in_failed", 2),
+        ("signed_out", 1),
+        ("lock_enable", 1),
+        ("lock_challenge", 2),
+        ("lock_result", 2),
+        ("lock_status_changed", 1),
+        ("invitation", 2),
+        ("app_registered", 1),
+        ("app_unregistered", 1),
+        ("app_shutdown", 0),
+        ("state_changed", 1),
+        ("app_not_present", 2),
+        ("accepted", 1),
+        ("declined", 1),
+        ("cancelled", 1),
+        ("termination", 2),
+        ("ready_to_launch", 0),
+        ("context_data", 1),
+        ("send_error", 1),
+        ("before_app_launch", 0),
+        ("contact_list_add", 2),
+        ("alert_received", 1),
+    ];
+
+    /// The event's name in [`ClientEvent::CATALOGUE`].
+    pub const fn name(&self) -> &'static str {
+        match self {
+            ClientEvent::SignedIn => "signed_in",
+            ClientEvent::SignInFailed { .. } => "sign_in_failed",
+            ClientEvent::SignedOut { .. } => "signed_out",
+            ClientEvent::LockEnable { .. } => "lock_enable",
+            ClientEvent::LockChallenge { .. } => "lock_challenge",
+            ClientEvent::LockResult { .. } => "lock_result",
+            ClientEvent::LockStatusChanged { .. } => "lock_status_changed",
+            ClientEvent::Invitation { .. } => "invitation",
+            ClientEvent::AppRegistered { .. } => "app_registered",
+            ClientEvent::AppUnregistered { .. } => "app_unregistered",
+            ClientEvent::AppShutdown { .. } => "app_shutdown",
+            ClientEvent::StateChanged { .. } => "state_changed",
+            ClientEvent::AppNotPresent { .. } => "app_not_present",
+            ClientEvent::Accepted { .. } => "accepted",
+            ClientEvent::Declined { .. } => "declined",
+            ClientEvent::Cancelled { .. } => "cancelled",
+            ClientEvent::Termination { .. } => "termination",
+            ClientEvent::ReadyToLaunch { .. } => "ready_to_launch",
+            ClientEvent::ContextData { .. } => "context_data",
+            ClientEvent::SendError { .. } => "send_error",
+            ClientEvent::BeforeAppLaunch { .. } => "before_app_launch",
+            ClientEvent::ContactListAdd { .. } => "contact_list_add",
+            ClientEvent::AlertReceived { .. } => "alert_received",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClientState {
     Offline,
@@ -234,7 +293,6 @@ pub struct ClientEngine {
     /// Calls being waited for, and their outcome once known.
     awaiting: HashMap<Waiting, Option<Result<()>>>,
     trace: VecDeque<Crossing>,
-    now: Instant,
 }
 
 impl ClientEngine {
@@ -260,7 +318,6 @@ impl ClientEngine {
             events: VecDeque::new(),
             awaiting: HashMap::new(),
             trace: VecDeque::new(),
-            now: Instant::ZERO,
         }
     }
 
@@ -294,8 +351,7 @@ impl ClientEngine {
         self.config.password = password.to_string();
     }
 
-    pub fn sign_in(&mut self, now: Instant) -> Result<()> {
-        self.now = now;
+    pub fn sign_in(&mut self, _now: Instant) -> Result<()> {
         if self.ns.is_some() {
             return Err(Error::api(HResult::E_FAIL, "already signed in or signing in"));
         }
@@ -310,7 +366,6 @@ impl ClientEngine {
     }
 
     pub fn sign_out(&mut self, now: Instant) {
-        self.now = now;
         if let Some(ns) = &self.ns {
             let conn = ns.conn();
             self.sb_leave_all();
@@ -322,7 +377,6 @@ impl ClientEngine {
 
     /// The driver opened the connection asked for by `Connect`.
     pub fn connected(&mut self, conn: ConnId, now: Instant) {
-        self.now = now;
         if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
             self.ns_connected(now);
         } else if self.sbs.owns(conn) {
@@ -331,7 +385,6 @@ impl ClientEngine {
     }
 
     pub fn receive(&mut self, conn: ConnId, bytes: &[u8], now: Instant) {
-        self.now = now;
         if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
             self.ns_receive(bytes, now);
         } else if self.sbs.owns(conn) {
@@ -341,7 +394,6 @@ impl ClientEngine {
 
     /// The connection closed (or could not be opened).
     pub fn closed(&mut self, conn: ConnId, now: Instant) {
-        self.now = now;
         if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
             let reason = self
                 .ns
@@ -364,13 +416,18 @@ impl ClientEngine {
     }
 
     pub fn tick(&mut self, now: Instant) {
-        self.now = now;
         self.locks_tick(now);
         self.sessions_tick(now);
     }
 
+    /// The next thing for the driver to do. A message is traced here, as it leaves,
+    /// so the trace shows the order in which messages crossed.
     pub fn poll_output(&mut self) -> Option<ClientOutput> {
-        self.out.pop_front()
+        let out = self.out.pop_front()?;
+        if let ClientOutput::Send { conn, cmd } = &out {
+            self.record(*conn, Direction::ClientToServer, cmd);
+        }
+        Some(out)
     }
 
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
@@ -441,7 +498,6 @@ impl ClientEngine {
     }
 
     fn send(&mut self, conn: ConnId, cmd: Command) {
-        self.record(conn, Direction::ClientToServer, &cmd);
         self.out.push_back(ClientOutput::Send { conn, cmd });
     }
 
@@ -449,7 +505,6 @@ impl ClientEngine {
     fn record(&mut self, conn: ConnId, direction: Direction, cmd: &Command) {
         if self.config.trace {
             self.trace.push_back(Crossing {
-                time: self.now,
                 conn,
                 user: self.config.sign_in_name.clone(),
                 direction,

@@ -243,7 +243,7 @@ impl Embedded {
 
     fn collect(&mut self, m: MessengerId) {
         if let Some(c) = self.clients.get_mut(&m) {
-            self.journal.collect(m, c);
+            self.journal.collect(m, c, self.now);
         }
     }
 
@@ -255,6 +255,8 @@ impl Embedded {
             for m in ids {
                 while let Some(out) = self.clients.get_mut(&m).and_then(ClientEngine::poll_output) {
                     moved = true;
+                    // What leaves is traced as it leaves, before anyone answers it.
+                    self.collect(m);
                     self.client_output(m, out);
                 }
             }

@@ -227,7 +227,7 @@ impl Shared {
                 moved = true;
                 self.output(s, out, now);
             }
-            s.journal.collect(MESSENGER, &mut s.engine);
+            s.journal.collect(MESSENGER, &mut s.engine, now);
             if !moved {
                 return;
             }

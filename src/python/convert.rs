@@ -1,12 +1,19 @@
 //! Core values to Python values, and core errors to the typed exceptions of msgr.errors.
 
+use std::time::Duration;
+
+use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use pyo3::IntoPyObjectExt;
 
-use crate::client::{ClientEvent, ContactInfo, ObjId};
-use crate::embedded::{MessengerId, TraceEntry};
-use crate::error::Error;
+use crate::client::{ClientEngine, ClientEvent, ContactInfo, Launch, ObjId, ObjectKind};
+use crate::error::{Error, Result};
+use crate::hresult::HResult;
+use crate::journal::MessengerId;
+use crate::net::NetError;
+use crate::service::{Alert, LockAndKey};
+use crate::trace::TraceEntry;
 use crate::wire::Direction;
 
 /// Builds the exception through `msgr.errors._from_core`, so the class hierarchy lives
@@ -22,6 +29,15 @@ pub fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
     }
 }
 
+pub fn net_err(py: Python<'_>, e: NetError) -> PyErr {
+    match e {
+        NetError::Core(e) => to_py_err(py, e),
+        NetError::Timeout(..) => PyTimeoutError::new_err(e.to_string()),
+        // pyo3 maps the error kind: ConnectionRefusedError, AddrInUse as OSError, ...
+        NetError::Io(io) => PyErr::from(io),
+    }
+}
+
 pub trait IntoPyResult<T> {
     fn py(self, py: Python<'_>) -> PyResult<T>;
 }
@@ -32,58 +48,132 @@ impl<T> IntoPyResult<T> for Result<T, Error> {
     }
 }
 
-/// The event's target (None for the Messenger itself), its name, and its arguments.
-/// An event's target (None: the Messenger), name and arguments.
-type Parts = (Option<ObjId>, &'static str, Vec<Py<PyAny>>);
+pub fn invalid(detail: String) -> Error {
+    Error::api(HResult::E_INVALIDARG, detail)
+}
+
+pub fn object_kind(kind: &str) -> Result<ObjectKind> {
+    match kind {
+        "session_manager" => Ok(ObjectKind::SessionManager),
+        "messenger_priv" => Ok(ObjectKind::MessengerPriv),
+        other => Err(invalid(format!("unknown object kind {other:?}"))),
+    }
+}
+
+pub fn lock_and_key(py: Python<'_>, mode: &str) -> PyResult<LockAndKey> {
+    LockAndKey::parse(mode).ok_or_else(|| {
+        to_py_err(
+            py,
+            invalid(format!(
+                "lock_and_key must be 'enabled', 'disabled' or 'off', not {mode:?}"
+            )),
+        )
+    })
+}
+
+/// A non-negative, finite number of seconds.
+pub fn seconds(py: Python<'_>, what: &str, s: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(s)
+        .map_err(|_| to_py_err(py, invalid(format!("{what} must be finite and not negative, not {s}"))))
+}
+
+pub fn alert(site_id: i32, text: &str, site_url: &str, action_url: &str, subscribe_url: &str) -> Alert {
+    Alert {
+        site_id,
+        text: text.to_string(),
+        site_url: site_url.to_string(),
+        action_url: action_url.to_string(),
+        subscribe_url: subscribe_url.to_string(),
+    }
+}
+
+/// (guid, name, url, path) of every registration of the machine.
+pub type Registration = (String, String, String, String);
+
+pub fn registrations(c: &ClientEngine) -> Vec<Registration> {
+    c.applications_registered()
+        .map(|a| (a.guid.clone(), a.name.clone(), a.url.clone(), a.path.clone()))
+        .collect()
+}
+
+/// (role, flags, state, session_id, app guid, local address, peer, context data,
+/// launch pid, manager, invitation cookie).
+pub type SessionInfo = (
+    &'static str,
+    u32,
+    u8,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<u32>,
+    u64,
+    String,
+);
+
+pub fn session_info(c: &ClientEngine, obj: ObjId) -> Result<SessionInfo> {
+    let s = c.session(obj)?;
+    let pid = match s.launch {
+        Launch::Launched { pid } => Some(pid),
+        _ => None,
+    };
+    Ok((
+        s.role.name(),
+        s.flags,
+        s.state() as u8,
+        s.session_id.clone(),
+        s.app.as_ref().map(|a| a.guid.clone()),
+        c.effective_local_address(obj)?,
+        s.peer.clone(),
+        s.context_data.clone(),
+        pid,
+        s.manager,
+        s.cookie.clone(),
+    ))
+}
+
+/// A contact as `(sign_in_name, friendly_name or None, status)`.
+pub type Contact = (String, Option<String>, String);
+
+pub fn contact_tuple(c: &ContactInfo) -> Contact {
+    (c.sign_in_name.clone(), c.friendly_name.clone(), c.status.clone())
+}
+
+/// An event's target (None: the Messenger) and its arguments; the name is the core's.
+type Parts = (Option<ObjId>, Vec<Py<PyAny>>);
 
 fn parts(py: Python<'_>, e: &ClientEvent) -> PyResult<Parts> {
     let v = |x: &dyn ToPy| x.to_py(py);
     Ok(match e {
-        ClientEvent::SignedIn => (None, "signed_in", vec![]),
-        ClientEvent::SignInFailed { error } => (
-            None,
-            "sign_in_failed",
-            vec![v(&error.hresult().code())?, v(&error.to_string())?],
-        ),
-        ClientEvent::SignedOut { reason } => (None, "signed_out", vec![v(&reason.as_str())?]),
-        ClientEvent::LockEnable { obj, enabled } => (Some(*obj), "lock_enable", vec![v(enabled)?]),
-        ClientEvent::LockChallenge { obj, cookie, challenge } => {
-            (Some(*obj), "lock_challenge", vec![v(cookie)?, v(challenge)?])
+        ClientEvent::SignedIn => (None, vec![]),
+        ClientEvent::SignInFailed { error } => (None, vec![v(&error.hresult().code())?, v(&error.to_string())?]),
+        ClientEvent::SignedOut { reason } => (None, vec![v(&reason.as_str())?]),
+        ClientEvent::LockEnable { obj, enabled } => (Some(*obj), vec![v(enabled)?]),
+        ClientEvent::LockChallenge { obj, cookie, challenge } => (Some(*obj), vec![v(cookie)?, v(challenge)?]),
+        ClientEvent::LockResult { obj, cookie, succeeded } => (Some(*obj), vec![v(cookie)?, v(succeeded)?]),
+        ClientEvent::LockStatusChanged { obj, status } => (Some(*obj), vec![v(&(*status as u8))?]),
+        ClientEvent::Invitation { obj, session, app_data } => (Some(*obj), vec![v(session)?, v(app_data)?]),
+        ClientEvent::AppRegistered { obj, guid } | ClientEvent::AppUnregistered { obj, guid } => {
+            (Some(*obj), vec![v(guid)?])
         }
-        ClientEvent::LockResult { obj, cookie, succeeded } => {
-            (Some(*obj), "lock_result", vec![v(cookie)?, v(succeeded)?])
-        }
-        ClientEvent::LockStatusChanged { obj, status } => {
-            (Some(*obj), "lock_status_changed", vec![v(&(*status as u8))?])
-        }
-        ClientEvent::Invitation { obj, session, app_data } => {
-            (Some(*obj), "invitation", vec![v(session)?, v(app_data)?])
-        }
-        ClientEvent::AppRegistered { obj, guid } => (Some(*obj), "app_registered", vec![v(guid)?]),
-        ClientEvent::AppUnregistered { obj, guid } => (Some(*obj), "app_unregistered", vec![v(guid)?]),
-        ClientEvent::AppShutdown { obj } => (Some(*obj), "app_shutdown", vec![]),
-        ClientEvent::StateChanged { obj, prev } => (Some(*obj), "state_changed", vec![v(&(*prev as u8))?]),
-        ClientEvent::AppNotPresent { obj, name, url } => (Some(*obj), "app_not_present", vec![v(name)?, v(url)?]),
-        ClientEvent::Accepted { obj, app_data } => (Some(*obj), "accepted", vec![v(app_data)?]),
-        ClientEvent::Declined { obj, app_data } => (Some(*obj), "declined", vec![v(app_data)?]),
-        ClientEvent::Cancelled { obj, app_data } => (Some(*obj), "cancelled", vec![v(app_data)?]),
-        ClientEvent::Termination { obj, hr, app_data } => (Some(*obj), "termination", vec![v(hr)?, v(app_data)?]),
-        ClientEvent::ReadyToLaunch { obj } => (Some(*obj), "ready_to_launch", vec![]),
-        ClientEvent::ContextData { obj, data } => (Some(*obj), "context_data", vec![v(data)?]),
-        ClientEvent::SendError { obj, hr } => (Some(*obj), "send_error", vec![v(&hr.code())?]),
-        ClientEvent::BeforeAppLaunch { obj } => (Some(*obj), "before_app_launch", vec![]),
-        ClientEvent::InviteFailed { obj, error } => (Some(*obj), "send_error", vec![v(&error.hresult().code())?]),
+        ClientEvent::AppShutdown { obj }
+        | ClientEvent::ReadyToLaunch { obj }
+        | ClientEvent::BeforeAppLaunch { obj } => (Some(*obj), vec![]),
+        ClientEvent::StateChanged { obj, prev } => (Some(*obj), vec![v(&(*prev as u8))?]),
+        ClientEvent::AppNotPresent { obj, name, url } => (Some(*obj), vec![v(name)?, v(url)?]),
+        ClientEvent::Accepted { obj, app_data }
+        | ClientEvent::Declined { obj, app_data }
+        | ClientEvent::Cancelled { obj, app_data } => (Some(*obj), vec![v(app_data)?]),
+        ClientEvent::Termination { obj, hr, app_data } => (Some(*obj), vec![v(hr)?, v(app_data)?]),
+        ClientEvent::ContextData { obj, data } => (Some(*obj), vec![v(data)?]),
+        ClientEvent::SendError { obj, hr } => (Some(*obj), vec![v(&hr.code())?]),
         ClientEvent::ContactListAdd { obj, hr, contact } => {
             let contact = contact.as_ref().map(contact_tuple);
-            (Some(*obj), "contact_list_add", vec![v(&hr.code())?, v(&contact)?])
+            (Some(*obj), vec![v(&hr.code())?, v(&contact)?])
         }
-        ClientEvent::AlertReceived { obj, alert } => (Some(*obj), "alert_received", vec![v(alert)?]),
+        ClientEvent::AlertReceived { obj, alert } => (Some(*obj), vec![v(alert)?]),
     })
-}
-
-/// A contact as `(sign_in_name, friendly_name or None, status)`.
-pub fn contact_tuple(c: &ContactInfo) -> (String, Option<String>, String) {
-    (c.sign_in_name.clone(), c.friendly_name.clone(), c.status.clone())
 }
 
 /// Object-safe conversion, so `parts` can build mixed argument lists.
@@ -102,13 +192,13 @@ where
 
 /// An event as `(messenger, object or None, name, args)`.
 pub fn event<'py>(py: Python<'py>, m: MessengerId, e: &ClientEvent) -> PyResult<Bound<'py, PyTuple>> {
-    let (obj, name, args) = parts(py, e)?;
+    let (obj, args) = parts(py, e)?;
     PyTuple::new(
         py,
         [
             m.into_py_any(py)?,
             obj.into_py_any(py)?,
-            name.into_py_any(py)?,
+            e.name().into_py_any(py)?,
             PyTuple::new(py, args)?.into_py_any(py)?,
         ],
     )

@@ -3,8 +3,10 @@
 
 mod convert;
 mod embedded;
+mod journal;
+mod messenger;
 mod net;
-mod shared;
+mod service;
 
 use pyo3::prelude::*;
 
@@ -164,6 +166,12 @@ fn parse_invitation(py: Python<'_>, payload: &[u8]) -> PyResult<ParsedInvitation
     Ok((msg.command().map(|c| c.as_str().to_string()), msg.fields))
 }
 
+/// Every event the core fires: (name, number of callback arguments).
+#[pyfunction]
+fn event_catalogue() -> Vec<(&'static str, usize)> {
+    crate::client::ClientEvent::CATALOGUE.to_vec()
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(lock_response, m)?)?;
@@ -176,9 +184,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(session_table, m)?)?;
     m.add_function(wrap_pyfunction!(session_machine, m)?)?;
     m.add_function(wrap_pyfunction!(parse_invitation, m)?)?;
+    m.add_function(wrap_pyfunction!(event_catalogue, m)?)?;
     m.add_class::<embedded::EmbeddedService>()?;
     m.add_class::<net::PyServer>()?;
     m.add_class::<net::NetworkClient>()?;
+    m.add_class::<messenger::PyMessenger>()?;
+    m.add_class::<service::PyServiceCore>()?;
+    m.add_class::<journal::PyJournal>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,0 +1,63 @@
+//! `_core.Journal`: what a driver (the embedded hub or a TCP client) hands over to Python,
+//! the same way for both: events, the wire trace, the clock.
+
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use super::convert::{event, seconds, trace_entry};
+use crate::driver::Driver;
+use crate::trace::TraceEntry;
+
+#[pyclass(frozen, name = "Journal", module = "msgr._core")]
+pub struct PyJournal {
+    driver: Driver,
+}
+
+impl PyJournal {
+    pub fn new(driver: Driver) -> Self {
+        PyJournal { driver }
+    }
+}
+
+#[pymethods]
+impl PyJournal {
+    /// Every event queued since the last call: (messenger, object or None, name, args).
+    fn take_events<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        let events = self.driver.take_events();
+        events.iter().map(|(m, e)| event(py, *m, e)).collect()
+    }
+
+    /// Blocks (GIL released) until events are queued: True, or False after `timeout`
+    /// seconds or once a TCP client is closed. In memory it answers at once.
+    fn wait_events(&self, py: Python<'_>, timeout: f64) -> PyResult<bool> {
+        let timeout = seconds(py, "timeout", timeout)?;
+        Ok(py.detach(|| self.driver.wait_events(timeout)))
+    }
+
+    fn trace_len(&self) -> usize {
+        self.driver.with_trace(|t| t.len())
+    }
+
+    /// The trace entries kept, from position `start`.
+    #[pyo3(signature = (start = 0))]
+    fn trace_slice<'py>(&self, py: Python<'py>, start: usize) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        let entries: Vec<TraceEntry> = self.driver.with_trace(|t| t.from(start).cloned().collect());
+        entries.iter().map(|e| trace_entry(py, e)).collect()
+    }
+
+    fn clear_trace(&self) {
+        self.driver.with_trace(|t| t.clear());
+    }
+
+    /// Most entries the trace keeps.
+    #[getter]
+    fn trace_limit(&self) -> usize {
+        self.driver.with_trace(|t| t.limit())
+    }
+
+    /// The driver's clock in seconds: virtual in memory, monotonic over TCP.
+    #[getter]
+    fn now(&self) -> f64 {
+        self.driver.now().as_secs_f64()
+    }
+}

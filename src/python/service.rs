@@ -1,0 +1,96 @@
+//! `_core.ServiceCore`: the service's own operations (accounts, licences, alerts, lists),
+//! written once over [`ServiceDriver`] for the embedded service and the TCP server.
+
+use pyo3::prelude::*;
+
+use super::convert::{alert, IntoPyResult};
+use crate::driver::ServiceDriver;
+
+#[pyclass(frozen, name = "ServiceCore", module = "msgr._core")]
+pub struct PyServiceCore {
+    driver: ServiceDriver,
+}
+
+impl PyServiceCore {
+    pub fn new(driver: ServiceDriver) -> Self {
+        PyServiceCore { driver }
+    }
+}
+
+#[pymethods]
+impl PyServiceCore {
+    #[getter]
+    fn lock_and_key(&self) -> &'static str {
+        self.driver.with_engine(|e| e.config().lock_and_key.as_str())
+    }
+
+    fn license(&self, py: Python<'_>, app_id: &str, key: &str) -> PyResult<()> {
+        self.driver.with_engine(|e| e.license(app_id, key)).py(py)
+    }
+
+    #[pyo3(signature = (sign_in_name, password, friendly_name = None))]
+    fn add_user(
+        &self,
+        py: Python<'_>,
+        sign_in_name: &str,
+        password: &str,
+        friendly_name: Option<&str>,
+    ) -> PyResult<()> {
+        self.driver
+            .with_engine(|e| e.add_user(sign_in_name, password, friendly_name))
+            .py(py)
+    }
+
+    /// The stored password of an account, or None: the embedded service is a test
+    /// double, and this lets `Service.sign_in(email)` work without repeating it.
+    fn account_password(&self, sign_in_name: &str) -> Option<String> {
+        self.driver
+            .with_engine(|e| e.directory().account(sign_in_name).map(|a| a.password.clone()))
+    }
+
+    fn accounts(&self) -> Vec<(String, String)> {
+        self.driver.with_engine(|e| {
+            e.directory()
+                .accounts()
+                .map(|a| (a.sign_in_name.clone(), a.friendly_name.clone()))
+                .collect()
+        })
+    }
+
+    fn licensed_app_ids(&self) -> Vec<String> {
+        self.driver
+            .with_engine(|e| e.directory().licensed_app_ids().map(str::to_string).collect())
+    }
+
+    fn is_online(&self, sign_in_name: &str) -> bool {
+        self.driver.with_engine(|e| e.is_online(sign_in_name))
+    }
+
+    /// Pushes an MSN Alert; False if the user is not signed in.
+    #[pyo3(signature = (sign_in_name, site_id, text, site_url = "", action_url = "", subscribe_url = ""))]
+    #[allow(clippy::too_many_arguments)]
+    fn send_alert(
+        &self,
+        py: Python<'_>,
+        sign_in_name: &str,
+        site_id: i32,
+        text: &str,
+        site_url: &str,
+        action_url: &str,
+        subscribe_url: &str,
+    ) -> PyResult<bool> {
+        let alert = alert(site_id, text, site_url, action_url, subscribe_url);
+        self.driver.with_engine(|e| e.send_alert(sign_in_name, &alert)).py(py)
+    }
+
+    /// The service's copy of a user's list (FL, AL, BL or RL).
+    fn contact_list(&self, sign_in_name: &str, list: &str) -> Vec<String> {
+        self.driver.with_engine(|e| {
+            e.directory()
+                .list(sign_in_name, list)
+                .into_iter()
+                .map(|a| a.sign_in_name.clone())
+                .collect()
+        })
+    }
+}
