@@ -113,4 +113,18 @@ impl ServiceDriver {
             ServiceDriver::Tcp(server) => server.with_engine(f),
         }
     }
+
+    /// Runs an owner operation (`add_user`, `license`); returns once its writes are
+    /// durable, with a failed write as its error.
+    pub fn admin<T>(&self, f: impl FnOnce(&mut ServiceEngine) -> Result<T>) -> Result<T> {
+        match self {
+            ServiceDriver::Embedded(hub) => {
+                let mut w = lock_hub(hub);
+                let out = f(w.service_mut())?;
+                w.settle();
+                w.service_mut().admin_outcome().unwrap_or(Ok(())).map(|()| out)
+            }
+            ServiceDriver::Tcp(server) => server.admin(f),
+        }
+    }
 }

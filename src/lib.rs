@@ -14,6 +14,7 @@ pub mod net;
 pub mod proto;
 pub mod service;
 pub mod session;
+pub mod store;
 #[doc(hidden)]
 pub mod testkit;
 pub mod trace;

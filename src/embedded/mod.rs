@@ -6,6 +6,7 @@
 //! caused are all queued (in order) when it returns.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 use crate::client::{ClientConfig, ClientEngine, ClientEvent, ClientOutput, ClientState, ObjId, ObjectKind, Waiting};
@@ -16,6 +17,7 @@ pub use crate::journal::MessengerId;
 use crate::lock::LockStatus;
 use crate::proto::{ConnId, Instant};
 use crate::service::{ServiceConfig, ServiceEngine, ServiceOutput};
+use crate::store::Store;
 pub use crate::trace::TraceEntry;
 use crate::trace::{Trace, DEFAULT_TRACE_LIMIT};
 
@@ -36,6 +38,8 @@ pub struct Embedded {
     now: Instant,
     journal: Journal,
     seed: Option<u64>,
+    /// Where the service's writes go, applied inline.
+    store: Option<Store>,
 }
 
 impl Embedded {
@@ -55,7 +59,22 @@ impl Embedded {
             next_messenger: 1,
             now: Duration::ZERO,
             journal: Journal::new(trace_limit),
+            store: None,
         }
+    }
+
+    /// Keeps accounts, licences and contact lists in a SQLite file: what it holds is
+    /// loaded, what the service already has is written to it, and every later change
+    /// is written before it is applied.
+    pub fn attach_store(&mut self, path: &Path) -> Result<()> {
+        let store = Store::open(path)?;
+        let snapshot = store.load()?;
+        for write in self.service.directory().writes() {
+            store.apply(&write)?;
+        }
+        self.service.attach_store(snapshot);
+        self.store = Some(store);
+        Ok(())
     }
 
     pub fn service(&self) -> &ServiceEngine {
@@ -316,6 +335,13 @@ impl Embedded {
                     }
                     self.collect(m);
                 }
+            }
+            ServiceOutput::Persist { ticket, write } => {
+                let outcome = match &self.store {
+                    Some(store) => store.apply(&write),
+                    None => Err(Error::api(HResult::E_FAIL, "no store is attached")),
+                };
+                self.service.persisted(ticket, outcome, now);
             }
             ServiceOutput::Close { conn } => {
                 if let Some(link) = self.links.remove(&conn) {

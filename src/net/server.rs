@@ -6,7 +6,9 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{watch, Notify};
@@ -14,8 +16,11 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::conn::{self, Ended, Inbox, Outbox};
 use super::{lock, run_timer, runtime, stop_runtime, Clock, NetError, SHUTDOWN_GRACE};
+use crate::error::{Error, Result};
+use crate::hresult::HResult;
 use crate::proto::{ConnId, Instant};
-use crate::service::{ServiceConfig, ServiceEngine, ServiceOutput};
+use crate::service::{ServiceConfig, ServiceEngine, ServiceOutput, Write};
+use crate::store::Store;
 
 /// Connections beyond this are accepted and closed at once.
 pub const MAX_CONNECTIONS: usize = 1024;
@@ -32,6 +37,8 @@ struct Shared {
     state: Mutex<State>,
     clock: Clock,
     wake_timer: Notify,
+    /// Notified whenever a write was reported to the engine.
+    persisted: Condvar,
 }
 
 struct State {
@@ -39,6 +46,8 @@ struct State {
     outboxes: HashMap<ConnId, Outbox>,
     next_conn: ConnId,
     open: bool,
+    /// The writer thread's queue, once a store is attached.
+    writer: Option<mpsc::Sender<(u64, Write)>>,
 }
 
 impl Server {
@@ -68,9 +77,11 @@ impl Server {
                 outboxes: HashMap::new(),
                 next_conn: 1,
                 open: true,
+                writer: None,
             }),
             clock: Clock::new(),
             wake_timer: Notify::new(),
+            persisted: Condvar::new(),
         });
         let (stop, stop_rx) = watch::channel(false);
         let accept = rt.spawn(accept_loop(listener, shared.clone(), stop_rx.clone()));
@@ -107,6 +118,51 @@ impl Server {
         self.shared.step(|e, _| f(e))
     }
 
+    /// Keeps accounts, licences and contact lists in a SQLite file. What it holds is
+    /// loaded and what the service already has is written to it, here; later writes go
+    /// to a writer thread, off the async workers, and whatever depends on one waits
+    /// for it.
+    pub fn attach_store(&self, path: &Path) -> Result<()> {
+        let store = Store::open(path)?;
+        let snapshot = store.load()?;
+        let (tx, rx) = mpsc::channel::<(u64, Write)>();
+        let mut s = lock(&self.shared.state);
+        for write in s.engine.directory().writes() {
+            store.apply(&write)?;
+        }
+        s.engine.attach_store(snapshot);
+        s.writer = Some(tx);
+        drop(s);
+        let shared = self.shared.clone();
+        std::thread::Builder::new()
+            .name("msgr-store".into())
+            .spawn(move || {
+                for (ticket, write) in rx {
+                    let outcome = store.apply(&write);
+                    shared.step(|e, now| e.persisted(ticket, outcome, now));
+                    shared.persisted.notify_all();
+                }
+            })
+            .map_err(|e| Error::api(HResult::E_FAIL, format!("cannot start the store's writer: {e}")))?;
+        Ok(())
+    }
+
+    /// Runs an owner operation (`add_user`, `license`) and waits until its writes are
+    /// durable; a failed write is its error.
+    pub fn admin<T>(&self, f: impl FnOnce(&mut ServiceEngine) -> Result<T>) -> Result<T> {
+        let out = self.shared.step(|e, _| f(e))?;
+        let s = lock(&self.shared.state);
+        let (mut s, _) = self
+            .shared
+            .persisted
+            .wait_timeout_while(s, SHUTDOWN_GRACE * 15, |s| !s.engine.admin_settled())
+            .unwrap_or_else(|p| p.into_inner());
+        match s.engine.admin_outcome() {
+            Some(outcome) => outcome.map(|()| out),
+            None => Err(Error::api(HResult::E_FAIL, "the service's store did not answer")),
+        }
+    }
+
     pub fn is_running(&self) -> bool {
         lock(&self.runtime).is_some()
     }
@@ -124,6 +180,8 @@ impl Server {
         {
             let mut s = lock(&self.shared.state);
             s.open = false;
+            // The writer finishes what is queued, then ends.
+            s.writer = None;
             // Dropping an outbox closes its socket once what is queued is written.
             let conns: Vec<ConnId> = s.outboxes.drain().map(|(c, _)| c).collect();
             let now = self.shared.clock.now();
@@ -199,6 +257,13 @@ impl State {
                 }
                 ServiceOutput::Close { conn } => {
                     self.outboxes.remove(&conn);
+                }
+                ServiceOutput::Persist { ticket, write } => {
+                    let queued = self.writer.as_ref().is_some_and(|w| w.send((ticket, write)).is_ok());
+                    if !queued {
+                        let e = Error::api(HResult::E_FAIL, "the service's store is closed");
+                        self.engine.persisted(ticket, Err(e), now);
+                    }
                 }
             }
         }

@@ -216,3 +216,34 @@ fn an_outbox_refuses_bytes_past_its_bound() {
     assert!(outbox.push(vec![0; super::conn::MAX_QUEUED_BYTES]));
     assert!(!outbox.push(vec![0]), "a peer that does not read is cut off");
 }
+
+#[test]
+fn with_a_store_an_add_is_confirmed_only_once_written() {
+    within(Duration::from_secs(30), || {
+        let dir = std::env::temp_dir().join(format!("msgr-net-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sqlite");
+        let _ = std::fs::remove_file(&path);
+        let server = testkit::server(5);
+        server.attach_store(&path).unwrap();
+        server.admin(|e| e.add_user("carol@example.com", "pw", None)).unwrap();
+        let a = Side::tcp(&server, ALICE);
+        a.sign_in().unwrap();
+        let p = a.unlocked(crate::client::ObjectKind::MessengerPriv);
+        a.call(|c, _| c.add_contact(p, Some("carol@example.com"))).unwrap();
+        let hr = a.next(|e| match e {
+            ClientEvent::ContactListAdd { hr, .. } => Some(*hr),
+            _ => None,
+        });
+        assert_eq!(hr, HResult::S_OK);
+        // Confirmed means on disk: a second reader sees it.
+        let snap = crate::store::Store::open(&path).unwrap().load().unwrap();
+        assert!(snap.accounts.iter().any(|x| x.sign_in_name == "carol@example.com"));
+        assert!(snap
+            .entries
+            .contains(&(ALICE.to_string(), "FL".to_string(), "carol@example.com".to_string())));
+        close(&a);
+        server.shutdown();
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}

@@ -38,7 +38,7 @@ impl EmbeddedService {
         config.seed = seed;
         let mut hub = Embedded::with_trace_limit(config, trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT));
         if let Some(path) = db {
-            hub.service_mut().attach_store(&path).py(py)?;
+            hub.attach_store(&path).py(py)?;
         }
         let hub = Arc::new(Mutex::new(hub));
         let driver = Driver::Embedded(hub.clone());

@@ -53,7 +53,7 @@ impl PyServer {
             .detach(|| NetServer::bind((host, port), config))
             .map_err(|e| net_err(py, e))?;
         if let Some(path) = db {
-            if let Err(e) = server.with_engine(|e| e.attach_store(&path)) {
+            if let Err(e) = server.attach_store(&path) {
                 py.detach(|| server.shutdown());
                 return Err(to_py_err(py, e));
             }

@@ -25,7 +25,7 @@ impl PyServiceCore {
     }
 
     fn license(&self, py: Python<'_>, app_id: &str, key: &str) -> PyResult<()> {
-        self.driver.with_engine(|e| e.license(app_id, key)).py(py)
+        self.driver.admin(|e| e.license(app_id, key)).py(py)
     }
 
     #[pyo3(signature = (sign_in_name, password, friendly_name = None))]
@@ -37,7 +37,7 @@ impl PyServiceCore {
         friendly_name: Option<&str>,
     ) -> PyResult<()> {
         self.driver
-            .with_engine(|e| e.add_user(sign_in_name, password, friendly_name))
+            .admin(|e| e.add_user(sign_in_name, password, friendly_name))
             .py(py)
     }
 

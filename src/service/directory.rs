@@ -1,16 +1,13 @@
 //! What the service knows: accounts, the licensed Lock and Key pairs, and each
 //! account's contact lists (forward, allow, block; the reverse list is derived).
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::proto::{valid_sign_in_name, valid_token, CLIENT_ID, CLIENT_KEY, MAX_APP_ID};
 
-use super::store::Store;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Account {
     pub sign_in_name: String,
     pub password: String,
@@ -45,6 +42,33 @@ pub enum AddRefusal {
     Storage = 500,
 }
 
+/// A change the service keeps across restarts: the engine emits it, a driver with a
+/// store makes it durable, and only then is it applied (and answered).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Write {
+    Account(Account),
+    License {
+        app_id: String,
+        key: String,
+    },
+    /// `contact` put on `owner`'s `list` (both lower-cased).
+    Entry {
+        owner: String,
+        list: String,
+        contact: String,
+    },
+}
+
+/// Everything a store holds, for loading at start.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub accounts: Vec<Account>,
+    pub licenses: Vec<(String, String)>,
+    /// (owner, list, contact), in insertion order.
+    pub entries: Vec<(String, String, String)>,
+}
+
+/// What the service knows: pure data, no I/O (the store is the driver's).
 #[derive(Debug, Default)]
 pub struct Directory {
     accounts: BTreeMap<String, Account>,
@@ -53,7 +77,9 @@ pub struct Directory {
     lists: BTreeMap<(String, String), Vec<String>>,
     /// Per owner: the list version `SYN`/`ADD` report.
     versions: BTreeMap<String, u32>,
-    store: Option<Store>,
+    /// Writes checked and on their way to the store: a second one for the same key is
+    /// refused as if the first were done, and a list counts its pending entries.
+    reserved: BTreeSet<Write>,
 }
 
 /// Sign-in names are case-insensitive on MSN; we key them lower-cased.
@@ -61,8 +87,21 @@ fn key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
 
+impl Write {
+    /// Whether two writes are about the same thing (an account, a licence, an entry).
+    fn same_key(&self, other: &Write) -> bool {
+        match (self, other) {
+            (Write::Account(a), Write::Account(b)) => key(&a.sign_in_name) == key(&b.sign_in_name),
+            (Write::License { app_id: a, .. }, Write::License { app_id: b, .. }) => a == b,
+            (a @ Write::Entry { .. }, b @ Write::Entry { .. }) => a == b,
+            _ => false,
+        }
+    }
+}
+
 impl Directory {
-    pub fn add_user(&mut self, sign_in_name: &str, password: &str, friendly_name: Option<&str>) -> Result<()> {
+    /// Checks a new account; the write that creates it.
+    pub fn new_account(&self, sign_in_name: &str, password: &str, friendly_name: Option<&str>) -> Result<Write> {
         if !valid_sign_in_name(sign_in_name) {
             return Err(Error::api(
                 HResult::E_INVALIDARG,
@@ -75,12 +114,6 @@ impl Directory {
                 "a password is 1 to 256 characters without control characters",
             ));
         }
-        if self.accounts.contains_key(&key(sign_in_name)) {
-            return Err(Error::api(
-                HResult::E_FAIL,
-                format!("{sign_in_name} already has an account"),
-            ));
-        }
         let friendly = friendly_name
             .map(str::to_string)
             .unwrap_or_else(|| sign_in_name.split('@').next().unwrap_or(sign_in_name).to_string());
@@ -90,16 +123,18 @@ impl Directory {
                 "a friendly name is at most 129 characters",
             ));
         }
-        let account = Account {
+        let write = Write::Account(Account {
             sign_in_name: sign_in_name.to_string(),
             password: password.to_string(),
             friendly_name: friendly,
-        };
-        if let Some(store) = &self.store {
-            store.put_account(&account)?;
+        });
+        if self.accounts.contains_key(&key(sign_in_name)) || self.is_reserved(&write) {
+            return Err(Error::api(
+                HResult::E_FAIL,
+                format!("{sign_in_name} already has an account"),
+            ));
         }
-        self.accounts.insert(key(sign_in_name), account);
-        Ok(())
+        Ok(write)
     }
 
     pub fn account(&self, sign_in_name: &str) -> Option<&Account> {
@@ -110,8 +145,8 @@ impl Directory {
         self.accounts.values()
     }
 
-    /// Registers (or replaces) an ID/key pair for Lock and Key.
-    pub fn license(&mut self, app_id: &str, app_key: &str) -> Result<()> {
+    /// Checks an ID/key pair for Lock and Key (a new one, or a new key for an old one).
+    pub fn new_license(&self, app_id: &str, app_key: &str) -> Result<Write> {
         if !valid_token(app_id, MAX_APP_ID) {
             return Err(Error::api(
                 HResult::E_INVALIDARG,
@@ -130,11 +165,10 @@ impl Directory {
                 format!("{app_id} is a public client id and cannot license an app"),
             ));
         }
-        if let Some(store) = &self.store {
-            store.put_license(app_id, app_key)?;
-        }
-        self.licenses.insert(app_id.to_string(), app_key.to_string());
-        Ok(())
+        Ok(Write::License {
+            app_id: app_id.to_string(),
+            key: app_key.to_string(),
+        })
     }
 
     pub fn app_key(&self, app_id: &str) -> Option<&str> {
@@ -147,39 +181,6 @@ impl Directory {
 
     pub fn licensed_app_ids(&self) -> impl Iterator<Item = &str> {
         self.licenses.keys().map(String::as_str)
-    }
-
-    /// Persists to (and first loads from) a SQLite file. What is already in memory is
-    /// written there too, so nothing added before the call is lost.
-    pub fn attach_store(&mut self, path: &Path) -> Result<()> {
-        let store = Store::open(path)?;
-        let snap = store.load()?;
-        for a in self.accounts.values() {
-            store.put_account(a)?;
-        }
-        for (id, k) in &self.licenses {
-            store.put_license(id, k)?;
-        }
-        for ((owner, list), contacts) in &self.lists {
-            for c in contacts {
-                store.put_entry(owner, list, c)?;
-            }
-        }
-        for a in snap.accounts {
-            self.accounts.entry(key(&a.sign_in_name)).or_insert(a);
-        }
-        for (id, k) in snap.licenses {
-            self.licenses.entry(id).or_insert(k);
-        }
-        for (owner, list, contact) in snap.entries {
-            let entry = self.lists.entry((owner.clone(), list)).or_default();
-            if !entry.contains(&contact) {
-                entry.push(contact);
-                *self.versions.entry(owner).or_default() += 1;
-            }
-        }
-        self.store = Some(store);
-        Ok(())
     }
 
     /// The contacts on one of an owner's lists (`RL`: everyone with the owner on `FL`).
@@ -204,8 +205,8 @@ impl Directory {
         self.versions.get(&key(owner)).copied().unwrap_or(0)
     }
 
-    /// `ADD <list> <contact>`: the new list version, or why not.
-    pub fn add_to_list(&mut self, owner: &str, list: &str, contact: &str) -> std::result::Result<u32, AddRefusal> {
+    /// `ADD <list> <contact>`: the write that adds it, or why not.
+    pub fn new_entry(&self, owner: &str, list: &str, contact: &str) -> std::result::Result<Write, AddRefusal> {
         if !LISTS.contains(&list) || !valid_sign_in_name(contact) {
             return Err(AddRefusal::Malformed);
         }
@@ -213,22 +214,110 @@ impl Directory {
         if !self.accounts.contains_key(&contact) {
             return Err(AddRefusal::UnknownUser);
         }
-        let entries = self.lists.entry((owner.clone(), list.to_string())).or_default();
-        if entries.contains(&contact) {
+        let write = Write::Entry {
+            owner: owner.clone(),
+            list: list.to_string(),
+            contact: contact.clone(),
+        };
+        let entries = self.lists.get(&(owner.clone(), list.to_string()));
+        if entries.is_some_and(|e| e.contains(&contact)) || self.is_reserved(&write) {
             return Err(AddRefusal::AlreadyThere);
         }
-        if entries.len() >= MAX_LIST {
+        let pending = self
+            .reserved
+            .iter()
+            .filter(|w| matches!(w, Write::Entry { owner: o, list: l, .. } if *o == owner && l == list))
+            .count();
+        if entries.map_or(0, Vec::len) + pending >= MAX_LIST {
             return Err(AddRefusal::ListFull);
         }
-        if let Some(store) = &self.store {
-            store
-                .put_entry(&owner, list, &contact)
-                .map_err(|_| AddRefusal::Storage)?;
+        Ok(write)
+    }
+
+    fn is_reserved(&self, write: &Write) -> bool {
+        self.reserved.iter().any(|w| w.same_key(write))
+    }
+
+    /// A checked write is on its way to the store.
+    pub fn reserve(&mut self, write: &Write) {
+        self.reserved.insert(write.clone());
+    }
+
+    /// It made it (or not): it no longer holds its place.
+    pub fn release(&mut self, write: &Write) {
+        self.reserved.remove(write);
+    }
+
+    /// Applies a checked write; for an entry, the owner's new list version.
+    pub fn apply(&mut self, write: &Write) -> u32 {
+        self.release(write);
+        match write {
+            Write::Account(a) => {
+                self.accounts.insert(key(&a.sign_in_name), a.clone());
+                0
+            }
+            Write::License { app_id, key } => {
+                self.licenses.insert(app_id.clone(), key.clone());
+                0
+            }
+            Write::Entry { owner, list, contact } => {
+                let entries = self.lists.entry((owner.clone(), list.clone())).or_default();
+                if !entries.contains(contact) {
+                    entries.push(contact.clone());
+                }
+                let v = self.versions.entry(owner.clone()).or_default();
+                *v += 1;
+                *v
+            }
         }
-        entries.push(contact);
-        let v = self.versions.entry(owner).or_default();
-        *v += 1;
-        Ok(*v)
+    }
+
+    /// Everything, as writes: what a newly attached store must be given.
+    pub fn writes(&self) -> Vec<Write> {
+        let accounts = self.accounts.values().cloned().map(Write::Account);
+        let licenses = self.licenses.iter().map(|(id, k)| Write::License {
+            app_id: id.clone(),
+            key: k.clone(),
+        });
+        let entries = self.lists.iter().flat_map(|((owner, list), contacts)| {
+            contacts.iter().map(move |c| Write::Entry {
+                owner: owner.clone(),
+                list: list.clone(),
+                contact: c.clone(),
+            })
+        });
+        accounts.chain(licenses).chain(entries).collect()
+    }
+
+    /// Takes in what a store held; what is already here wins.
+    pub fn load(&mut self, snap: Snapshot) {
+        for a in snap.accounts {
+            self.accounts.entry(key(&a.sign_in_name)).or_insert(a);
+        }
+        for (id, k) in snap.licenses {
+            self.licenses.entry(id).or_insert(k);
+        }
+        for (owner, list, contact) in snap.entries {
+            let entry = self.lists.entry((owner.clone(), list)).or_default();
+            if !entry.contains(&contact) {
+                entry.push(contact);
+                *self.versions.entry(owner).or_default() += 1;
+            }
+        }
+    }
+
+    /// Checks and applies at once (no store): for tests and tools.
+    pub fn add_user(&mut self, sign_in_name: &str, password: &str, friendly_name: Option<&str>) -> Result<()> {
+        let write = self.new_account(sign_in_name, password, friendly_name)?;
+        self.apply(&write);
+        Ok(())
+    }
+
+    /// Checks and applies at once (no store): for tests and tools.
+    pub fn license(&mut self, app_id: &str, app_key: &str) -> Result<()> {
+        let write = self.new_license(app_id, app_key)?;
+        self.apply(&write);
+        Ok(())
     }
 }
 

@@ -7,7 +7,6 @@ mod alerts;
 mod directory;
 mod ns;
 mod sb;
-mod store;
 #[cfg(test)]
 mod tests;
 
@@ -17,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 pub use alerts::{Alert, MAX_ALERT_BODY};
-pub use directory::{Account, AddRefusal, Directory, MAX_LIST};
+pub use directory::{Account, AddRefusal, Directory, Snapshot, Write, MAX_LIST};
 
 use crate::error::Result;
 use crate::proto::{ConnId, Dialect, Instant};
@@ -82,13 +81,36 @@ impl ServiceConfig {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServiceOutput {
-    Send { conn: ConnId, cmd: Command },
-    Close { conn: ConnId },
+    Send {
+        conn: ConnId,
+        cmd: Command,
+    },
+    Close {
+        conn: ConnId,
+    },
+    /// Make `write` durable, then report it with [`ServiceEngine::persisted`]. Nothing
+    /// that depends on it is applied or answered before.
+    Persist {
+        ticket: u64,
+        write: Write,
+    },
+}
+
+/// What waits for a write to be durable.
+#[derive(Debug)]
+enum Then {
+    /// An operation of the service's owner (`add_user`, `license`).
+    Admin,
+    /// A client's `ADD`: the reply, and the notifications it causes.
+    Add { conn: ConnId, trid: u32 },
 }
 
 struct Conn {
     decoder: Decoder,
     role: Role,
+    /// Waiting for a write this connection asked for: its next commands wait too, so
+    /// its replies keep their order.
+    paused: bool,
 }
 
 enum Role {
@@ -109,6 +131,13 @@ pub struct ServiceEngine {
     alert_seq: u32,
     switchboards: sb::Switchboards,
     out: VecDeque<ServiceOutput>,
+    /// A driver with a store: changes wait for [`ServiceEngine::persisted`].
+    durable: bool,
+    next_ticket: u64,
+    pending: HashMap<u64, (Write, Then)>,
+    /// Owner operations still waiting for their write, and the first that failed.
+    admin_pending: usize,
+    admin_failure: Option<crate::error::Error>,
 }
 
 impl ServiceEngine {
@@ -127,6 +156,11 @@ impl ServiceEngine {
             alert_seq: 0,
             switchboards: HashMap::new(),
             out: VecDeque::new(),
+            durable: false,
+            next_ticket: 1,
+            pending: HashMap::new(),
+            admin_pending: 0,
+            admin_failure: None,
         }
     }
 
@@ -138,18 +172,103 @@ impl ServiceEngine {
         &self.dir
     }
 
+    /// Creates an account (once durable, with a store: see [`ServiceEngine::admin_outcome`]).
     pub fn add_user(&mut self, sign_in_name: &str, password: &str, friendly_name: Option<&str>) -> Result<()> {
-        self.dir.add_user(sign_in_name, password, friendly_name)
+        let write = self.dir.new_account(sign_in_name, password, friendly_name)?;
+        self.commit(write, Then::Admin);
+        Ok(())
     }
 
+    /// Licenses an ID/key pair (once durable, with a store).
     pub fn license(&mut self, app_id: &str, app_key: &str) -> Result<()> {
-        self.dir.license(app_id, app_key)
+        let write = self.dir.new_license(app_id, app_key)?;
+        self.commit(write, Then::Admin);
+        Ok(())
     }
 
-    /// Persists accounts, licences and contact lists in a SQLite file (loading what is
-    /// already there).
-    pub fn attach_store(&mut self, path: &std::path::Path) -> Result<()> {
-        self.dir.attach_store(path)
+    /// A driver took a store (and gave it [`Directory::writes`] first): takes in what
+    /// it held, and from now on every change waits for its write.
+    pub fn attach_store(&mut self, snapshot: Snapshot) {
+        self.dir.load(snapshot);
+        self.durable = true;
+    }
+
+    /// Whether every owner operation's write has been reported.
+    pub fn admin_settled(&self) -> bool {
+        self.admin_pending == 0
+    }
+
+    /// Whether owner operations still wait for their writes; once none does, the first
+    /// failure since the last call (then forgotten).
+    pub fn admin_outcome(&mut self) -> Option<Result<()>> {
+        if self.admin_pending > 0 {
+            return None;
+        }
+        Some(self.admin_failure.take().map_or(Ok(()), Err))
+    }
+
+    /// The driver's report on a [`ServiceOutput::Persist`].
+    pub fn persisted(&mut self, ticket: u64, outcome: Result<()>, now: Instant) {
+        let Some((write, then)) = self.pending.remove(&ticket) else {
+            return;
+        };
+        let waiting = match then {
+            Then::Add { conn, .. } => Some(conn),
+            Then::Admin => None,
+        };
+        match outcome {
+            Ok(()) => {
+                let version = self.dir.apply(&write);
+                self.then(then, &write, Ok(version));
+            }
+            Err(e) => {
+                self.dir.release(&write);
+                self.then(then, &write, Err(e));
+            }
+        }
+        // The connection goes on with what it sent meanwhile.
+        if let Some(conn) = waiting {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.paused = false;
+            }
+            self.drain(conn, now);
+        }
+    }
+
+    /// Applies a checked write now (no store) or once durable.
+    fn commit(&mut self, write: Write, then: Then) {
+        if !self.durable {
+            let version = self.dir.apply(&write);
+            return self.then(then, &write, Ok(version));
+        }
+        if let Then::Add { conn, .. } = then {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.paused = true;
+            }
+        }
+        if matches!(then, Then::Admin) {
+            self.admin_pending += 1;
+        }
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.dir.reserve(&write);
+        self.pending.insert(ticket, (write.clone(), then));
+        self.out.push_back(ServiceOutput::Persist { ticket, write });
+    }
+
+    fn then(&mut self, then: Then, write: &Write, outcome: Result<u32>) {
+        match then {
+            Then::Admin => {
+                self.admin_pending = self.admin_pending.saturating_sub(1);
+                if let Err(e) = outcome {
+                    self.admin_failure.get_or_insert(e);
+                }
+            }
+            Then::Add { conn, trid } => match (outcome, write) {
+                (Ok(version), Write::Entry { list, contact, .. }) => self.ns_added(conn, trid, list, contact, version),
+                _ => self.error_reply(conn, AddRefusal::Storage as u16, trid),
+            },
+        }
     }
 
     pub fn is_online(&self, sign_in_name: &str) -> bool {
@@ -163,6 +282,7 @@ impl ServiceEngine {
             Conn {
                 decoder: Decoder::new(Direction::ClientToServer),
                 role: Role::Unknown,
+                paused: false,
             },
         );
     }
@@ -173,8 +293,13 @@ impl ServiceEngine {
             return;
         };
         c.decoder.push(bytes);
+        self.drain(conn, now);
+    }
+
+    /// Handles the commands a connection has sent, unless it waits for a write.
+    fn drain(&mut self, conn: ConnId, now: Instant) {
         loop {
-            let Some(c) = self.conns.get_mut(&conn) else {
+            let Some(c) = self.conns.get_mut(&conn).filter(|c| !c.paused) else {
                 return;
             };
             match c.decoder.next_command() {

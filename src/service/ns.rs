@@ -348,47 +348,52 @@ impl ServiceEngine {
         }
     }
 
-    /// `ADD <t> <list> <account> <name> [<group>]` (msnp.md §g.2).
+    /// `ADD <t> <list> <account> <name> [<group>]` (msnp.md §g.2): answered once the
+    /// entry is durable.
     fn ns_add(&mut self, conn: ConnId, trid: u32, list: &str, contact: &str) {
         let user = self.ns_user(conn);
         if list == "RL" {
             // The reverse list is the server's to keep: legacy servers hang up.
             return self.close(conn);
         }
-        match self.dir.add_to_list(&user, list, contact) {
+        match self.dir.new_entry(&user, list, contact) {
             Err(refusal) => self.error_reply(conn, refusal as u16, trid),
-            Ok(version) => {
-                let Some(account) = self.dir.account(contact).cloned() else {
-                    return;
-                };
-                if list == "FL" {
-                    if let Some(status) = self.presence(&account.sign_in_name) {
-                        self.reply(
-                            conn,
-                            Reply::Iln {
-                                trid,
-                                status,
-                                account: account.sign_in_name.clone(),
-                                friendly: account.friendly_name.clone(),
-                            },
-                        );
-                    }
-                }
+            Ok(write) => self.commit(write, super::Then::Add { conn, trid }),
+        }
+    }
+
+    /// The entry an `ADD` asked for is in: the reply, and the contact hears of it.
+    pub(super) fn ns_added(&mut self, conn: ConnId, trid: u32, list: &str, contact: &str, version: u32) {
+        let user = self.ns_user(conn);
+        let Some(account) = self.dir.account(contact).cloned() else {
+            return;
+        };
+        if list == "FL" {
+            if let Some(status) = self.presence(&account.sign_in_name) {
                 self.reply(
                     conn,
-                    Reply::Add {
+                    Reply::Iln {
                         trid,
-                        list: list.to_string(),
-                        version: version.to_string(),
+                        status,
                         account: account.sign_in_name.clone(),
                         friendly: account.friendly_name.clone(),
-                        group: (list == "FL").then(|| "0".to_string()),
                     },
                 );
-                if list == "FL" {
-                    self.notify_reverse_add(&user, &account.sign_in_name);
-                }
             }
+        }
+        self.reply(
+            conn,
+            Reply::Add {
+                trid,
+                list: list.to_string(),
+                version: version.to_string(),
+                account: account.sign_in_name.clone(),
+                friendly: account.friendly_name.clone(),
+                group: (list == "FL").then(|| "0".to_string()),
+            },
+        );
+        if list == "FL" && !user.is_empty() {
+            self.notify_reverse_add(&user, &account.sign_in_name);
         }
     }
 

@@ -1,5 +1,7 @@
 //! Persistence of the service's directory (accounts, licences, contact lists) in SQLite,
-//! for `Service(db=…)` and `msgr serve --db`. Passwords are stored as given: MSNP7's
+//! for `Service(db=…)` and `msgr serve --db`. The engine never touches it: it emits the
+//! [`Write`]s to make durable, and the driver (the embedded hub inline, the TCP server
+//! on a writer thread) applies them here. Passwords are stored as given: MSNP7's
 //! `USR MD5` proof is MD5(salt ‖ password), which needs the password itself.
 
 use std::path::Path;
@@ -9,7 +11,7 @@ use rusqlite::{params, Connection};
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 
-use super::directory::Account;
+use crate::service::{Account, Snapshot, Write};
 
 pub struct Store {
     conn: Connection,
@@ -23,15 +25,6 @@ impl std::fmt::Debug for Store {
 
 fn db_error(e: rusqlite::Error) -> Error {
     Error::api(HResult::E_FAIL, format!("service database: {e}"))
-}
-
-/// Everything a store holds, for loading at start.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Snapshot {
-    pub accounts: Vec<Account>,
-    pub licenses: Vec<(String, String)>,
-    /// (owner, list, contact), in insertion order.
-    pub entries: Vec<(String, String, String)>,
 }
 
 impl Store {
@@ -87,6 +80,15 @@ impl Store {
             snap.entries.push(row.map_err(db_error)?);
         }
         Ok(snap)
+    }
+
+    /// Makes one write durable.
+    pub fn apply(&self, write: &Write) -> Result<()> {
+        match write {
+            Write::Account(a) => self.put_account(a),
+            Write::License { app_id, key } => self.put_license(app_id, key),
+            Write::Entry { owner, list, contact } => self.put_entry(owner, list, contact),
+        }
     }
 
     pub fn put_account(&self, a: &Account) -> Result<()> {
