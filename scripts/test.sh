@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
-cargo test --quiet
+# Every Rust target: unit tests, and each benchmark once (divan runs them as tests).
+cargo test --quiet --all-targets
+cargo clippy --quiet --all-targets --features python -- -D warnings
 # The hand-kept stubs must match what the extension exports, and the package type-checks.
 .venv/bin/python -m mypy.stubtest msgr._core msgr.enums
 .venv/bin/python -m mypy --strict python/msgr
