@@ -22,6 +22,7 @@ from typing import Any, Callable
 from . import _args, _core
 from ._dispatch import Dispatcher
 from .errors import InvalidArgError, MsgrError
+from ._service_ops import ServiceOperations
 from .service import Messenger, _Backend
 
 __all__ = ["serve", "connect", "ServerHandle", "Connection"]
@@ -33,7 +34,7 @@ _POLL_SECONDS = 0.05
 _IDLE_SECONDS = 0.5
 
 
-class ServerHandle:
+class ServerHandle(ServiceOperations):
     """A running MSNP server (``serve()``): one TCP port for notification and
     switchboard connections. Close it with ``close()`` or a ``with`` block."""
 
@@ -48,45 +49,8 @@ class ServerHandle:
         return (host, port)
 
     @property
-    def lock_and_key(self) -> str:
-        return str(self._service.lock_and_key)
-
-    @property
     def running(self) -> bool:
         return bool(self._core.running)
-
-    def license(self, app_id: str, key: str) -> None:
-        """Registers an ID/key pair that the Lock and Key server accepts."""
-        self._service.license(_args.text(app_id, "app_id"), _args.text(key, "key"))
-
-    def add_user(self, email: str, password: str, friendly_name: str | None = None) -> None:
-        """Creates an account."""
-        self._service.add_user(
-            _args.text(email, "email"),
-            _args.text(password, "password"),
-            _args.optional_text(friendly_name, "friendly_name"),
-        )
-
-    @property
-    def users(self) -> dict[str, str]:
-        """Every account: sign-in name -> friendly name."""
-        return dict(self._service.accounts())
-
-    def is_online(self, email: str) -> bool:
-        return bool(self._service.is_online(_args.text(email, "email")))
-
-    def send_alert(self, email: str, site_id: int, text: str, *, site_url: str = "", action_url: str = "", subscribe_url: str = "") -> bool:
-        """Pushes an MSN Alert to a signed-in user; False if they are not signed in."""
-        return bool(
-            self._service.send_alert(
-                _args.text(email, "email"),
-                _args.long(site_id, "site_id"),
-                _args.text(text, "text"),
-                _args.text(site_url, "site_url"),
-                _args.text(action_url, "action_url"),
-                _args.text(subscribe_url, "subscribe_url"),
-            )
-        )
 
     def close(self) -> None:
         """Closes every connection (their Messengers are signed out) and stops serving."""

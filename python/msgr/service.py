@@ -12,6 +12,7 @@ from typing import Any, Callable
 from . import _args, _core
 from ._dispatch import Dispatcher
 from ._events import MESSENGER_EVENTS
+from ._service_ops import ServiceOperations
 from .lock import MsgrLock, _EventSource
 from .manager import MsgrSessionManager
 from .priv import MessengerPriv
@@ -74,7 +75,7 @@ class _Backend:
         return result
 
 
-class Service(_Backend):
+class Service(ServiceOperations, _Backend):
     """An embedded .NET Messenger Service: accounts, the Lock and Key server,
     switchboards, contact lists and alerts, all in-process, deterministic, on a virtual
     clock.
@@ -94,27 +95,13 @@ class Service(_Backend):
     def _new_messenger(self, email: str, password: str) -> _core.Messenger:
         return self._core.add_messenger(email, password)
 
-    @property
-    def lock_and_key(self) -> str:
-        return self._service.lock_and_key
+    def _deliver(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self._dispatch.call(fn, *args)
 
     @property
     def now(self) -> float:
         """The virtual clock, in seconds since the service started."""
         return self._journal.now
-
-    def license(self, app_id: str, key: str) -> None:
-        """Registers an ID/key pair that the Lock and Key server accepts."""
-        self._service.license(_args.text(app_id, "app_id"), _args.text(key, "key"))
-
-    def add_user(self, email: str, password: str, friendly_name: str | None = None) -> None:
-        """Creates an account."""
-        self._service.add_user(_args.text(email, "email"), _args.text(password, "password"), _args.optional_text(friendly_name, "friendly_name"))
-
-    @property
-    def users(self) -> dict[str, str]:
-        """Every account: sign-in name -> friendly name."""
-        return dict(self._service.accounts())
 
     def sign_in(self, email: str, password: str | None = None) -> Messenger:
         """Signs a new Windows Messenger in and returns it. With no password the account
@@ -128,23 +115,6 @@ class Service(_Backend):
         messenger = Messenger(self, email, _args.text(password, "password"))
         messenger.sign_in()
         return messenger
-
-    def send_alert(self, email: str, site_id: int, text: str, *, site_url: str = "", action_url: str = "", subscribe_url: str = "") -> bool:
-        """Pushes an MSN Alert (``NOT``) to a signed-in user; their MessengerPriv objects
-        that enabled ``site_id`` fire ``on_alert_received``. False if not signed in."""
-        args = (
-            _args.text(email, "email"),
-            _args.long(site_id, "site_id"),
-            _args.text(text, "text"),
-            _args.text(site_url, "site_url"),
-            _args.text(action_url, "action_url"),
-            _args.text(subscribe_url, "subscribe_url"),
-        )
-        return bool(self._dispatch.call(self._service.send_alert, *args))
-
-    def contact_list(self, email: str, list_name: str = "FL") -> list[str]:
-        """The service's copy of a user's list (``FL``, ``AL``, ``BL`` or ``RL``)."""
-        return self._service.contact_list(_args.text(email, "email"), _args.text(list_name, "list_name"))
 
     def advance(self, seconds: float) -> None:
         """Moves the virtual clock, firing every timeout that falls due, in order."""

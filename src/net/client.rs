@@ -16,7 +16,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::conn::{self, Ended, Inbox, Outbox};
-use super::{lock, run_timer, runtime, stop_runtime, Clock, NetError};
+use super::{lock, runtime, spawn_timer, stop_runtime, Clock, NetError};
 use crate::client::{ClientConfig, ClientEngine, ClientEvent, ClientOutput, Waiting};
 use crate::error::Error;
 use crate::hresult::HResult;
@@ -78,20 +78,7 @@ impl Client {
             handle: rt.handle().clone(),
         });
         let (stop, stop_rx) = watch::channel(false);
-        let timer = {
-            let shared = shared.clone();
-            rt.spawn(async move {
-                let s = &shared;
-                run_timer(
-                    s.clock,
-                    &s.wake_timer,
-                    stop_rx,
-                    || lock(&s.state).engine.next_deadline(),
-                    || s.step(|e, now| e.tick(now)),
-                )
-                .await;
-            })
-        };
+        let timer = spawn_timer(&rt, shared.clone(), stop_rx);
         Ok(Client {
             shared,
             runtime: Mutex::new(Some(rt)),
@@ -189,6 +176,24 @@ impl Client {
 impl Drop for Client {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+impl super::Timed for Shared {
+    fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    fn wake(&self) -> &Notify {
+        &self.wake_timer
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        lock(&self.state).engine.next_deadline()
+    }
+
+    fn tick(self: &Arc<Self>) {
+        self.step(|e, now| e.tick(now));
     }
 }
 

@@ -106,33 +106,43 @@ fn stop_runtime(rt: tokio::runtime::Runtime, tasks: Vec<tokio::task::JoinHandle<
     rt.shutdown_timeout(SHUTDOWN_GRACE);
 }
 
-/// The timer task of a driver: sleeps until `deadline()`, then runs `tick()`; wakes
-/// early when `wake` is notified (every engine step may move the deadline).
-async fn run_timer(
-    clock: Clock,
-    wake: &tokio::sync::Notify,
+/// What a TCP driver's timer needs of it.
+trait Timed: Send + Sync + 'static {
+    fn clock(&self) -> Clock;
+    /// Notified after every engine step (which may move the deadline).
+    fn wake(&self) -> &tokio::sync::Notify;
+    fn deadline(&self) -> Option<Instant>;
+    fn tick(self: &std::sync::Arc<Self>);
+}
+
+/// The timer task of a driver: sleeps until the engine's next deadline, then ticks it;
+/// wakes early when notified.
+fn spawn_timer<S: Timed>(
+    rt: &tokio::runtime::Runtime,
+    driver: std::sync::Arc<S>,
     mut stop: tokio::sync::watch::Receiver<bool>,
-    deadline: impl Fn() -> Option<Instant>,
-    tick: impl Fn(),
-) {
+) -> tokio::task::JoinHandle<()> {
     // A deadline the engine fails to clear must not turn into a busy loop.
     const MIN_GAP: Duration = Duration::from_millis(1);
-    let mut last_tick = tokio::time::Instant::now();
-    loop {
-        let next = deadline().map(|t| clock.at(t).max(last_tick + MIN_GAP));
-        let sleep = async {
-            match next {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = stop.changed() => return,
-            _ = wake.notified() => {}
-            _ = sleep => {
-                last_tick = tokio::time::Instant::now();
-                tick();
+    rt.spawn(async move {
+        let clock = driver.clock();
+        let mut last_tick = tokio::time::Instant::now();
+        loop {
+            let next = driver.deadline().map(|t| clock.at(t).max(last_tick + MIN_GAP));
+            let sleep = async {
+                match next {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = driver.wake().notified() => {}
+                _ = sleep => {
+                    last_tick = tokio::time::Instant::now();
+                    driver.tick();
+                }
             }
         }
-    }
+    })
 }

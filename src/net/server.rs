@@ -15,7 +15,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::conn::{self, Ended, Inbox, Outbox};
-use super::{lock, run_timer, runtime, stop_runtime, Clock, NetError, SHUTDOWN_GRACE};
+use super::{lock, runtime, spawn_timer, stop_runtime, Clock, NetError, SHUTDOWN_GRACE};
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::proto::{ConnId, Instant};
@@ -85,20 +85,7 @@ impl Server {
         });
         let (stop, stop_rx) = watch::channel(false);
         let accept = rt.spawn(accept_loop(listener, shared.clone(), stop_rx.clone()));
-        let timer = {
-            let shared = shared.clone();
-            rt.spawn(async move {
-                let s = &shared;
-                run_timer(
-                    s.clock,
-                    &s.wake_timer,
-                    stop_rx,
-                    || lock(&s.state).engine.next_deadline(),
-                    || s.step(|e, now| e.tick(now)),
-                )
-                .await;
-            })
-        };
+        let timer = spawn_timer(&rt, shared.clone(), stop_rx);
         Ok(Server {
             shared,
             local_addr,
@@ -200,6 +187,24 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+impl super::Timed for Shared {
+    fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    fn wake(&self) -> &Notify {
+        &self.wake_timer
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        lock(&self.state).engine.next_deadline()
+    }
+
+    fn tick(self: &Arc<Self>) {
+        self.step(|e, now| e.tick(now));
     }
 }
 

@@ -9,6 +9,46 @@ use std::time::Duration;
 
 pub use dialect::{Auth, Dialect};
 
+use crate::wire::{Command, Direction};
+
+/// A typed MSNP message: read from a framed command, built back into one, in a dialect
+/// (None before `VER` has agreed one).
+pub trait Message: Sized {
+    /// Which way it travels, which decides whether a payload follows its line.
+    const DIRECTION: Direction;
+    fn parse(cmd: &Command, dialect: Option<Dialect>) -> Self;
+    fn to_command(&self, dialect: Option<Dialect>) -> Command;
+}
+
+/// Implements [`Message`] with a type's own `parse` and `to_command`.
+macro_rules! message {
+    ($ty:ty, $dir:expr) => {
+        impl crate::proto::Message for $ty {
+            const DIRECTION: crate::wire::Direction = $dir;
+            fn parse(cmd: &crate::wire::Command, dialect: Option<crate::proto::Dialect>) -> Self {
+                <$ty>::parse(cmd, dialect)
+            }
+            fn to_command(&self, dialect: Option<crate::proto::Dialect>) -> crate::wire::Command {
+                <$ty>::to_command(self, dialect)
+            }
+        }
+    };
+}
+use message;
+
+/// Each `(bytes, message)`: the bytes read as the message, and the message builds
+/// exactly the bytes.
+#[cfg(test)]
+pub(crate) fn assert_round_trips<M: Message + PartialEq + std::fmt::Debug>(cases: Vec<(&[u8], M)>) {
+    for (bytes, typed) in cases {
+        let mut d = crate::wire::Decoder::new(M::DIRECTION);
+        d.push(bytes);
+        let c = d.next_command().unwrap().expect("one command");
+        assert_eq!(M::parse(&c, Some(Dialect::Msnp7)), typed, "{bytes:?}");
+        assert_eq!(typed.to_command(Some(Dialect::Msnp7)).encode(), bytes, "{typed:?}");
+    }
+}
+
 /// A connection, numbered by whoever drives the engine.
 pub type ConnId = u64;
 

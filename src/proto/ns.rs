@@ -622,9 +622,13 @@ impl Reply {
     }
 }
 
+super::message!(Request, crate::wire::Direction::ClientToServer);
+super::message!(Reply, crate::wire::Direction::ServerToClient);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::assert_round_trips;
     use crate::wire::{Decoder, Direction};
 
     const D: Option<Dialect> = Some(Dialect::Msnp7);
@@ -716,11 +720,7 @@ mod tests {
                 },
             ),
         ];
-        for (bytes, typed) in cases {
-            let c = decode(Direction::ClientToServer, bytes);
-            assert_eq!(Request::parse(&c, D), typed, "{bytes:?}");
-            assert_eq!(typed.to_command(D).encode(), bytes, "{typed:?}");
-        }
+        assert_round_trips(cases);
         let odd = decode(Direction::ClientToServer, b"USR 3 MD5 X a@b.com\r\n");
         assert!(matches!(
             Request::parse(&odd, D),
@@ -872,11 +872,7 @@ mod tests {
             (b"OUT\r\n", Reply::Out { reason: None }),
             (b"911 4\r\n", Reply::Error { code: 911, trid: 4 }),
         ];
-        for (bytes, typed) in cases {
-            let c = decode(Direction::ServerToClient, bytes);
-            assert_eq!(Reply::parse(&c, D), typed, "{bytes:?}");
-            assert_eq!(typed.to_command(D).encode(), bytes, "{typed:?}");
-        }
+        assert_round_trips(cases);
     }
 
     #[test]

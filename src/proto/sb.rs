@@ -243,12 +243,14 @@ impl Reply {
     }
 }
 
+super::message!(Request, crate::wire::Direction::ClientToServer);
+super::message!(Reply, crate::wire::Direction::ServerToClient);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::assert_round_trips;
     use crate::wire::{Decoder, Direction};
-
-    const D: Option<Dialect> = Some(Dialect::Msnp7);
 
     fn decode(dir: Direction, bytes: &[u8]) -> Command {
         let mut d = Decoder::new(dir);
@@ -293,15 +295,11 @@ mod tests {
             ),
             (b"OUT\r\n", Request::Out),
         ];
-        for (bytes, typed) in cases {
-            let c = decode(Direction::ClientToServer, bytes);
-            assert_eq!(Request::parse(&c, D), typed, "{bytes:?}");
-            assert_eq!(typed.to_command(D).encode(), bytes, "{typed:?}");
-            assert_eq!(
-                opens_switchboard(&c),
-                matches!(typed, Request::Usr { .. } | Request::Ans { .. })
-            );
+        for (bytes, typed) in &cases {
+            let opens = matches!(typed, Request::Usr { .. } | Request::Ans { .. });
+            assert_eq!(opens_switchboard(&decode(Direction::ClientToServer, bytes)), opens);
         }
+        assert_round_trips(cases);
         assert!(!opens_switchboard(&decode(
             Direction::ClientToServer,
             b"USR 3 MD5 I a@b.com\r\n"
@@ -362,10 +360,6 @@ mod tests {
             ),
             (b"217 2\r\n", Reply::Error { code: 217, trid: 2 }),
         ];
-        for (bytes, typed) in cases {
-            let c = decode(Direction::ServerToClient, bytes);
-            assert_eq!(Reply::parse(&c, D), typed, "{bytes:?}");
-            assert_eq!(typed.to_command(D).encode(), bytes, "{typed:?}");
-        }
+        assert_round_trips(cases);
     }
 }

@@ -62,6 +62,14 @@ fn session_flags() -> Vec<(&'static str, u32)> {
     flags::ALL.to_vec()
 }
 
+/// A table cell's outcome as (next, None) or (None, HRESULT).
+fn split<T>(outcome: Result<T, HResult>) -> (Option<T>, Option<u32>) {
+    match outcome {
+        Ok(next) => (Some(next), None),
+        Err(hr) => (None, Some(hr.code())),
+    }
+}
+
 /// (state, input, source, next state or None, HRESULT or None, phase, next phase or None).
 type LockCell = (
     u8,
@@ -79,10 +87,7 @@ fn lock_machine() -> Vec<LockCell> {
     lock::table()
         .into_iter()
         .map(|(p, i, out): (LockPhase, LockInput, _)| {
-            let (next, hr) = match out {
-                Ok(n) => (Some(n), None),
-                Err(hr) => (None, Some(hr.code())),
-            };
+            let (next, hr) = split(out);
             (
                 p.status() as u8,
                 i.name(),
@@ -118,9 +123,9 @@ type DocumentedCell = (u8, &'static str, &'static str, Option<u8>, Option<u32>);
 fn session_table() -> Vec<DocumentedCell> {
     session::table::documented()
         .into_iter()
-        .map(|(s, r, i, out)| match out {
-            Ok(n) => (s as u8, r.name(), i.name(), Some(n as u8), None),
-            Err(hr) => (s as u8, r.name(), i.name(), None, Some(hr.code())),
+        .map(|(s, r, i, out)| {
+            let (next, hr) = split(out);
+            (s as u8, r.name(), i.name(), next.map(|n| n as u8), hr)
         })
         .collect()
 }
@@ -132,10 +137,7 @@ fn session_machine() -> Vec<SessionCell> {
     session::table::table()
         .into_iter()
         .map(|c| {
-            let (step, hr) = match c.outcome {
-                Ok(step) => (Some(step), None),
-                Err(hr) => (None, Some(hr.code())),
-            };
+            let (step, hr) = split(c.outcome);
             let ending = step.and_then(|s| match s.ends {
                 Some(Ending::Fixed(hr)) => Some(hr.code()),
                 _ => None,

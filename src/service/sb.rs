@@ -63,6 +63,14 @@ impl ServiceEngine {
         name.to_string()
     }
 
+    /// A sign-in name as the account spells it (names are case-insensitive).
+    fn canonical(&self, user: &str) -> String {
+        self.dir
+            .account(user)
+            .map(|a| a.sign_in_name.clone())
+            .unwrap_or_else(|| user.to_string())
+    }
+
     fn sb_reply(&mut self, conn: ConnId, reply: Reply) {
         self.send(conn, reply.to_command(None));
     }
@@ -138,11 +146,7 @@ impl ServiceEngine {
             self.error_reply(conn, 911, trid);
             return self.close(conn);
         };
-        let user = self
-            .dir
-            .account(user)
-            .map(|a| a.sign_in_name.clone())
-            .unwrap_or_else(|| user.to_string());
+        let user = self.canonical(user);
         let id = self.unique_hex(32, |e, id| e.switchboards.contains_key(id));
         self.switchboards.insert(
             id.clone(),
@@ -182,11 +186,7 @@ impl ServiceEngine {
         let Some(&callee_ns) = self.online.get(&callee.to_ascii_lowercase()) else {
             return self.error_reply(conn, 217, trid);
         };
-        let callee = self
-            .dir
-            .account(callee)
-            .map(|a| a.sign_in_name.clone())
-            .unwrap_or_else(|| callee.to_string());
+        let callee = self.canonical(callee);
         let cookie = self.new_ticket(&callee, TicketKind::Join { sb: sb_id.clone() }, now);
         self.sb_reply(
             conn,
@@ -217,11 +217,7 @@ impl ServiceEngine {
             self.error_reply(conn, 911, trid);
             return self.close(conn);
         }
-        let user = self
-            .dir
-            .account(user)
-            .map(|a| a.sign_in_name.clone())
-            .unwrap_or_else(|| user.to_string());
+        let user = self.canonical(user);
         let others: Vec<(ConnId, String)> = self
             .switchboards
             .get(sb_id)

@@ -1,0 +1,58 @@
+"""The service's own operations, shared by the embedded ``Service`` and the TCP server's
+``ServerHandle``: both hold a ``_core.ServiceCore``."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from . import _args, _core
+
+
+class ServiceOperations:
+    """Accounts, licences, presence and alerts of a Messenger service."""
+
+    _service: _core.ServiceCore
+
+    def _deliver(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Runs an operation that may cause events (the embedded service delivers them
+        before returning)."""
+        return fn(*args)
+
+    @property
+    def lock_and_key(self) -> str:
+        """``"enabled"``, ``"disabled"`` or ``"off"``: whether objects start locked."""
+        return self._service.lock_and_key
+
+    def license(self, app_id: str, key: str) -> None:
+        """Registers an ID/key pair that the Lock and Key server accepts."""
+        self._service.license(_args.text(app_id, "app_id"), _args.text(key, "key"))
+
+    def add_user(self, email: str, password: str, friendly_name: str | None = None) -> None:
+        """Creates an account."""
+        self._service.add_user(_args.text(email, "email"), _args.text(password, "password"), _args.optional_text(friendly_name, "friendly_name"))
+
+    @property
+    def users(self) -> dict[str, str]:
+        """Every account: sign-in name -> friendly name."""
+        return dict(self._service.accounts())
+
+    def is_online(self, email: str) -> bool:
+        """Whether the account is signed in now."""
+        return bool(self._service.is_online(_args.text(email, "email")))
+
+    def send_alert(self, email: str, site_id: int, text: str, *, site_url: str = "", action_url: str = "", subscribe_url: str = "") -> bool:
+        """Pushes an MSN Alert (``NOT``) to a signed-in user; their MessengerPriv objects
+        that enabled ``site_id`` fire ``on_alert_received``. False if not signed in."""
+        args = (
+            _args.text(email, "email"),
+            _args.long(site_id, "site_id"),
+            _args.text(text, "text"),
+            _args.text(site_url, "site_url"),
+            _args.text(action_url, "action_url"),
+            _args.text(subscribe_url, "subscribe_url"),
+        )
+        return bool(self._deliver(self._service.send_alert, *args))
+
+    def contact_list(self, email: str, list_name: str = "FL") -> list[str]:
+        """The service's copy of a user's list (``FL``, ``AL``, ``BL`` or ``RL``)."""
+        return self._service.contact_list(_args.text(email, "email"), _args.text(list_name, "list_name"))
