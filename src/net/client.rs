@@ -179,23 +179,7 @@ impl Drop for Client {
     }
 }
 
-impl super::Timed for Shared {
-    fn clock(&self) -> Clock {
-        self.clock
-    }
-
-    fn wake(&self) -> &Notify {
-        &self.wake_timer
-    }
-
-    fn deadline(&self) -> Option<Instant> {
-        lock(&self.state).engine.next_deadline()
-    }
-
-    fn tick(self: &Arc<Self>) {
-        self.step(|e, now| e.tick(now));
-    }
-}
+super::timed!(Shared);
 
 impl Shared {
     fn step<T>(self: &Arc<Self>, f: impl FnOnce(&mut ClientEngine, Instant) -> T) -> T {

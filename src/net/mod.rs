@@ -115,6 +115,31 @@ trait Timed: Send + Sync + 'static {
     fn tick(self: &std::sync::Arc<Self>);
 }
 
+/// Implements [`Timed`] for a driver's shared state: a `state` mutex holding an `engine`
+/// with `next_deadline`/`tick`, a `clock`, a `wake_timer` and a `step` method.
+macro_rules! timed {
+    ($shared:ty) => {
+        impl super::Timed for $shared {
+            fn clock(&self) -> super::Clock {
+                self.clock
+            }
+
+            fn wake(&self) -> &tokio::sync::Notify {
+                &self.wake_timer
+            }
+
+            fn deadline(&self) -> Option<crate::proto::Instant> {
+                super::lock(&self.state).engine.next_deadline()
+            }
+
+            fn tick(self: &std::sync::Arc<Self>) {
+                self.step(|e, now| e.tick(now));
+            }
+        }
+    };
+}
+use timed;
+
 /// The timer task of a driver: sleeps until the engine's next deadline, then ticks it;
 /// wakes early when notified.
 fn spawn_timer<S: Timed>(

@@ -274,6 +274,11 @@ pub(super) fn payload_cmd(name: &str, mut args: Vec<String>, payload: Vec<u8>) -
     }
 }
 
+/// The code and TrID of an error reply, if `c` is one.
+pub(super) fn error_of(c: &Command) -> Option<(u16, u32)> {
+    Some((c.error_code()?, c.trid().unwrap_or(0)))
+}
+
 /// The error reply `<code> <t>` (msnp.md §a.5).
 pub fn error(code: u16, trid: u32) -> Command {
     cmd(&format!("{code:03}"), vec![digits(trid)])
@@ -388,11 +393,8 @@ impl Request {
 
 impl Reply {
     pub fn parse(c: &Command, _dialect: Option<Dialect>) -> Reply {
-        if let Some(code) = c.error_code() {
-            return Reply::Error {
-                code,
-                trid: c.trid().unwrap_or(0),
-            };
+        if let Some((code, trid)) = error_of(c) {
+            return Reply::Error { code, trid };
         }
         let trid = c.trid().unwrap_or(0);
         let text = |i: usize| urlenc::decode(arg(c, i));

@@ -4,7 +4,7 @@
 
 use crate::wire::{urlenc, Command};
 
-use super::ns::{arg, cmd, error, payload_cmd};
+use super::ns::{arg, cmd, error, error_of, payload_cmd};
 use super::Dialect;
 
 /// What a client sends on a switchboard connection.
@@ -159,11 +159,8 @@ impl Request {
 
 impl Reply {
     pub fn parse(c: &Command, _dialect: Option<Dialect>) -> Reply {
-        if let Some(code) = c.error_code() {
-            return Reply::Error {
-                code,
-                trid: c.trid().unwrap_or(0),
-            };
+        if let Some((code, trid)) = error_of(c) {
+            return Reply::Error { code, trid };
         }
         let trid = c.trid().unwrap_or(0);
         let text = |i: usize| arg(c, i).to_string();
