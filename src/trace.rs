@@ -93,9 +93,12 @@ impl Trace {
         self.entries.iter()
     }
 
-    /// The entries kept, from position `start` among them.
-    pub fn from(&self, start: usize) -> impl Iterator<Item = &TraceEntry> {
-        self.entries.iter().skip(start)
+    /// The entries kept whose number is `seq` or later.
+    pub fn since(&self, seq: u64) -> impl Iterator<Item = &TraceEntry> {
+        // Numbers are consecutive among the entries kept (only whole prefixes go).
+        let first = self.entries.front().map_or(seq, |e| e.seq);
+        let skip = usize::try_from(seq.saturating_sub(first)).unwrap_or(usize::MAX);
+        self.entries.iter().skip(skip)
     }
 
     pub fn clear(&mut self) {
@@ -122,11 +125,14 @@ mod tests {
         for n in 0..5 {
             t.record(crossing(), Instant::from_secs(n));
         }
-        let seqs: Vec<u64> = t.from(0).map(|e| e.seq).collect();
+        let seqs: Vec<u64> = t.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [2, 3, 4]);
+        assert_eq!(t.since(3).map(|e| e.seq).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!(t.since(0).count(), 3);
+        assert_eq!(t.since(9).count(), 0);
         t.clear();
         t.record(crossing(), Instant::from_secs(9));
-        assert_eq!(t.from(0).map(|e| e.seq).collect::<Vec<_>>(), [5]);
+        assert_eq!(t.iter().map(|e| e.seq).collect::<Vec<_>>(), [5]);
         let mut off = Trace::new(0);
         off.record(crossing(), Instant::from_secs(1));
         assert!(off.is_empty());

@@ -277,3 +277,31 @@ def test_trace_of_a_fresh_service_is_empty() -> None:
     service = new_service(users=ALICE_AND_BOB)
     assert len(service.trace) == 0
     assert list(service.trace) == []
+
+
+# =========================================================================== the bound
+
+
+def test_the_trace_keeps_the_latest_entries_up_to_its_limit() -> None:
+    service = msgr.Service(seed=3, trace_limit=10)
+    assert service.trace.limit == 10
+    service.sign_in(ALICE)
+    kept = list(service.trace)
+    assert len(kept) == 10
+    # The oldest went; numbering goes on, so the last entry still says how many crossed.
+    assert kept[0].seq > 0 and [e.seq for e in kept] == list(range(kept[0].seq, kept[0].seq + 10))
+    assert str(kept[-1]).startswith("QRY ")
+    service.sign_in(BOB)
+    assert len(service.trace) == 10 and service.trace[-1].seq > kept[-1].seq
+    service.trace.clear()
+    assert list(service.trace) == []
+
+
+def test_a_zero_limit_keeps_nothing_and_the_default_is_documented() -> None:
+    assert msgr.Service().trace.limit == 100_000
+    quiet = msgr.Service(seed=3, trace_limit=0)
+    quiet.sign_in(ALICE)
+    assert list(quiet.trace) == []
+    for bad in (-1, 1.5, True, "10"):
+        with pytest.raises(msgr.InvalidArgError):
+            msgr.Service(trace_limit=bad)  # type: ignore[arg-type]

@@ -23,6 +23,15 @@ def long(value: Any, what: str) -> int:
     return number
 
 
+def count(value: Any, what: str) -> int:
+    """A number of things: an int from 0 up."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgError(f"{what} must be an int, not {type(value).__name__}")
+    if value < 0 or value >= 1 << 63:
+        raise InvalidArgError(f"{what} must be 0 or more, not {value}")
+    return value
+
+
 def text(value: Any, what: str, *, null: type[Exception] = InvalidArgError) -> str:
     """A BSTR argument. ``None`` (a NULL BSTR) raises ``null``."""
     if value is None:
@@ -41,4 +50,4 @@ def optional_text(value: Any, what: str) -> str | None:
     return None if value is None else text(value, what)
 
 
-__all__ = ["long", "text", "optional_text", "InvalidArgError", "PointerError"]
+__all__ = ["count", "long", "text", "optional_text", "InvalidArgError", "PointerError"]

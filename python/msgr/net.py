@@ -122,9 +122,17 @@ class Connection(_Backend):
     client, the background delivery thread and the client's wire trace."""
 
     def __init__(
-        self, host: str, port: int, email: str, password: str, timeout: float, seed: int | None = None, local_ip: str | None = None
+        self,
+        host: str,
+        port: int,
+        email: str,
+        password: str,
+        timeout: float,
+        seed: int | None = None,
+        local_ip: str | None = None,
+        trace_limit: int | None = None,
     ) -> None:
-        core = _core.NetworkClient(host, port, email, password, seed, timeout, local_ip)
+        core = _core.NetworkClient(host, port, email, password, seed, timeout, local_ip, trace_limit)
         self._core = core
         super().__init__(core.journal, _BackgroundDispatcher)
         self.address = (host, port)
@@ -209,7 +217,13 @@ def _split_address(address: tuple[str, int] | str) -> tuple[str, int]:
 
 
 def connect(
-    address: tuple[str, int] | str, email: str, password: str, *, timeout: float = 10.0, local_ip: str | None = None
+    address: tuple[str, int] | str,
+    email: str,
+    password: str,
+    *,
+    timeout: float = 10.0,
+    local_ip: str | None = None,
+    trace_limit: int | None = None,
 ) -> Messenger:
     """Signs ``email`` in to the MSNP server at ``address`` (``(host, port)`` as
     ``ServerHandle.address`` gives it, or ``"host:port"``) and returns the signed-in
@@ -217,12 +231,14 @@ def connect(
     is ``AuthenticationFailedError``); no answer within ``timeout`` seconds raises
     ``TimeoutError``. ``timeout`` also bounds each later ``sign_in`` and ``invite``.
     ``local_ip`` is the machine's address sessions report to peers; by default, the
-    address of the connection to the server."""
+    address of the connection to the server. ``trace_limit`` bounds the connection's
+    ``trace`` (by default the latest 100,000 messages)."""
     host, port = _split_address(address)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
         raise InvalidArgError(f"timeout must be a number of seconds >= 0, not {timeout!r}")
     local_ip = _args.optional_text(local_ip, "local_ip")
-    connection = Connection(host, port, _args.text(email, "email"), _args.text(password, "password"), float(timeout), local_ip=local_ip)
+    limit = None if trace_limit is None else _args.count(trace_limit, "trace_limit")
+    connection = Connection(host, port, _args.text(email, "email"), _args.text(password, "password"), float(timeout), local_ip=local_ip, trace_limit=limit)
     messenger = Messenger(connection, email, password)
     try:
         messenger.sign_in()

@@ -40,7 +40,7 @@ class _Backend:
         self._dispatch.clock = lambda: journal.now
         self._dispatch.housekeeping = self._release_pending
         #: The MSNP wire log: every message sent or received, in order.
-        self.trace = Trace(journal.trace_len, journal.trace_slice, journal.clear_trace)
+        self.trace = Trace(journal.trace_len, journal.trace_since, journal.clear_trace, journal.trace_limit)
 
     def _release_pending(self) -> None:
         while self._released:
@@ -84,11 +84,15 @@ class Service(ServiceOperations, _Backend):
     ``"disabled"`` (``OnLockEnable(False)``: the APIs are unusable) or ``"off"`` (another
     service: nothing is locked). ``seed`` makes challenges, salts and cookies
     reproducible. ``db`` persists accounts, licences and contact lists in a SQLite file (a
-    restarted service with the same file has them back).
+    restarted service with the same file has them back). ``trace_limit`` bounds
+    ``trace``: it keeps the latest 100,000 messages unless told otherwise (0 keeps none).
     """
 
-    def __init__(self, *, lock_and_key: str = "enabled", seed: int | None = None, db: str | os.PathLike[str] | None = None) -> None:
-        self._core = _core.EmbeddedService(lock_and_key, seed, None if db is None else os.fspath(db))
+    def __init__(
+        self, *, lock_and_key: str = "enabled", seed: int | None = None, db: str | os.PathLike[str] | None = None, trace_limit: int | None = None
+    ) -> None:
+        limit = None if trace_limit is None else _args.count(trace_limit, "trace_limit")
+        self._core = _core.EmbeddedService(lock_and_key, seed, None if db is None else os.fspath(db), limit)
         self._service = self._core.service
         super().__init__(self._core.journal)
 

@@ -93,21 +93,25 @@ _NO_TRID = frozenset({"RNG", "JOI", "BYE", "NLN", "FLN", "OUT", "NOT", "IPG", "Q
 
 
 class Trace(Sequence[TraceEntry]):
-    """A live view of a service's wire log; entries are fetched from the core lazily."""
+    """A live view of a wire log; entries are fetched from the core lazily. The core keeps
+    the latest ``limit`` entries (100,000 by default; ``trace_limit=`` changes it), so
+    once past it the oldest go, and ``seq`` keeps counting."""
 
-    def __init__(self, length: Callable[[], int], fetch: Callable[[int], list[tuple[Any, ...]]], clear: Callable[[], None]) -> None:
+    def __init__(self, length: Callable[[], int], fetch: Callable[[int], list[tuple[Any, ...]]], clear: Callable[[], None], limit: int) -> None:
         self._length = length
         self._fetch = fetch
         self._clear = clear
+        #: Most entries kept.
+        self.limit = limit
         self._cache: list[TraceEntry] = []
 
     def _sync(self) -> list[TraceEntry]:
         total = self._length()
-        if total < len(self._cache):
-            self._cache.clear()
-        if total > len(self._cache):
-            for seq, time, conn, user, direction, command, args, payload, raw in self._fetch(len(self._cache)):
-                self._cache.append(TraceEntry(seq, time, conn, user, direction, command, tuple(args), payload, raw))
+        after = self._cache[-1].seq + 1 if self._cache else 0
+        for seq, time, conn, user, direction, command, args, payload, raw in self._fetch(after):
+            self._cache.append(TraceEntry(seq, time, conn, user, direction, command, tuple(args), payload, raw))
+        # The core dropped its oldest (past the limit, or cleared): so does the view.
+        del self._cache[: len(self._cache) - total]
         return self._cache
 
     def __len__(self) -> int:

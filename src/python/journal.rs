@@ -38,10 +38,10 @@ impl PyJournal {
         self.driver.with_trace(|t| t.len())
     }
 
-    /// The trace entries kept, from position `start`.
-    #[pyo3(signature = (start = 0))]
-    fn trace_slice<'py>(&self, py: Python<'py>, start: usize) -> PyResult<Vec<Bound<'py, PyTuple>>> {
-        let entries: Vec<TraceEntry> = self.driver.with_trace(|t| t.from(start).cloned().collect());
+    /// The trace entries kept whose number is `seq` or later.
+    #[pyo3(signature = (seq = 0))]
+    fn trace_since<'py>(&self, py: Python<'py>, seq: u64) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        let entries: Vec<TraceEntry> = self.driver.with_trace(|t| t.since(seq).cloned().collect());
         entries.iter().map(|e| trace_entry(py, e)).collect()
     }
 
