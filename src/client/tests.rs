@@ -114,3 +114,65 @@ fn every_event_is_in_the_catalogue_once() {
     let catalogue: Vec<&str> = E::CATALOGUE.iter().map(|(n, _)| *n).collect();
     assert_eq!(names, catalogue);
 }
+
+/// A client engine signed in against a scripted server that turns Lock and Key off, with
+/// an unlocked session manager that has the test application.
+fn scripted_signed_in() -> (ClientEngine, u64) {
+    use crate::testkit::GUID;
+    let mut c = ClientEngine::new(ClientConfig::new("a@example.com", "pw", "x"));
+    let manager = c.create_lock_object(ObjectKind::SessionManager);
+    c.sign_in(Duration::ZERO).unwrap();
+    c.connected(1, Duration::ZERO);
+    let profile =
+        "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsprofile; charset=UTF-8\r\nX-Msgr-LockAndKey: off\r\n\r\n";
+    let script = format!(
+        "VER 1 MSNP7\r\nINF 2 MD5\r\nUSR 3 MD5 S salt\r\nUSR 4 OK a@example.com A 1\r\nMSG Hotmail Hotmail {}\r\n{profile}CHG 6 NLN\r\n",
+        profile.len()
+    );
+    c.receive(1, script.as_bytes(), Duration::ZERO);
+    assert_eq!(c.state(), ClientState::SignedIn);
+    c.register_application(manager, GUID, "App", "", "/x", 0).unwrap();
+    while c.poll_output().is_some() {}
+    while c.poll_event().is_some() {}
+    (c, manager)
+}
+
+#[test]
+fn signing_out_while_an_invitation_waits_for_its_switchboard_fails_it() {
+    use crate::client::Waiting;
+    use crate::hresult::HResult;
+    let (mut c, manager) = scripted_signed_in();
+    let s = c.create_session(manager).unwrap();
+    c.set_application(s, crate::testkit::GUID).unwrap();
+    c.invite(s, "b@example.com", None, Duration::ZERO).unwrap();
+    // XFR sent, never answered: the invitation is being sent.
+    assert_eq!(c.session(s).unwrap().phase, crate::session::Phase::Sending);
+    assert!(!c.outcome_known(Waiting::Invite(s)));
+    c.sign_out(Duration::ZERO);
+    let outcome = c.take_outcome(Waiting::Invite(s)).expect("decided");
+    assert_eq!(outcome.unwrap_err().hresult(), HResult::MSGR_E_NOT_LOGGED_ON);
+    assert_eq!(c.session(s).unwrap().state(), SessionState::Ready);
+}
+
+#[test]
+fn an_invitation_that_fails_after_its_caller_gave_up_is_a_send_error() {
+    use crate::client::{ClientEvent, Waiting};
+    use crate::hresult::HResult;
+    let (mut c, manager) = scripted_signed_in();
+    let s = c.create_session(manager).unwrap();
+    c.set_application(s, crate::testkit::GUID).unwrap();
+    c.invite(s, "b@example.com", None, Duration::ZERO).unwrap();
+    c.abandon(Waiting::Invite(s));
+    // The notification server refuses the switchboard.
+    let xfr_trid = 7;
+    c.receive(1, format!("913 {xfr_trid}\r\n").as_bytes(), Duration::ZERO);
+    let events: Vec<ClientEvent> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert!(
+        events.contains(&ClientEvent::SendError {
+            obj: s,
+            hr: HResult::SR_INVITATION_SEND_FAILURE
+        }),
+        "{events:?}"
+    );
+    assert_eq!(c.session(s).unwrap().state(), SessionState::Ready);
+}
