@@ -7,10 +7,10 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::client::{ClientEngine, ClientEvent, Waiting};
+use crate::client::{ClientEngine, Waiting};
 use crate::embedded::Embedded;
 use crate::error::Result;
-use crate::journal::MessengerId;
+use crate::journal::{Logged, MessengerId};
 use crate::net::{Client, NetError, Server};
 use crate::proto::Instant;
 use crate::service::ServiceEngine;
@@ -59,7 +59,7 @@ impl Driver {
         }
     }
 
-    pub fn take_events(&self) -> Vec<(MessengerId, ClientEvent)> {
+    pub fn take_events(&self) -> Vec<Logged> {
         match self {
             Driver::Embedded(hub) => lock_hub(hub).take_events(),
             Driver::Tcp(client) => client.take_events(),

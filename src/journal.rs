@@ -12,10 +12,22 @@ use crate::trace::Trace;
 /// The embedded hub's handle for a Messenger (a TCP client has just one).
 pub type MessengerId = u64;
 
+/// An event as the app gets it: its number (shared with the trace), when, whose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Logged {
+    pub seq: u64,
+    pub time: Instant,
+    pub messenger: MessengerId,
+    pub event: ClientEvent,
+}
+
 #[derive(Debug, Default)]
 pub struct Journal {
-    events: VecDeque<(MessengerId, ClientEvent)>,
+    events: VecDeque<Logged>,
     trace: Trace,
+    /// One numbering for events and trace entries, so a reader can tell which wire
+    /// line caused which event.
+    next_seq: u64,
 }
 
 impl Journal {
@@ -24,21 +36,45 @@ impl Journal {
         Journal {
             events: VecDeque::new(),
             trace: Trace::new(trace_limit),
+            next_seq: 0,
         }
     }
 
     /// Takes what messenger `m`'s engine reported since the last call, at `now` on
     /// the driver's clock.
+    /// Both kinds are numbered in the order the engine made them.
     pub fn collect(&mut self, m: MessengerId, engine: &mut ClientEngine, now: Instant) {
-        while let Some(c) = engine.poll_trace() {
-            self.trace.record(c, now);
-        }
-        while let Some(e) = engine.poll_event() {
-            self.events.push_back((m, e));
+        let mut crossing = engine.poll_trace();
+        let mut event = engine.poll_stamped_event();
+        loop {
+            let seq = self.next_seq;
+            match (crossing.take(), event.take()) {
+                (None, None) => return,
+                (Some(c), Some(e)) if c.stamp < e.0 => {
+                    self.trace.record(seq, c, now);
+                    crossing = engine.poll_trace();
+                    event = Some(e);
+                }
+                (Some(c), None) => {
+                    self.trace.record(seq, c, now);
+                    crossing = engine.poll_trace();
+                }
+                (c, Some((_, e))) => {
+                    self.events.push_back(Logged {
+                        seq,
+                        time: now,
+                        messenger: m,
+                        event: e,
+                    });
+                    crossing = c;
+                    event = engine.poll_stamped_event();
+                }
+            }
+            self.next_seq += 1;
         }
     }
 
-    pub fn take_events(&mut self) -> Vec<(MessengerId, ClientEvent)> {
+    pub fn take_events(&mut self) -> Vec<Logged> {
         self.events.drain(..).collect()
     }
 

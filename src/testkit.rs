@@ -124,7 +124,7 @@ impl Side {
 
     /// Moves the driver's events into the stash.
     fn gather(&self) {
-        let new = self.driver.take_events();
+        let new = self.driver.take_events().into_iter().map(|l| (l.messenger, l.event));
         self.stash.lock().unwrap().extend(new);
     }
 

@@ -14,7 +14,8 @@ pub const DEFAULT_TRACE_LIMIT: usize = 100_000;
 /// One message on one connection, as it crossed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceEntry {
-    /// Position in the whole run, from 0; never reused, even after entries are dropped.
+    /// Position in the whole run, from 0, counting events too; never reused, even after
+    /// entries are dropped.
     pub seq: u64,
     pub time: Instant,
     /// The client's connection number (each sign-in and switchboard gets a new one).
@@ -28,6 +29,8 @@ pub struct TraceEntry {
 /// A message as an engine reports it, before the driver numbers and times it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Crossing {
+    /// The engine's running number, shared with its events.
+    pub stamp: u64,
     pub conn: ConnId,
     pub user: String,
     pub direction: Direction,
@@ -38,7 +41,6 @@ pub struct Crossing {
 pub struct Trace {
     entries: VecDeque<TraceEntry>,
     limit: usize,
-    next_seq: u64,
 }
 
 impl Default for Trace {
@@ -53,7 +55,6 @@ impl Trace {
         Trace {
             entries: VecDeque::new(),
             limit,
-            next_seq: 0,
         }
     }
 
@@ -61,10 +62,9 @@ impl Trace {
         self.limit
     }
 
-    /// Numbers an engine's report, stamps it with the driver's clock, and keeps it.
-    pub fn record(&mut self, c: Crossing, time: Instant) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+    /// Keeps an engine's report under number `seq` (the driver's, shared with events),
+    /// stamped with the driver's clock.
+    pub fn record(&mut self, seq: u64, c: Crossing, time: Instant) {
         if self.limit == 0 {
             return;
         }
@@ -95,10 +95,9 @@ impl Trace {
 
     /// The entries kept whose number is `seq` or later.
     pub fn since(&self, seq: u64) -> impl Iterator<Item = &TraceEntry> {
-        // Numbers are consecutive among the entries kept (only whole prefixes go).
-        let first = self.entries.front().map_or(seq, |e| e.seq);
-        let skip = usize::try_from(seq.saturating_sub(first)).unwrap_or(usize::MAX);
-        self.entries.iter().skip(skip)
+        // Numbers only grow (events take some of them, so they are not consecutive).
+        let skip = self.entries.partition_point(|e| e.seq < seq);
+        self.entries.range(skip..)
     }
 
     pub fn clear(&mut self) {
@@ -112,6 +111,7 @@ mod tests {
 
     fn crossing() -> Crossing {
         Crossing {
+            stamp: 0,
             conn: 1,
             user: "a@b.com".into(),
             direction: Direction::ClientToServer,
@@ -122,19 +122,20 @@ mod tests {
     #[test]
     fn numbers_never_repeat_and_the_oldest_go_first() {
         let mut t = Trace::new(3);
-        for n in 0..5 {
-            t.record(crossing(), Instant::from_secs(n));
+        // Events take the numbers in between.
+        for n in [0, 2, 3, 7, 8] {
+            t.record(n, crossing(), Instant::from_secs(n));
         }
         let seqs: Vec<u64> = t.iter().map(|e| e.seq).collect();
-        assert_eq!(seqs, [2, 3, 4]);
-        assert_eq!(t.since(3).map(|e| e.seq).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!(seqs, [3, 7, 8]);
+        assert_eq!(t.since(4).map(|e| e.seq).collect::<Vec<_>>(), [7, 8]);
         assert_eq!(t.since(0).count(), 3);
         assert_eq!(t.since(9).count(), 0);
         t.clear();
-        t.record(crossing(), Instant::from_secs(9));
-        assert_eq!(t.iter().map(|e| e.seq).collect::<Vec<_>>(), [5]);
+        t.record(9, crossing(), Instant::from_secs(9));
+        assert_eq!(t.iter().map(|e| e.seq).collect::<Vec<_>>(), [9]);
         let mut off = Trace::new(0);
-        off.record(crossing(), Instant::from_secs(1));
+        off.record(0, crossing(), Instant::from_secs(1));
         assert!(off.is_empty());
     }
 }

@@ -26,28 +26,31 @@ def test_the_test_kit_lists_come_from_the_table() -> None:
     assert sorted(c for group in table for c in group) == sorted(s.callback for s in _events.ALL_EVENTS.values())
 
 
+Raw = tuple[int, float, int, int | None, str, tuple[Any, ...]]
+
+
 class _FakeJournal:
-    def __init__(self, batch: list[tuple[int, int | None, str, tuple[Any, ...]]]) -> None:
+    def __init__(self, batch: list[Raw]) -> None:
         self.batch = batch
 
-    def take_events(self) -> list[tuple[int, int | None, str, tuple[Any, ...]]]:
+    def take_events(self) -> list[Raw]:
         batch, self.batch = self.batch, []
         return batch
 
 
 @pytest.mark.parametrize(
     "event",
-    [(1, None, "no_such_event", ()), (1, None, "signed_out", ()), (1, 7, "lock_challenge", (1,))],
+    [(0, 0.0, 1, None, "no_such_event", ()), (0, 0.0, 1, None, "signed_out", ()), (0, 0.0, 1, 7, "lock_challenge", (1,))],
     ids=["unknown name", "too few arguments", "wrong arity"],
 )
-def test_an_event_the_package_does_not_describe_raises(event: tuple[int, int | None, str, tuple[Any, ...]]) -> None:
+def test_an_event_the_package_does_not_describe_raises(event: Raw) -> None:
     dispatcher = Dispatcher(_FakeJournal([event]), lambda m, o: object())
-    with pytest.raises(_events.UnknownEventError, match=event[2]):
+    with pytest.raises(_events.UnknownEventError, match=event[4]):
         dispatcher.deliver()
 
 
 def test_a_known_event_for_a_gone_object_is_still_fine() -> None:
-    dispatcher = Dispatcher(_FakeJournal([(1, 7, "lock_enable", (True,))]), lambda m, o: None)
+    dispatcher = Dispatcher(_FakeJournal([(0, 0.0, 1, 7, "lock_enable", (True,))]), lambda m, o: None)
     dispatcher.deliver()
 
 

@@ -288,8 +288,9 @@ def test_the_trace_keeps_the_latest_entries_up_to_its_limit() -> None:
     service.sign_in(ALICE)
     kept = list(service.trace)
     assert len(kept) == 10
-    # The oldest went; numbering goes on, so the last entry still says how many crossed.
-    assert kept[0].seq > 0 and [e.seq for e in kept] == list(range(kept[0].seq, kept[0].seq + 10))
+    # The oldest went; numbering goes on (events take numbers too), never reused.
+    seqs = [e.seq for e in kept]
+    assert seqs[0] > 10 and seqs == sorted(set(seqs))
     assert str(kept[-1]).startswith("QRY ")
     service.sign_in(BOB)
     assert len(service.trace) == 10 and service.trace[-1].seq > kept[-1].seq
@@ -305,3 +306,16 @@ def test_a_zero_limit_keeps_nothing_and_the_default_is_documented() -> None:
     for bad in (-1, 1.5, True, "10"):
         with pytest.raises(msgr.InvalidArgError):
             msgr.Service(trace_limit=bad)  # type: ignore[arg-type]
+
+
+def test_events_and_wire_lines_share_one_numbering(manager: msgr.MsgrSessionManager, service: msgr.Service) -> None:
+    with msgr.EventLog(service) as log:
+        unlock(manager)
+    challenge_line = next(e for e in service.trace if e.command == "CHL" and e.direction == "S->C" and e.args[0] != "0")
+    answer = next(e for e in service.trace if e.command == "QRY" and e.direction == "C->S" and e.seq > challenge_line.seq)
+    challenge_event = next(e for e in log if e.event == "OnLockChallenge")
+    result_event = next(e for e in log if e.event == "OnLockResult")
+    verdict = next(e for e in service.trace if str(e) == f"QRY {answer.trid}")
+    # The challenge arrived, then the app heard of it, then it answered; the verdict
+    # arrived, then the app heard of that.
+    assert challenge_line.seq < challenge_event.seq < answer.seq < verdict.seq < result_event.seq

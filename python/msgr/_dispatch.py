@@ -11,18 +11,26 @@ event is delivered the first exception propagates, with a note naming its event.
 from __future__ import annotations
 
 import threading
-import time
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, NamedTuple, Protocol
 
 from ._events import ALL_EVENTS, ARITY, UnknownEventError
 
 
-def _monotonic_since(start: float) -> Callable[[], float]:
-    return lambda: time.monotonic() - start
+class CoreEvent(NamedTuple):
+    """An event as the core hands it over. ``seq`` is shared with the wire trace, so a
+    reader can tell which line caused it; ``time`` is the driver's clock when it
+    happened (virtual in embedded mode)."""
+
+    seq: int
+    time: float
+    messenger: int
+    obj: int | None
+    name: str
+    args: tuple[Any, ...]
 
 
 class _Journal(Protocol):
-    def take_events(self) -> list[tuple[int, int | None, str, tuple[Any, ...]]]: ...
+    def take_events(self) -> list[tuple[int, float, int, int | None, str, tuple[Any, ...]]]: ...
 
 
 class Dispatcher:
@@ -31,11 +39,9 @@ class Dispatcher:
         self._resolve = resolve
         self._lock = threading.Lock()
         self._delivering = False
-        #: Called with (target, spec, args) for every event, before its callback.
-        self.listeners: list[Callable[[Any, Any, tuple[Any, ...]], None]] = []
-        #: Seconds on the clock events are stamped with (the service's virtual clock in
-        #: embedded mode; set by whoever owns the dispatcher).
-        self.clock: Callable[[], float] = _monotonic_since(time.monotonic())
+        #: Called with (target, spec, callback arguments, the core's event) for every
+        #: event, before its callback.
+        self.listeners: list[Callable[[Any, Any, tuple[Any, ...], CoreEvent], None]] = []
         #: Run before every API call (outside any core call); see ``_Backend``.
         self.housekeeping: Callable[[], None] = lambda: None
 
@@ -70,8 +76,8 @@ class Dispatcher:
                     if not batch:
                         self._delivering = False
                         break
-                for messenger, obj, name, args in batch:
-                    self._fire(messenger, obj, name, args, errors)
+                for raw in batch:
+                    self._fire(CoreEvent(*raw), errors)
         except BaseException:
             with self._lock:
                 self._delivering = False
@@ -82,16 +88,17 @@ class Dispatcher:
                 first.add_note(f"msgr: another callback also raised {type(other).__name__}: {other}")
             raise first
 
-    def _fire(self, messenger: int, obj: int | None, name: str, args: tuple[Any, ...], errors: list[BaseException]) -> None:
+    def _fire(self, event: CoreEvent, errors: list[BaseException]) -> None:
+        name, args = event.name, event.args
         spec = ALL_EVENTS.get(name)
         if spec is None or len(args) != ARITY[name]:
             raise UnknownEventError(f"the core sent {name}{args!r}, which msgr._events does not describe")
-        target = self._resolve(messenger, obj)
+        target = self._resolve(event.messenger, event.obj)
         if target is None:
             return
         values = spec.convert(target, *args)
         for listener in list(self.listeners):
-            listener(target, spec, values)
+            listener(target, spec, values, event)
         callback = getattr(target, spec.callback, None)
         result = None
         if callback is not None:

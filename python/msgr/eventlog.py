@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from ._dispatch import Dispatcher
+from ._dispatch import CoreEvent, Dispatcher
 
 __all__ = ["EventLog", "LoggedEvent"]
 
@@ -18,13 +18,15 @@ HTML_ROWS = 200
 
 @dataclass(frozen=True)
 class LoggedEvent:
-    """One delivered event: when (service clock, seconds), on what, which, with what."""
+    """One delivered event: when (service clock, seconds), on what, which, with what.
+    ``seq`` is its number in the run, shared with the wire trace's entries."""
 
     time: float
     source: Any
     event: str
     callback: str
     args: tuple[Any, ...]
+    seq: int = -1
 
     def __str__(self) -> str:
         shown = ", ".join(_short(a) for a in self.args)
@@ -73,10 +75,9 @@ class EventLog(Sequence[LoggedEvent]):
                 return True
         return False
 
-    def _listen(self, target: Any, spec: Any, values: tuple[Any, ...]) -> None:
+    def _listen(self, target: Any, spec: Any, values: tuple[Any, ...], event: CoreEvent) -> None:
         if self._wanted(target):
-            clock = self._dispatchers[0].clock
-            self._events.append(LoggedEvent(clock(), target, spec.com, spec.callback, values))
+            self._events.append(LoggedEvent(event.time, target, spec.com, spec.callback, values, event.seq))
 
     def detach(self) -> None:
         """Stops recording; what was recorded stays."""

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Callable
 
 from . import _args, _core
-from ._dispatch import Dispatcher
+from ._dispatch import CoreEvent, Dispatcher
 from .errors import InvalidArgError, MsgrError
 from ._service_ops import ServiceOperations
 from .service import Messenger, _Backend
@@ -110,11 +110,11 @@ class _BackgroundDispatcher(Dispatcher):
         self.housekeeping()
         return fn(*args)
 
-    def _fire(self, messenger: int, obj: int | None, name: str, args: tuple[Any, ...], errors: list[BaseException]) -> None:
+    def _fire(self, event: CoreEvent, errors: list[BaseException]) -> None:
         raised: list[BaseException] = []
-        super()._fire(messenger, obj, name, args, raised)
+        super()._fire(event, raised)
         for exc in raised:
-            _core.NetworkClient.unraisable(exc, self._resolve(messenger, obj))
+            _core.NetworkClient.unraisable(exc, self._resolve(event.messenger, event.obj))
 
 
 class Connection(_Backend):

@@ -37,7 +37,6 @@ class _Backend:
         #: the core would deadlock; the next API call hands them over.
         self._released: collections.deque[tuple[int, int]] = collections.deque()
         self._dispatch = dispatcher(journal, self._resolve)
-        self._dispatch.clock = lambda: journal.now
         self._dispatch.housekeeping = self._release_pending
         #: The MSNP wire log: every message sent or received, in order.
         self.trace = Trace(journal.trace_len, journal.trace_since, journal.clear_trace, journal.trace_limit)

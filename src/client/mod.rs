@@ -289,7 +289,10 @@ pub struct ClientEngine {
     rng: StdRng,
     friendly_name: Option<String>,
     out: VecDeque<ClientOutput>,
-    events: VecDeque<ClientEvent>,
+    /// Events and traced messages carry one running number, so a driver can put them in
+    /// the order they happened.
+    events: VecDeque<(u64, ClientEvent)>,
+    next_stamp: u64,
     /// Calls being waited for, and their outcome once known.
     awaiting: HashMap<Waiting, Option<Result<()>>>,
     trace: VecDeque<Crossing>,
@@ -316,6 +319,7 @@ impl ClientEngine {
             friendly_name: None,
             out: VecDeque::new(),
             events: VecDeque::new(),
+            next_stamp: 0,
             awaiting: HashMap::new(),
             trace: VecDeque::new(),
         }
@@ -431,6 +435,11 @@ impl ClientEngine {
     }
 
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
+        self.events.pop_front().map(|(_, e)| e)
+    }
+
+    /// The next event with its running number (shared with [`ClientEngine::poll_trace`]).
+    pub fn poll_stamped_event(&mut self) -> Option<(u64, ClientEvent)> {
         self.events.pop_front()
     }
 
@@ -493,8 +502,14 @@ impl ClientEngine {
         c
     }
 
+    fn stamp(&mut self) -> u64 {
+        self.next_stamp += 1;
+        self.next_stamp
+    }
+
     fn emit(&mut self, event: ClientEvent) {
-        self.events.push_back(event);
+        let stamp = self.stamp();
+        self.events.push_back((stamp, event));
     }
 
     fn send(&mut self, conn: ConnId, cmd: Command) {
@@ -504,7 +519,9 @@ impl ClientEngine {
     /// Reports a message to the trace (a parsed one as it arrives).
     fn record(&mut self, conn: ConnId, direction: Direction, cmd: &Command) {
         if self.config.trace {
+            let stamp = self.stamp();
             self.trace.push_back(Crossing {
+                stamp,
                 conn,
                 user: self.config.sign_in_name.clone(),
                 direction,

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::client::{ClientConfig, ClientEngine, ClientEvent, ClientOutput, ClientState, ObjId, ObjectKind, Waiting};
+use crate::client::{ClientConfig, ClientEngine, ClientOutput, ClientState, ObjId, ObjectKind, Waiting};
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::journal::Journal;
-pub use crate::journal::MessengerId;
+pub use crate::journal::{Logged, MessengerId};
 use crate::lock::LockStatus;
 use crate::proto::{ConnId, Instant};
 use crate::service::{ServiceConfig, ServiceEngine, ServiceOutput};
@@ -240,7 +240,7 @@ impl Embedded {
         self.pump();
     }
 
-    pub fn take_events(&mut self) -> Vec<(MessengerId, ClientEvent)> {
+    pub fn take_events(&mut self) -> Vec<Logged> {
         self.journal.take_events()
     }
 

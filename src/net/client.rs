@@ -17,10 +17,10 @@ use tokio::task::JoinHandle;
 
 use super::conn::{self, Ended, Inbox, Outbox};
 use super::{lock, runtime, spawn_timer, stop_runtime, Clock, NetError};
-use crate::client::{ClientConfig, ClientEngine, ClientEvent, ClientOutput, Waiting};
+use crate::client::{ClientConfig, ClientEngine, ClientOutput, Waiting};
 use crate::error::Error;
 use crate::hresult::HResult;
-use crate::journal::{Journal, MessengerId};
+use crate::journal::{Journal, Logged, MessengerId};
 use crate::proto::{ConnId, Instant};
 use crate::trace::{Trace, DEFAULT_TRACE_LIMIT};
 
@@ -131,7 +131,7 @@ impl Client {
         }
     }
 
-    pub fn take_events(&self) -> Vec<(MessengerId, ClientEvent)> {
+    pub fn take_events(&self) -> Vec<Logged> {
         lock(&self.shared.state).journal.take_events()
     }
 

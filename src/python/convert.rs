@@ -10,7 +10,7 @@ use pyo3::IntoPyObjectExt;
 use crate::client::{ClientEngine, ClientEvent, ContactInfo, Launch, ObjId, ObjectKind};
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
-use crate::journal::MessengerId;
+use crate::journal::Logged;
 use crate::net::NetError;
 use crate::service::{Alert, LockAndKey};
 use crate::trace::TraceEntry;
@@ -190,13 +190,16 @@ where
     }
 }
 
-/// An event as `(messenger, object or None, name, args)`.
-pub fn event<'py>(py: Python<'py>, m: MessengerId, e: &ClientEvent) -> PyResult<Bound<'py, PyTuple>> {
+/// An event as `(seq, time, messenger, object or None, name, args)`.
+pub fn event<'py>(py: Python<'py>, logged: &Logged) -> PyResult<Bound<'py, PyTuple>> {
+    let e = &logged.event;
     let (obj, args) = parts(py, e)?;
     PyTuple::new(
         py,
         [
-            m.into_py_any(py)?,
+            logged.seq.into_py_any(py)?,
+            logged.time.as_secs_f64().into_py_any(py)?,
+            logged.messenger.into_py_any(py)?,
             obj.into_py_any(py)?,
             e.name().into_py_any(py)?,
             PyTuple::new(py, args)?.into_py_any(py)?,

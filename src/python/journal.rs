@@ -21,10 +21,11 @@ impl PyJournal {
 
 #[pymethods]
 impl PyJournal {
-    /// Every event queued since the last call: (messenger, object or None, name, args).
+    /// Every event queued since the last call: (seq, time, messenger, object or None,
+    /// name, args); `seq` is shared with the trace.
     fn take_events<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
         let events = self.driver.take_events();
-        events.iter().map(|(m, e)| event(py, *m, e)).collect()
+        events.iter().map(|l| event(py, l)).collect()
     }
 
     /// Blocks (GIL released) until events are queued: True, or False after `timeout`
