@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 
 use crate::client::{ClientEngine, ClientEvent};
 use crate::proto::Instant;
+use crate::session::SessionState;
 use crate::trace::Trace;
 
 /// The embedded hub's handle for a Messenger (a TCP client has just one).
@@ -19,6 +20,8 @@ pub struct Logged {
     pub time: Instant,
     pub messenger: MessengerId,
     pub event: ClientEvent,
+    /// The state of the event's session when it fired.
+    pub state: Option<SessionState>,
 }
 
 #[derive(Debug, Default)]
@@ -50,7 +53,7 @@ impl Journal {
             let seq = self.next_seq;
             match (crossing.take(), event.take()) {
                 (None, None) => return,
-                (Some(c), Some(e)) if c.stamp < e.0 => {
+                (Some(c), Some(e)) if c.stamp < e.stamp => {
                     self.trace.record(seq, c, now);
                     crossing = engine.poll_trace();
                     event = Some(e);
@@ -59,12 +62,13 @@ impl Journal {
                     self.trace.record(seq, c, now);
                     crossing = engine.poll_trace();
                 }
-                (c, Some((_, e))) => {
+                (c, Some(e)) => {
                     self.events.push_back(Logged {
                         seq,
                         time: now,
                         messenger: m,
-                        event: e,
+                        event: e.event,
+                        state: e.state,
                     });
                     crossing = c;
                     event = engine.poll_stamped_event();

@@ -39,7 +39,7 @@ def session_table() -> list[tuple[int, str, str, int | None, int | None]]: ...
 
 _Contact = tuple[str, str | None, str]
 _SessionInfo = tuple[str, int, int, str, str | None, str, str | None, str | None, int | None, int, str]
-_Event = tuple[int, float, int, int | None, str, tuple[Any, ...]]
+_Event = tuple[int, float, int, int | None, str, tuple[Any, ...], int | None]
 _TraceRow = tuple[int, float, int, str, str, str, list[str], bytes | None, str]
 
 @final

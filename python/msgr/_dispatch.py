@@ -19,7 +19,8 @@ from ._events import ALL_EVENTS, ARITY, UnknownEventError
 class CoreEvent(NamedTuple):
     """An event as the core hands it over. ``seq`` is shared with the wire trace, so a
     reader can tell which line caused it; ``time`` is the driver's clock when it
-    happened (virtual in embedded mode)."""
+    happened (virtual in embedded mode); ``state`` is its session's state then (events
+    are delivered after the call that caused them, when it may have moved on)."""
 
     seq: int
     time: float
@@ -27,10 +28,12 @@ class CoreEvent(NamedTuple):
     obj: int | None
     name: str
     args: tuple[Any, ...]
+    #: The state (a ``SessionState`` value) of the event's session when it fired.
+    state: int | None = None
 
 
 class _Journal(Protocol):
-    def take_events(self) -> list[tuple[int, float, int, int | None, str, tuple[Any, ...]]]: ...
+    def take_events(self) -> list[tuple[Any, ...]]: ...
 
 
 class Dispatcher:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from ._dispatch import CoreEvent, Dispatcher
+from .enums import SessionState
 
 __all__ = ["EventLog", "LoggedEvent"]
 
@@ -27,6 +28,8 @@ class LoggedEvent:
     callback: str
     args: tuple[Any, ...]
     seq: int = -1
+    #: The state of the event's session when it fired (None for other events).
+    state: SessionState | None = None
 
     def __str__(self) -> str:
         shown = ", ".join(_short(a) for a in self.args)
@@ -77,7 +80,8 @@ class EventLog(Sequence[LoggedEvent]):
 
     def _listen(self, target: Any, spec: Any, values: tuple[Any, ...], event: CoreEvent) -> None:
         if self._wanted(target):
-            self._events.append(LoggedEvent(event.time, target, spec.com, spec.callback, values, event.seq))
+            state = None if event.state is None else SessionState(event.state)
+            self._events.append(LoggedEvent(event.time, target, spec.com, spec.callback, values, event.seq, state))
 
     def detach(self) -> None:
         """Stops recording; what was recorded stays."""

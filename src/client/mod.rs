@@ -209,7 +209,35 @@ pub enum ClientEvent {
     },
 }
 
+/// An event as the engine queues it: its running number (shared with the trace) and,
+/// for an event about a session, the session's state when it fired (events are
+/// delivered later, when the state may have moved on).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamped {
+    pub stamp: u64,
+    pub event: ClientEvent,
+    pub state: Option<SessionState>,
+}
+
 impl ClientEvent {
+    /// The session this event is about: its target, or the one an invitation brings.
+    pub const fn session(&self) -> Option<ObjId> {
+        match self {
+            ClientEvent::Invitation { session, .. } => Some(*session),
+            ClientEvent::StateChanged { obj, .. }
+            | ClientEvent::AppNotPresent { obj, .. }
+            | ClientEvent::Accepted { obj, .. }
+            | ClientEvent::Declined { obj, .. }
+            | ClientEvent::Cancelled { obj, .. }
+            | ClientEvent::Termination { obj, .. }
+            | ClientEvent::ReadyToLaunch { obj }
+            | ClientEvent::ContextData { obj, .. }
+            | ClientEvent::SendError { obj, .. }
+            | ClientEvent::BeforeAppLaunch { obj } => Some(*obj),
+            _ => None,
+        }
+    }
+
     /// Every event the app can get: its name and how many arguments its callback
     /// takes. The Python layer checks its own table against this one at import.
     pub const CATALOGUE: [(&'static str, usize); 23] = [
@@ -291,7 +319,7 @@ pub struct ClientEngine {
     out: VecDeque<ClientOutput>,
     /// Events and traced messages carry one running number, so a driver can put them in
     /// the order they happened.
-    events: VecDeque<(u64, ClientEvent)>,
+    events: VecDeque<Stamped>,
     next_stamp: u64,
     /// Calls being waited for, and their outcome once known.
     awaiting: HashMap<Waiting, Option<Result<()>>>,
@@ -435,11 +463,12 @@ impl ClientEngine {
     }
 
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
-        self.events.pop_front().map(|(_, e)| e)
+        self.events.pop_front().map(|s| s.event)
     }
 
-    /// The next event with its running number (shared with [`ClientEngine::poll_trace`]).
-    pub fn poll_stamped_event(&mut self) -> Option<(u64, ClientEvent)> {
+    /// The next event with its running number (shared with [`ClientEngine::poll_trace`])
+    /// and the state of its session when it fired.
+    pub fn poll_stamped_event(&mut self) -> Option<Stamped> {
         self.events.pop_front()
     }
 
@@ -509,7 +538,11 @@ impl ClientEngine {
 
     fn emit(&mut self, event: ClientEvent) {
         let stamp = self.stamp();
-        self.events.push_back((stamp, event));
+        let state = event
+            .session()
+            .and_then(|id| self.sessions.map.get(&id))
+            .map(Session::state);
+        self.events.push_back(Stamped { stamp, event, state });
     }
 
     fn send(&mut self, conn: ConnId, cmd: Command) {

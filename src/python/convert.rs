@@ -190,7 +190,7 @@ where
     }
 }
 
-/// An event as `(seq, time, messenger, object or None, name, args)`.
+/// An event as `(seq, time, messenger, object or None, name, args, session state or None)`.
 pub fn event<'py>(py: Python<'py>, logged: &Logged) -> PyResult<Bound<'py, PyTuple>> {
     let e = &logged.event;
     let (obj, args) = parts(py, e)?;
@@ -203,6 +203,7 @@ pub fn event<'py>(py: Python<'py>, logged: &Logged) -> PyResult<Bound<'py, PyTup
             obj.into_py_any(py)?,
             e.name().into_py_any(py)?,
             PyTuple::new(py, args)?.into_py_any(py)?,
+            logged.state.map(|s| s as u8).into_py_any(py)?,
         ],
     )
 }
