@@ -80,6 +80,11 @@ impl Side {
         let mut config = ClientConfig::new(email, PASSWORD, &server.local_addr().to_string());
         config.local_ip = "127.0.0.1".to_string();
         config.seed = Some(9);
+        Side::tcp_with(config)
+    }
+
+    /// A signed-out Messenger over TCP, as configured.
+    pub fn tcp_with(config: ClientConfig) -> Side {
         Side {
             driver: Driver::Tcp(Arc::new(Client::new(config).unwrap())),
             m: crate::net::client::MESSENGER,

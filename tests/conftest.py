@@ -111,6 +111,25 @@ def raises_exactly(cls: type[BaseException]) -> Iterator[pytest.ExceptionInfo[An
         assert info.value.hresult == cls.hresult
 
 
+def invalid_arg(*arguments: tuple[object, type]) -> type[msgr.InvalidArgError]:
+    """What a call raises when one of its ``(value, expected type)`` arguments is bad:
+    ``InvalidArgTypeError`` (also a ``TypeError``) for a value of the wrong type, else
+    ``InvalidArgError``. ``None`` for text is a NULL BSTR, a missing value, not a wrong
+    type; a ``bool`` is not an ``int``."""
+
+    def wrong(value: object, kind: type) -> bool:
+        if kind is str:
+            return value is not None and not isinstance(value, str)
+        if isinstance(value, bool):
+            return True
+        numeric = (int, float) if kind is float else (int,)
+        return not isinstance(value, numeric)
+
+    if any(wrong(value, kind) for value, kind in arguments):
+        return msgr.InvalidArgTypeError
+    return msgr.InvalidArgError
+
+
 def ids(value: object) -> str | None:
     """Readable parametrize ids for enum members (``CANCELLED``, not ``5``)."""
     return value.name if isinstance(value, enum.Enum) else None

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import msgr
 from conftest import (
+    invalid_arg,
     ALICE,
     BOB,
     CAROL,
@@ -134,7 +135,9 @@ def test_body_is_limited_to_1024_bytes(w: World, text: str, fits: bool) -> None:
 )
 def test_send_alert_bad_arguments_are_invalid_arg(w: World, args: tuple[object, ...], kwargs: dict[str, object]) -> None:
     mark = w.wire_mark()
-    with raises_exactly(msgr.InvalidArgError):
+    kinds = (str, int, str)
+    expected = invalid_arg(*zip(args, kinds), *((v, str) for v in kwargs.values()))
+    with raises_exactly(expected):
         w.service.send_alert(*args, **kwargs)  # type: ignore[arg-type]
     assert commands(w.wire_since(mark), "NOT") == []
 

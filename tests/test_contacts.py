@@ -194,7 +194,7 @@ def test_name_that_is_not_even_utf8_is_invalid_arg(w: World) -> None:
 
 @pytest.mark.parametrize("name", [5, b"bob@example.com", ["bob@example.com"]], ids=repr)
 def test_name_of_the_wrong_type_is_invalid_arg(w: World, name: object) -> None:
-    with raises_exactly(msgr.InvalidArgError):
+    with raises_exactly(msgr.InvalidArgTypeError):
         w.priv.add_contact(name)  # type: ignore[arg-type]
     assert w.log == []
 
@@ -202,7 +202,7 @@ def test_name_of_the_wrong_type_is_invalid_arg(w: World, name: object) -> None:
 @pytest.mark.parametrize("service", [0, b"svc", object(), 1.5], ids=repr)
 def test_service_of_the_wrong_type_is_invalid_arg(w: World, service: object) -> None:
     mark = w.wire_mark()
-    with raises_exactly(msgr.InvalidArgError):
+    with raises_exactly(msgr.InvalidArgTypeError):
         w.priv.add_contact(BOB, service)  # type: ignore[arg-type]
     assert commands(w.wire_since(mark), "ADD") == []
     assert w.log == []

@@ -13,7 +13,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import msgr
-from conftest import ALICE, ALICE_AND_BOB, ALICE_PASSWORD, BOB, BOB_PASSWORD, CLIENT_ID, CLIENT_KEY, raises_exactly
+from conftest import ALICE, ALICE_AND_BOB, ALICE_PASSWORD, BOB, BOB_PASSWORD, CLIENT_ID, CLIENT_KEY, invalid_arg, raises_exactly
 from msgr.testing import (
     LOCK_CALLBACKS,
     TEST_APP_ID,
@@ -846,7 +846,7 @@ def test_off_sign_out_relocks(off_service: msgr.Service) -> None:
 def test_request_challenge_cookie_must_be_a_long(manager: msgr.MsgrSessionManager, service: msgr.Service, cookie: Any) -> None:
     rec = record(manager, LOCK_CALLBACKS)
     before = len(service.trace)
-    with raises_exactly(msgr.InvalidArgError):
+    with raises_exactly(invalid_arg((cookie, int))):
         manager.request_challenge(cookie)
     assert manager.status is S.INITIALIZED
     assert rec == []
@@ -909,7 +909,7 @@ def test_send_response_argument_types(manager: msgr.MsgrSessionManager, service:
         response = good
     rec = record(manager, LOCK_CALLBACKS)
     before = len(service.trace)
-    with raises_exactly(msgr.InvalidArgError) as info:
+    with raises_exactly(invalid_arg((app_id, str), (response, str), (cookie, int))) as info:
         manager.send_response(app_id, response, cookie)
     assert isinstance(info.value, ValueError)
     assert manager.status is S.PENDINGRESULT

@@ -5,7 +5,9 @@ one registry per Messenger."""
 
 from __future__ import annotations
 
+import re
 import string
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -239,11 +241,11 @@ def test_register_limits_at_their_bounds() -> None:
 @pytest.mark.parametrize(
     ("guid_", "name", "url", "path", "flags"),
     [
-        pytest.param(GUID.lower(), APP_NAME, APP_URL, APP_PATH, 0, id="lowercase-guid"),
-        pytest.param(GUID[:-1] + "f}", APP_NAME, APP_URL, APP_PATH, 0, id="one-lowercase-digit"),
+        pytest.param(GUID[:-1] + "f}", APP_NAME, APP_URL, APP_PATH, 0, id="a-digit-too-many"),
         pytest.param(GUID + " ", APP_NAME, APP_URL, APP_PATH, 0, id="guid-39-chars"),
         pytest.param(GUID + "{}", APP_NAME, APP_URL, APP_PATH, 0, id="guid-40-chars"),
-        pytest.param(GUID[1:-1], APP_NAME, APP_URL, APP_PATH, 0, id="guid-no-braces"),
+        pytest.param(GUID[1:], APP_NAME, APP_URL, APP_PATH, 0, id="one-brace"),
+        pytest.param(GUID.replace("-", ""), APP_NAME, APP_URL, APP_PATH, 0, id="no-hyphens"),
         pytest.param("", APP_NAME, APP_URL, APP_PATH, 0, id="empty-guid"),
         pytest.param(GUID, "n" * 257, APP_URL, APP_PATH, 0, id="name-257"),
         pytest.param(GUID, APP_NAME, "u" * 257, APP_PATH, 0, id="url-257"),
@@ -328,8 +330,26 @@ def test_unregister_malformed_guid() -> None:
     _, _, manager = alice_manager()
     manager.register_application(*APP)
     with raises_exactly(msgr.InvalidArgError):
-        manager.unregister_application(GUID.lower())
+        manager.unregister_application(GUID[:-1])
     assert manager.registered_applications == [(GUID, APP_NAME, APP_URL, APP_PATH)]
+
+
+@pytest.mark.parametrize(
+    "form",
+    [GUID.lower(), GUID[1:-1], GUID[1:-1].lower(), uuid.UUID(GUID[1:-1])],
+    ids=["lower-case", "no-braces", "lower-no-braces", "uuid.UUID"],
+)
+def test_guids_in_any_case_with_or_without_braces_or_as_uuid(form: str | uuid.UUID) -> None:
+    """As COM's CLSIDFromString: any case, braces optional; reported in the canonical
+    braced upper-case form."""
+    _, _, manager = alice_manager()
+    manager.register_application(form, APP_NAME, APP_URL, APP_PATH)
+    assert manager.registered_applications == [(GUID, APP_NAME, APP_URL, APP_PATH)]
+    session = manager.create_session()
+    session.application = form
+    assert session.application == GUID
+    manager.unregister_application(form)
+    assert manager.registered_applications == []
 
 
 def test_unregistered_app_can_no_longer_be_set() -> None:
@@ -430,9 +450,19 @@ def mutated_guids(draw: st.DrawFn) -> str:
 any_guid = st.one_of(valid_guids, mutated_guids(), st.text(max_size=45), st.text(HEX + "{}-", max_size=42))
 
 
+def canonical(g: str) -> str | None:
+    """The registered form of a GUID argument, or None if it is not one: 8-4-4-4-12 hex
+    digits in any case, in braces or not."""
+    bare = g[1:-1] if g.startswith("{") and g.endswith("}") else g
+    if re.fullmatch(r"[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}", bare):
+        return "{" + bare.upper() + "}"
+    return None
+
+
 def test_register_guid_property() -> None:
-    """A GUID registers iff it is ``{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}`` with
-    upper-case hex; anything else is E_INVALIDARG, for unregister too."""
+    """A GUID registers iff it is 8-4-4-4-12 hex digits (any case, braces optional),
+    under its canonical ``{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}`` form; anything else is
+    E_INVALIDARG, for unregister too."""
     _, _, manager = alice_manager()
     log = Recorder()
     log.watch(manager, "mgr")
@@ -441,11 +471,13 @@ def test_register_guid_property() -> None:
     @given(g=any_guid)
     def check(g: str) -> None:
         log.clear()
-        if GUID_RE.fullmatch(g):
+        form = canonical(g)
+        if form is not None:
+            assert GUID_RE.fullmatch(form)
             manager.register_application(g, APP_NAME, APP_URL, APP_PATH)
-            assert manager.registered_applications == [(g, APP_NAME, APP_URL, APP_PATH)]
+            assert manager.registered_applications == [(form, APP_NAME, APP_URL, APP_PATH)]
             manager.unregister_application(g)
-            assert log.take() == [("mgr", "on_app_registered", (g,)), ("mgr", "on_app_unregistered", (g,))]
+            assert log.take() == [("mgr", "on_app_registered", (form,)), ("mgr", "on_app_unregistered", (form,))]
             with raises_exactly(msgr.AppNotRegisteredError):
                 manager.unregister_application(g)
         else:

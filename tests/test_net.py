@@ -83,12 +83,15 @@ def test_a_wrong_password_raises_authentication_failed(server: msgr.ServerHandle
     assert not server.is_online(ALICE)
 
 
-def test_nothing_listening_fails_the_sign_in() -> None:
+def test_nothing_listening_is_a_connection_failure_caused_by_the_os_error() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(msgr.FailError):
+    with pytest.raises(msgr.ConnectionFailureError) as info:
         msgr.connect(("127.0.0.1", port), ALICE, ALICE_PASSWORD, timeout=WAIT)
+    assert type(info.value) is msgr.ConnectionFailureError
+    assert isinstance(info.value.__cause__, ConnectionRefusedError)
+    assert f"127.0.0.1:{port}" in str(info.value) and str(info.value.__cause__) in str(info.value)
 
 
 def test_bad_addresses_are_invalid_arguments() -> None:

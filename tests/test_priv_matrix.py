@@ -11,6 +11,7 @@ import pytest
 
 import msgr
 from conftest import (
+    invalid_arg,
     ALICE,
     BOB,
     BOB_NAME,
@@ -237,7 +238,7 @@ def test_enable_alert_events_too_many_is_out_of_memory(world: World, state: str)
 @pytest.mark.parametrize("bad", [[1 << 31], [-(1 << 31) - 1], [1, "2"], [1.0], [True], [None]], ids=repr)
 def test_enable_alert_events_bad_id_is_invalid_arg(world: World, state: str, bad: list[object]) -> None:
     before = world.priv.alert_sites
-    with raises_exactly(msgr.InvalidArgError):
+    with raises_exactly(invalid_arg(*((i, int) for i in bad))):
         world.priv.enable_alert_events(bad)  # type: ignore[arg-type]
     assert world.priv.alert_sites == before
     assert world.log == []
@@ -246,7 +247,7 @@ def test_enable_alert_events_bad_id_is_invalid_arg(world: World, state: str, bad
 @states
 @pytest.mark.parametrize("bad", ["12", b"\x01\x02", 5, None], ids=repr)
 def test_enable_alert_events_not_a_list_is_invalid_arg(world: World, state: str, bad: object) -> None:
-    with raises_exactly(msgr.InvalidArgError):
+    with raises_exactly(msgr.InvalidArgTypeError):
         world.priv.enable_alert_events(bad)  # type: ignore[arg-type]
     assert world.log == []
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import msgr
-from conftest import ALICE, ALICE_AND_BOB, ALICE_NAME, ALICE_PASSWORD, BOB, BOB_PASSWORD, CLIENT_ID, raises_exactly
+from conftest import ALICE, ALICE_AND_BOB, ALICE_NAME, ALICE_PASSWORD, BOB, BOB_PASSWORD, CLIENT_ID, invalid_arg, raises_exactly
 from msgr.testing import LOCK_CALLBACKS, TEST_APP_ID, TEST_APP_KEY, fail_unlock, new_service, record, unlock
 
 S = msgr.LockStatus
@@ -163,7 +163,7 @@ def test_add_user_bad_password(service: msgr.Service, password: str) -> None:
     ids=["email-None", "email-int", "password-None", "password-int", "friendly-int"],
 )
 def test_add_user_bad_types(service: msgr.Service, email: Any, password: Any, friendly: Any) -> None:
-    with raises_exactly(msgr.InvalidArgError):
+    with raises_exactly(invalid_arg((email, str), (password, str), (friendly, str))):
         service.add_user(email, password, friendly)
 
 
@@ -208,7 +208,7 @@ def test_users_is_a_snapshot(service: msgr.Service) -> None:
     ids=["empty-id", "space-id", "leading-space-id", "empty-key", "space-key", "client-id", "None-id", "None-key", "int-id"],
 )
 def test_license_validation(service: msgr.Service, app_id: Any, key: Any) -> None:
-    with raises_exactly(msgr.InvalidArgError):
+    with raises_exactly(invalid_arg((app_id, str), (key, str))):
         service.license(app_id, key)
 
 
@@ -287,7 +287,7 @@ def test_advance_moves_the_clock(service: msgr.Service) -> None:
 )
 def test_advance_rejects_bad_values(service: msgr.Service, seconds: Any) -> None:
     service.advance(3)
-    with raises_exactly(msgr.InvalidArgError):
+    with raises_exactly(invalid_arg((seconds, float))):
         service.advance(seconds)
     assert service.now == 3
 

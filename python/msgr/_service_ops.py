@@ -6,12 +6,18 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from . import _args, _core
+from .errors import FailError
 
 
 class ServiceOperations:
     """Accounts, licences, presence and alerts of a Messenger service."""
 
     _service: _core.ServiceCore
+    _closed: bool = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise FailError(f"{type(self).__name__} is closed: start a new one")
 
     def _deliver(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Runs an operation that may cause events (the embedded service delivers them
@@ -25,11 +31,20 @@ class ServiceOperations:
 
     def license(self, app_id: str, key: str) -> None:
         """Registers an ID/key pair that the Lock and Key server accepts."""
+        self._check_open()
         self._service.license(_args.text(app_id, "app_id"), _args.text(key, "key"))
 
-    def add_user(self, email: str, password: str, friendly_name: str | None = None) -> None:
-        """Creates an account."""
-        self._service.add_user(_args.text(email, "email"), _args.text(password, "password"), _args.optional_text(friendly_name, "friendly_name"))
+    def add_user(self, email: str, password: str, friendly_name: str | None = None, *, exist_ok: bool = False) -> None:
+        """Creates an account. An account that exists is an error (``FailError``), unless
+        ``exist_ok``: then its password (and friendly name, if one is given) is
+        updated, so a service restarted with the same users works."""
+        self._check_open()
+        self._service.add_user(
+            _args.text(email, "email"),
+            _args.text(password, "password"),
+            _args.optional_text(friendly_name, "friendly_name"),
+            _args.flag(exist_ok, "exist_ok"),
+        )
 
     @property
     def users(self) -> dict[str, str]:
@@ -43,6 +58,7 @@ class ServiceOperations:
     def send_alert(self, email: str, site_id: int, text: str, *, site_url: str = "", action_url: str = "", subscribe_url: str = "") -> bool:
         """Pushes an MSN Alert (``NOT``) to a signed-in user; their MessengerPriv objects
         that enabled ``site_id`` fire ``on_alert_received``. False if not signed in."""
+        self._check_open()
         args = (
             _args.text(email, "email"),
             _args.long(site_id, "site_id"),

@@ -59,6 +59,8 @@ __all__ = [
     "RemoteNetNotSupportedError",
     "FirewallNotSupportedError",
     "OldSipStackError",
+    "InvalidArgTypeError",
+    "ConnectionTimeoutError",
 ]
 
 
@@ -262,6 +264,19 @@ class OldSipStackError(SessionError):
     """``SR_OLD_SIP_STACK`` (0x81000624): the SIP stack is out of date."""
 
 
+class InvalidArgTypeError(InvalidArgError, TypeError):
+    """``E_INVALIDARG`` for an argument of the wrong type: also a ``TypeError``, as
+    Python code expects."""
+
+
+class ConnectionTimeoutError(ConnectionFailureError, TimeoutError):
+    """``SR_CONNECTION_FAILURE`` because the other end did not answer in time: also a
+    ``TimeoutError``."""
+
+
+#: Classes that refine another's code for Python's sake (they share its HRESULT).
+_REFINEMENTS = (InvalidArgTypeError, ConnectionTimeoutError)
+
 _BY_CODE: dict[int, type[MsgrError]] = {}
 _LEGACY = {0x80000002: 0x8007000E, 0x80000003: 0x80070057}
 _BASES = {"general": MsgrError, "lock": LockError, "session": SessionError}
@@ -280,11 +295,11 @@ def _bind() -> None:
     unbound = [
         n for n, c in globals().items()
         if isinstance(c, type) and issubclass(c, MsgrError) and c not in _BASES.values()
-        and c is not MsgrError and c not in _BY_CODE.values()
+        and c is not MsgrError and c not in _BY_CODE.values() and c not in _REFINEMENTS
     ]
     if unbound:
         raise TypeError(f"exception classes without a code: {unbound}")
-    missing = {c.__name__ for c in _BY_CODE.values()} - set(__all__)
+    missing = {c.__name__ for c in (*_BY_CODE.values(), *_REFINEMENTS)} - set(__all__)
     if missing:
         raise TypeError(f"exception classes missing from __all__: {sorted(missing)}")
 
@@ -307,3 +322,8 @@ def _from_core(hresult: int, message: str) -> MsgrError:
     """Called by the Rust bindings to build the exception for a core error."""
     cls = error_for(hresult)
     return MsgrError(message, hresult=hresult) if cls is MsgrError else cls(message)
+
+
+def _timeout(message: str) -> ConnectionTimeoutError:
+    """Called by the Rust bindings when the network did not answer in time."""
+    return ConnectionTimeoutError(message)

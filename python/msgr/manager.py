@@ -51,7 +51,7 @@ class MsgrSessionManager(MsgrLock):
         m._dispatch.call(
             m._core.register_application,
             self._id,
-            _args.text(guid, "guid"),
+            _args.guid(guid, "guid"),
             _args.text(name, "name"),
             _args.text(url, "url"),
             _args.text(path, "path"),
@@ -60,7 +60,7 @@ class MsgrSessionManager(MsgrLock):
 
     def unregister_application(self, guid: str) -> None:
         m = self._messenger
-        m._dispatch.call(m._core.unregister_application, self._id, _args.text(guid, "guid"))
+        m._dispatch.call(m._core.unregister_application, self._id, _args.guid(guid, "guid"))
 
     @property
     def applications(self) -> None:

@@ -53,7 +53,9 @@ class ServerHandle(ServiceOperations):
         return bool(self._core.running)
 
     def close(self) -> None:
-        """Closes every connection (their Messengers are signed out) and stops serving."""
+        """Closes every connection (their Messengers are signed out) and stops serving.
+        Idempotent; afterwards the handle refuses further calls."""
+        self._closed = True
         self._core.close()
 
     def __enter__(self) -> ServerHandle:
@@ -80,18 +82,18 @@ def serve(
     advertise: str | None = None,
 ) -> ServerHandle:
     """Starts an MSNP server on ``host:port`` (port 0 picks a free one) and returns its
-    handle. ``users`` are ``(email, password)`` or ``(email, password, friendly_name)``;
+    handle. ``users`` are ``(email, password)`` or ``(email, password, friendly_name)``
+    (an account that exists already, in ``db``, gets that password and name);
     ``licenses`` are ``(app_id, key)`` pairs or a mapping. ``advertise`` is the host
     that switchboard referrals (``XFR``/``RNG``) name; by default the bound address, or
     loopback when bound to a wildcard such as ``0.0.0.0``."""
     host = _args.text(host, "host")
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise InvalidArgError(f"port must be an int in 0..65535, not {port!r}")
+    port = _args.port(port, zero=True)
     advertise = _args.optional_text(advertise, "advertise")
-    handle = ServerHandle(_core.Server(host, port, lock_and_key, seed, db, advertise))
+    handle = ServerHandle(_core.Server(host, port, _args.text(lock_and_key, "lock_and_key"), _args.seed(seed), _args.path(db, "db"), advertise))
     try:
         for user in users:
-            handle.add_user(*user)
+            handle.add_user(*user, exist_ok=True)
         pairs = licenses.items() if isinstance(licenses, Mapping) else licenses
         for app_id, key in pairs:
             handle.license(app_id, key)
@@ -160,6 +162,9 @@ class Connection(_Backend):
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=5.0)
 
+    def _close_messenger(self, messenger: Messenger) -> None:
+        self.close()
+
     def _deliver(self) -> None:
         try:
             self._dispatch.deliver()
@@ -211,9 +216,7 @@ def _split_address(address: tuple[str, int] | str) -> tuple[str, int]:
     else:
         raise InvalidArgError(f"address must be (host, port) or 'host:port', not {address!r}")
     host = _args.text(host, "host")
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port <= 65535:
-        raise InvalidArgError(f"port must be an int in 1..65535, not {port!r}")
-    return host, port
+    return host, _args.port(port, zero=False)
 
 
 def connect(
@@ -234,11 +237,10 @@ def connect(
     address of the connection to the server. ``trace_limit`` bounds the connection's
     ``trace`` (by default the latest 100,000 messages)."""
     host, port = _split_address(address)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
-        raise InvalidArgError(f"timeout must be a number of seconds >= 0, not {timeout!r}")
+    timeout = _args.seconds(timeout)
     local_ip = _args.optional_text(local_ip, "local_ip")
     limit = None if trace_limit is None else _args.count(trace_limit, "trace_limit")
-    connection = Connection(host, port, _args.text(email, "email"), _args.text(password, "password"), float(timeout), local_ip=local_ip, trace_limit=limit)
+    connection = Connection(host, port, _args.text(email, "email"), _args.text(password, "password"), timeout, local_ip=local_ip, trace_limit=limit)
     messenger = Messenger(connection, email, password)
     try:
         messenger.sign_in()

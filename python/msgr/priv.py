@@ -48,7 +48,7 @@ class MessengerPriv(MsgrLock):
         previous list; empty stops them). Returns ``HResult.S_OK``, or ``HResult.S_FALSE``
         while the object is locked (the documented way, not an exception)."""
         if isinstance(site_ids, (str, bytes)) or not isinstance(site_ids, Iterable):
-            raise _args.InvalidArgError(f"site_ids must be a sequence of ints, not {type(site_ids).__name__}")
+            raise _args.InvalidArgTypeError(f"site_ids must be a sequence of ints, not {type(site_ids).__name__}")
         ids = [_args.long(i, "site id") for i in site_ids]
         m = self._messenger
         return HResult(m._dispatch.call(m._core.enable_alert_events, self._id, ids))

@@ -65,6 +65,11 @@ class _Backend:
         """The core object of a new Messenger."""
         raise NotImplementedError
 
+    def _close_messenger(self, messenger: Messenger) -> None:
+        """``Messenger.close()``: in memory, a sign-out."""
+        if messenger.state != "offline":
+            messenger.sign_out()
+
     def _wait_for(self, predicate: Callable[[], Any], timeout: float) -> Any:
         # Embedded delivery is synchronous: every event a call caused was delivered
         # before it returned, so waiting could not change the answer.
@@ -91,7 +96,8 @@ class Service(ServiceOperations, _Backend):
         self, *, lock_and_key: str = "enabled", seed: int | None = None, db: str | os.PathLike[str] | None = None, trace_limit: int | None = None
     ) -> None:
         limit = None if trace_limit is None else _args.count(trace_limit, "trace_limit")
-        self._core = _core.EmbeddedService(lock_and_key, seed, None if db is None else os.fspath(db), limit)
+        mode = _args.text(lock_and_key, "lock_and_key")
+        self._core = _core.EmbeddedService(mode, _args.seed(seed), _args.path(db, "db"), limit)
         self._service = self._core.service
         super().__init__(self._core.journal)
 
@@ -109,6 +115,7 @@ class Service(ServiceOperations, _Backend):
     def sign_in(self, email: str, password: str | None = None) -> Messenger:
         """Signs a new Windows Messenger in and returns it. With no password the account
         is created on first use (a notebook convenience) or its stored password used."""
+        self._check_open()
         email = _args.text(email, "email")
         if password is None:
             password = self._service.account_password(email)
@@ -121,11 +128,25 @@ class Service(ServiceOperations, _Backend):
 
     def advance(self, seconds: float) -> None:
         """Moves the virtual clock, firing every timeout that falls due, in order."""
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-            raise _args.InvalidArgError(f"seconds must be a number, not {type(seconds).__name__}")
-        self._dispatch.call(self._core.advance, float(seconds))
+        self._dispatch.call(self._core.advance, _args.seconds(seconds, "seconds"))
+
+    def close(self) -> None:
+        """Shuts the service down: every Messenger is signed out (``OUT SSD``, as the
+        real service did) and the database file is closed. Idempotent; afterwards the
+        service refuses new sign-ins and operations."""
+        if not self._closed:
+            self._closed = True
+            self._dispatch.call(self._core.close)
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
+        if self._closed:
+            return "<msgr.Service closed>"
         online = sum(1 for m in self._messengers.values() if m.signed_in)
         return f"<msgr.Service lock_and_key={self.lock_and_key} users={len(self.users)} online={online} t={self.now:g}s>"
 
@@ -212,8 +233,19 @@ class Messenger(_EventSource):
         """The friendly name the service reported at the last sign-in."""
         return self._core.friendly_name
 
+    def close(self) -> None:
+        """Signs out, and over the network closes the connection too. Idempotent."""
+        self._service._close_messenger(self)
+
+    def __enter__(self) -> Messenger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def sign_in(self, password: str | None = None) -> None:
-        """Signs in (again). Every object of this Messenger gets ``on_lock_enable``."""
+        """Signs in (again). Every object of this Messenger gets ``on_lock_enable``. A
+        password given here replaces the stored one only if the service accepts it."""
         self._dispatch.call(self._core.sign_in, _args.optional_text(password, "password"))
 
     def sign_out(self) -> None:
@@ -232,9 +264,7 @@ class Messenger(_EventSource):
         were all delivered already, so the predicate is checked once."""
         if not callable(predicate):
             raise TypeError(f"predicate must be callable, not {type(predicate).__name__}")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout >= 0:
-            raise _args.InvalidArgError(f"timeout must be a number of seconds >= 0, not {timeout!r}")
-        return self._service._wait_for(predicate, float(timeout))
+        return self._service._wait_for(predicate, _args.seconds(timeout))
 
     def session_manager(self) -> MsgrSessionManager:
         """A new, separately locked ``MsgrSessionManager``."""

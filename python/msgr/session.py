@@ -75,7 +75,7 @@ class MsgrSession(_EventSource):
 
     @application.setter
     def application(self, guid: str) -> None:
-        self._call("set_application", _args.text(guid, "application"))
+        self._call("set_application", _args.guid(guid, "application"))
 
     @property
     def state(self) -> SessionState:
@@ -157,8 +157,7 @@ class MsgrSession(_EventSource):
 
     def cancel(self, hr: int, app_data: str | None = None) -> None:
         """Cancels, giving ``hr`` (an HRESULT, signed or unsigned) as the reason."""
-        if isinstance(hr, bool) or not isinstance(hr, int) or not -(1 << 31) <= hr < (1 << 32):
-            raise _args.InvalidArgError(f"hr must be a 32-bit HRESULT, not {hr!r}")
+        hr = _args.integer(hr, "hr", -(1 << 31), (1 << 32) - 1, meaning="is not a 32-bit HRESULT")
         self._call("cancel", hr, _args.optional_text(app_data, "app_data"))
 
     def send_context_data(self, data: str) -> None:

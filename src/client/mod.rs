@@ -321,6 +321,8 @@ pub struct ClientEngine {
     /// the order they happened.
     events: VecDeque<Stamped>,
     next_stamp: u64,
+    /// A password given for the sign-in under way, kept only if it works.
+    attempt_password: Option<String>,
     /// Calls being waited for, and their outcome once known.
     awaiting: HashMap<Waiting, Option<Result<()>>>,
     trace: VecDeque<Crossing>,
@@ -348,6 +350,7 @@ impl ClientEngine {
             out: VecDeque::new(),
             events: VecDeque::new(),
             next_stamp: 0,
+            attempt_password: None,
             awaiting: HashMap::new(),
             trace: VecDeque::new(),
         }
@@ -381,6 +384,19 @@ impl ClientEngine {
     /// Replaces the password used by the next sign-in.
     pub fn set_password(&mut self, password: &str) {
         self.config.password = password.to_string();
+    }
+
+    /// Signs in with `password` for this attempt only: it replaces the stored one once
+    /// the service accepts it, and a refused one is forgotten.
+    pub fn sign_in_with(&mut self, password: Option<&str>, now: Instant) -> Result<()> {
+        self.sign_in(now)?;
+        self.attempt_password = password.map(str::to_string);
+        Ok(())
+    }
+
+    /// The password the sign-in under way uses.
+    pub(crate) fn password(&self) -> &str {
+        self.attempt_password.as_deref().unwrap_or(&self.config.password)
     }
 
     pub fn sign_in(&mut self, _now: Instant) -> Result<()> {
@@ -421,6 +437,17 @@ impl ClientEngine {
             self.ns_receive(bytes, now);
         } else if self.sbs.owns(conn) {
             self.sb_receive(conn, bytes, now);
+        }
+    }
+
+    /// The connection asked for could not be opened; `why` is the driver's reason.
+    pub fn unreachable(&mut self, conn: ConnId, why: &str, now: Instant) {
+        if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) && !self.ns.as_ref().is_some_and(|ns| ns.is_signed_in())
+        {
+            let detail = format!("cannot reach {}: {why}", self.config.ns_address);
+            self.ns_fail(Error::api(HResult::SR_CONNECTION_FAILURE, detail), now);
+        } else {
+            self.closed(conn, now);
         }
     }
 
@@ -500,6 +527,11 @@ impl ClientEngine {
 
     /// A waited-for call ended.
     fn resolve(&mut self, call: Waiting, outcome: Result<()>) {
+        if call == Waiting::SignIn {
+            if let (Some(pw), true) = (self.attempt_password.take(), outcome.is_ok()) {
+                self.config.password = pw;
+            }
+        }
         match self.awaiting.get_mut(&call) {
             Some(slot) => *slot = Some(outcome),
             None => {

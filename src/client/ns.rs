@@ -122,7 +122,10 @@ impl ClientEngine {
                     self.ns_command(cmd, now)
                 }
                 Ok(None) => return,
-                Err(e) => return self.ns_fail(Error::Wire(e), now),
+                Err(e) => {
+                    let detail = format!("{} does not speak MSNP: {e}", self.config.ns_address);
+                    return self.ns_fail(Error::api(HResult::SR_SESSION_PROTOCOL_ERROR, detail), now);
+                }
             }
         }
     }
@@ -155,7 +158,7 @@ impl ClientEngine {
                 }
             }
             (Stage::AwaitSalt, Reply::UsrSalt { salt, .. }) => {
-                let proof = challenge::md5_response(&salt, &self.config.password);
+                let proof = challenge::md5_response(&salt, self.password());
                 self.set_stage(Stage::AwaitOk);
                 self.ns_send(|trid| Request::Usr {
                     trid,
@@ -234,7 +237,7 @@ impl ClientEngine {
         let Some(d) = agreed else {
             let offered: Vec<&str> = self.config.dialects.iter().map(|d| d.as_str()).collect();
             let e = Error::api(
-                HResult::E_FAIL,
+                HResult::SR_SESSION_PROTOCOL_ERROR,
                 format!("the server speaks none of {}", offered.join(", ")),
             );
             return self.ns_fail(e, now);
@@ -307,7 +310,7 @@ impl ClientEngine {
     }
 
     /// Sign-in failed or the connection broke before it finished: report and drop it.
-    fn ns_fail(&mut self, error: Error, now: Instant) {
+    pub(super) fn ns_fail(&mut self, error: Error, now: Instant) {
         let Some(ns) = self.ns.as_ref() else { return };
         let conn = ns.conn;
         let was_signed_in = ns.is_signed_in();

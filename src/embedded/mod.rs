@@ -159,12 +159,7 @@ impl Embedded {
 
     /// Signs in and runs the whole sign-in; fails with the service's reason.
     pub fn sign_in(&mut self, m: MessengerId, password: Option<&str>) -> Result<()> {
-        self.call_and_wait(m, Waiting::SignIn, |c, now| {
-            if let Some(pw) = password {
-                c.set_password(pw);
-            }
-            c.sign_in(now)
-        })?;
+        self.call_and_wait(m, Waiting::SignIn, |c, now| c.sign_in_with(password, now))?;
         match self.client(m)?.state() {
             ClientState::SignedIn => Ok(()),
             _ => Err(Error::api(HResult::E_FAIL, "sign-in did not complete")),
@@ -233,6 +228,14 @@ impl Embedded {
             self.collect(m);
         }
         self.pump();
+    }
+
+    /// Shuts the service down: every Messenger signed in is told (`OUT SSD`) and signed
+    /// out, and the store is let go (its file is complete and closed).
+    pub fn close(&mut self) {
+        self.service.shutdown();
+        self.pump();
+        self.store = None;
     }
 
     /// Delivers whatever the service was made to say outside a client call (an alert).

@@ -52,6 +52,8 @@ struct State {
     tasks: Vec<JoinHandle<()>>,
     journal: Journal,
     open: bool,
+    /// Why the last socket could not be opened, for the call that waits on it.
+    unreachable: Option<std::io::Error>,
 }
 
 impl Client {
@@ -71,6 +73,7 @@ impl Client {
                 tasks: Vec::new(),
                 journal: Journal::new(trace_limit),
                 open: true,
+                unreachable: None,
             }),
             changed: Condvar::new(),
             wake_timer: Notify::new(),
@@ -111,12 +114,21 @@ impl Client {
         timeout: Duration,
         f: impl FnOnce(&mut ClientEngine, Instant) -> Result<(), Error>,
     ) -> Result<(), NetError> {
-        self.shared.step(f)?;
+        self.shared.with_state(|s, now| {
+            s.unreachable = None;
+            f(&mut s.engine, now)
+        })?;
         let mut s = self
             .shared
             .wait(timeout, |s| s.open && !s.engine.outcome_known(waiting));
         if let Some(outcome) = s.engine.take_outcome(waiting) {
-            return Ok(outcome?);
+            return match (outcome, s.unreachable.take()) {
+                (Ok(()), _) => Ok(()),
+                (Err(error), Some(io)) if error.hresult() == HResult::SR_CONNECTION_FAILURE => {
+                    Err(NetError::Unreachable { error, io })
+                }
+                (Err(error), _) => Err(error.into()),
+            };
         }
         let now = self.shared.clock.now();
         s.engine.abandon(waiting);
@@ -248,8 +260,14 @@ impl Shared {
     async fn run_conn(self: Arc<Self>, conn: ConnId, addr: String, inbox: Inbox) {
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr.as_str())).await {
             Ok(Ok(stream)) => stream,
-            // The engine treats a socket that could not be opened as one that closed.
-            _ => return self.closed(conn),
+            Ok(Err(io)) => return self.unreachable(conn, io),
+            Err(_) => {
+                let io = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {}", super::seconds(CONNECT_TIMEOUT)),
+                );
+                return self.unreachable(conn, io);
+            }
         };
         let _ = stream.set_nodelay(true);
         let local_ip = stream.local_addr().ok().map(|a| a.ip().to_string());
@@ -270,6 +288,16 @@ impl Shared {
         if conn::pump(stream, inbox, |bytes| self.received(conn, bytes)).await == Ended::ByPeer {
             self.closed(conn);
         }
+    }
+
+    /// A socket could not be opened: the engine learns why, and the error is kept for
+    /// the call waiting on it.
+    fn unreachable(self: &Arc<Self>, conn: ConnId, io: std::io::Error) {
+        self.with_state(|s, now| {
+            s.drop_conn(conn);
+            s.engine.unreachable(conn, &io.to_string(), now);
+            s.unreachable = Some(io);
+        });
     }
 
     fn received(self: &Arc<Self>, conn: ConnId, bytes: &[u8]) {

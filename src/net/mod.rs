@@ -31,17 +31,30 @@ pub enum NetError {
     /// What the engine said: the same errors as in embedded mode.
     #[error(transparent)]
     Core(#[from] Error),
-    #[error("timed out after {0:?} waiting for {1}")]
+    /// A socket could not be opened: the engine's account, and the system's.
+    #[error("{error}")]
+    Unreachable { error: Error, io: std::io::Error },
+    #[error("no answer within {} waiting for {}", seconds(*.0), .1)]
     Timeout(Duration, &'static str),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+/// A duration as people write it: "0.5 s", "10 s".
+pub fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s == s.trunc() {
+        format!("{s:.0} s")
+    } else {
+        format!("{} s", format!("{s:.3}").trim_end_matches('0'))
+    }
 }
 
 impl NetError {
     /// The HRESULT of an engine's refusal; None for time-outs and socket errors.
     pub fn hresult(&self) -> Option<crate::hresult::HResult> {
         match self {
-            NetError::Core(e) => Some(e.hresult()),
+            NetError::Core(e) | NetError::Unreachable { error: e, .. } => Some(e.hresult()),
             NetError::Timeout(..) | NetError::Io(_) => None,
         }
     }

@@ -247,3 +247,24 @@ fn with_a_store_an_add_is_confirmed_only_once_written() {
         std::fs::remove_dir_all(&dir).unwrap();
     });
 }
+
+#[test]
+fn an_unreachable_server_is_a_connection_failure_with_the_system_error() {
+    within(Duration::from_secs(30), || {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = crate::client::ClientConfig::new(ALICE, "pw", &format!("127.0.0.1:{port}"));
+        let side = Side::tcp_with(config);
+        match side.sign_in() {
+            Err(NetError::Unreachable { error, io }) => {
+                assert_eq!(error.hresult(), HResult::SR_CONNECTION_FAILURE);
+                assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+                assert!(error.to_string().contains(&format!("127.0.0.1:{port}")), "{error}");
+            }
+            other => panic!("expected Unreachable, got {other:?}"),
+        }
+    });
+}

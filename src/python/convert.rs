@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use pyo3::exceptions::PyTimeoutError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use pyo3::IntoPyObjectExt;
@@ -32,9 +31,27 @@ pub fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
 pub fn net_err(py: Python<'_>, e: NetError) -> PyErr {
     match e {
         NetError::Core(e) => to_py_err(py, e),
-        NetError::Timeout(..) => PyTimeoutError::new_err(e.to_string()),
-        // pyo3 maps the error kind: ConnectionRefusedError, AddrInUse as OSError, ...
+        NetError::Unreachable { error, io } => {
+            let err = to_py_err(py, error);
+            // pyo3 maps the error kind: ConnectionRefusedError, socket.gaierror as OSError...
+            err.set_cause(py, Some(PyErr::from(io)));
+            err
+        }
+        // Both a TimeoutError and a ConnectionFailureError (msgr.errors).
+        NetError::Timeout(..) => python_error(py, "_timeout", e.to_string()),
         NetError::Io(io) => PyErr::from(io),
+    }
+}
+
+/// An exception built by a function of `msgr.errors` from a message.
+fn python_error(py: Python<'_>, builder: &str, message: String) -> PyErr {
+    let made = py
+        .import("msgr.errors")
+        .and_then(|m| m.getattr(builder))
+        .and_then(|f| f.call1((message,)));
+    match made {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(import_failure) => import_failure,
     }
 }
 

@@ -64,6 +64,11 @@ impl EmbeddedService {
         Ok(())
     }
 
+    /// Signs every Messenger out (`OUT SSD`) and closes the database file.
+    fn close(&self) {
+        lock_hub(&self.hub).close();
+    }
+
     /// Events, trace and clock.
     #[getter]
     fn journal(&self) -> PyJournal {

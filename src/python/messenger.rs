@@ -65,12 +65,7 @@ impl PyMessenger {
 
     #[pyo3(signature = (password = None))]
     fn sign_in(&self, py: Python<'_>, password: Option<&str>) -> PyResult<()> {
-        self.call_and_wait(py, Waiting::SignIn, |c, now| {
-            if let Some(pw) = password {
-                c.set_password(pw);
-            }
-            c.sign_in(now)
-        })
+        self.call_and_wait(py, Waiting::SignIn, |c, now| c.sign_in_with(password, now))
     }
 
     fn sign_out(&self, py: Python<'_>) -> PyResult<()> {

@@ -28,16 +28,17 @@ impl PyServiceCore {
         self.driver.admin(|e| e.license(app_id, key)).py(py)
     }
 
-    #[pyo3(signature = (sign_in_name, password, friendly_name = None))]
+    #[pyo3(signature = (sign_in_name, password, friendly_name = None, exist_ok = false))]
     fn add_user(
         &self,
         py: Python<'_>,
         sign_in_name: &str,
         password: &str,
         friendly_name: Option<&str>,
+        exist_ok: bool,
     ) -> PyResult<()> {
         self.driver
-            .admin(|e| e.add_user(sign_in_name, password, friendly_name))
+            .admin(|e| e.put_user(sign_in_name, password, friendly_name, exist_ok))
             .py(py)
     }
 

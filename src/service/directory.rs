@@ -100,8 +100,16 @@ impl Write {
 }
 
 impl Directory {
-    /// Checks a new account; the write that creates it.
-    pub fn new_account(&self, sign_in_name: &str, password: &str, friendly_name: Option<&str>) -> Result<Write> {
+    /// Checks a new account; the write that creates it. With `exist_ok`, an account
+    /// that exists is updated instead (its password, and its friendly name if one is
+    /// given).
+    pub fn new_account(
+        &self,
+        sign_in_name: &str,
+        password: &str,
+        friendly_name: Option<&str>,
+        exist_ok: bool,
+    ) -> Result<Write> {
         if !valid_sign_in_name(sign_in_name) {
             return Err(Error::api(
                 HResult::E_INVALIDARG,
@@ -114,8 +122,10 @@ impl Directory {
                 "a password is 1 to 256 characters without control characters",
             ));
         }
+        let existing = self.accounts.get(&key(sign_in_name));
         let friendly = friendly_name
             .map(str::to_string)
+            .or_else(|| existing.filter(|_| exist_ok).map(|a| a.friendly_name.clone()))
             .unwrap_or_else(|| sign_in_name.split('@').next().unwrap_or(sign_in_name).to_string());
         if friendly.chars().count() > 129 {
             return Err(Error::api(
@@ -124,11 +134,12 @@ impl Directory {
             ));
         }
         let write = Write::Account(Account {
-            sign_in_name: sign_in_name.to_string(),
+            // An update keeps the spelling the account was created with.
+            sign_in_name: existing.map_or(sign_in_name, |a| a.sign_in_name.as_str()).to_string(),
             password: password.to_string(),
             friendly_name: friendly,
         });
-        if self.accounts.contains_key(&key(sign_in_name)) || self.is_reserved(&write) {
+        if (existing.is_some() && !exist_ok) || self.is_reserved(&write) {
             return Err(Error::api(
                 HResult::E_FAIL,
                 format!("{sign_in_name} already has an account"),
@@ -308,7 +319,7 @@ impl Directory {
 
     /// Checks and applies at once (no store): for tests and tools.
     pub fn add_user(&mut self, sign_in_name: &str, password: &str, friendly_name: Option<&str>) -> Result<()> {
-        let write = self.new_account(sign_in_name, password, friendly_name)?;
+        let write = self.new_account(sign_in_name, password, friendly_name, false)?;
         self.apply(&write);
         Ok(())
     }

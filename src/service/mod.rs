@@ -174,7 +174,19 @@ impl ServiceEngine {
 
     /// Creates an account (once durable, with a store: see [`ServiceEngine::admin_outcome`]).
     pub fn add_user(&mut self, sign_in_name: &str, password: &str, friendly_name: Option<&str>) -> Result<()> {
-        let write = self.dir.new_account(sign_in_name, password, friendly_name)?;
+        self.put_user(sign_in_name, password, friendly_name, false)
+    }
+
+    /// Creates an account, or with `exist_ok` updates one that exists (its password,
+    /// and its friendly name if one is given), so a restart with the same flags works.
+    pub fn put_user(
+        &mut self,
+        sign_in_name: &str,
+        password: &str,
+        friendly_name: Option<&str>,
+        exist_ok: bool,
+    ) -> Result<()> {
+        let write = self.dir.new_account(sign_in_name, password, friendly_name, exist_ok)?;
         self.commit(write, Then::Admin);
         Ok(())
     }
