@@ -138,8 +138,8 @@ impl Client {
         }
         match (s.open, waiting) {
             (false, _) => Err(closed_error()),
-            (true, Waiting::SignIn) => Err(NetError::Timeout(timeout, "sign-in")),
-            (true, Waiting::Invite(_)) => Err(NetError::Timeout(timeout, "the invitation to be sent")),
+            (true, Waiting::SignIn) => Err(NetError::Timeout(timeout, "the server did not finish the sign-in")),
+            (true, Waiting::Invite(_)) => Err(NetError::Timeout(timeout, "no switchboard carried the invitation")),
         }
     }
 
@@ -285,7 +285,7 @@ impl Shared {
         if !wanted {
             return;
         }
-        if conn::pump(stream, inbox, |bytes| self.received(conn, bytes)).await == Ended::ByPeer {
+        if conn::pump(stream, inbox, conn::CLIENT_LINGER, |bytes| self.received(conn, bytes)).await == Ended::ByPeer {
             self.closed(conn);
         }
     }

@@ -16,8 +16,11 @@ pub(crate) const MAX_QUEUED_BYTES: usize = 1 << 20;
 const READ_CHUNK: usize = 8192;
 
 /// After we close, how long to keep draining the peer's bytes so the socket ends with a
-/// FIN rather than a reset that could destroy our last messages in flight.
-const LINGER: Duration = Duration::from_secs(1);
+/// FIN rather than a reset that could destroy our last messages in flight: a server's
+/// last words (`OUT SSD`, an error) matter; a client that leaves only says `OUT`, and
+/// its user should not wait for the server to hang up.
+pub(crate) const SERVER_LINGER: Duration = Duration::from_secs(1);
+pub(crate) const CLIENT_LINGER: Duration = Duration::from_millis(20);
 
 /// The engine's side of a connection: bytes to write. Dropping it closes the socket
 /// once everything queued is written.
@@ -66,7 +69,12 @@ pub(crate) enum Ended {
 }
 
 /// Pumps one socket until either side ends it.
-pub(crate) async fn pump(stream: TcpStream, mut inbox: Inbox, mut on_bytes: impl FnMut(&[u8])) -> Ended {
+pub(crate) async fn pump(
+    stream: TcpStream,
+    mut inbox: Inbox,
+    linger: Duration,
+    mut on_bytes: impl FnMut(&[u8]),
+) -> Ended {
     let (mut rd, mut wr) = stream.into_split();
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
@@ -83,7 +91,7 @@ pub(crate) async fn pump(stream: TcpStream, mut inbox: Inbox, mut on_bytes: impl
                 None => {
                     let _ = wr.shutdown().await;
                     let drain = async { while matches!(rd.read(&mut buf).await, Ok(n) if n > 0) {} };
-                    let _ = tokio::time::timeout(LINGER, drain).await;
+                    let _ = tokio::time::timeout(linger, drain).await;
                     return Ended::ByUs;
                 }
             },

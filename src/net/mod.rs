@@ -34,7 +34,8 @@ pub enum NetError {
     /// A socket could not be opened: the engine's account, and the system's.
     #[error("{error}")]
     Unreachable { error: Error, io: std::io::Error },
-    #[error("no answer within {} waiting for {}", seconds(*.0), .1)]
+    /// Nothing came back in time: what did not happen, and the time allowed.
+    #[error("{} within {}", .1, seconds(*.0))]
     Timeout(Duration, &'static str),
     #[error(transparent)]
     Io(#[from] std::io::Error),

@@ -288,7 +288,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
 
 async fn serve(stream: TcpStream, conn: ConnId, inbox: Inbox, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
-    let ended = conn::pump(stream, inbox, |bytes| shared.step(|e, now| e.receive(conn, bytes, now))).await;
+    let ended = conn::pump(stream, inbox, conn::SERVER_LINGER, |bytes| {
+        shared.step(|e, now| e.receive(conn, bytes, now))
+    })
+    .await;
     if ended == Ended::ByPeer {
         shared.closed(conn);
     }
