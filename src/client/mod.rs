@@ -34,6 +34,9 @@ pub use sessions::{
 
 use crate::session::SessionState;
 
+/// The `log` target of the client (Python's `logging` logger `msgr.client`).
+pub(crate) const LOG: &str = "msgr.client";
+
 /// A local handle for an API object (session manager, MessengerPriv, later sessions).
 pub type ObjId = u64;
 

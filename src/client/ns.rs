@@ -10,7 +10,7 @@ use crate::proto::{ConnId, Instant, CLIENT_ID, CLIENT_KEY, LOCK_AND_KEY_HEADER};
 use crate::service::LockAndKey;
 use crate::wire::{challenge, Command, Decoder, Direction, MimeMessage};
 
-use super::{ClientEngine, ClientEvent, SignOutReason, Waiting};
+use super::{ClientEngine, ClientEvent, SignOutReason, Waiting, LOG};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -179,6 +179,13 @@ impl ClientEngine {
                 });
             }
             (Stage::AwaitChg, Reply::Chg { .. }) => {
+                log::info!(
+                    target: LOG,
+                    "{} signed in to {} ({})",
+                    self.config.sign_in_name,
+                    self.config.ns_address,
+                    dialect.map_or("?", Dialect::as_str)
+                );
                 self.set_stage(Stage::SignedIn);
                 self.emit(ClientEvent::SignedIn);
                 self.resolve(Waiting::SignIn, Ok(()));
@@ -327,6 +334,7 @@ impl ClientEngine {
     pub(super) fn ns_ended(&mut self, reason: SignOutReason, now: Instant) {
         let Some(ns) = self.ns.take() else { return };
         if ns.is_signed_in() {
+            log::info!(target: LOG, "{} signed out ({})", self.config.sign_in_name, reason.as_str());
             self.locks_signed_out(now);
             self.emit(ClientEvent::SignedOut { reason });
         } else {
@@ -339,6 +347,7 @@ impl ClientEngine {
     }
 
     fn sign_in_failed(&mut self, error: Error) {
+        log::info!(target: LOG, "{}: sign-in failed: {error}", self.config.sign_in_name);
         self.emit(ClientEvent::SignInFailed { error: error.clone() });
         self.resolve(Waiting::SignIn, Err(error));
     }

@@ -22,6 +22,8 @@ use crate::proto::{ConnId, Instant};
 use crate::service::{ServiceConfig, ServiceEngine, ServiceOutput, Write};
 use crate::store::Store;
 
+const LOG: &str = crate::service::LOG;
+
 /// Connections beyond this are accepted and closed at once.
 pub const MAX_CONNECTIONS: usize = 1024;
 
@@ -239,6 +241,7 @@ impl State {
                 ServiceOutput::Send { conn, cmd } => {
                     let delivered = self.outboxes.get(&conn).map(|o| o.push(cmd.encode()));
                     if delivered == Some(false) {
+                        log::warn!(target: LOG, "connection {conn} stopped reading: cut off");
                         // Too far behind: cut it off, and let the engine clean up after it.
                         self.outboxes.remove(&conn);
                         self.engine.closed(conn, now);
@@ -266,12 +269,16 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
             _ = stop.changed() => break,
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => match shared.open() {
+                Ok((stream, peer)) => match shared.open() {
                     Some((conn, inbox)) => {
+                        log::info!(target: LOG, "connection {conn} from {peer}");
                         conns.spawn(serve(stream, conn, inbox, shared.clone()));
                     }
                     // Full or closing: dropping the stream closes it cleanly.
-                    None => drop(stream),
+                    None => {
+                        log::warn!(target: LOG, "refused a connection from {peer}: full or closing");
+                        drop(stream)
+                    }
                 },
                 // Out of descriptors and the like: back off instead of spinning.
                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,

@@ -52,21 +52,21 @@ impl EmbeddedService {
     }
 
     /// A new, signed-out Messenger for an account.
-    fn add_messenger(&self, sign_in_name: &str, password: &str) -> PyMessenger {
-        let id = lock_hub(&self.hub).add_messenger(sign_in_name, password);
+    fn add_messenger(&self, py: Python<'_>, sign_in_name: &str, password: &str) -> PyMessenger {
+        let id = py.detach(|| lock_hub(&self.hub).add_messenger(sign_in_name, password));
         PyMessenger::new(self.driver.clone(), id, Duration::ZERO)
     }
 
     /// Moves the virtual clock by `seconds` (finite, not negative).
     fn advance(&self, py: Python<'_>, seconds: f64) -> PyResult<()> {
         let by = self::seconds(py, "seconds", seconds)?;
-        lock_hub(&self.hub).advance(by);
+        py.detach(|| lock_hub(&self.hub).advance(by));
         Ok(())
     }
 
     /// Signs every Messenger out (`OUT SSD`) and closes the database file.
-    fn close(&self) {
-        lock_hub(&self.hub).close();
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| lock_hub(&self.hub).close());
     }
 
     /// Events, trace and clock.

@@ -24,7 +24,7 @@ impl PyJournal {
     /// Every event queued since the last call: (seq, time, messenger, object or None,
     /// name, args); `seq` is shared with the trace.
     fn take_events<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
-        let events = self.driver.take_events();
+        let events = py.detach(|| self.driver.take_events());
         events.iter().map(|l| event(py, l)).collect()
     }
 
@@ -35,30 +35,30 @@ impl PyJournal {
         Ok(py.detach(|| self.driver.wait_events(timeout)))
     }
 
-    fn trace_len(&self) -> usize {
-        self.driver.with_trace(|t| t.len())
+    fn trace_len(&self, py: Python<'_>) -> usize {
+        py.detach(|| self.driver.with_trace(|t| t.len()))
     }
 
     /// The trace entries kept whose number is `seq` or later.
     #[pyo3(signature = (seq = 0))]
     fn trace_since<'py>(&self, py: Python<'py>, seq: u64) -> PyResult<Vec<Bound<'py, PyTuple>>> {
-        let entries: Vec<TraceEntry> = self.driver.with_trace(|t| t.since(seq).cloned().collect());
+        let entries: Vec<TraceEntry> = py.detach(|| self.driver.with_trace(|t| t.since(seq).cloned().collect()));
         entries.iter().map(|e| trace_entry(py, e)).collect()
     }
 
-    fn clear_trace(&self) {
-        self.driver.with_trace(|t| t.clear());
+    fn clear_trace(&self, py: Python<'_>) {
+        py.detach(|| self.driver.with_trace(|t| t.clear()));
     }
 
     /// Most entries the trace keeps.
     #[getter]
-    fn trace_limit(&self) -> usize {
-        self.driver.with_trace(|t| t.limit())
+    fn trace_limit(&self, py: Python<'_>) -> usize {
+        py.detach(|| self.driver.with_trace(|t| t.limit()))
     }
 
     /// The driver's clock in seconds: virtual in memory, monotonic over TCP.
     #[getter]
-    fn now(&self) -> f64 {
-        self.driver.now().as_secs_f64()
+    fn now(&self, py: Python<'_>) -> f64 {
+        py.detach(|| self.driver.now().as_secs_f64())
     }
 }

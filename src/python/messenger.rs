@@ -28,13 +28,19 @@ impl PyMessenger {
         PyMessenger { driver, id, timeout }
     }
 
-    fn call<T>(&self, py: Python<'_>, f: impl FnOnce(&mut ClientEngine, Instant) -> Result<T>) -> PyResult<T> {
-        // The result is converted after the engine's lock is released.
-        self.driver.call(self.id, f).py(py)
+    // Engine locks are taken with the GIL released: a thread that holds one may need
+    // the GIL (to log), so waiting for it while holding the GIL could deadlock.
+
+    fn call<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut ClientEngine, Instant) -> Result<T> + Send,
+    ) -> PyResult<T> {
+        py.detach(|| self.driver.call(self.id, f)).py(py)
     }
 
-    fn read<T>(&self, py: Python<'_>, f: impl FnOnce(&ClientEngine) -> Result<T>) -> PyResult<T> {
-        self.driver.read(self.id, f).py(py)
+    fn read<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&ClientEngine) -> Result<T> + Send) -> PyResult<T> {
+        py.detach(|| self.driver.read(self.id, f)).py(py)
     }
 
     /// A call whose outcome the network decides: waits with the GIL released.

@@ -176,6 +176,12 @@ fn event_catalogue() -> Vec<(&'static str, usize)> {
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Python's `logging` decides, each time, whether a record is wanted (levels set
+    // later, caplog in tests). The core logs only connection-level events, so the cost
+    // of asking is small. A second import in one process keeps the first logger.
+    let _ = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::Nothing)?
+        .filter(log::LevelFilter::Info)
+        .install();
     m.add_function(wrap_pyfunction!(lock_response, m)?)?;
     m.add_function(wrap_pyfunction!(msnp11_response, m)?)?;
     m.add_function(wrap_pyfunction!(hresult_catalogue, m)?)?;

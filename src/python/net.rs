@@ -53,7 +53,7 @@ impl PyServer {
             .detach(|| NetServer::bind((host, port), config))
             .map_err(|e| net_err(py, e))?;
         if let Some(path) = db {
-            if let Err(e) = server.attach_store(&path) {
+            if let Err(e) = py.detach(|| server.attach_store(&path)) {
                 py.detach(|| server.shutdown());
                 return Err(to_py_err(py, e));
             }
@@ -152,8 +152,8 @@ impl NetworkClient {
     }
 
     #[getter]
-    fn closed(&self) -> bool {
-        !self.client.is_open()
+    fn closed(&self, py: Python<'_>) -> bool {
+        !py.detach(|| self.client.is_open())
     }
 
     /// Signs out if signed in, closes the sockets and stops the client's threads.

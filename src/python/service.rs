@@ -5,6 +5,8 @@ use pyo3::prelude::*;
 
 use super::convert::{alert, IntoPyResult};
 use crate::driver::ServiceDriver;
+use crate::error::Result;
+use crate::service::ServiceEngine;
 
 #[pyclass(frozen, name = "ServiceCore", module = "msgr._core")]
 pub struct PyServiceCore {
@@ -15,17 +17,26 @@ impl PyServiceCore {
     pub fn new(driver: ServiceDriver) -> Self {
         PyServiceCore { driver }
     }
+
+    /// The engine's lock is taken with the GIL released (see `PyMessenger::call`).
+    fn with_engine<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut ServiceEngine) -> T + Send) -> T {
+        py.detach(|| self.driver.with_engine(f))
+    }
+
+    fn admin<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut ServiceEngine) -> Result<T> + Send) -> Result<T> {
+        py.detach(|| self.driver.admin(f))
+    }
 }
 
 #[pymethods]
 impl PyServiceCore {
     #[getter]
-    fn lock_and_key(&self) -> &'static str {
-        self.driver.with_engine(|e| e.config().lock_and_key.as_str())
+    fn lock_and_key(&self, py: Python<'_>) -> &'static str {
+        self.with_engine(py, |e| e.config().lock_and_key.as_str())
     }
 
     fn license(&self, py: Python<'_>, app_id: &str, key: &str) -> PyResult<()> {
-        self.driver.admin(|e| e.license(app_id, key)).py(py)
+        self.admin(py, |e| e.license(app_id, key)).py(py)
     }
 
     #[pyo3(signature = (sign_in_name, password, friendly_name = None, exist_ok = false))]
@@ -37,20 +48,18 @@ impl PyServiceCore {
         friendly_name: Option<&str>,
         exist_ok: bool,
     ) -> PyResult<()> {
-        self.driver
-            .admin(|e| e.put_user(sign_in_name, password, friendly_name, exist_ok))
+        self.admin(py, |e| e.put_user(sign_in_name, password, friendly_name, exist_ok))
             .py(py)
     }
 
     /// The stored password of an account, or None: the embedded service is a test
     /// double, and this lets `Service.sign_in(email)` work without repeating it.
-    fn account_password(&self, sign_in_name: &str) -> Option<String> {
-        self.driver
-            .with_engine(|e| e.directory().account(sign_in_name).map(|a| a.password.clone()))
+    fn account_password(&self, py: Python<'_>, sign_in_name: &str) -> Option<String> {
+        self.with_engine(py, |e| e.directory().account(sign_in_name).map(|a| a.password.clone()))
     }
 
-    fn accounts(&self) -> Vec<(String, String)> {
-        self.driver.with_engine(|e| {
+    fn accounts(&self, py: Python<'_>) -> Vec<(String, String)> {
+        self.with_engine(py, |e| {
             e.directory()
                 .accounts()
                 .map(|a| (a.sign_in_name.clone(), a.friendly_name.clone()))
@@ -58,13 +67,12 @@ impl PyServiceCore {
         })
     }
 
-    fn licensed_app_ids(&self) -> Vec<String> {
-        self.driver
-            .with_engine(|e| e.directory().licensed_app_ids().map(str::to_string).collect())
+    fn licensed_app_ids(&self, py: Python<'_>) -> Vec<String> {
+        self.with_engine(py, |e| e.directory().licensed_app_ids().map(str::to_string).collect())
     }
 
-    fn is_online(&self, sign_in_name: &str) -> bool {
-        self.driver.with_engine(|e| e.is_online(sign_in_name))
+    fn is_online(&self, py: Python<'_>, sign_in_name: &str) -> bool {
+        self.with_engine(py, |e| e.is_online(sign_in_name))
     }
 
     /// Pushes an MSN Alert; False if the user is not signed in.
@@ -81,12 +89,12 @@ impl PyServiceCore {
         subscribe_url: &str,
     ) -> PyResult<bool> {
         let alert = alert(site_id, text, site_url, action_url, subscribe_url);
-        self.driver.with_engine(|e| e.send_alert(sign_in_name, &alert)).py(py)
+        self.with_engine(py, |e| e.send_alert(sign_in_name, &alert)).py(py)
     }
 
     /// The service's copy of a user's list (FL, AL, BL or RL).
-    fn contact_list(&self, sign_in_name: &str, list: &str) -> Vec<String> {
-        self.driver.with_engine(|e| {
+    fn contact_list(&self, py: Python<'_>, sign_in_name: &str, list: &str) -> Vec<String> {
+        self.with_engine(py, |e| {
             e.directory()
                 .list(sign_in_name, list)
                 .into_iter()

@@ -22,6 +22,9 @@ use crate::error::Result;
 use crate::proto::{ConnId, Dialect, Instant};
 use crate::wire::{Command, Decoder, Direction};
 
+/// The `log` target of the service (Python's `logging` logger `msgr.server`).
+pub(crate) const LOG: &str = "msgr.server";
+
 /// Whether the service runs Lock and Key (reference C7).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum LockAndKey {
@@ -318,7 +321,10 @@ impl ServiceEngine {
                 Ok(Some(cmd)) => self.dispatch(conn, cmd, now),
                 Ok(None) => return,
                 // Framing is lost: nothing sensible can follow, so close cleanly.
-                Err(_) => return self.close(conn),
+                Err(e) => {
+                    log::warn!(target: LOG, "connection {conn} sent what is not MSNP ({e}); closing");
+                    return self.close(conn);
+                }
             }
         }
     }
@@ -412,6 +418,7 @@ impl ServiceEngine {
                 if let Some(user) = ns.user() {
                     let key = user.to_ascii_lowercase();
                     if self.online.get(&key) == Some(&conn) {
+                        log::info!(target: LOG, "{user} signed out (connection {conn} closed)");
                         self.online.remove(&key);
                         self.broadcast_presence(user, None);
                         // A user who is gone is gone from every conversation too.

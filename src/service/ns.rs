@@ -7,7 +7,7 @@ use crate::proto::ns::{Lst, LstMember, Reply, Request, UsrRequest};
 use crate::proto::{ConnId, Instant, CHALLENGE_TIMEOUT, LOCK_AND_KEY_HEADER};
 use crate::wire::{challenge, Command};
 
-use super::{Role, ServiceEngine};
+use super::{Role, ServiceEngine, LOG};
 
 #[derive(Debug)]
 enum Stage {
@@ -162,6 +162,7 @@ impl ServiceEngine {
                 );
             }
             None => {
+                log::info!(target: LOG, "connection {conn}: no dialect in common with {offered:?}; closing");
                 self.reply(
                     conn,
                     Reply::Ver {
@@ -212,6 +213,7 @@ impl ServiceEngine {
                 match account {
                     Some(a) if ok => self.ns_signed_in(conn, a, trid, now),
                     _ => {
+                        log::info!(target: LOG, "sign-in refused for {user} on connection {conn} (911)");
                         self.error_reply(conn, 911, trid);
                         self.close(conn);
                     }
@@ -229,6 +231,11 @@ impl ServiceEngine {
         // One sign-in per account: the older connection is told why it is dropped.
         if let Some(old) = self.online.insert(key, conn) {
             if old != conn {
+                log::info!(
+                    target: LOG,
+                    "{} signed in again: connection {old} is dropped (OUT OTH)",
+                    account.sign_in_name
+                );
                 self.reply(
                     old,
                     Reply::Out {
@@ -238,11 +245,18 @@ impl ServiceEngine {
                 self.close(old);
             }
         }
-        if let Some(ns) = self.ns(conn) {
+        let dialect = self.ns(conn).and_then(|ns| {
             ns.stage = Stage::SignedIn {
                 user: account.sign_in_name.clone(),
             };
-        }
+            ns.dialect()
+        });
+        log::info!(
+            target: LOG,
+            "{} signed in on connection {conn} ({})",
+            account.sign_in_name,
+            dialect.map_or("?", Dialect::as_str)
+        );
         self.reply(
             conn,
             Reply::UsrOk {
@@ -575,6 +589,7 @@ impl ServiceEngine {
             live
         });
         if let Some(trid) = missed_ping {
+            log::info!(target: LOG, "connection {conn} did not answer the server's ping in time; closing");
             self.error_reply(conn, 540, trid);
             self.close(conn);
         }
