@@ -65,6 +65,7 @@ _REMOTE = pytest.StashKey[_Remote | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """Adds ``--msgr-server``, ``--msgr-user`` and ``--msgr-license`` (group "msgr")."""
     group = parser.getgroup("msgr", "msgr network fixtures (msgr_server, msgr_network_pair)")
     group.addoption(
         "--msgr-server",
@@ -172,11 +173,14 @@ def _parse_options(config: pytest.Config) -> _Remote | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Registers the ``msgr_local`` marker and checks the ``--msgr-*`` options, so a
+    malformed one stops the run before collection (``pytest.UsageError``, status 4)."""
     config.addinivalue_line("markers", f"{_LOCAL_MARKER}: needs msgr's local server (creates accounts or licences); skipped with --msgr-server")
     config.stash[_REMOTE] = _parse_options(config)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
+    """Names the remote server in the header (nothing for the local one)."""
     remote = config.stash.get(_REMOTE, None)
     if remote is None:
         return None
@@ -186,6 +190,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Against a remote server, marks the tests marked ``msgr_local`` skipped."""
     remote = config.stash.get(_REMOTE, None)
     if remote is None:
         return
