@@ -7,7 +7,11 @@
   object pending, unlocked or refused, embedded or over the network;
 * ``Recorder`` / ``record``: every callback of some objects in one ordered list, and
   the callback names of each interface (``LOCK_CALLBACKS``, ...), from msgr's own
-  event table.
+  event table;
+* ``ServerUnderTest``, ``NetworkPair``, ``RemoteServerError``, ``LOCAL_USERS``: the
+  MSNP server a network suite runs against (a local ``msgr.serve`` or a remote one)
+  and two users signed in to it over TCP (the ``msgr_server`` and
+  ``msgr_network_pair`` fixtures).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from .callbacks import (
 )
 from .kit import TEST_APP_NAME, TEST_APP_PATH, TEST_APP_URL, TEST_GUID, Pair, make_pair, new_service, ready_manager
 from .lock_and_key import TEST_APP_ID, TEST_APP_KEY, WRONG_KEY, fail_unlock, pend, unlock
+from .network import LOCAL_USERS, NetworkPair, RemoteServerError, ServerUnderTest, format_address
 
 __all__ = [
     "TEST_APP_ID",
@@ -48,4 +53,9 @@ __all__ = [
     "callbacks_of",
     "Recorder",
     "record",
+    "LOCAL_USERS",
+    "ServerUnderTest",
+    "NetworkPair",
+    "RemoteServerError",
+    "format_address",
 ]

@@ -1,69 +1,287 @@
 """pytest plugin (entry point ``pytest11: msgr``): fixtures for conformance suites.
 
-* ``msgr_service``: a fresh embedded ``msgr.Service`` (seeded, virtual clock);
-* ``msgr_pair``: two signed-in Messengers, session managers unlocked, an app registered;
-* ``msgr_event_log``: an ``EventLog`` of everything on ``msgr_service``;
-* ``msgr_server``: a TCP MSNP server on a free 127.0.0.1 port, or the external server
-  named with ``--msgr-server HOST:PORT``, as ``(host, port)``.
+Embedded (no sockets, seeded, virtual clock):
+
+* ``msgr_service``: a fresh ``msgr.Service``;
+* ``msgr_pair``: two signed-in Messengers, session managers unlocked, an app
+  registered (``msgr.testing.Pair``);
+* ``msgr_event_log``: an ``EventLog`` of everything on ``msgr_service``.
+
+Network (real TCP), local by default or against a remote server:
+
+* ``msgr_server``: the server under test (``msgr.testing.ServerUnderTest``): by
+  default a ``msgr.serve`` on a free 127.0.0.1 port with the accounts of
+  ``msgr.testing.LOCAL_USERS`` and the test licence, started once per run; with
+  ``--msgr-server HOST:PORT`` the server there, whose accounts are the
+  ``--msgr-user EMAIL:PASSWORD`` options;
+* ``msgr_network_pair``: alice and bob signed in to it over TCP
+  (``msgr.testing.NetworkPair``); skipped when a remote server has fewer than two
+  accounts.
+
+Options (checked when pytest starts; a malformed one is a usage error, exit status 4):
+
+* ``--msgr-server HOST:PORT`` (``[v6addr]:PORT`` for IPv6): run the network fixtures
+  against this server;
+* ``--msgr-user EMAIL:PASSWORD`` (repeatable, only with ``--msgr-server``; the password
+  is everything after the first ``:``): an account of that server tests may use, in
+  order (the first two make ``msgr_network_pair``);
+* ``--msgr-license ID:KEY`` (only with ``--msgr-server``): the Lock and Key pair that
+  server licenses, for ``NetworkPair.unlock`` (default: ``msgr.testing``'s test pair).
+
+The marker ``msgr_local`` skips a test when ``--msgr-server`` is given (for tests that
+create accounts or licences, or need the local ``ServerHandle``).
 
 It imports msgr only inside the fixtures, so loading the plugin costs nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
+if TYPE_CHECKING:
+    import msgr
+    from msgr.eventlog import EventLog
+    from msgr.testing.kit import Pair
+    from msgr.testing.network import NetworkPair, ServerUnderTest
+
+_LOCAL_MARKER = "msgr_local"
+
+
+@dataclass(frozen=True)
+class _Remote:
+    """The remote server named on the command line, parsed."""
+
+    address: tuple[str, int]
+    users: tuple[tuple[str, str], ...]
+    test_license: tuple[str, str] | None
+
+
+#: The parsed ``--msgr-*`` options: None for the local server.
+_REMOTE = pytest.StashKey[_Remote | None]()
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("msgr")
+    """Adds ``--msgr-server``, ``--msgr-user`` and ``--msgr-license`` (group "msgr")."""
+    group = parser.getgroup("msgr", "msgr network fixtures (msgr_server, msgr_network_pair)")
     group.addoption(
         "--msgr-server",
         action="store",
         default=None,
         metavar="HOST:PORT",
-        help="run msgr's network fixtures against this MSNP server instead of a local one",
+        help="run msgr's network fixtures against the MSNP server at HOST:PORT ([::1]:PORT for IPv6) instead of a local one",
+    )
+    group.addoption(
+        "--msgr-user",
+        action="append",
+        default=[],
+        metavar="EMAIL:PASSWORD",
+        help="an account of the --msgr-server server tests may sign in with (repeatable; the first two are msgr_network_pair's alice and bob)",
+    )
+    group.addoption(
+        "--msgr-license",
+        action="store",
+        default=None,
+        metavar="ID:KEY",
+        help="the Lock and Key pair the --msgr-server server licenses (default: msgr.testing's test pair)",
     )
 
 
+# --------------------------------------------------------------------------- options
+
+
+def _parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[IPV6]:PORT`` -> ``(host, port)``; ValueError says what is wrong."""
+    text = text.strip()
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or not rest.startswith(":"):
+            raise ValueError("an IPv6 address is written [ADDRESS]:PORT")
+        port_text = rest[1:]
+    else:
+        host, colon, port_text = text.rpartition(":")
+        if not colon:
+            raise ValueError("no port")
+        if ":" in host:
+            raise ValueError("an IPv6 address goes in brackets, as in [::1]:1863")
+    if not host or any(c.isspace() for c in host):
+        raise ValueError("no host" if not host else "a space in the host")
+    if not (port_text.isascii() and port_text.isdigit()) or not 1 <= int(port_text) <= 65535:
+        raise ValueError(f"the port must be a number in 1..65535, not {port_text!r}")
+    return host, int(port_text)
+
+
+def _parse_pair(text: str, left: str, right: str) -> tuple[str, str]:
+    """``LEFT:RIGHT`` split at the first ``:`` (the right part may contain more)."""
+    first, colon, second = text.partition(":")
+    if not colon:
+        raise ValueError("no ':'")
+    if not first.strip():
+        raise ValueError(f"no {left}")
+    if not second:
+        raise ValueError(f"no {right}")
+    return first.strip(), second
+
+
+def _parse_user(text: str) -> tuple[str, str]:
+    email, password = _parse_pair(text, "email", "password")
+    local, at, domain = email.partition("@")
+    if not at or not local or not domain or any(c.isspace() for c in email):
+        raise ValueError(f"{email!r} is not an email address")
+    return email, password
+
+
+def _parse_options(config: pytest.Config) -> _Remote | None:
+    """The checked ``--msgr-*`` options; raises ``pytest.UsageError`` for a bad one."""
+    server: str | None = config.getoption("--msgr-server")
+    users: list[str] = config.getoption("--msgr-user") or []
+    license_text: str | None = config.getoption("--msgr-license")
+    if server is None:
+        if users:
+            raise pytest.UsageError(
+                "--msgr-user names an account of the server given with --msgr-server, and there is none "
+                "(the local server has its own accounts, msgr.testing.LOCAL_USERS)"
+            )
+        if license_text is not None:
+            raise pytest.UsageError("--msgr-license names the pair the --msgr-server server licenses, and there is none (the local server licenses the test pair)")
+        return None
+    try:
+        address = _parse_address(server)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--msgr-server wants HOST:PORT, not {server!r}: {exc}") from None
+    accounts: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for text in users:
+        try:
+            email, password = _parse_user(text)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--msgr-user wants EMAIL:PASSWORD, not {text!r}: {exc}") from None
+        if email.lower() in seen:
+            raise pytest.UsageError(f"--msgr-user gives {email} twice")
+        seen.add(email.lower())
+        accounts.append((email, password))
+    test_license = None
+    if license_text is not None:
+        try:
+            test_license = _parse_pair(license_text, "application ID", "key")
+        except ValueError as exc:
+            raise pytest.UsageError(f"--msgr-license wants ID:KEY, not {license_text!r}: {exc}") from None
+    return _Remote(address, tuple(accounts), test_license)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Registers the ``msgr_local`` marker and checks the ``--msgr-*`` options, so a
+    malformed one stops the run before collection (``pytest.UsageError``, status 4)."""
+    config.addinivalue_line("markers", f"{_LOCAL_MARKER}: needs msgr's local server (creates accounts or licences); skipped with --msgr-server")
+    config.stash[_REMOTE] = _parse_options(config)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Names the remote server in the header (nothing for the local one)."""
+    remote = config.stash.get(_REMOTE, None)
+    if remote is None:
+        return None
+    from msgr.testing.network import format_address
+
+    return f"msgr: network fixtures against {format_address(remote.address)} ({len(remote.users)} accounts)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Against a remote server, marks the tests marked ``msgr_local`` skipped."""
+    remote = config.stash.get(_REMOTE, None)
+    if remote is None:
+        return
+    from msgr.testing.network import format_address
+
+    skip = pytest.mark.skip(reason=f"{_LOCAL_MARKER}: needs the local server, and the run is against --msgr-server {format_address(remote.address)}")
+    for item in items:
+        if item.get_closest_marker(_LOCAL_MARKER) is not None:
+            item.add_marker(skip)
+
+
+# --------------------------------------------------------------------------- embedded fixtures
+
+
 @pytest.fixture
-def msgr_service() -> Any:
+def msgr_service() -> msgr.Service:
+    """A fresh embedded ``msgr.Service`` (Lock and Key enabled, seed 1, virtual clock,
+    no accounts or licences yet); everything happens in-process, no sockets."""
     import msgr
 
     return msgr.Service(seed=1)
 
 
 @pytest.fixture
-def msgr_pair(msgr_service: Any) -> Any:
+def msgr_pair(msgr_service: msgr.Service) -> Pair:
+    """Alice and Bob (``alice@example.com``, ``bob@example.com``) signed in to
+    ``msgr_service``, each with a session manager unlocked with the test pair and
+    ``TEST_GUID`` registered (``msgr.testing.Pair``: ``.alice``, ``.bob``,
+    ``.alice_manager``, ``.bob_manager``, ``.guid``, ``.service``)."""
     from msgr.testing import make_pair
 
     return make_pair(msgr_service)
 
 
 @pytest.fixture
-def msgr_event_log(msgr_service: Any) -> Iterator[Any]:
+def msgr_event_log(msgr_service: msgr.Service) -> Iterator[EventLog]:
+    """An ``msgr.EventLog`` of every event on ``msgr_service``, in delivery order,
+    detached at the end of the test."""
     from msgr.eventlog import EventLog
 
     with EventLog(msgr_service) as log:
         yield log
 
 
+# --------------------------------------------------------------------------- network fixtures
+
+
+@pytest.fixture(scope="session")
+def _msgr_server_session(pytestconfig: pytest.Config) -> Iterator[ServerUnderTest]:
+    """The run's server under test: a local ``msgr.serve`` started once, or the
+    ``--msgr-server`` one. ``msgr_server`` hands it to each test."""
+    from msgr.testing.network import ServerUnderTest
+
+    remote = pytestconfig.stash.get(_REMOTE, None)
+    if remote is None:
+        server = ServerUnderTest.start()
+    elif remote.test_license is None:
+        server = ServerUnderTest(remote.address, remote.users)
+    else:
+        server = ServerUnderTest(remote.address, remote.users, test_license=remote.test_license)
+    with server:
+        yield server
+
+
 @pytest.fixture
-def msgr_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
-    external = request.config.getoption("--msgr-server")
-    if external:
-        host, _, port = external.rpartition(":")
-        if not host or not port.isdigit():
-            raise pytest.UsageError(f"--msgr-server wants HOST:PORT, not {external!r}")
-        yield host, int(port)
-        return
-    import msgr
+def msgr_server(_msgr_server_session: ServerUnderTest) -> Iterator[ServerUnderTest]:
+    """The MSNP server under test (``msgr.testing.ServerUnderTest``): a local
+    ``msgr.serve`` on 127.0.0.1, or with ``--msgr-server HOST:PORT`` that server,
+    whose accounts are the ``--msgr-user EMAIL:PASSWORD`` options. ``.address``,
+    ``.users`` (email -> password), ``.remote``, ``.connect(email=None)`` (a Messenger
+    signed in over TCP, closed after the test); ``.add_user`` and ``.license`` work
+    locally and raise ``RemoteServerError`` remotely (mark such tests ``msgr_local``).
 
-    serve = getattr(msgr, "serve", None)
-    if serve is None:
-        raise pytest.UsageError("this msgr build has no network mode; pass --msgr-server HOST:PORT")
-    from msgr.testing import TEST_APP_ID, TEST_APP_KEY
+    The local server is started once for the whole run (seeded, with the test licence
+    and the accounts of ``msgr.testing.LOCAL_USERS``), so accounts, licences and
+    contact lists a test changes stay, as they would on a remote server."""
+    yield _msgr_server_session
+    _msgr_server_session.disconnect()
 
-    with serve("127.0.0.1", 0, seed=1, licenses=[(TEST_APP_ID, TEST_APP_KEY)]) as server:
-        yield server.address
+
+@pytest.fixture
+def msgr_network_pair(msgr_server: ServerUnderTest) -> NetworkPair:
+    """Alice and Bob signed in over TCP to ``msgr_server``
+    (``msgr.testing.NetworkPair``): ``.alice``, ``.bob`` (Messengers, closed after the
+    test), ``.alice_email``, ``.bob_email``, ``.guid``; ``.unlock(skip=False)``,
+    ``.alice_manager``, ``.bob_manager`` give session managers unlocked with the
+    server's licence and ``.guid`` registered. Locally alice@example.com and
+    bob@example.com; remotely the first two ``--msgr-user`` accounts (skipped with
+    fewer).
+
+    Unlocking is left to the test because a remote server may not license the pair
+    (``--msgr-license ID:KEY`` names one it does): ``unlock()`` raises
+    ``AssertionError`` when refused, ``unlock(skip=True)`` skips the test."""
+    return msgr_server.pair()
