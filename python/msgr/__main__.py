@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 import msgr
+from msgr import cli
 
 APP_ID, APP_KEY = "demo@msnmsgr.com", "DEMOKEY42"
 
@@ -51,12 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="msgr", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="unlock a session manager on the embedded service")
-    msgr.net._add_serve_arguments(sub.add_parser("serve", help="run the MSNP service on a TCP port"))
+    cli.add_serve_arguments(sub.add_parser("serve", help="run the MSNP service on a TCP port"))
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo()
     if args.command == "serve":
-        return msgr.net._serve_main(args)
+        return cli.serve_main(args)
     return 2
 
 

@@ -10,9 +10,6 @@ no API call to propagate out of: it goes to ``sys.unraisablehook``. Use
 
 from __future__ import annotations
 
-import argparse
-import signal
-import sys
 import threading
 import time
 import weakref
@@ -24,6 +21,7 @@ from ._dispatch import CoreEvent, Dispatcher
 from .errors import InvalidArgError, MsgrError
 from ._service_ops import ServiceOperations
 from .service import Messenger, _Backend
+from .trace import Trace
 
 __all__ = ["serve", "connect", "ServerHandle", "Connection"]
 
@@ -41,6 +39,10 @@ class ServerHandle(ServiceOperations):
     def __init__(self, core: _core.Server) -> None:
         self._core = core
         self._service = core.service
+        self._journal = core.journal
+        #: Every MSNP line the server received and sent, as ``Service.trace`` (the
+        #: latest ``trace_limit`` of them).
+        self.trace = Trace(self._journal.trace_len, self._journal.trace_since, self._journal.clear_trace, self._journal.trace_limit)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -80,17 +82,21 @@ def serve(
     users: Iterable[tuple[str, ...]] = (),
     licenses: Iterable[tuple[str, str]] | Mapping[str, str] = (),
     advertise: str | None = None,
+    trace_limit: int | None = None,
 ) -> ServerHandle:
     """Starts an MSNP server on ``host:port`` (port 0 picks a free one) and returns its
     handle. ``users`` are ``(email, password)`` or ``(email, password, friendly_name)``
     (an account that exists already, in ``db``, gets that password and name);
     ``licenses`` are ``(app_id, key)`` pairs or a mapping. ``advertise`` is the host
     that switchboard referrals (``XFR``/``RNG``) name; by default the bound address, or
-    loopback when bound to a wildcard such as ``0.0.0.0``."""
+    loopback when bound to a wildcard such as ``0.0.0.0``. ``trace_limit`` bounds the
+    handle's ``trace`` (by default the latest 100,000 lines; 0 keeps none)."""
     host = _args.text(host, "host")
     port = _args.port(port, zero=True)
     advertise = _args.optional_text(advertise, "advertise")
-    handle = ServerHandle(_core.Server(host, port, _args.text(lock_and_key, "lock_and_key"), _args.seed(seed), _args.path(db, "db"), advertise))
+    limit = None if trace_limit is None else _args.count(trace_limit, "trace_limit")
+    mode = _args.text(lock_and_key, "lock_and_key")
+    handle = ServerHandle(_core.Server(host, port, mode, _args.seed(seed), _args.path(db, "db"), advertise, limit))
     try:
         for user in users:
             handle.add_user(*user, exist_ok=True)
@@ -248,95 +254,3 @@ def connect(
         connection.close()
         raise
     return messenger
-
-
-# ---- ``python -m msgr serve`` ------------------------------------------------------------
-
-
-def _pair(what: str) -> Callable[[str], tuple[str, str]]:
-    def parse(text: str) -> tuple[str, str]:
-        left, sep, right = text.partition(":")
-        if not sep or not left or not right:
-            raise argparse.ArgumentTypeError(f"expected {what.upper()}, got {text!r}")
-        return left, right
-
-    return parse
-
-
-def _add_serve_arguments(parser: Any) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=1863, help="TCP port; 0 picks a free one (default 1863)")
-    parser.add_argument("--lock-and-key", default="enabled", choices=("enabled", "disabled", "off"))
-    parser.add_argument("--user", action="append", default=[], type=_pair("email:password"), metavar="EMAIL:PASSWORD", help="create an account (repeatable)")
-    parser.add_argument("--license", action="append", default=[], type=_pair("id:key"), metavar="ID:KEY", help="license an app id/key pair (repeatable)")
-    parser.add_argument("--seed", type=int, default=None, help="seed challenges and salts (reproducible runs)")
-    parser.add_argument("--db", default=None, help="SQLite file that keeps accounts, licences and lists")
-    parser.add_argument("--advertise", default=None, metavar="HOST", help="host named in switchboard referrals (default: the bound address)")
-    parser.add_argument("--no-stdin", action="store_true", help="ignore stdin: serve until interrupted (for daemons)")
-
-
-_ADMIN_HELP = "commands: user EMAIL PASSWORD [FRIENDLY NAME] | license ID KEY | users | alert EMAIL SITE_ID TEXT | quit"
-
-
-def _admin(handle: ServerHandle, line: str) -> bool:
-    """Runs one admin line from stdin; False once asked to quit."""
-    words = line.split()
-    if not words:
-        return True
-    command, rest = words[0].lower(), words[1:]
-    try:
-        if command == "quit" or command == "exit":
-            return False
-        if command == "user" and len(rest) >= 2:
-            handle.add_user(rest[0], rest[1], " ".join(rest[2:]) or None)
-            print(f"ok: user {rest[0]}", flush=True)
-        elif command == "license" and len(rest) == 2:
-            handle.license(rest[0], rest[1])
-            print(f"ok: license {rest[0]}", flush=True)
-        elif command == "alert" and len(rest) >= 3 and rest[1].lstrip("-").isdigit():
-            sent = handle.send_alert(rest[0], int(rest[1]), line.rstrip("\r\n").split(None, 3)[3])
-            print(f"ok: alert sent to {rest[0]}" if sent else f"error: {rest[0]} is not signed in", flush=True)
-        elif command == "users" and not rest:
-            for email, friendly in sorted(handle.users.items()):
-                online = "online" if handle.is_online(email) else "offline"
-                print(f"{email}\t{online}\t{friendly}", flush=True)
-            print(f"ok: {len(handle.users)} users", flush=True)
-        else:
-            print(f"error: {_ADMIN_HELP}", flush=True)
-    except MsgrError as exc:
-        print(f"error: {exc}", flush=True)
-    return True
-
-
-def _serve_main(args: Any) -> int:
-    """``msgr serve``: prints the bound address, then serves until ``quit``, stdin EOF
-    or Ctrl-C (SIGTERM too) and closes cleanly."""
-    try:
-        handle = serve(args.host, args.port, lock_and_key=args.lock_and_key, seed=args.seed, db=args.db, users=args.user, licenses=args.license, advertise=args.advertise)
-    except (MsgrError, OSError) as exc:
-        print(f"msgr: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
-    with handle:
-        host, port = handle.address
-        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        print(f"msgr: serving MSNP on {shown}", flush=True)
-        try:
-            if args.no_stdin:
-                while True:
-                    time.sleep(3600)
-            print(f"msgr: {_ADMIN_HELP}", flush=True)
-            for line in sys.stdin:
-                if not _admin(handle, line):
-                    break
-        except KeyboardInterrupt:
-            pass
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
-    print("msgr: stopped", flush=True)
-    return 0

@@ -21,6 +21,7 @@ use crate::hresult::HResult;
 use crate::proto::{ConnId, Instant};
 use crate::service::{ServiceConfig, ServiceEngine, ServiceOutput, Write};
 use crate::store::Store;
+use crate::trace::Trace;
 
 const LOG: &str = crate::service::LOG;
 
@@ -50,6 +51,9 @@ struct State {
     open: bool,
     /// The writer thread's queue, once a store is attached.
     writer: Option<mpsc::Sender<(u64, Write)>>,
+    /// Every message received and sent, when the configuration asks for it.
+    trace: Trace,
+    next_seq: u64,
 }
 
 impl Server {
@@ -73,8 +77,11 @@ impl Server {
             Some(host) => format!("{host}:{}", local_addr.port()),
             None => advertised.to_string(),
         };
+        let trace = Trace::new(config.trace_limit);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
+                trace,
+                next_seq: 0,
                 engine: ServiceEngine::new(config),
                 outboxes: HashMap::new(),
                 next_conn: 1,
@@ -150,6 +157,16 @@ impl Server {
             Some(outcome) => outcome.map(|()| out),
             None => Err(Error::api(HResult::E_FAIL, "the service's store did not answer")),
         }
+    }
+
+    /// The server's clock: time since it started.
+    pub fn now(&self) -> Instant {
+        self.shared.clock.now()
+    }
+
+    /// Reads the wire trace (empty unless `trace_limit` was set).
+    pub fn with_trace<T>(&self, f: impl FnOnce(&mut Trace) -> T) -> T {
+        f(&mut lock(&self.shared.state).trace)
     }
 
     pub fn is_running(&self) -> bool {
@@ -235,8 +252,17 @@ impl Shared {
 }
 
 impl State {
+    fn collect_trace(&mut self, now: Instant) {
+        while let Some(c) = self.engine.poll_trace() {
+            self.trace.record(self.next_seq, c, now);
+            self.next_seq += 1;
+        }
+    }
+
     fn flush(&mut self, now: Instant) {
+        self.collect_trace(now);
         while let Some(out) = self.engine.poll_output() {
+            self.collect_trace(now);
             match out {
                 ServiceOutput::Send { conn, cmd } => {
                     let delivered = self.outboxes.get(&conn).map(|o| o.push(cmd.encode()));

@@ -1,21 +1,71 @@
-//! `_core.Journal`: what a driver (the embedded hub or a TCP client) hands over to Python,
-//! the same way for both: events, the wire trace, the clock.
+//! `_core.Journal`: what a driver (the embedded hub, a TCP client, a TCP server) hands
+//! over to Python, the same way for all: events, the wire trace, the clock. A server has
+//! no events of its own, only its trace.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use super::convert::{event, seconds, trace_entry};
 use crate::driver::Driver;
-use crate::trace::TraceEntry;
+use crate::journal::Logged;
+use crate::net::Server;
+use crate::proto::Instant;
+use crate::trace::{Trace, TraceEntry};
+
+pub enum Source {
+    Driver(Driver),
+    Server(Arc<Server>),
+}
+
+impl Source {
+    fn with_trace<T>(&self, f: impl FnOnce(&mut Trace) -> T) -> T {
+        match self {
+            Source::Driver(d) => d.with_trace(f),
+            Source::Server(s) => s.with_trace(f),
+        }
+    }
+
+    fn take_events(&self) -> Vec<Logged> {
+        match self {
+            Source::Driver(d) => d.take_events(),
+            Source::Server(_) => Vec::new(),
+        }
+    }
+
+    fn wait_events(&self, timeout: Duration) -> bool {
+        match self {
+            Source::Driver(d) => d.wait_events(timeout),
+            Source::Server(_) => false,
+        }
+    }
+
+    fn now(&self) -> Instant {
+        match self {
+            Source::Driver(d) => d.now(),
+            Source::Server(s) => s.now(),
+        }
+    }
+}
 
 #[pyclass(frozen, name = "Journal", module = "msgr._core")]
 pub struct PyJournal {
-    driver: Driver,
+    driver: Source,
 }
 
 impl PyJournal {
     pub fn new(driver: Driver) -> Self {
-        PyJournal { driver }
+        PyJournal {
+            driver: Source::Driver(driver),
+        }
+    }
+
+    pub fn of_server(server: Arc<Server>) -> Self {
+        PyJournal {
+            driver: Source::Server(server),
+        }
     }
 }
 

@@ -29,7 +29,8 @@ pub struct PyServer {
 #[pymethods]
 impl PyServer {
     #[new]
-    #[pyo3(signature = (host, port, lock_and_key = "enabled", seed = None, db = None, advertise = None))]
+    #[pyo3(signature = (host, port, lock_and_key = "enabled", seed = None, db = None, advertise = None, trace_limit = None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         host: &str,
@@ -38,8 +39,10 @@ impl PyServer {
         seed: Option<u64>,
         db: Option<std::path::PathBuf>,
         advertise: Option<String>,
+        trace_limit: Option<usize>,
     ) -> PyResult<Self> {
         let mut config = ServiceConfig::new();
+        config.trace_limit = trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT);
         config.lock_and_key = self::lock_and_key(py, lock_and_key)?;
         config.seed = seed;
         if let Some(host) = &advertise {
@@ -67,6 +70,12 @@ impl PyServer {
     #[getter]
     fn service(&self) -> PyServiceCore {
         PyServiceCore::new(ServiceDriver::Tcp(self.server.clone()))
+    }
+
+    /// The server's wire trace and clock.
+    #[getter]
+    fn journal(&self) -> PyJournal {
+        PyJournal::of_server(self.server.clone())
     }
 
     /// The bound (host, port).

@@ -20,6 +20,7 @@ pub use directory::{Account, AddRefusal, Directory, Snapshot, Write, MAX_LIST};
 
 use crate::error::Result;
 use crate::proto::{ConnId, Dialect, Instant};
+use crate::trace::Crossing;
 use crate::wire::{Command, Decoder, Direction};
 
 /// The `log` target of the service (Python's `logging` logger `msgr.server`).
@@ -68,6 +69,9 @@ pub struct ServiceConfig {
     /// For a TCP server: the host clients should use to reach it (a name or an address
     /// other machines can reach); by default the bound address (loopback for a wildcard).
     pub advertise_host: Option<String>,
+    /// With more than 0, report every message received and sent
+    /// ([`ServiceEngine::poll_trace`]); a TCP server keeps this many of them.
+    pub trace_limit: usize,
 }
 
 impl ServiceConfig {
@@ -78,6 +82,7 @@ impl ServiceConfig {
             seed: None,
             sb_address: "127.0.0.1:1864".to_string(),
             advertise_host: None,
+            trace_limit: 0,
         }
     }
 }
@@ -134,6 +139,7 @@ pub struct ServiceEngine {
     alert_seq: u32,
     switchboards: sb::Switchboards,
     out: VecDeque<ServiceOutput>,
+    trace: VecDeque<Crossing>,
     /// A driver with a store: changes wait for [`ServiceEngine::persisted`].
     durable: bool,
     next_ticket: u64,
@@ -159,6 +165,7 @@ impl ServiceEngine {
             alert_seq: 0,
             switchboards: HashMap::new(),
             out: VecDeque::new(),
+            trace: VecDeque::new(),
             durable: false,
             next_ticket: 1,
             pending: HashMap::new(),
@@ -318,7 +325,12 @@ impl ServiceEngine {
                 return;
             };
             match c.decoder.next_command() {
-                Ok(Some(cmd)) => self.dispatch(conn, cmd, now),
+                Ok(Some(cmd)) => {
+                    if self.config.trace_limit > 0 {
+                        self.record(conn, Direction::ClientToServer, &cmd);
+                    }
+                    self.dispatch(conn, cmd, now)
+                }
                 Ok(None) => return,
                 // Framing is lost: nothing sensible can follow, so close cleanly.
                 Err(e) => {
@@ -331,7 +343,7 @@ impl ServiceEngine {
 
     /// The client went away.
     pub fn closed(&mut self, conn: ConnId, _now: Instant) {
-        self.forget(conn);
+        self.forget(conn, "the connection closed");
     }
 
     /// The service is going down: every signed-in user gets `OUT SSD` (msnp.md §b.12)
@@ -374,8 +386,39 @@ impl ServiceEngine {
         }
     }
 
+    /// The next thing for the driver to do. With tracing on, a message is traced here,
+    /// as it leaves.
     pub fn poll_output(&mut self) -> Option<ServiceOutput> {
-        self.out.pop_front()
+        let out = self.out.pop_front()?;
+        if let (true, ServiceOutput::Send { conn, cmd }) = (self.config.trace_limit > 0, &out) {
+            self.record(*conn, Direction::ServerToClient, cmd);
+        }
+        Some(out)
+    }
+
+    /// The next message received or sent, when tracing is on ([`ServiceConfig::trace_limit`]).
+    pub fn poll_trace(&mut self) -> Option<Crossing> {
+        self.trace.pop_front()
+    }
+
+    fn record(&mut self, conn: ConnId, direction: Direction, cmd: &Command) {
+        let user = self.conn_user(conn).unwrap_or_default().to_string();
+        self.trace.push_back(Crossing {
+            stamp: 0,
+            conn,
+            user,
+            direction,
+            cmd: cmd.clone(),
+        });
+    }
+
+    /// Who is on a connection, once it said (signed in, or joined a switchboard).
+    fn conn_user(&self, conn: ConnId) -> Option<&str> {
+        match &self.conns.get(&conn)?.role {
+            Role::Ns(ns) => ns.user(),
+            Role::Sb(sb) => sb.user(),
+            Role::Unknown => None,
+        }
     }
 
     fn dispatch(&mut self, conn: ConnId, cmd: Command, now: Instant) {
@@ -403,13 +446,18 @@ impl ServiceEngine {
     }
 
     fn close(&mut self, conn: ConnId) {
-        if self.forget(conn) {
+        self.close_because(conn, "the service closed the connection");
+    }
+
+    /// Closes a connection; `why` is what the log says.
+    fn close_because(&mut self, conn: ConnId, why: &str) {
+        if self.forget(conn, why) {
             self.out.push_back(ServiceOutput::Close { conn });
         }
     }
 
     /// Drops a connection's state; true if it existed.
-    fn forget(&mut self, conn: ConnId) -> bool {
+    fn forget(&mut self, conn: ConnId, why: &str) -> bool {
         let Some(c) = self.conns.remove(&conn) else {
             return false;
         };
@@ -418,7 +466,7 @@ impl ServiceEngine {
                 if let Some(user) = ns.user() {
                     let key = user.to_ascii_lowercase();
                     if self.online.get(&key) == Some(&conn) {
-                        log::info!(target: LOG, "{user} signed out (connection {conn} closed)");
+                        log::info!(target: LOG, "{user} signed out on connection {conn}: {why}");
                         self.online.remove(&key);
                         self.broadcast_presence(user, None);
                         // A user who is gone is gone from every conversation too.

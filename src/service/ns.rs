@@ -113,7 +113,7 @@ impl ServiceEngine {
         let request = Request::parse(&cmd, dialect);
         let signed_in = self.ns(conn).is_some_and(|ns| ns.user().is_some());
         match request {
-            Request::Out => self.close(conn),
+            Request::Out => self.close_because(conn, "it said OUT"),
             Request::Png => self.reply(conn, Reply::Qng),
             Request::NoTrid { .. } => self.error_reply(conn, 200, 0),
             Request::Ver { trid, offered } => self.ns_ver(conn, trid, &offered),

@@ -45,6 +45,10 @@ impl SbConn {
     pub(super) fn new() -> Self {
         SbConn { user: None, sb: None }
     }
+
+    pub(super) fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
 }
 
 /// Acknowledgement types a switchboard accepts (msnp.md §a.4; `S` as MSN 6 used it).

@@ -1,0 +1,148 @@
+"""``msgr serve`` (and ``python -m msgr serve``): the MSNP service on a TCP port, with
+admin lines on stdin, its log with ``-v`` and every MSNP line with ``--trace``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from typing import Any, Callable, TextIO
+
+from .errors import MsgrError
+from .net import ServerHandle, serve
+from .trace import TraceEntry
+
+__all__ = ["add_serve_arguments", "serve_main", "masked"]
+
+
+def _pair(what: str) -> Callable[[str], tuple[str, str]]:
+    def parse(text: str) -> tuple[str, str]:
+        left, sep, right = text.partition(":")
+        if not sep or not left or not right:
+            raise argparse.ArgumentTypeError(f"expected {what.upper()}, got {text!r}")
+        return left, right
+
+    return parse
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=1863, help="TCP port; 0 picks a free one (default 1863)")
+    parser.add_argument("--lock-and-key", default="enabled", choices=("enabled", "disabled", "off"))
+    parser.add_argument(
+        "--user", action="append", default=[], type=_pair("email:password"), metavar="EMAIL:PASSWORD",
+        help="create an account, or set its password if it exists (repeatable)",
+    )
+    parser.add_argument("--license", action="append", default=[], type=_pair("id:key"), metavar="ID:KEY", help="license an app id/key pair (repeatable)")
+    parser.add_argument("--seed", type=int, default=None, help="seed challenges and salts (reproducible runs, for tests)")
+    parser.add_argument("--db", default=None, help="SQLite file that keeps accounts, licences and lists")
+    parser.add_argument("--advertise", default=None, metavar="HOST", help="host named in switchboard referrals (default: the bound address)")
+    parser.add_argument("--no-stdin", action="store_true", help="ignore stdin: serve until interrupted (for daemons)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log connections, sign-ins, sign-outs and protocol errors")
+    parser.add_argument("--trace", action="store_true", help="print every MSNP line (secrets masked)")
+
+
+_ADMIN_HELP = "commands: user EMAIL PASSWORD [FRIENDLY NAME] | license ID KEY | users | alert EMAIL SITE_ID TEXT | quit"
+
+
+def _admin(handle: ServerHandle, line: str) -> bool:
+    """Runs one admin line from stdin; False once asked to quit."""
+    words = line.split()
+    if not words:
+        return True
+    command, rest = words[0].lower(), words[1:]
+    try:
+        if command == "quit" or command == "exit":
+            return False
+        if command == "user" and len(rest) >= 2:
+            handle.add_user(rest[0], rest[1], " ".join(rest[2:]) or None, exist_ok=True)
+            print(f"ok: user {rest[0]}", flush=True)
+        elif command == "license" and len(rest) == 2:
+            handle.license(rest[0], rest[1])
+            print(f"ok: license {rest[0]}", flush=True)
+        elif command == "alert" and len(rest) >= 3 and rest[1].lstrip("-").isdigit():
+            sent = handle.send_alert(rest[0], int(rest[1]), line.rstrip("\r\n").split(None, 3)[3])
+            print(f"ok: alert sent to {rest[0]}" if sent else f"error: {rest[0]} is not signed in", flush=True)
+        elif command == "users" and not rest:
+            for email, friendly in sorted(handle.users.items()):
+                online = "online" if handle.is_online(email) else "offline"
+                print(f"{email}\t{online}\t{friendly}", flush=True)
+            print(f"ok: {len(handle.users)} users", flush=True)
+        else:
+            print(f"error: {_ADMIN_HELP}", flush=True)
+    except MsgrError as exc:
+        print(f"error: {exc}", flush=True)
+    return True
+
+
+def masked(entry: TraceEntry) -> str:
+    """A trace line as ``--trace`` prints it: what proves a password or a key (a
+    ``USR … S`` proof or ticket, a ``QRY`` answer) is shown as ``***``."""
+    args = list(entry.args)
+    if entry.command == "USR" and len(args) >= 4 and args[2] == "S" and entry.direction == "C->S":
+        args[3] = "***"
+    line = " ".join((entry.command, *args))
+    if entry.payload is None:
+        return line
+    if entry.command == "QRY":
+        return f"{line} +***"
+    text = entry.payload.decode("utf-8", "replace").replace("\r\n", "\\r\\n")
+    return f"{line} +{text[:200]}{'...' if len(text) > 200 else ''}"
+
+
+def _print_trace(handle: ServerHandle, out: TextIO, stop: threading.Event) -> None:
+    """Prints new trace entries as they come (``--trace``)."""
+    after = 0
+    while not stop.wait(0.05):
+        for row in handle._journal.trace_since(after):
+            seq, time_, conn, user, direction, command, args, payload, raw = row
+            entry = TraceEntry(seq, time_, conn, user, direction, command, tuple(args), payload, raw)
+            after = entry.seq + 1
+            who = f" {entry.user}" if entry.user else ""
+            print(f"msgr: #{entry.conn}{who} {entry.direction} {masked(entry)}", file=out, flush=True)
+
+
+def serve_main(args: Any) -> int:
+    """``msgr serve``: prints the bound address, then serves until ``quit``, stdin EOF
+    or Ctrl-C (SIGTERM too) and closes cleanly."""
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="msgr: %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        handle = serve(
+            args.host, args.port, lock_and_key=args.lock_and_key, seed=args.seed, db=args.db,
+            users=args.user, licenses=args.license, advertise=args.advertise,
+        )
+    except (MsgrError, OSError) as exc:
+        print(f"msgr: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
+    tracing = threading.Event()
+    if args.trace:
+        threading.Thread(target=_print_trace, args=(handle, sys.stdout, tracing), daemon=True, name="msgr-trace").start()
+    with handle:
+        host, port = handle.address
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        print(f"msgr: serving MSNP on {shown}", flush=True)
+        try:
+            if args.no_stdin:
+                while True:
+                    time.sleep(3600)
+            print(f"msgr: {_ADMIN_HELP}", flush=True)
+            for line in sys.stdin:
+                if not _admin(handle, line):
+                    break
+        except KeyboardInterrupt:
+            pass
+        finally:
+            tracing.set()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+    print("msgr: stopped", flush=True)
+    return 0

@@ -1,0 +1,87 @@
+"""Logs: the ``msgr`` loggers record connects, sign-ins (never secrets), sign-outs and
+disconnects with their reason, and protocol errors; ``msgr serve -v`` prints them and
+``--trace`` prints every MSNP line with secrets masked; the server handle has a trace."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+import msgr
+from conftest import ALICE, ALICE_PASSWORD
+
+
+def _messages(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == logger]
+
+
+def test_the_msgr_loggers_record_what_happens(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="msgr")
+    with msgr.serve(users=[(ALICE, ALICE_PASSWORD)]) as server:
+        with msgr.connect(server.address, ALICE, ALICE_PASSWORD):
+            pass
+        with pytest.raises(msgr.AuthenticationFailedError):
+            msgr.connect(server.address, ALICE, "not-it")
+        with socket.create_connection(server.address) as raw:
+            raw.sendall(b"\xff\xfe garbage\r\n")
+            raw.settimeout(5)
+            assert raw.recv(100) == b""
+        deadline = time.monotonic() + 5
+        while not any("not MSNP" in m for m in _messages(caplog, "msgr.server")):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    server_log, client_log = _messages(caplog, "msgr.server"), _messages(caplog, "msgr.client")
+    assert any(m.startswith("connection 1 from 127.0.0.1:") for m in server_log), server_log
+    assert f"{ALICE} signed in on connection 1 (MSNP7)" in server_log
+    assert f"{ALICE} signed out on connection 1: it said OUT" in server_log
+    assert f"sign-in refused for {ALICE} on connection 2 (911)" in server_log
+    assert any("sent what is not MSNP" in m for m in server_log)
+    assert any(m.startswith(f"{ALICE} signed in to 127.0.0.1:") for m in client_log), client_log
+    assert f"{ALICE} signed out (user)" in client_log
+    assert any("sign-in failed" in m for m in client_log)
+    everything = "\n".join(r.getMessage() for r in caplog.records)
+    assert ALICE_PASSWORD not in everything and "not-it" not in everything
+
+
+def test_the_server_handle_has_a_trace() -> None:
+    with msgr.serve(users=[(ALICE, ALICE_PASSWORD)], trace_limit=1000) as server:
+        with msgr.connect(server.address, ALICE, ALICE_PASSWORD):
+            pass
+        lines = [(e.direction, e.line) for e in server.trace]
+    assert lines[:2] == [("C->S", "VER 1 MSNP7 CVR0"), ("S->C", "VER 1 MSNP7")]
+    assert ("C->S", "OUT") in lines
+    assert server.trace.limit == 1000
+    signed_in = [e for e in server.trace if e.line.startswith("USR 4 OK")]
+    assert signed_in and signed_in[0].user == ALICE
+
+
+def test_msgr_serve_v_and_trace() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "msgr", "serve", "--port", "0", "--user", f"{ALICE}:{ALICE_PASSWORD}", "-v", "--trace"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        first = proc.stdout.readline()
+        assert first.startswith("msgr: serving MSNP on 127.0.0.1:"), first
+        host, port = first.rsplit(" ", 1)[1].strip().rsplit(":", 1)
+        with msgr.connect((host, int(port)), ALICE, ALICE_PASSWORD):
+            pass
+        time.sleep(0.3)  # the trace printer polls every 50 ms
+        out, err = proc.communicate("quit\n", timeout=30)
+    finally:
+        proc.kill()
+    assert f"msgr.server: {ALICE} signed in on connection 1 (MSNP7)" in err
+    assert "msgr.server: connection 1 from 127.0.0.1:" in err
+    assert "C->S VER 1 MSNP7 CVR0" in out
+    assert "C->S USR 4 MD5 S ***" in out
+    assert f"C->S QRY 7 msmsgs@msnmsgr.com 32 +***" in out
+    assert ALICE_PASSWORD not in out + err
