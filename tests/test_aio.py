@@ -402,11 +402,23 @@ def test_wait_for_returns_the_value_and_raises_what_the_predicate_raises(server:
                     raise ValueError("predicate failed")
                 return False
 
+            def bad_where(event: msgr.LoggedEvent) -> bool:
+                raise KeyError("where failed")
+
             failing = asyncio.ensure_future(alice.wait_for(flaky))
+            waiter = alice.next_event(manager, where=bad_where)
+            stream = alice.events(manager, where=bad_where)
             await asyncio.sleep(0)
             manager.send_response(TEST_APP_ID, msgr.lock_response(challenges[0], TEST_APP_KEY), 3)
+            # What the predicate or a where raises is what the wait raises.
             with pytest.raises(ValueError, match="predicate failed"):
                 await failing
+            with pytest.raises(KeyError, match="where failed"):
+                await waiter
+            with pytest.raises(KeyError, match="where failed"):
+                await anext(stream)
+            assert [event async for event in stream] == []  # and the stream ended
+            assert alice._hub.waits == [] and alice._hub.streams == []
 
     run(main())
 

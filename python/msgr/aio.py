@@ -244,7 +244,7 @@ class _Wait:
             raise
         outcome = self._future.result()
         if isinstance(outcome, _Failed):
-            raise outcome.exc.with_traceback(None)
+            raise outcome.exc
         return outcome
 
 
@@ -527,8 +527,9 @@ class AsyncMessenger:
         ``event = await client.next_event(manager, "on_lock_result", timeout=5)``.
 
         The wait starts now, not at the ``await``: made before an ``await`` that causes
-        the event, it still gets it. A name ``source`` never fires, an unknown name or
-        an object of another connection raise ``InvalidArgError`` at once."""
+        the event, it still gets it. ``timeout`` counts from the ``await``; when it runs
+        out, ``TimeoutError``. A name ``source`` never fires, an unknown name or an
+        object of another connection raise ``InvalidArgError`` at once."""
         self._on_loop_thread()
         return EventWaiter(self, _Filter(self, source, name, where), self._seconds(timeout))
 
