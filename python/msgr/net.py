@@ -6,6 +6,8 @@ Over the network events arrive when the server sends them, so a daemon thread
 delivers them to the callbacks (in order, one at a time). A callback's exception has
 no API call to propagate out of: it goes to ``sys.unraisablehook``. Use
 ``Messenger.wait_for(predicate, timeout)`` to wait for what the callbacks do.
+(``msgr.aio`` has the thread hand the deliveries to an asyncio loop instead: see
+``Handoff``.)
 """
 
 from __future__ import annotations
