@@ -6,6 +6,8 @@ Over the network events arrive when the server sends them, so a daemon thread
 delivers them to the callbacks (in order, one at a time). A callback's exception has
 no API call to propagate out of: it goes to ``sys.unraisablehook``. Use
 ``Messenger.wait_for(predicate, timeout)`` to wait for what the callbacks do.
+(``msgr.aio`` has the thread hand the deliveries to an asyncio loop instead: see
+``Handoff``.)
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import _args, _core
@@ -109,9 +112,33 @@ def serve(
     return handle
 
 
+@dataclass(frozen=True)
+class Handoff:
+    """Where a ``Connection`` delivers its events when not on its own thread (``msgr.aio``
+    hands them to an asyncio loop this way).
+
+    The background thread still waits for events, but instead of delivering them it
+    calls ``schedule(deliver)``, which must arrange for ``deliver()`` to run soon on the
+    thread whose ident is ``thread`` (``loop.call_soon_threadsafe``), and then waits
+    until it has run before waiting for more. ``schedule`` raising means nothing will
+    ever deliver again (the loop is closed): the exception goes to
+    ``sys.unraisablehook`` and the connection is closed. A callback's exception goes to
+    ``report(exc, obj)`` instead of ``sys.unraisablehook``."""
+
+    schedule: Callable[[Callable[[], None]], object]
+    report: Callable[[BaseException, Any], None]
+    thread: int
+
+
 class _BackgroundDispatcher(Dispatcher):
-    """Delivery on the network: only the background thread delivers, and a callback's
-    exception goes to ``sys.unraisablehook`` instead of out of an API call."""
+    """Delivery on the network: only the background thread (or a ``Handoff``) delivers,
+    and a callback's exception goes to ``report`` (``sys.unraisablehook`` unless a
+    ``Handoff`` says otherwise) instead of out of an API call."""
+
+    def __init__(self, journal: Any, resolve: Callable[[int, int | None], Any]) -> None:
+        super().__init__(journal, resolve)
+        #: Where a callback's exception goes: ``report(exc, the object of the event)``.
+        self.report: Callable[[BaseException, Any], None] = _core.NetworkClient.unraisable
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         # The call's events are delivered by the background thread as they arrive.
@@ -122,7 +149,7 @@ class _BackgroundDispatcher(Dispatcher):
         raised: list[BaseException] = []
         super()._fire(event, raised)
         for exc in raised:
-            _core.NetworkClient.unraisable(exc, self._resolve(event.messenger, event.obj))
+            self.report(exc, self._resolve(event.messenger, event.obj))
 
 
 class Connection(_Backend):
@@ -139,12 +166,20 @@ class Connection(_Backend):
         seed: int | None = None,
         local_ip: str | None = None,
         trace_limit: int | None = None,
+        handoff: Handoff | None = None,
     ) -> None:
         core = _core.NetworkClient(host, port, email, password, seed, timeout, local_ip, trace_limit)
         self._core = core
         super().__init__(core.journal, _BackgroundDispatcher)
         self.address = (host, port)
         self._delivered = threading.Condition()
+        # Fixed before the thread starts, so no event is ever delivered elsewhere.
+        self._handoff = handoff
+        #: Set once the delivery handed off last has run (or to wake the thread).
+        self._handed_off: threading.Event | None = None
+        if handoff is not None:
+            assert isinstance(self._dispatch, _BackgroundDispatcher)
+            self._dispatch.report = handoff.report
         # The thread holds the Connection weakly, so an abandoned one is collected and
         # its client closed (which ends the thread).
         weakref.finalize(self, core.close)
@@ -165,6 +200,11 @@ class Connection(_Backend):
         """Signs out (if signed in) and closes the connection; idempotent. Events
         already received are still delivered."""
         self._core.close()
+        # With a Handoff the thread may be waiting for a delivery that the caller's
+        # own thread (the loop) would run: wake it, it sees the closing and ends.
+        waiting = self._handed_off
+        if waiting is not None:
+            waiting.set()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout=5.0)
 
@@ -175,12 +215,40 @@ class Connection(_Backend):
         try:
             self._dispatch.deliver()
         except Exception as exc:  # noqa: BLE001 - raised outside a callback (e.g. converting an event)
-            _core.NetworkClient.unraisable(exc, self)
+            report = _core.NetworkClient.unraisable if self._handoff is None else self._handoff.report
+            report(exc, self)
         finally:
             with self._delivered:
                 self._delivered.notify_all()
 
+    def _hand_off(self, handoff: Handoff) -> threading.Event | None:
+        """Schedules a delivery through ``handoff``; returns what is set once it ran, or
+        None if it cannot be scheduled (the connection is closed then)."""
+        done = threading.Event()
+        self._handed_off = done
+
+        def run() -> None:
+            try:
+                self._deliver()
+            finally:
+                done.set()
+
+        try:
+            handoff.schedule(run)
+        except Exception as exc:  # noqa: BLE001 - e.g. the event loop is closed
+            exc.add_note(f"msgr: nothing can deliver the events of {self!r} any more; it is closed")
+            _core.NetworkClient.unraisable(exc, self)
+            self.close()
+            return None
+        return done
+
     def _wait_for(self, predicate: Callable[[], Any], timeout: float) -> Any:
+        if self._handoff is not None and threading.get_ident() == self._handoff.thread:
+            # The events it waits for would be delivered by this very thread.
+            raise RuntimeError(
+                "Messenger.wait_for would block the thread that delivers this connection's events "
+                "(an asyncio loop): await msgr.aio's wait_for or next_event instead"
+            )
         deadline = time.monotonic() + timeout
         with self._delivered:
             while True:
@@ -198,17 +266,35 @@ class Connection(_Backend):
 
 
 def _deliver_forever(ref: weakref.ref[Connection], core: Any, journal: Any) -> None:
-    """The delivery thread: waits for events with the GIL released, then delivers them."""
+    """The delivery thread: waits for events with the GIL released, then delivers them
+    (or hands their delivery off, see ``Handoff``)."""
     while True:
         ready = journal.wait_events(_IDLE_SECONDS)
         connection = ref()
         if connection is None:
             return
-        if ready or core.closed:
-            connection._deliver()
-        if core.closed:
-            return
+        closed = core.closed
+        handoff = connection._handoff
+        if handoff is None:
+            if ready or closed:
+                connection._deliver()
+            if closed:
+                return
+            del connection
+            continue
+        if not (ready or closed):
+            del connection
+            continue
+        # Seen closed before scheduling: that delivery takes every last event.
+        done = connection._hand_off(handoff)
         del connection
+        if closed or done is None:
+            return
+        # The events stay queued until that delivery takes them (wait_events would
+        # return at once), so wait for it; the connection may close meanwhile.
+        while not done.wait(_IDLE_SECONDS):
+            if core.closed or ref() is None:
+                break
 
 
 def _split_address(address: tuple[str, int] | str) -> tuple[str, int]:
@@ -242,15 +328,31 @@ def connect(
     ``local_ip`` is the machine's address sessions report to peers; by default, the
     address of the connection to the server. ``trace_limit`` bounds the connection's
     ``trace`` (by default the latest 100,000 messages)."""
+    messenger = _open(address, email, password, timeout=timeout, local_ip=local_ip, trace_limit=trace_limit)
+    try:
+        messenger.sign_in()
+    except BaseException:
+        messenger.service.close()
+        raise
+    return messenger
+
+
+def _open(
+    address: tuple[str, int] | str,
+    email: str,
+    password: str,
+    *,
+    timeout: float,
+    local_ip: str | None,
+    trace_limit: int | None,
+    handoff: Handoff | None = None,
+) -> Messenger:
+    """``connect()`` up to the sign-in: checks the arguments and returns the Messenger of
+    a new ``Connection`` (signed out). ``msgr.aio`` signs in off its loop."""
     host, port = _split_address(address)
     timeout = _args.seconds(timeout)
     local_ip = _args.optional_text(local_ip, "local_ip")
     limit = None if trace_limit is None else _args.count(trace_limit, "trace_limit")
-    connection = Connection(host, port, _args.text(email, "email"), _args.text(password, "password"), timeout, local_ip=local_ip, trace_limit=limit)
-    messenger = Messenger(connection, email, password)
-    try:
-        messenger.sign_in()
-    except BaseException:
-        connection.close()
-        raise
-    return messenger
+    email, password = _args.text(email, "email"), _args.text(password, "password")
+    connection = Connection(host, port, email, password, timeout, local_ip=local_ip, trace_limit=limit, handoff=handoff)
+    return Messenger(connection, email, password)
