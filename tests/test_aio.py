@@ -124,7 +124,7 @@ def test_refused_and_unreachable_sign_ins_raise_and_leave_nothing_open(server: m
         # Nothing listens here: the server of a closed handle.
         with msgr.serve() as gone:
             address = gone.address
-        with pytest.raises(msgr.FailError):
+        with pytest.raises(msgr.ConnectionFailureError):
             await msgr.aio.connect(address, ALICE, ALICE_PASSWORD, timeout=WAIT)
 
     run(main())
