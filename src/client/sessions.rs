@@ -52,6 +52,8 @@ pub struct Session {
     pub peer: Option<String>,
     pub context_data: Option<String>,
     pub context_sent: u8,
+    /// Context data the peer sent before this side connected, delivered when it does.
+    held_context: Vec<String>,
     pub launch: Launch,
     deadline: Option<Instant>,
     /// The app let go of it: it is forgotten as soon as it has ended.
@@ -73,6 +75,7 @@ impl Session {
             peer: None,
             context_data: None,
             context_sent: 0,
+            held_context: Vec::new(),
             launch: Launch::NotYet,
             deadline: None,
             released: false,
@@ -535,13 +538,22 @@ impl ClientEngine {
     }
 
     fn incoming_context(&mut self, obj: ObjId, data: Option<String>) {
-        if self.apply(obj, Input::PeerContextData, None) {
-            let data = data.unwrap_or_default();
-            if let Ok(s) = self.session_mut(obj) {
-                s.context_data = Some(data.clone());
-            }
-            self.emit(ClientEvent::ContextData { obj, data });
+        if !self.apply(obj, Input::PeerContextData, None) {
+            return;
         }
+        let data = data.unwrap_or_default();
+        match self.session_mut(obj) {
+            Ok(s) if s.state() != SessionState::Connected => s.held_context.push(data),
+            Ok(_) => self.context_arrived(obj, data),
+            Err(_) => {}
+        }
+    }
+
+    fn context_arrived(&mut self, obj: ObjId, data: String) {
+        if let Ok(s) = self.session_mut(obj) {
+            s.context_data = Some(data.clone());
+        }
+        self.emit(ClientEvent::ContextData { obj, data });
     }
 
     fn incoming_invite(&mut self, peer: &str, cookie: &str, msg: &InviteMessage, now: Instant) {
@@ -808,6 +820,15 @@ impl ClientEngine {
         }
         if next != prev {
             self.emit(ClientEvent::StateChanged { obj, prev });
+        }
+        if next == SessionState::Connected {
+            let held = self
+                .session_mut(obj)
+                .map(|s| std::mem::take(&mut s.held_context))
+                .unwrap_or_default();
+            for data in held {
+                self.context_arrived(obj, data);
+            }
         }
         if input == Input::PeerAccepted {
             self.emit(ClientEvent::Accepted {

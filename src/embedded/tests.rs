@@ -500,3 +500,42 @@ fn alerts_reach_only_subscribed_sites() {
     let err = a.call(|c, _| c.enable_alert_events(p, &too_many)).unwrap_err();
     assert_eq!(err.hresult(), HResult::E_OUTOFMEMORY);
 }
+
+#[test]
+fn context_data_sent_before_the_invitee_connects_waits_for_it() {
+    let p = testkit::pair(11, true);
+    let (sa, sb) = p.invite();
+    p.b.call(|c, now| c.accept(sb, None, now)).unwrap();
+    // Alice is connected; Bob still decides whether to launch.
+    assert_eq!(p.a.read(|c| c.session(sa).unwrap().state()), S::Connected);
+    p.b.events();
+    p.a.call(|c, now| c.send_context_data(sa, "early", now)).unwrap();
+    assert!(!p
+        .b
+        .events()
+        .iter()
+        .any(|e| matches!(e, ClientEvent::ContextData { .. })));
+    p.b.call(|c, _| c.launch_decided(sb, true, None)).unwrap();
+    let after: Vec<ClientEvent> =
+        p.b.events()
+            .into_iter()
+            .filter(|e| matches!(e, ClientEvent::StateChanged { .. } | ClientEvent::ContextData { .. }))
+            .collect();
+    assert_eq!(
+        after,
+        [
+            ClientEvent::StateChanged {
+                obj: sb,
+                prev: S::Accepted
+            },
+            ClientEvent::ContextData {
+                obj: sb,
+                data: "early".into()
+            },
+        ]
+    );
+    assert_eq!(
+        p.b.read(|c| c.session(sb).unwrap().context_data.clone()).as_deref(),
+        Some("early")
+    );
+}

@@ -347,6 +347,9 @@ pub fn next(phase: Phase, role: Role, input: Input) -> Result<Step, HResult> {
             (I::PeerFailed, _, p) if p.is_live() => end(P::Terminated, HResult::SR_SESSION_PROTOCOL_ERROR),
             (I::PeerConnectionFailed, _, p) if p.is_live() => end(P::Terminated, HResult::SR_CONNECTION_FAILURE),
             (I::PeerContextData, _, P::Connected) => to(P::Connected),
+            // The peer may be connected before this side is (it was waiting for its
+            // launch decision): its data is held until this side connects too.
+            (I::PeerContextData, _, p) if p.is_accepted() => to(p),
             (I::Timeout, R::Inviter, P::Invitation) => end(P::Cancelled, HResult::SR_SESSION_TIMEOUT),
             (I::InvitationSent, R::Inviter, P::Sending) => to(P::Invitation),
             (I::SendFailed | I::PeerLeft | I::SignOut, R::Inviter, P::Sending) => to(P::Ready),
@@ -631,6 +634,13 @@ mod tests {
                 I::AppNotPresent,
                 P::Declined,
                 Some(H::SR_APP_NOT_REGISTERED),
+            ),
+            (
+                P::AwaitingLaunch,
+                R::Invitee,
+                I::PeerContextData,
+                P::AwaitingLaunch,
+                None,
             ),
         ];
         for (p, r, i, n, hr) in cases {
