@@ -54,6 +54,10 @@ def _termination(target: Any, hr: int, app_data: str | None) -> tuple[Any, ...]:
     return (_hresult(hr), app_data)
 
 
+def _sign_in_failed(target: Any, hr: int, message: str) -> tuple[Any, ...]:
+    return (_hresult(hr), message)
+
+
 def _send_error(target: Any, hr: int) -> tuple[Any, ...]:
     return (_hresult(hr),)
 
@@ -113,7 +117,7 @@ PRIV_EVENTS = _specs(
 MESSENGER_EVENTS = _specs(
     EventSpec("signed_in", "on_signed_in", "OnSignin"),
     EventSpec("signed_out", "on_signed_out", "OnSignout"),
-    EventSpec("sign_in_failed", "on_sign_in_failed", "OnSigninFailed"),
+    EventSpec("sign_in_failed", "on_sign_in_failed", "OnSigninFailed", _sign_in_failed),
 )
 
 ALL_EVENTS = {**LOCK_EVENTS, **MANAGER_EVENTS, **SESSION_EVENTS, **PRIV_EVENTS, **MESSENGER_EVENTS}

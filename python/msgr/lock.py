@@ -21,14 +21,18 @@ class _EventSource:
 
     _callbacks: ClassVar[frozenset[str]] = frozenset()
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith(("on_", "before_")):
-            if name not in self._callbacks:
-                known = ", ".join(sorted(self._callbacks))
-                raise AttributeError(f"{type(self).__name__} has no event {name!r}; its events are: {known}")
-            if value is not None and not callable(value):
-                raise TypeError(f"{name} must be callable or None, not {type(value).__name__}")
-        object.__setattr__(self, name, value)
+    # Hidden from type checkers, so that they too reject a misspelt ``on_*`` name (a
+    # class with ``__setattr__`` accepts any attribute as far as they know).
+    if not TYPE_CHECKING:
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            if name.startswith(("on_", "before_")):
+                if name not in self._callbacks:
+                    known = ", ".join(sorted(self._callbacks))
+                    raise AttributeError(f"{type(self).__name__} has no event {name!r}; its events are: {known}")
+                if value is not None and not callable(value):
+                    raise TypeError(f"{name} must be callable or None, not {type(value).__name__}")
+            object.__setattr__(self, name, value)
 
 
 class MsgrLock(_EventSource):

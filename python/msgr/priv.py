@@ -30,7 +30,7 @@ class MessengerPriv(MsgrLock):
         e.callback for e in (*LOCK_EVENTS.values(), *PRIV_EVENTS.values())
     )
 
-    on_contact_list_add: Callable[[int, Contact | None], object] | None = None
+    on_contact_list_add: Callable[[HResult, Contact | None], object] | None = None
     on_alert_received: Callable[[str], object] | None = None
 
     def add_contact(self, sign_in_name: str | None, service: str | None = None) -> None:

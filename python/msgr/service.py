@@ -17,6 +17,7 @@ from .lock import MsgrLock, _EventSource
 from .manager import MsgrSessionManager
 from .priv import MessengerPriv
 from .contact import Contact
+from .enums import HResult
 from .session import MsgrSession
 from .trace import Trace
 
@@ -171,7 +172,7 @@ class Messenger(_EventSource):
 
     on_signed_in: Callable[[], object] | None = None
     on_signed_out: Callable[[str], object] | None = None
-    on_sign_in_failed: Callable[[int, str], object] | None = None
+    on_sign_in_failed: Callable[[HResult, str], object] | None = None
     #: ``launcher(session) -> pid | None`` starts the application when an accepted
     #: session is about to launch; None (the default) records a virtual launch.
     launcher: Callable[[MsgrSession], int | None] | None = None

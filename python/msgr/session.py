@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 from . import _args
 from ._events import SESSION_EVENTS
 from .contact import Contact
-from .enums import SessionFlags, SessionState
+from .enums import HResult, SessionFlags, SessionState
 from .lock import _EventSource
 
 if TYPE_CHECKING:
@@ -37,10 +37,10 @@ class MsgrSession(_EventSource):
     on_accepted: Callable[[str | None], object] | None = None
     on_declined: Callable[[str | None], object] | None = None
     on_cancelled: Callable[[str | None], object] | None = None
-    on_termination: Callable[[int, str | None], object] | None = None
+    on_termination: Callable[[HResult | int, str | None], object] | None = None
     on_ready_to_launch: Callable[[], object] | None = None
     on_context_data: Callable[[str], object] | None = None
-    on_send_error: Callable[[int], object] | None = None
+    on_send_error: Callable[[HResult], object] | None = None
     before_app_launch: Callable[[], object] | None = None
 
     def __init__(self, messenger: Messenger, oid: int) -> None:
