@@ -557,6 +557,7 @@ class _Layout:
             f"<svg xmlns='http://www.w3.org/2000/svg' width='{self.width:.0f}' height='{self.height:.0f}' "
             f"viewBox='0 0 {self.width:.0f} {self.height:.0f}' font-family='DejaVu Sans, Helvetica, Arial, sans-serif' "
             "style='background:#fff; max-width:100%; height:auto'>",
+            f"<title>{html.escape(d.title)}: its changes of state</title>",
             "<defs>",
         ]
         for source in used:
@@ -585,9 +586,11 @@ class _Layout:
             *tails, head = chains
             marker = "marker-start" if back else "marker-end"
             for chain in tails:
-                out.append(f"<path d='{self._path(chain)}' fill='none' stroke='{colour}' stroke-width='1.5'{dash_attr}/>")
+                out.append(
+                    f"<path class='msgr-edge' d='{self._path(chain)}' fill='none' stroke='{colour}' stroke-width='1.5'{dash_attr}/>"
+                )
             out.append(
-                f"<path d='{self._path(head)}' fill='none' stroke='{colour}' stroke-width='1.5'{dash_attr} "
+                f"<path class='msgr-edge' d='{self._path(head)}' fill='none' stroke='{colour}' stroke-width='1.5'{dash_attr} "
                 f"{marker}='url(#{uid}-head-{e.source})'/>"
             )
         for node in self.nodes.values():
@@ -598,11 +601,11 @@ class _Layout:
             x = self.column_x[node.rank] + (self.column_w[node.rank] - node.width) / 2
             top = node.y - node.height / 2
             out.append(
-                f"<rect x='{x:.1f}' y='{top:.1f}' width='{node.width:.1f}' height='{node.height:.1f}' rx='4' "
+                f"<rect class='msgr-label' x='{x:.1f}' y='{top:.1f}' width='{node.width:.1f}' height='{node.height:.1f}' rx='4' "
                 f"fill='#fff' stroke='{colour}' stroke-width='1'{dash_attr}/>"
             )
             out.append(
-                f"<text font-family='DejaVu Sans Mono, Menlo, Consolas, monospace' font-size='{_LABEL_FONT}' fill='#111'>"
+                f"<text class='msgr-label' font-family='DejaVu Sans Mono, Menlo, Consolas, monospace' font-size='{_LABEL_FONT}' fill='#111'>"
             )
             for i, line in enumerate(node.lines):
                 out.append(f"<tspan x='{x + 6:.1f}' y='{top + 3.5 + _LABEL_LINE * (i + 1) - 3:.1f}'>{html.escape(line)}</tspan>")
@@ -614,7 +617,7 @@ class _Layout:
             top = node.y - node.height / 2
             fill = "#f1f5f9" if s in finals else "#e0e7ff"
             out.append(
-                f"<rect x='{x0:.1f}' y='{top:.1f}' width='{node.width:.1f}' height='{node.height:.1f}' rx='7' "
+                f"<rect class='msgr-state' x='{x0:.1f}' y='{top:.1f}' width='{node.width:.1f}' height='{node.height:.1f}' rx='7' "
                 f"fill='{fill}' stroke='#1e293b' stroke-width='{2.2 if s in finals else 1.3}'/>"
             )
             out.append(

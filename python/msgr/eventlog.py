@@ -302,7 +302,10 @@ class Timeline:
                     html.escape(str(row.seq)), f"{row.time:.{decimals}f}", html.escape(f"{row.user} #{row.conn}"),
                     html.escape(row.direction), f"<code>{html.escape(row.line)}</code>", row._payload_html(),
                 ]
-                rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+                rows.append(
+                    "<tr>" + "".join(f"<td style='white-space:nowrap'>{c}</td>" if i == 3 else f"<td>{c}</td>" for i, c in enumerate(cells))
+                    + "</tr>"
+                )
         more = len(self.rows) - HTML_ROWS
         tail = f"<tr><td colspan='6'>… {more} more rows</td></tr>" if more > 0 else ""
         head = "".join(f"<th>{h}</th>" for h in ("seq", "t (s)", "where", "", "wire line or event", "details"))
