@@ -48,8 +48,9 @@ class LoggedEvent:
         return ", ".join(shown)
 
     def __str__(self) -> str:
-        state = f" [{self.state.name}]" if self.state is not None else ""
-        return f"{self.seq:>6} {self.time:9.3f}  {_source_name(self.source)}{state}.{self.event}({self.details})"
+        details = self.details
+        state = "" if self.state is None or self.state.name in details else f"  in {self.state.name}"
+        return f"{self.seq:>6} {self.time:9.3f}  {_source_name(self.source)}.{self.event}({details}){state}"
 
 
 def _source_name(source: Any) -> str:
@@ -249,19 +250,23 @@ class EventLog(Sequence[LoggedEvent]):
     def _repr_html_(self) -> str:
         shown = self._events[:HTML_ROWS]
         decimals = _decimals(e.time for e in shown)
+        # The session-state column only when some event has a session.
+        states = any(e.state is not None for e in shown)
         rows = []
         for e in shown:
-            state = "" if e.state is None else e.state.name
-            cells = (str(e.seq), f"{e.time:.{decimals}f}", _source_name(e.source), e.event, state, e.details)
+            cells = [str(e.seq), f"{e.time:.{decimals}f}", _source_name(e.source), e.event]
+            if states:
+                cells.append("" if e.state is None else e.state.name)
+            cells.append(e.details)
             rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        heads = ["seq", "t (s)", "source", "event", *(["session state"] if states else []), "arguments"]
         more = len(self._events) - HTML_ROWS
-        tail = f"<tr><td colspan='6'>… {more} more events</td></tr>" if more > 0 else ""
-        head = "".join(f"<th>{h}</th>" for h in ("seq", "t (s)", "source", "event", "session state", "arguments"))
+        tail = f"<tr><td colspan='{len(heads)}'>… {more} more events</td></tr>" if more > 0 else ""
+        head = "".join(f"<th>{h}</th>" for h in heads)
         return (
             f"{_STYLE}<table class='msgr-eventlog'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}{tail}</tbody></table>"
         )
-
 
 class Timeline:
     """Events and wire lines interleaved by their shared ``seq``; renders as a table
@@ -291,7 +296,8 @@ class Timeline:
         rows = []
         for row in shown:
             if isinstance(row, LoggedEvent):
-                state = "" if row.state is None or row.event == "OnStateChanged" else f"[{row.state.name}] "
+                # The session's state then, unless the details already say it.
+                state = "" if row.state is None or row.state.name in row.details else f"[{row.state.name}] "
                 cells = [
                     html.escape(str(row.seq)), f"{row.time:.{decimals}f}", html.escape(_source_name(row.source)), "event",
                     f"<b>{html.escape(row.event)}</b>", html.escape(state + row.details),
