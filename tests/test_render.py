@@ -269,7 +269,8 @@ def test_records_keep_enum_names(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_times_show_enough_decimals_to_order_them() -> None:
     assert _decimals([0.0, 60.0]) == 3
     assert _decimals([0.0, 0.0004, 0.0005]) == 4
-    assert _decimals([]) == 3
+    assert _decimals([]) == 3 and _decimals([0.0, 1e-9]) == 6
+    assert msgr.diagram.StateDiagram("Empty", [], {})._repr_svg_().startswith("<svg")
     pair = make_pair()
     log = EventLog(pair.service)
     session = invite_and_accept(pair)

@@ -261,6 +261,12 @@ class StateDiagram:
         return "\n".join(lines)
 
     def _repr_svg_(self) -> str:
+        if not self.drawn:
+            title = html.escape(self.title)
+            return (
+                "<svg xmlns='http://www.w3.org/2000/svg' width='320' height='40'>"
+                f"<text x='12' y='24' font-family='sans-serif' font-size='13'>{title}: no changes of state</text></svg>"
+            )
         return _Layout(self).svg()
 
     def __repr__(self) -> str:
@@ -543,10 +549,9 @@ class _Layout:
                 end_x = inner_left if i == last else column_right
                 if end_x > column_left + 0.05:
                     d.append(f"L {end_x:.1f} {y:.1f}")
-            if i < last:
-                if column_right > (inner_right if i == 0 else column_left) + 0.05 and i == 0:
-                    d.append(f"L {column_right:.1f} {y:.1f}")
-                previous = (column_right, y)
+            if i == 0 and column_right > inner_right + 0.05:
+                d.append(f"L {column_right:.1f} {y:.1f}")
+            previous = (column_right, y)
         return " ".join(d)
 
     def svg(self) -> str:

@@ -14,15 +14,15 @@ from . import _core
 HTML_ROWS = 300
 
 
-def _decimals(times: Iterable[float], least: int = 3) -> int:
-    """Enough decimals (at least ``least``) for distinct times to show distinct, so
-    times on the virtual clock read in order."""
+def _decimals(times: Iterable[float], least: int = 3, most: int = 6) -> int:
+    """Enough decimals (from ``least`` to ``most``) for distinct times to show
+    distinct, so times on the virtual clock read in order (``seq`` orders the rest)."""
     distinct = sorted(set(times))
-    for d in range(least, 10):
+    for d in range(least, most):
         shown = [f"{t:.{d}f}" for t in distinct]
         if len(set(shown)) == len(shown):
             return d
-    return 9
+    return most
 
 
 @dataclass(frozen=True, eq=True)
