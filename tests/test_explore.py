@@ -89,12 +89,12 @@ def test_event_log_records_and_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
     invite_and_accept(pair, "again")
     (record,) = log.to_records()
     assert record["event"] == "OnInvitation" and record["source"] == "MsgrSessionManager[bob@example.com]"
-    assert record["args"][1] == "again"
+    assert record["args"][1] == "again" and record["state"] == "SessionState.INVITATION"
     made: list[tuple[Any, Any]] = []
     fake = types.SimpleNamespace(DataFrame=types.SimpleNamespace(from_records=lambda rows, columns: made.append((rows, columns)) or "frame"))
     monkeypatch.setitem(sys.modules, "pandas", fake)
     assert log.to_pandas() == "frame"
-    assert made == [(log.to_records(), ["time", "source", "event", "args"])]
+    assert made == [(log.to_records(), ["seq", "time", "source", "event", "state", "args"])]
 
 
 def test_event_log_renders_escaped_and_truncated() -> None:
@@ -163,13 +163,16 @@ def test_transitions_are_the_tables() -> None:
 def test_diagrams_render_without_graphviz() -> None:
     lock = msgr.LockStatus.diagram()
     assert "PENDINGRESULT --> UNLOCKED: accepted" in lock.mermaid()
-    assert lock._repr_markdown_().startswith("```mermaid\nstateDiagram-v2")
+    # SVG is the one rich display: markdown (mermaid) would need a CDN to show anything.
+    assert lock.mermaid().startswith("stateDiagram-v2") and not hasattr(lock, "_repr_markdown_")
     svg = msgr.SessionState.diagram()._repr_svg_()
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     for state in ("READY", "INVITATION", "ACCEPTED", "CONNECTED", "CANCELLED", "DECLINED", "TERMINATED"):
         assert f">{state}</text>" in svg
     assert "send_context_data" not in svg  # self-loops are not drawn
-    assert re.search(r"cancel \((inviter|invitee)\)", svg)
+    # An input that has the same effect in both roles is named once; one role's is marked.
+    assert ">cancel</tspan>" in svg and not re.search(r"cancel \((inviter|invitee)\)", svg)
+    assert ">timeout (inviter)</tspan>" in svg and ">accept (invitee)</tspan>" in svg
 
 
 def test_reprs_are_short_and_deterministic() -> None:

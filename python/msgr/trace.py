@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable, overload
@@ -12,6 +12,17 @@ from . import _core
 
 #: Rows shown by ``_repr_html_`` before the rest is summarised.
 HTML_ROWS = 300
+
+
+def _decimals(times: Iterable[float], least: int = 3, most: int = 6) -> int:
+    """Enough decimals (from ``least`` to ``most``) for distinct times to show
+    distinct, so times on the virtual clock read in order (``seq`` orders the rest)."""
+    distinct = sorted(set(times))
+    for d in range(least, most):
+        shown = [f"{t:.{d}f}" for t in distinct]
+        if len(set(shown)) == len(shown):
+            return d
+    return most
 
 
 @dataclass(frozen=True, eq=True)
@@ -64,16 +75,16 @@ class TraceEntry:
             command, fields = invitation
             rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in fields.items())
             summary = f"{len(self.payload)} bytes: {html.escape(command or '?')}"
-            return f"<details><summary>{summary}</summary><table>{rows}</table></details>"
+            return f"<details><summary>{summary}</summary><table class='msgr-fields'>{rows}</table></details>"
         text = self.payload.decode("utf-8", "replace")
         first = text.splitlines()[0] if text else ""
         return f"<details><summary>{len(self.payload)} bytes: {html.escape(first[:60])}</summary><pre>{html.escape(text)}</pre></details>"
 
-    def _row_html(self) -> str:
+    def _row_html(self, decimals: int = 3) -> str:
         trid = "" if self.trid is None else str(self.trid)
         args = self.args[1:] if self.trid is not None else self.args
-        cells = [str(self.seq), f"{self.time:.3f}", f"{self.user} #{self.conn}", self.direction, self.command, trid, " ".join(args)]
-        return "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + f"<td>{self._payload_html()}</td></tr>"
+        cells = [str(self.seq), f"{self.time:.{decimals}f}", f"{self.user} #{self.conn}", self.direction, self.command, trid, " ".join(args)]
+        return "<tr>" + "".join(_cell(i, c) for i, c in enumerate(cells)) + f"<td>{self._payload_html()}</td></tr>"
 
     def _repr_html_(self) -> str:
         return _table([self])
@@ -82,11 +93,50 @@ class TraceEntry:
         return self.raw
 
 
+#: Columns kept on one line (connection, direction): "C->S" must not break at its "-".
+_NOWRAP = frozenset({2, 3})
+
+
+def _cell(column: int, text: str) -> str:
+    if column in _NOWRAP:
+        return f"<td style='white-space:nowrap'>{html.escape(text)}</td>"
+    return f"<td>{html.escape(text)}</td>"
+
+
+#: The folded fields of an invitation, in any table that shows payloads.
+_FIELDS_CSS = (
+    "table.msgr-fields.msgr-fields.msgr-fields td{text-align:left; padding:1px 6px; font-family:monospace;"
+    " white-space:nowrap; background:transparent}"
+)
+
+_STYLE = (
+    "<style>table.msgr-trace.msgr-trace.msgr-trace > tbody > tr > td, table.msgr-trace.msgr-trace.msgr-trace > thead > tr > th"
+    "{text-align:left; vertical-align:top; padding:2px 8px}"
+    " table.msgr-trace.msgr-trace.msgr-trace > tbody > tr > td:nth-child(-n+6){white-space:nowrap}"
+    " table.msgr-trace.msgr-trace.msgr-trace > tbody > tr > td:nth-child(1), table.msgr-trace.msgr-trace.msgr-trace > tbody > tr > td:nth-child(2)"
+    "{text-align:right; font-variant-numeric:tabular-nums}"
+    " table.msgr-trace.msgr-trace.msgr-trace > tbody > tr > td:nth-child(7){font-family:monospace; overflow-wrap:anywhere}"
+    f" {_FIELDS_CSS}</style>"
+)
+
+
 def _table(entries: Sequence[TraceEntry], more: int = 0) -> str:
-    head = "".join(f"<th>{h}</th>" for h in ("#", "t (s)", "connection", "dir", "command", "trid", "arguments", "payload"))
+    head = "".join(f"<th>{h}</th>" for h in ("seq", "t (s)", "connection", "dir", "command", "trid", "arguments", "payload"))
     tail = f"<tr><td colspan='8'>… {more} more messages</td></tr>" if more > 0 else ""
-    body = "".join(e._row_html() for e in entries)
-    return f"<table class='msgr-trace'><thead><tr>{head}</tr></thead><tbody>{body}{tail}</tbody></table>"
+    decimals = _decimals(e.time for e in entries)
+    body = "".join(e._row_html(decimals) for e in entries)
+    return f"{_STYLE}<table class='msgr-trace'><thead><tr>{head}</tr></thead><tbody>{body}{tail}</tbody></table>"
+
+
+class TraceEntries(list[TraceEntry]):
+    """Some trace entries (``trace.filter(...)``, ``trace[a:b]``): a plain ``list``
+    that renders as the trace table in a notebook."""
+
+    def _repr_html_(self) -> str:
+        return _table(self[:HTML_ROWS], len(self) - HTML_ROWS)
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} trace entries>" + "".join(f"\n  {e.seq:>6} {e.user:<24} {e.direction} {e.line}" for e in self[:20])
 
 
 _NO_TRID = frozenset({"RNG", "JOI", "BYE", "NLN", "FLN", "OUT", "NOT", "IPG", "QNG", "PNG"})
@@ -120,22 +170,24 @@ class Trace(Sequence[TraceEntry]):
     @overload
     def __getitem__(self, index: int) -> TraceEntry: ...
     @overload
-    def __getitem__(self, index: slice) -> list[TraceEntry]: ...
-    def __getitem__(self, index: int | slice) -> TraceEntry | list[TraceEntry]:
+    def __getitem__(self, index: slice) -> TraceEntries: ...
+    def __getitem__(self, index: int | slice) -> TraceEntry | TraceEntries:
+        if isinstance(index, slice):
+            return TraceEntries(self._sync()[index])
         return self._sync()[index]
 
     def lines(self) -> list[str]:
         """Every command line, in order."""
         return [e.line for e in self._sync()]
 
-    def filter(self, command: str | None = None, user: str | None = None, direction: str | None = None) -> list[TraceEntry]:
-        """Entries matching every given criterion."""
-        return [
+    def filter(self, command: str | None = None, user: str | None = None, direction: str | None = None) -> TraceEntries:
+        """Entries matching every given criterion (a list that renders as a table)."""
+        return TraceEntries(
             e for e in self._sync()
             if (command is None or e.command == command)
             and (user is None or e.user.lower() == user.lower())
             and (direction is None or e.direction == direction)
-        ]
+        )
 
     def clear(self) -> None:
         """Forgets every entry so far."""
