@@ -1,4 +1,4 @@
-"""Run-to-completion delivery of core events to Python callbacks (design §2).
+"""Run-to-completion delivery of core events to Python callbacks.
 
 A public call runs its core operation, then delivers every event the core queued, in
 FIFO order, before it returns. A callback may call back into the API: that nested call

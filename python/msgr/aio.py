@@ -80,6 +80,8 @@ _T = TypeVar("_T")
 
 
 class _Default(enum.Enum):
+    """``CONNECTION_TIMEOUT``: a ``timeout`` that means the one given to ``connect()``."""
+
     CONNECTION_TIMEOUT = "the connection's timeout"
 
     def __repr__(self) -> str:
@@ -453,10 +455,12 @@ class AsyncMessenger:
 
     @property
     def closed(self) -> bool:
+        """True once the connection is closed, by ``close()`` or by the server."""
         return self._connection.closed
 
     @property
     def sign_in_name(self) -> str:
+        """The signed-in user's e-mail address."""
         return self._messenger.sign_in_name
 
     def session_manager(self) -> MsgrSessionManager:

@@ -18,6 +18,7 @@ class Contact:
 
     @property
     def online(self) -> bool:
+        """True unless the status is unknown (``None``) or ``"FLN"`` (offline)."""
         return self.status not in (None, "FLN")
 
     def __str__(self) -> str:

@@ -677,10 +677,14 @@ def _diagram(title: str, transitions: list[Transition]) -> StateDiagram:
 
 
 def lock_diagram() -> StateDiagram:
+    """``LockStatus.diagram()``: the lock's states and what moves between them, as SVG
+    in a notebook and as ``.mermaid()`` text."""
     return _diagram("LockStatus", lock_transitions())
 
 
 def session_diagram() -> StateDiagram:
+    """``SessionState.diagram()``: a session's states and what moves between them, as
+    SVG in a notebook and as ``.mermaid()`` text."""
     return _diagram("SessionState", session_transitions())
 
 

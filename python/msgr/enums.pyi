@@ -3,7 +3,7 @@
 
 import enum
 
-from .diagram import StateDiagram, Transition
+from .diagram import StateDiagram, Transitions
 
 __all__ = ["HResult", "LockStatus", "SessionState", "SessionFlags"]
 
@@ -62,7 +62,7 @@ class LockStatus(enum.IntEnum):
     UNLOCKFAILED = 5
     DISABLED = 6
     @staticmethod
-    def transitions() -> list[Transition]: ...
+    def transitions() -> Transitions: ...
     @staticmethod
     def diagram() -> StateDiagram: ...
 
@@ -78,7 +78,7 @@ class SessionState(enum.IntEnum):
     FALLBACK_INVITER = 8
     FALLBACK_INVITEE = 9
     @staticmethod
-    def transitions() -> list[Transition]: ...
+    def transitions() -> Transitions: ...
     @staticmethod
     def diagram() -> StateDiagram: ...
 

@@ -194,6 +194,7 @@ class EventLog(Sequence[LoggedEvent]):
         return iter(list(self._events))
 
     def clear(self) -> None:
+        """Forgets every event recorded so far; recording goes on."""
         self._events.clear()
 
     def names(self) -> list[str]:

@@ -1,5 +1,5 @@
 """``IMsgrLock``, the Lock and Key API that ``MsgrSessionManager`` and ``MessengerPriv``
-carry. Each object unlocks separately (reference §1.1)."""
+carry. Each object unlocks separately."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""``MsgrSessionManager``: creates and finds sessions, registers applications
-(reference §3.3, §4.2)."""
+"""``MsgrSessionManager``: creates and finds sessions, registers applications."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ __all__ = ["MsgrSessionManager"]
 
 class MsgrSessionManager(MsgrLock):
     """``MsgrSessionManager`` (``IMsgrSessionManager`` + ``IMsgrLock``). Every member but
-    the lock's fails with the lock's error until the object is unlocked (C30).
+    the lock's fails with the lock's error until the object is unlocked.
 
     Callbacks besides the lock's: ``on_invitation(session, app_data)`` (return ``True``
     for pfHandled), ``on_app_registered(guid)``, ``on_app_unregistered(guid)``,
@@ -59,12 +58,15 @@ class MsgrSessionManager(MsgrLock):
         )
 
     def unregister_application(self, guid: str) -> None:
+        """Removes a registration made with ``register_application``;
+        ``AppNotRegisteredError`` if ``guid`` is not registered."""
         m = self._messenger
         m._dispatch.call(m._core.unregister_application, self._id, _args.guid(guid, "guid"))
 
     @property
     def applications(self) -> None:
-        """Documented as not implemented: raises ``NotImplError`` (C18) once unlocked."""
+        """Not implemented in Windows Messenger either: raises ``NotImplError`` once unlocked
+        (``LockNotInitializedError`` etc. before)."""
         m = self._messenger
         m._core.applications(self._id)
 

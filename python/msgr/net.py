@@ -1,4 +1,4 @@
-"""Network mode (design §2, §3): ``serve()`` runs the Messenger service on a TCP port;
+"""Network mode: ``serve()`` runs the Messenger service on a TCP port;
 ``connect()`` signs a Windows Messenger in to an MSNP server over TCP and returns the
 same ``Messenger`` class as the embedded service.
 
@@ -55,6 +55,7 @@ class ServerHandle(ServiceOperations):
 
     @property
     def running(self) -> bool:
+        """True until ``close()``: the server accepts connections."""
         return bool(self._core.running)
 
     def close(self) -> None:
@@ -194,6 +195,7 @@ class Connection(_Backend):
 
     @property
     def closed(self) -> bool:
+        """True once ``close()`` has run."""
         return bool(self._core.closed)
 
     def close(self) -> None:

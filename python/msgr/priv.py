@@ -1,5 +1,4 @@
-"""``MessengerPriv``: adds contacts without UI and subscribes to alerts (reference §3.2,
-§4.1)."""
+"""``MessengerPriv``: adds contacts without UI and subscribes to alerts."""
 
 from __future__ import annotations
 

@@ -222,6 +222,7 @@ class Messenger(_EventSource):
 
     @property
     def signed_in(self) -> bool:
+        """``state == "signed_in"``."""
         return self.state == "signed_in"
 
     @property

@@ -1,4 +1,4 @@
-"""``MsgrSession``: one side of one application session (reference §3.4, §4.3)."""
+"""``MsgrSession``: one side of one application session."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ class MsgrSession(_EventSource):
     before_app_launch: Callable[[], object] | None = None
 
     def __init__(self, messenger: Messenger, oid: int) -> None:
+        """Internal: sessions come from the session manager, never from this call."""
         object.__setattr__(self, "_messenger", messenger)
         object.__setattr__(self, "_id", oid)
 
@@ -64,6 +65,7 @@ class MsgrSession(_EventSource):
 
     @property
     def messenger(self) -> Messenger:
+        """The ``Messenger`` (signed-in user) this session belongs to."""
         return self._messenger
 
     # ---- properties ------------------------------------------------------------------
@@ -79,15 +81,20 @@ class MsgrSession(_EventSource):
 
     @property
     def state(self) -> SessionState:
+        """Where the session is now: ``READY``, ``INVITATION``, ``ACCEPTED``,
+        ``CONNECTED``, or one of the ends ``DECLINED``, ``CANCELLED``, ``TERMINATED``.
+        ``SessionState.diagram()`` draws the moves between them."""
         m = self._messenger
         return SessionState(m._core.session_state(self._id))
 
     @property
     def flags(self) -> SessionFlags:
+        """``SessionFlags.INVITER`` or ``SessionFlags.INVITEE``: which side this object is."""
         return SessionFlags(self._info()[1])
 
     @property
     def session_id(self) -> str:
+        """``{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}``, the same on both sides of one session."""
         return self._info()[3]
 
     @property
@@ -112,11 +119,15 @@ class MsgrSession(_EventSource):
 
     @property
     def application_name(self) -> str:
+        """The registered name of ``application`` (``""`` if it has none);
+        ``AppNotSpecifiedError`` while no application is set."""
         m = self._messenger
         return m._core.application_name(self._id)
 
     @property
     def application_url(self) -> str:
+        """Where to download ``application``, from its registration; what the invitee's
+        ``on_app_not_present`` gets. ``AppNotSpecifiedError`` while no application is set."""
         m = self._messenger
         return m._core.application_url(self._id)
 
@@ -150,9 +161,15 @@ class MsgrSession(_EventSource):
             raise
 
     def accept(self, app_data: str | None = None) -> None:
+        """The invitee accepts; ``app_data`` (at most 512 bytes as UTF-16) reaches the
+        inviter's ``on_accepted``. ``NotInviteeError`` on the inviter's object,
+        ``SessionStateInvalidError`` outside ``INVITATION``."""
         self._call("accept", _args.optional_text(app_data, "app_data"))
 
     def decline(self, app_data: str | None = None) -> None:
+        """The invitee declines; ``app_data`` reaches the inviter's ``on_declined`` and the
+        session ends ``DECLINED``. ``NotInviteeError`` on the inviter's object,
+        ``SessionStateInvalidError`` outside ``INVITATION``."""
         self._call("decline", _args.optional_text(app_data, "app_data"))
 
     def cancel(self, hr: int, app_data: str | None = None) -> None:

@@ -21,7 +21,10 @@ fn lock_response(challenge: &str, key: &str) -> String {
     challenge::md5_response(challenge, key)
 }
 
-/// The MSNP11+ challenge answer (msnp.md §d.4).
+/// The MSNP11+ answer to a `CHL` challenge, as sent in `QRY` (the CHL response algorithm).
+/// The product id and key are the client build's: for example
+/// `msnp11_response("22210219642164014968", "PROD0090YUAUV{2B", "YMM8C_H7KCQ2S_KL")`
+/// is `"85ecb0db8f32113df79ce0892b9a102c"`.
 #[pyfunction]
 fn msnp11_response(challenge: &str, product_id: &str, product_key: &str) -> String {
     challenge::msnp11_response(challenge, product_id, product_key)
@@ -161,7 +164,7 @@ fn session_machine() -> Vec<SessionCell> {
 type ParsedInvitation = (Option<String>, Vec<(String, String)>);
 
 /// A `text/x-msmsgsinvite` payload as (Invitation-Command or None, [(field, value)]),
-/// parsed with the same lenient rules the client uses (msnp.md §f.2).
+/// parsed with the same lenient rules the client uses (unknown fields kept, in order).
 #[pyfunction]
 fn parse_invitation(py: Python<'_>, payload: &[u8]) -> PyResult<ParsedInvitation> {
     let msg = InviteMessage::parse_payload(payload).map_err(|e| convert::to_py_err(py, e.into()))?;
