@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from . import _args
+from ._callback import Callback
 from ._events import LOCK_EVENTS
 from .enums import LockStatus
 
@@ -30,8 +31,6 @@ class _EventSource:
                 if name not in self._callbacks:
                     known = ", ".join(sorted(self._callbacks))
                     raise AttributeError(f"{type(self).__name__} has no event {name!r}; its events are: {known}")
-                if value is not None and not callable(value):
-                    raise TypeError(f"{name} must be callable or None, not {type(value).__name__}")
             object.__setattr__(self, name, value)
 
 
@@ -53,10 +52,25 @@ class MsgrLock(_EventSource):
     _messenger: Messenger
     _id: int
 
-    on_lock_enable: Callable[[bool], object] | None = None
-    on_lock_challenge: Callable[[int, str], object] | None = None
-    on_lock_result: Callable[[int, bool], object] | None = None
-    on_lock_status_changed: Callable[[LockStatus], object] | None = None
+    on_lock_enable: Callback[Callable[[bool], object]] = Callback(
+        """``on_lock_enable(enabled)`` (OnLockEnable), shortly after sign-in: ``True`` when
+        challenges may now be requested, ``False`` when Lock and Key is disabled and the
+        object stays unusable. Before it fires, ``request_challenge`` fails."""
+    )
+    on_lock_challenge: Callback[Callable[[int, str], object]] = Callback(
+        """``on_lock_challenge(cookie, challenge)`` (OnLockChallenge): the service's answer
+        to ``request_challenge(cookie)``. Reply with
+        ``send_response(app_id, lock_response(challenge, key), cookie)``."""
+    )
+    on_lock_result: Callback[Callable[[int, bool], object]] = Callback(
+        """``on_lock_result(cookie, succeeded)`` (OnLockResult): ``True`` means the object is
+        unlocked; ``False`` that the key was refused or the service did not answer in time
+        (then ``status`` is ``UNLOCKFAILED`` for the rest of the sign-in)."""
+    )
+    on_lock_status_changed: Callback[Callable[[LockStatus], object]] = Callback(
+        """``on_lock_status_changed(status)`` (OnLockStatusChanged): every change of
+        ``status``, with the new ``LockStatus``."""
+    )
 
     def __init__(self, messenger: Messenger) -> None:
         if type(self) is MsgrLock:

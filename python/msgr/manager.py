@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, ClassVar
 
 from . import _args
+from ._callback import Callback
 from ._events import LOCK_EVENTS, MANAGER_EVENTS
 from .lock import MsgrLock
 
@@ -28,10 +29,25 @@ class MsgrSessionManager(MsgrLock):
         e.callback for e in (*LOCK_EVENTS.values(), *MANAGER_EVENTS.values())
     )
 
-    on_invitation: Callable[[MsgrSession, str | None], object] | None = None
-    on_app_registered: Callable[[str], object] | None = None
-    on_app_unregistered: Callable[[str], object] | None = None
-    on_app_shutdown: Callable[[], object] | None = None
+    on_invitation: Callback[Callable[[MsgrSession, str | None], object]] = Callback(
+        """``on_invitation(session, app_data)`` (OnInvitation): another user invites this
+        one; ``session`` is the invitee's ``MsgrSession`` in ``INVITATION`` and
+        ``app_data`` the inviter's text (or None). Call ``session.accept()`` or
+        ``session.decline()``, now or later. Returning ``True`` is pfHandled (the app
+        handles the invitation itself)."""
+    )
+    on_app_registered: Callback[Callable[[str], object]] = Callback(
+        """``on_app_registered(guid)`` (OnAppRegistered): ``register_application`` added
+        ``guid`` on this machine."""
+    )
+    on_app_unregistered: Callback[Callable[[str], object]] = Callback(
+        """``on_app_unregistered(guid)`` (OnAppUnRegistered): ``unregister_application``
+        removed ``guid``."""
+    )
+    on_app_shutdown: Callback[Callable[[], object]] = Callback(
+        """``on_app_shutdown()`` (OnAppShutdown): the user signed out; every live session
+        has ended just before (``on_termination`` with ``SR_SESSION_CANCELLED_LOCAL``)."""
+    )
 
     def create_session(self) -> MsgrSession:
         """A new session in ``READY``, this side the inviter. One per invitation."""

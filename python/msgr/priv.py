@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Callable, ClassVar
 
 from . import _args
+from ._callback import Callback
 from ._events import LOCK_EVENTS, PRIV_EVENTS
 from .contact import Contact
 from .enums import HResult
@@ -29,8 +30,16 @@ class MessengerPriv(MsgrLock):
         e.callback for e in (*LOCK_EVENTS.values(), *PRIV_EVENTS.values())
     )
 
-    on_contact_list_add: Callable[[HResult, Contact | None], object] | None = None
-    on_alert_received: Callable[[str], object] | None = None
+    on_contact_list_add: Callback[Callable[[HResult, Contact | None], object]] = Callback(
+        """``on_contact_list_add(hr, contact)`` (OnContactListAdd): the service's verdict on
+        ``add_contact``: ``HResult.S_OK`` and the new ``Contact``, or the failure code
+        (``E_FAIL`` for an unknown user or a full list, ``E_INVALIDARG`` for a malformed
+        name) and None."""
+    )
+    on_alert_received: Callback[Callable[[str], object]] = Callback(
+        """``on_alert_received(xml)`` (OnAlertReceived): an MSN Alert for a site id given
+        to ``enable_alert_events``, as the notification's XML text."""
+    )
 
     def add_contact(self, sign_in_name: str | None, service: str | None = None) -> None:
         """``AddContact``: puts the user on the forward list with no UI. ``None`` raises

@@ -10,6 +10,7 @@ import weakref
 from typing import Any, Callable
 
 from . import _args, _core
+from ._callback import Callback
 from ._dispatch import Dispatcher
 from ._events import MESSENGER_EVENTS
 from ._service_ops import ServiceOperations
@@ -170,9 +171,19 @@ class Messenger(_EventSource):
     _live: dict[int, MsgrSession]
     _sessions_lock: threading.Lock
 
-    on_signed_in: Callable[[], object] | None = None
-    on_signed_out: Callable[[str], object] | None = None
-    on_sign_in_failed: Callable[[HResult, str], object] | None = None
+    on_signed_in: Callback[Callable[[], object]] = Callback(
+        """``on_signed_in()`` (OnSignin): sign-in finished; the lock objects get
+        ``on_lock_enable`` right after."""
+    )
+    on_signed_out: Callback[Callable[[str], object]] = Callback(
+        """``on_signed_out(reason)`` (OnSignout): the user is offline. ``reason`` is
+        ``"user"`` (``sign_out()``), ``"signed_in_elsewhere"`` (``OUT OTH``),
+        ``"server_shutdown"`` or ``"connection_lost"``."""
+    )
+    on_sign_in_failed: Callback[Callable[[HResult, str], object]] = Callback(
+        """``on_sign_in_failed(hr, message)`` (OnSigninFailed): the service refused the
+        sign-in (e.g. a wrong password) or the connection failed during it."""
+    )
     #: ``launcher(session) -> pid | None`` starts the application when an accepted
     #: session is about to launch; None (the default) records a virtual launch.
     launcher: Callable[[MsgrSession], int | None] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from . import _args
+from ._callback import Callback
 from ._events import SESSION_EVENTS
 from .contact import Contact
 from .enums import HResult, SessionFlags, SessionState
@@ -32,16 +33,49 @@ class MsgrSession(_EventSource):
     _messenger: Messenger
     _id: int
 
-    on_state_changed: Callable[[SessionState], object] | None = None
-    on_app_not_present: Callable[[str, str], object] | None = None
-    on_accepted: Callable[[str | None], object] | None = None
-    on_declined: Callable[[str | None], object] | None = None
-    on_cancelled: Callable[[str | None], object] | None = None
-    on_termination: Callable[[HResult | int, str | None], object] | None = None
-    on_ready_to_launch: Callable[[], object] | None = None
-    on_context_data: Callable[[str], object] | None = None
-    on_send_error: Callable[[HResult], object] | None = None
-    before_app_launch: Callable[[], object] | None = None
+    on_state_changed: Callback[Callable[[SessionState], object]] = Callback(
+        """``on_state_changed(previous)`` (OnStateChanged): fires on every change of
+        ``state`` and carries the state *before* it; read ``state`` for the new one."""
+    )
+    on_app_not_present: Callback[Callable[[str, str], object]] = Callback(
+        """``on_app_not_present(name, url)`` (OnAppNotPresent), on the invitee: the
+        application is not registered on this machine, so the invitation is declined;
+        ``url`` is where the inviter says to get it."""
+    )
+    on_accepted: Callback[Callable[[str | None], object]] = Callback(
+        """``on_accepted(app_data)`` (OnAccepted), on the inviter: the invitee accepted,
+        with the text given to ``accept`` (or None)."""
+    )
+    on_declined: Callback[Callable[[str | None], object]] = Callback(
+        """``on_declined(app_data)`` (OnDeclined), on the inviter: the invitee declined
+        (or lacks the application), with the text given to ``decline`` (or None)."""
+    )
+    on_cancelled: Callback[Callable[[str | None], object]] = Callback(
+        """``on_cancelled(app_data)`` (OnCancelled): the other side cancelled, with the
+        text given to its ``cancel`` (or None)."""
+    )
+    on_termination: Callback[Callable[[HResult | int, str | None], object]] = Callback(
+        """``on_termination(hr, app_data)`` (OnTermination): the session ended; the last
+        event it fires. ``hr`` says why (an ``HResult``, or the int a peer's ``cancel``
+        gave); ``app_data`` is the decline or cancel text."""
+    )
+    on_ready_to_launch: Callback[Callable[[], object]] = Callback(
+        """``on_ready_to_launch()`` (OnReadyToLaunch), on the invitee: the session is
+        approved and the application may start."""
+    )
+    on_context_data: Callback[Callable[[str], object]] = Callback(
+        """``on_context_data(data)`` (OnContextData): the peer called
+        ``send_context_data(data)``; also readable as ``context_data``."""
+    )
+    on_send_error: Callback[Callable[[HResult], object]] = Callback(
+        """``on_send_error(hr)`` (OnSendError): the last message for this session could
+        not be sent (e.g. ``SR_INVITATION_SEND_FAILURE``)."""
+    )
+    before_app_launch: Callback[Callable[[], object]] = Callback(
+        """``before_app_launch()`` (BeforeAppLaunch), on the invitee after ``accept``: the
+        application is about to be launched. Return ``False`` to stop the launch
+        (pfEnableDefault); anything else lets it go ahead."""
+    )
 
     def __init__(self, messenger: Messenger, oid: int) -> None:
         """Internal: sessions come from the session manager, never from this call."""
