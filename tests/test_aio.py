@@ -11,12 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import re
 import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -609,69 +607,3 @@ def test_a_closed_loop_closes_the_connection(server: msgr.ServerHandle, monkeypa
     (args,) = hooked
     assert isinstance(args.exc_value, RuntimeError) and "closed" in str(args.exc_value)
     assert any("nothing can deliver" in note for note in args.exc_value.__notes__)
-
-
-# --------------------------------------------------------------------------- the README's example
-
-#: The README's "asyncio" section, as proposed; once the README has it, it must be the
-#: same code (the test below checks).
-README_EXAMPLE = '''\
-import asyncio
-
-import msgr
-import msgr.aio
-
-APP_ID, KEY = "myapp@msnmsgr.com", "MYKEY"
-CHESS = "{0E0B4F5A-7C71-4D2B-9F8F-1A2B3C4D5E6F}"
-
-
-async def ready(client: msgr.aio.AsyncMessenger) -> msgr.MsgrSessionManager:
-    manager = client.session_manager()
-    await client.unlock(manager, APP_ID, KEY)      # challenge, response, verdict
-    manager.register_application(CHESS, "Chess", "http://example.com/chess", "/usr/bin/chess")
-    return manager
-
-
-async def main(address: tuple[str, int]) -> None:
-    async with (
-        msgr.aio.connect(address, "alice@example.com", "pw-a") as alice,
-        msgr.aio.connect(address, "bob@example.com", "pw-b") as bob,
-    ):
-        alice_manager, bob_manager = await asyncio.gather(ready(alice), ready(bob))
-        # Callbacks run on the loop's thread: they may call the API (or touch the loop).
-        bob_manager.on_invitation = lambda session, app_data: session.accept("ready")
-
-        session = alice_manager.create_session()
-        session.application = CHESS
-        await alice.invite(session, "bob@example.com", "let's play")  # sent, off the loop
-        await alice.wait_connected(session, timeout=5)  # InvitationDeclinedError if refused
-        print(session.state.name, session.remote_address)
-
-        session.send_context_data("e2e4")
-        move = await bob.next_event(name="on_context_data", timeout=5)
-        print("bob got", move.args[0])
-
-
-users = [("alice@example.com", "pw-a"), ("bob@example.com", "pw-b")]
-with msgr.serve(users=users, licenses={APP_ID: KEY}) as server:
-    asyncio.run(main(server.address))
-'''
-
-
-def _readme_example() -> str:
-    """The README's asyncio example if it has one (it must be ``README_EXAMPLE``), else
-    ``README_EXAMPLE``."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    section = re.search(r"^## asyncio\n(.*?)(?=^## |\Z)", readme, re.S | re.M)
-    if section is None:
-        return README_EXAMPLE
-    block = re.search(r"```python\n(.*?)```", section.group(1), re.S)
-    assert block is not None, "the README's asyncio section has no python block"
-    assert block.group(1) == README_EXAMPLE, "the README's asyncio example is not the one tested here"
-    return block.group(1)
-
-
-def test_the_readme_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    code = compile(_readme_example(), "README.md (asyncio)", "exec")
-    exec(code, {"__name__": "readme_asyncio"})
-    assert capsys.readouterr().out.splitlines() == ["CONNECTED 127.0.0.1", "bob got e2e4"]

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import msgr
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,41 +26,71 @@ def test_readme_starts_with_the_two_commands() -> None:
     assert README.index("```bash") < README.index("## ")
 
 
-def test_readme_python_examples_run_in_order(capsys) -> None:
-    namespace: dict[str, object] = {}
-    for block in re.findall(r"```python\n(.*?)```", README, re.S):
-        exec(compile(block, "README.md", "exec"), namespace)
-    out = capsys.readouterr().out
-    assert out.splitlines() == [
-        "unlocked",
-        "CONNECTED 127.0.0.4",
-        "S_OK bob@example.com",
-        "alert for site True",
-        "True INITIALIZED",
-    ]
-    manager = namespace["manager"]
-    assert isinstance(manager, msgr.MsgrSessionManager)
-    assert manager.status == msgr.LockStatus.UNLOCKED
+PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
+TEST_BLOCKS = [block for block in PYTHON_BLOCKS if "\ndef test_" in block]
+EXAMPLES = [block for block in PYTHON_BLOCKS if block not in TEST_BLOCKS]
+
+#: What each example prints, in README order.
+PRINTED = [
+    ["unlocked"],
+    ["CONNECTED 127.0.0.4", "['OnStateChanged', 'OnInvitation', 'OnStateChanged']"],
+    ["S_OK bob@example.com", "alert for site True"],
+    ["True INITIALIZED"],
+    ["CONNECTED 127.0.0.1", "bob got e2e4"],
+]
 
 
-def test_demo_unlocks_and_prints_events_and_wire() -> None:
+def test_readme_has_the_examples_it_promises() -> None:
+    assert len(EXAMPLES) == len(PRINTED) and len(TEST_BLOCKS) == 1
+    assert "## asyncio\n" in README and "pip install msgrpriv" in README
+
+
+@pytest.mark.parametrize("index", range(len(PRINTED)))
+def test_each_readme_example_runs_on_its_own(index: int, tmp_path: Path) -> None:
+    # A fresh interpreter per block: nothing leaks in from another block or from pytest.
+    script = tmp_path / "example.py"
+    script.write_text(EXAMPLES[index], encoding="utf-8")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == PRINTED[index]
+
+
+def test_the_readme_plugin_example_passes_under_pytest(tmp_path: Path) -> None:
+    (tmp_path / "test_readme_plugin.py").write_text(TEST_BLOCKS[0], encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_readme_plugin.py"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "2 passed" in run.stdout
+
+
+def test_demo_shows_an_unlock_and_an_invitation_as_events_among_wire_lines() -> None:
     run = subprocess.run([sys.executable, "-m", "msgr", "demo"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    lines = run.stdout.splitlines()
-    events = [line.strip() for line in lines if "MsgrSessionManager.on_" in line]
-    assert [e.split("  ")[-1].split("(")[0] for e in events] == [
-        "MsgrSessionManager.on_lock_status_changed",
-        "MsgrSessionManager.on_lock_challenge",
-        "MsgrSessionManager.on_lock_result",
-        "MsgrSessionManager.on_lock_status_changed",
+    out = run.stdout
+    lock, invite = out.split("\n1. Lock and Key")[1].split("\n2. Session Invite")
+    rows = [line.split(None, 2) for line in lock.splitlines() if line[:6].strip().isdigit()]
+    seqs = [int(seq) for seq, _time, _rest in rows]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    alice = [rest for _seq, _time, rest in rows if "alice@example.com" in rest]
+    assert [r.split("(")[0].split(" ", 2)[-1].split()[0] for r in alice] == [
+        "MsgrSessionManager[alice@example.com].OnLockStatusChanged",
+        "CHL", "CHL", "MsgrSessionManager[alice@example.com].OnLockChallenge", "QRY", "QRY",
+        "MsgrSessionManager[alice@example.com].OnLockResult",
+        "MsgrSessionManager[alice@example.com].OnLockStatusChanged",
+        "MsgrSessionManager[alice@example.com].OnAppRegistered",
     ]
-    wire = [line.strip() for line in lines if line.strip().startswith(("C->S", "S->C"))]
-    assert wire[0] == "C->S  CHL 8"
-    assert wire[1].startswith("S->C  CHL 8 ")
-    assert wire[2].startswith("C->S  QRY 9 demo@msnmsgr.com 32")
-    assert wire[3] == "S->C  QRY 9"
-    assert lines[-1] == "final status: UNLOCKED"
-    assert "DEMOKEY42" not in run.stdout
+    assert "alice@example.com C->S QRY 9 demo@msnmsgr.com 32" in lock and ".OnLockResult(1234, True)" in lock
+    for shown in ("C->S MSG 3 N", "[INVITE]", "OnInvitation(<MsgrSession {", "'fancy a game?'", "[ACCEPT]",
+                  "OnAccepted('ready when you are')", "OnStateChanged(ACCEPTED → CONNECTED)"):
+        assert shown in invite, shown
+    assert invite.index("[INVITE]") < invite.index("OnInvitation") < invite.index("OnAccepted")
+    assert out.splitlines()[-2:] == [
+        "session managers: alice UNLOCKED, bob UNLOCKED",
+        "alice's session: CONNECTED, peer address 127.0.0.4",
+    ]
+    assert "DEMOKEY42" not in out
 
 
 def test_package_docstring_example_runs() -> None:

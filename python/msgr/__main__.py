@@ -1,5 +1,7 @@
-"""``python -m msgr demo``: sign in to the embedded service, unlock the session manager
-with Lock and Key, and print the events in order and the MSNP lines that crossed.
+"""``python -m msgr demo``: two users sign in to the embedded service; both session
+managers unlock with Lock and Key; alice invites bob to an application session and bob
+accepts. An ``EventLog`` records the events, and they are printed interleaved with the
+MSNP lines that caused them.
 
 ``python -m msgr serve``: run the MSNP service on a TCP port (``--help`` lists options)."""
 
@@ -7,45 +9,53 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 import msgr
 from msgr import cli
 
 APP_ID, APP_KEY = "demo@msnmsgr.com", "DEMOKEY42"
+CHESS = "{5D3E02AB-6190-11D3-BBBB-00C04F795683}"
+
+
+def _unlocked_manager(user: msgr.Messenger) -> msgr.MsgrSessionManager:
+    manager = user.session_manager()
+    manager.on_lock_challenge = lambda cookie, challenge: manager.send_response(
+        APP_ID, msgr.lock_response(challenge, APP_KEY), cookie
+    )
+    manager.request_challenge(cookie=1234)
+    manager.register_application(CHESS, "Chess", "http://example.com/chess", "/usr/games/chess")
+    return manager
+
+
+def _chapter(title: str, service: msgr.Service, log: msgr.EventLog) -> None:
+    print(f"\n{title}\n")
+    print(log.timeline(service.trace))
+    service.trace.clear()
+    log.clear()
 
 
 def demo() -> int:
     service = msgr.Service(seed=2001)
     service.license(APP_ID, APP_KEY)
-    alice = service.sign_in("alice@example.com")
-    manager = alice.session_manager()
-    events: list[str] = []
-
-    def log(name: str) -> Any:
-        def record(*args: Any) -> None:
-            shown = ", ".join(repr(a) for a in args)
-            events.append(f"t={service.now:6.2f}s  {type(manager).__name__}.{name}({shown})")
-        return record
-
-    manager.on_lock_status_changed = log("on_lock_status_changed")
-    manager.on_lock_result = log("on_lock_result")
-
-    def on_lock_challenge(cookie: int, challenge: str) -> None:
-        log("on_lock_challenge")(cookie, challenge)
-        manager.send_response(APP_ID, msgr.lock_response(challenge, APP_KEY), cookie)
-
-    manager.on_lock_challenge = on_lock_challenge
-    print(f"signed in: {alice!r}; the session manager starts {manager.status.name}")
+    alice, bob = service.sign_in("alice@example.com"), service.sign_in("bob@example.com")
+    print(f"signed in to the embedded service: {alice.sign_in_name}, {bob.sign_in_name}")
+    print("columns: seq (shared by events and wire lines), virtual time, then an event or a wire line")
     service.trace.clear()
-    manager.request_challenge(cookie=1234)
-    print("\nevents, in order:")
-    print("\n".join(f"  {e}" for e in events))
-    print("\nMSNP on the wire:")
-    for entry in service.trace:
-        print(f"  {entry.direction}  {entry.line}" + (f"  + {entry.payload.decode()!r}" if entry.payload else ""))
-    print(f"\nfinal status: {manager.status.name}")
-    return 0 if manager.status == msgr.LockStatus.UNLOCKED else 1
+    with msgr.EventLog(service) as log:
+        alice_manager, bob_manager = _unlocked_manager(alice), _unlocked_manager(bob)
+        _chapter("1. Lock and Key: each session manager requests a challenge and answers it", service, log)
+
+        bob_manager.on_invitation = lambda session, app_data: session.accept("ready when you are")
+        session = alice_manager.create_session()
+        session.application = CHESS
+        session.invite("bob@example.com", "fancy a game?")
+        _chapter("2. Session Invite: alice invites bob to Chess through a switchboard; bob accepts", service, log)
+
+    print(f"\nsession managers: alice {alice_manager.status.name}, bob {bob_manager.status.name}")
+    print(f"alice's session: {session.state.name}, peer address {session.remote_address}")
+    unlocked = all(m.status == msgr.LockStatus.UNLOCKED for m in (alice_manager, bob_manager))
+    ok = unlocked and session.state == msgr.SessionState.CONNECTED
+    return 0 if ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:

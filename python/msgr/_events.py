@@ -62,7 +62,7 @@ def _send_error(target: Any, hr: int) -> tuple[Any, ...]:
     return (_hresult(hr),)
 
 
-def _contact_list_add(target: Any, hr: int, contact: tuple[str, str | None, str] | None) -> tuple[Any, ...]:
+def _contact_list_add(target: Any, hr: int, contact: tuple[str, str | None, str | None] | None) -> tuple[Any, ...]:
     from .contact import Contact
 
     return (_hresult(hr), None if contact is None else Contact(*contact))

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Contact:
     """A Messenger user: the ``MessengerContact`` of the COM API. ``status`` is the MSNP
-    presence as last seen (``"NLN"`` online, ``"BSY"``, ``"AWY"``, …, ``"FLN"`` offline
-    or unknown), or None for a contact built by hand."""
+    presence as last seen (``"NLN"`` online, ``"BSY"``, ``"AWY"``, …, ``"FLN"`` offline),
+    or None when unknown: the service reports presence only for the forward list, so a
+    peer met in a session but not added is None."""
 
     sign_in_name: str
     friendly_name: str | None = None

@@ -281,13 +281,20 @@ class Timeline:
     def __len__(self) -> int:
         return len(self.rows)
 
+    @staticmethod
+    def _text(row: LoggedEvent | TraceEntry) -> str:
+        if isinstance(row, LoggedEvent):
+            return str(row)
+        invitation = row.invitation
+        inside = f"  [{invitation[0] or 'invitation'}]" if invitation else ""
+        return f"{row.seq:>6} {row.time:9.3f}  {row.user} {row.direction} {row.line}{inside}"
+
+    def __str__(self) -> str:
+        """Every row, one per line; an invitation message names its command."""
+        return "\n".join(self._text(row) for row in self.rows)
+
     def __repr__(self) -> str:
-        lines = []
-        for row in self.rows[:40]:
-            if isinstance(row, LoggedEvent):
-                lines.append(f"  {row}")
-            else:
-                lines.append(f"  {row.seq:>6} {row.time:9.3f}  {row.user} {row.direction} {row.line}")
+        lines = [f"  {self._text(row)}" for row in self.rows[:40]]
         more = [f"  ... {len(self.rows) - 40} more"] if len(self.rows) > 40 else []
         return "\n".join([f"<Timeline of {len(self.rows)} rows>", *lines, *more])
 

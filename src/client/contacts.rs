@@ -22,8 +22,10 @@ pub const MAX_SIGN_IN_NAME: usize = 129;
 pub struct ContactInfo {
     pub sign_in_name: String,
     pub friendly_name: Option<String>,
-    /// MSNP presence: `NLN`, `BSY`, `AWY`, … or `FLN` when offline or unknown.
-    pub status: String,
+    /// MSNP presence: `NLN`, `BSY`, `AWY`, …, `FLN` for a forward-list contact the
+    /// service reports offline, or `None` when the service tells us nothing about them
+    /// (presence comes only for the forward list).
+    pub status: Option<String>,
 }
 
 #[derive(Default)]
@@ -81,12 +83,12 @@ impl ClientEngine {
         ContactInfo {
             sign_in_name: sign_in_name.to_string(),
             friendly_name: self.peer_friendly_name(sign_in_name).map(str::to_string),
-            status: self
-                .contacts
-                .presence
-                .get(&key)
-                .cloned()
-                .unwrap_or_else(|| "FLN".to_string()),
+            status: self.contacts.presence.get(&key).cloned().or_else(|| {
+                self.contacts
+                    .forward
+                    .contains_key(&key)
+                    .then(|| "FLN".to_string())
+            }),
         }
     }
 

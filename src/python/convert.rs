@@ -150,8 +150,8 @@ pub fn session_info(c: &ClientEngine, obj: ObjId) -> Result<SessionInfo> {
     ))
 }
 
-/// A contact as `(sign_in_name, friendly_name or None, status)`.
-pub type Contact = (String, Option<String>, String);
+/// A contact as `(sign_in_name, friendly_name or None, status or None)`.
+pub type Contact = (String, Option<String>, Option<String>);
 
 pub fn contact_tuple(c: &ContactInfo) -> Contact {
     (c.sign_in_name.clone(), c.friendly_name.clone(), c.status.clone())
