@@ -17,21 +17,13 @@ from msgr.testing import TEST_APP_ID, TEST_APP_KEY, TEST_GUID, make_pair, unlock
 from msgr.trace import HTML_ROWS as TRACE_ROWS
 
 
-def invite_and_accept(pair: Any, data: str = "hello") -> msgr.MsgrSession:
-    pair.bob_manager.on_invitation = lambda session, app_data: session.accept("ok")
-    session = pair.alice_manager.create_session()
-    session.application = pair.guid
-    session.invite("bob@example.com", data)
-    return session
-
-
 # ---- EventLog ------------------------------------------------------------------------------
 
 
 def test_event_log_of_a_service_sees_every_object_in_delivery_order() -> None:
     pair = make_pair()
     log = msgr.EventLog(pair.service)
-    session = invite_and_accept(pair)
+    session = pair.invite_and_accept()
     assert log.names() == [
         "OnStateChanged",
         "OnInvitation",
@@ -55,7 +47,7 @@ def test_event_log_of_one_object_and_of_a_messenger() -> None:
     pair = make_pair()
     manager_log = msgr.EventLog(pair.bob_manager)
     bob_log = msgr.EventLog(pair.bob)
-    invite_and_accept(pair)
+    pair.invite_and_accept()
     assert manager_log.names() == ["OnInvitation"]
     assert {type(e.source).__name__ for e in bob_log} == {"MsgrSessionManager", "MsgrSession"}
     pair.bob.sign_out()
@@ -65,9 +57,9 @@ def test_event_log_of_one_object_and_of_a_messenger() -> None:
 def test_event_log_detaches_and_clears() -> None:
     pair = make_pair()
     with msgr.EventLog(pair.service) as log:
-        invite_and_accept(pair)
+        pair.invite_and_accept()
     n = len(log)
-    invite_and_accept(pair)
+    pair.invite_and_accept()
     assert len(log) == n
     log.clear()
     assert len(log) == 0 and list(log) == []
@@ -83,10 +75,10 @@ def test_event_log_needs_a_source() -> None:
 def test_event_log_records_and_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
     pair = make_pair()
     log = msgr.EventLog(pair.alice_manager)
-    invite_and_accept(pair)
+    pair.invite_and_accept()
     assert log.to_records() == []
     log = msgr.EventLog(pair.bob_manager)
-    invite_and_accept(pair, "again")
+    pair.invite_and_accept("again")
     (record,) = log.to_records()
     assert record["event"] == "OnInvitation" and record["source"] == "MsgrSessionManager[bob@example.com]"
     assert record["args"][1] == "again" and record["state"] == "SessionState.INVITATION"
@@ -101,7 +93,7 @@ def test_event_log_renders_escaped_and_truncated() -> None:
     pair = make_pair()
     log = msgr.EventLog(pair.service)
     for _ in range(LOG_ROWS // 8 + 2):
-        invite_and_accept(pair, "<b>&</b>")
+        pair.invite_and_accept("<b>&</b>")
     html = log._repr_html_()
     assert "<b>&amp;" not in html and "&lt;b&gt;&amp;&lt;/b&gt;" in html
     assert html.count("<tr>") == LOG_ROWS + 2  # header, rows, the "more" line
@@ -119,7 +111,7 @@ MESSAGE_ROW = re.compile(r"<tr><td>\d+</td><td>\d+\.\d{3}</td>")
 def test_trace_table_shows_invitation_fields_folded() -> None:
     pair = make_pair()
     pair.service.trace.clear()
-    invite_and_accept(pair, "a<b")
+    pair.invite_and_accept("a<b")
     entries = [e for e in pair.service.trace if e.invitation]
     command, fields = entries[0].invitation
     assert command == "INVITE" and fields["Context-Data"] == "a<b" and fields["Application-GUID"] == TEST_GUID
@@ -132,7 +124,7 @@ def test_trace_table_shows_invitation_fields_folded() -> None:
 def test_trace_table_truncates() -> None:
     pair = make_pair()
     while len(pair.service.trace) <= TRACE_ROWS:
-        invite_and_accept(pair)
+        pair.invite_and_accept()
     html = pair.service.trace._repr_html_()
     assert len(MESSAGE_ROW.findall(html)) == TRACE_ROWS
     assert f"… {len(pair.service.trace) - TRACE_ROWS} more messages" in html

@@ -23,14 +23,6 @@ MONO_EM = 0.602
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 
-def invite_and_accept(pair: Any, data: str = "hello") -> msgr.MsgrSession:
-    pair.bob_manager.on_invitation = lambda session, app_data: session.accept("ok")
-    session = pair.alice_manager.create_session()
-    session.application = pair.guid
-    session.invite("bob@example.com", data)
-    return session
-
-
 # ---- the diagrams' geometry -------------------------------------------------------------------
 
 
@@ -222,7 +214,7 @@ def test_transitions_are_lists_that_render_as_tables() -> None:
 def test_event_rows_show_the_arguments_as_they_were_when_fired() -> None:
     pair = make_pair()
     log = EventLog(pair.service)
-    session = invite_and_accept(pair)
+    session = pair.invite_and_accept()
     invitation = log.filter("OnInvitation")[0]
     bobs = invitation.args[0]
     assert bobs.state == msgr.SessionState.CONNECTED  # now
@@ -241,7 +233,7 @@ def test_event_rows_show_the_arguments_as_they_were_when_fired() -> None:
 def test_filter_and_slices_give_detached_event_logs() -> None:
     pair = make_pair()
     log = EventLog(pair.service)
-    session = invite_and_accept(pair)
+    session = pair.invite_and_accept()
     mine = log.filter(source=session)
     several = log.filter(["OnAccepted", "on_ready_to_launch"])
     assert isinstance(mine, EventLog) and isinstance(log[2:5], EventLog) and len(log[2:5]) == 3
@@ -256,7 +248,7 @@ def test_filter_and_slices_give_detached_event_logs() -> None:
 def test_records_keep_enum_names(monkeypatch: pytest.MonkeyPatch) -> None:
     pair = make_pair()
     log = EventLog(pair.service)
-    invite_and_accept(pair)
+    pair.invite_and_accept()
     pair.bob.sign_out()
     records = log.to_records()
     assert all(set(r) == set(RECORD_COLUMNS) for r in records)
@@ -277,7 +269,7 @@ def test_times_show_enough_decimals_to_order_them() -> None:
     assert msgr.diagram.StateDiagram("Empty", [], {})._repr_svg_().startswith("<svg")
     pair = make_pair()
     log = EventLog(pair.service)
-    session = invite_and_accept(pair)
+    session = pair.invite_and_accept()
     pair.service.advance(0.0002)
     session.send_context_data("later")
     table = log._repr_html_()
@@ -288,7 +280,7 @@ def test_events_and_wire_lines_read_together() -> None:
     pair = make_pair()
     log = EventLog(pair.service)
     start = len(pair.service.trace)
-    invite_and_accept(pair)
+    pair.invite_and_accept()
     wire = pair.service.trace[start:]
     assert isinstance(wire, TraceEntries) and "<table class='msgr-trace'>" in wire._repr_html_()
     timeline = log.timeline(wire)
@@ -305,7 +297,7 @@ def test_events_and_wire_lines_read_together() -> None:
 
 def test_the_trace_table_keeps_directions_whole() -> None:
     pair = make_pair()
-    invite_and_accept(pair)
+    pair.invite_and_accept()
     table = pair.service.trace._repr_html_()
     assert "<th>seq</th>" in table
     assert "<td style='white-space:nowrap'>C-&gt;S</td>" in table

@@ -78,6 +78,15 @@ class Pair:
     bob_manager: msgr.MsgrSessionManager
     guid: str = TEST_GUID
 
+    def invite_and_accept(self, app_data: str = "hello", accept_data: str = "ok") -> msgr.MsgrSession:
+        """Alice invites Bob to ``guid`` and Bob accepts at once (his ``on_invitation`` is
+        replaced); returns Alice's session, which an embedded service has connected."""
+        self.bob_manager.on_invitation = lambda session, _: session.accept(accept_data)
+        session = self.alice_manager.create_session()
+        session.application = self.guid
+        session.invite(self.bob.sign_in_name, app_data)
+        return session
+
 
 def make_pair(service: Any = None, *, alice: str = "alice@example.com", bob: str = "bob@example.com") -> Pair:
     """A ready pair on an embedded service (a new seeded one unless given), which gets
