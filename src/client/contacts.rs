@@ -83,12 +83,12 @@ impl ClientEngine {
         ContactInfo {
             sign_in_name: sign_in_name.to_string(),
             friendly_name: self.peer_friendly_name(sign_in_name).map(str::to_string),
-            status: self.contacts.presence.get(&key).cloned().or_else(|| {
-                self.contacts
-                    .forward
-                    .contains_key(&key)
-                    .then(|| "FLN".to_string())
-            }),
+            status: self
+                .contacts
+                .presence
+                .get(&key)
+                .cloned()
+                .or_else(|| self.contacts.forward.contains_key(&key).then(|| "FLN".to_string())),
         }
     }
 

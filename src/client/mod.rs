@@ -53,6 +53,9 @@ pub struct ClientConfig {
     pub seed: Option<u64>,
     /// The dialects to offer in `VER`.
     pub dialects: Vec<Dialect>,
+    /// The Passport nexus URL (`http://host:port/rdr/pprdr.asp`) that MSNP8+ sign-in
+    /// starts from; the embedded hub answers in memory and needs none.
+    pub nexus: Option<String>,
     /// Report every message sent and parsed ([`ClientEngine::poll_trace`]).
     pub trace: bool,
 }
@@ -67,6 +70,7 @@ impl ClientConfig {
             local_ip: String::new(),
             seed: None,
             dialects: Dialect::IMPLEMENTED.to_vec(),
+            nexus: None,
             trace: true,
         }
     }
@@ -84,9 +88,26 @@ pub enum Waiting {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientOutput {
-    Connect { conn: ConnId, addr: String },
-    Send { conn: ConnId, cmd: Command },
-    Close { conn: ConnId },
+    Connect {
+        conn: ConnId,
+        addr: String,
+    },
+    Send {
+        conn: ConnId,
+        cmd: Command,
+    },
+    Close {
+        conn: ConnId,
+    },
+    /// Get a Passport 1.4 ticket for `account` (MSNP8+ sign-in): the nexus from
+    /// [`ClientConfig::nexus`], then its login server with `challenge` appended to the
+    /// `Authorization` header. Report it with [`ClientEngine::passport_ticket`].
+    Passport {
+        conn: ConnId,
+        challenge: String,
+        account: String,
+        password: String,
+    },
 }
 
 /// Why a Messenger is no longer signed in.
@@ -440,6 +461,14 @@ impl ClientEngine {
             self.ns_receive(bytes, now);
         } else if self.sbs.owns(conn) {
             self.sb_receive(conn, bytes, now);
+        }
+    }
+
+    /// The driver's answer to [`ClientOutput::Passport`]: the ticket, or why there is
+    /// none (a refused password is `SR_AUTHENTICATION_FAILED`).
+    pub fn passport_ticket(&mut self, conn: ConnId, ticket: Result<String>, now: Instant) {
+        if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
+            self.ns_ticket(ticket, now);
         }
     }
 

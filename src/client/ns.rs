@@ -18,6 +18,12 @@ enum Stage {
     AwaitVer,
     AwaitInf,
     AwaitSalt,
+    /// `CVR` sent (MSNP8+); `USR TWN I` follows its reply, as official clients do.
+    AwaitCvr,
+    /// `USR TWN I` sent (MSNP8+): the Passport challenge comes next.
+    AwaitTwnChallenge,
+    /// The driver is getting a ticket from the login server.
+    AwaitTicket,
     AwaitOk,
     /// `SYN` and `CHG` sent; signed in once `CHG` is echoed.
     AwaitChg,
@@ -157,6 +163,26 @@ impl ClientEngine {
                     self.ns_fail(e, now);
                 }
             }
+            (Stage::AwaitCvr, Reply::Cvr { .. }) => {
+                self.set_stage(Stage::AwaitTwnChallenge);
+                let account = self.config.sign_in_name.clone();
+                self.ns_send(|trid| Request::Usr {
+                    trid,
+                    auth: UsrRequest::TwnInitial { account },
+                });
+            }
+            (Stage::AwaitTwnChallenge, Reply::UsrTwnChallenge { challenge, .. }) => {
+                self.set_stage(Stage::AwaitTicket);
+                let Some(conn) = self.ns.as_ref().map(NsSession::conn) else {
+                    return;
+                };
+                self.out.push_back(super::ClientOutput::Passport {
+                    conn,
+                    challenge,
+                    account: self.config.sign_in_name.clone(),
+                    password: self.password().to_string(),
+                });
+            }
             (Stage::AwaitSalt, Reply::UsrSalt { salt, .. }) => {
                 let proof = challenge::md5_response(&salt, self.password());
                 self.set_stage(Stage::AwaitOk);
@@ -166,7 +192,9 @@ impl ClientEngine {
                 });
             }
             (Stage::AwaitOk, Reply::UsrOk { friendly, .. }) => {
-                self.friendly_name = Some(friendly);
+                if friendly.is_some() {
+                    self.friendly_name = friendly;
+                }
                 self.set_stage(Stage::AwaitChg);
                 self.ns_send(|trid| Request::Syn {
                     trid,
@@ -258,9 +286,32 @@ impl ClientEngine {
                 self.ns_send(|trid| Request::Inf { trid });
             }
             Auth::Twn => {
-                let e = Error::api(HResult::E_FAIL, format!("{d} sign-in is not implemented"));
-                self.ns_fail(e, now);
+                // Windows Messenger 4.7's own identity; the server may advise an upgrade.
+                let account = self.config.sign_in_name.clone();
+                #[rustfmt::skip]
+                let fields = ["0x0409", "winnt", "5.1", "i386", "MSMSGS", "4.7.3001", "msmsgs", &account]
+                    .map(str::to_string)
+                    .to_vec();
+                self.set_stage(Stage::AwaitCvr);
+                self.ns_send(|trid| Request::Cvr { trid, fields });
             }
+        }
+    }
+
+    /// The ticket for `USR TWN S`, or why the login server gave none.
+    pub(super) fn ns_ticket(&mut self, ticket: crate::error::Result<String>, now: Instant) {
+        if self.stage() != Some(Stage::AwaitTicket) {
+            return;
+        }
+        match ticket {
+            Ok(ticket) => {
+                self.set_stage(Stage::AwaitOk);
+                self.ns_send(|trid| Request::Usr {
+                    trid,
+                    auth: UsrRequest::TwnTicket { ticket },
+                });
+            }
+            Err(e) => self.ns_fail(e, now),
         }
     }
 

@@ -40,6 +40,8 @@ pub struct Embedded {
     seed: Option<u64>,
     /// Where the service's writes go, applied inline.
     store: Option<Store>,
+    /// What Messengers added from now on offer in `VER`.
+    client_dialects: Vec<crate::proto::Dialect>,
 }
 
 impl Embedded {
@@ -50,7 +52,9 @@ impl Embedded {
     /// A hub whose wire trace keeps at most `trace_limit` entries.
     pub fn with_trace_limit(config: ServiceConfig, trace_limit: usize) -> Self {
         let seed = config.seed;
+        let client_dialects = config.dialects.clone();
         Embedded {
+            client_dialects,
             seed,
             service: ServiceEngine::new(config),
             clients: BTreeMap::new(),
@@ -61,6 +65,12 @@ impl Embedded {
             journal: Journal::new(trace_limit),
             store: None,
         }
+    }
+
+    /// The dialects Messengers added from now on offer (by default every one the
+    /// service speaks), e.g. only MSNP11 to see that dialect in the trace.
+    pub fn set_client_dialects(&mut self, dialects: Vec<crate::proto::Dialect>) {
+        self.client_dialects = dialects;
     }
 
     /// Keeps accounts, licences and contact lists in a SQLite file: what it holds is
@@ -99,6 +109,7 @@ impl Embedded {
         config.local_ip = format!("127.0.0.{}", (id % 250) + 2);
         config.seed = self.seed.map(|s| s.wrapping_add(id));
         config.trace = self.journal.trace().limit() > 0;
+        config.dialects = self.client_dialects.clone();
         self.clients.insert(id, ClientEngine::new(config));
         id
     }
@@ -323,6 +334,22 @@ impl Embedded {
                     self.links.remove(&conn);
                     self.service.closed(conn, now);
                 }
+            }
+            // The login server is the service itself, reached in memory.
+            ClientOutput::Passport {
+                conn: local,
+                account,
+                password,
+                ..
+            } => {
+                let ticket = self
+                    .service
+                    .passport_login(&account, &password, now)
+                    .map_err(|why| why.to_error());
+                if let Some(c) = self.clients.get_mut(&m) {
+                    c.passport_ticket(local, ticket, now);
+                }
+                self.collect(m);
             }
         }
     }

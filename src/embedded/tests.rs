@@ -542,3 +542,46 @@ fn context_data_sent_before_the_invitee_connects_waits_for_it() {
         Some("early")
     );
 }
+
+/// A hub whose service and Messengers speak only `dialect`.
+fn hub_in(dialect: crate::proto::Dialect) -> std::sync::Arc<std::sync::Mutex<crate::embedded::Embedded>> {
+    let mut config = testkit::service_config(7);
+    config.dialects = vec![dialect];
+    let mut w = crate::embedded::Embedded::new(config);
+    testkit::populate(w.service_mut());
+    std::sync::Arc::new(std::sync::Mutex::new(w))
+}
+
+#[test]
+fn msnp8_signs_in_with_a_passport_ticket() {
+    let alice = Side::embedded(&hub_in(crate::proto::Dialect::Msnp8), ALICE, None);
+    alice.sign_in().unwrap();
+    let l = lines(&alice);
+    assert_eq!(
+        l[..4],
+        [
+            "VER 1 MSNP8 CVR0",
+            "VER 1 MSNP8",
+            "CVR 2 0x0409 winnt 5.1 i386 MSMSGS 4.7.3001 msmsgs alice@example.com",
+            "CVR 2 4.7.3001 4.7.3001 4.7.3001 http://localhost/ http://localhost/"
+        ]
+    );
+    assert_eq!(l[4], "USR 3 TWN I alice@example.com");
+    assert!(l[5].starts_with("USR 3 TWN S lc=1033,id=507,"), "{}", l[5]);
+    assert!(l[6].starts_with("USR 4 TWN S t="), "{}", l[6]);
+    assert_eq!(l[7], "USR 4 OK alice@example.com Alice%20A 1 0");
+    assert_eq!(alice.read(|c| c.state()), ClientState::SignedIn);
+}
+
+#[test]
+fn msnp8_refuses_a_wrong_password_at_the_login_server() {
+    let alice = Side::embedded(&hub_in(crate::proto::Dialect::Msnp8), ALICE, None);
+    alice.set_password("nope");
+    let err = alice.sign_in().unwrap_err();
+    assert_eq!(err.hresult(), Some(HResult::SR_AUTHENTICATION_FAILED));
+    assert_eq!(alice.read(|c| c.state()), ClientState::Offline);
+    assert!(
+        !lines(&alice).iter().any(|l| l.starts_with("USR 4")),
+        "no ticket, no USR S"
+    );
+}

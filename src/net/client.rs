@@ -254,6 +254,10 @@ impl Shared {
                 }
             }
             ClientOutput::Close { conn } => s.drop_conn(conn),
+            ClientOutput::Passport { conn, .. } => {
+                let e = Error::api(HResult::E_NOTIMPL, "Passport sign-in over TCP is not wired yet");
+                s.engine.passport_ticket(conn, Err(e), now);
+            }
         }
     }
 

@@ -90,6 +90,10 @@ pub enum UsrRequest {
     Md5Initial { account: String },
     /// `USR <t> MD5 S <proof>`: MD5(salt ‖ password) in hex.
     Md5Proof { proof: String },
+    /// `USR <t> TWN I <account>` (MSNP8+).
+    TwnInitial { account: String },
+    /// `USR <t> TWN S <ticket>`: the Passport ticket the login server issued.
+    TwnTicket { ticket: String },
     /// Any other shape.
     Other,
 }
@@ -117,12 +121,21 @@ pub enum Reply {
         trid: u32,
         salt: String,
     },
-    /// `USR <t> OK <account> <friendly name> 1`.
+    /// `USR <t> TWN S <passport challenge>` (MSNP8+): opaque, echoed to the login server.
+    UsrTwnChallenge {
+        trid: u32,
+        challenge: String,
+    },
+    /// Signed in: `USR <t> OK <account> <friendly> 1` (MSNP7), `… <friendly> 1 0`
+    /// (MSNP8, 9), `USR <t> OK <account> 1 0` (MSNP10+, whose friendly name comes in
+    /// `SYN` as `PRP MFN`).
     UsrOk {
         trid: u32,
         account: String,
-        friendly: String,
+        friendly: Option<String>,
     },
+    /// `SBS 0 null`, after `USR … OK` from MSNP11 (its meaning is unknown; clients ignore it).
+    Sbs,
     /// `MSG Hotmail Hotmail <n>` + a `text/x-msmsgsprofile` or mail notification.
     Hotmail {
         payload: Vec<u8>,
@@ -242,6 +255,11 @@ pub struct LstMember {
     pub groups: Option<String>,
 }
 
+/// From MSNP10 the friendly name leaves `USR … OK` for `PRP MFN` in the list download.
+fn names_in_syn(dialect: Option<Dialect>) -> bool {
+    dialect.is_some_and(|d| d >= Dialect::Msnp10)
+}
+
 /// Parameter `i`, or "" when the line is shorter.
 pub(super) fn arg(cmd: &Command, i: usize) -> &str {
     cmd.args.get(i).map(String::as_str).unwrap_or("")
@@ -307,6 +325,12 @@ impl Request {
                     ("MD5", "S", 4) => UsrRequest::Md5Proof {
                         proof: arg(c, 3).to_string(),
                     },
+                    ("TWN", "I", 4) => UsrRequest::TwnInitial {
+                        account: arg(c, 3).to_string(),
+                    },
+                    ("TWN", "S", 4) => UsrRequest::TwnTicket {
+                        ticket: arg(c, 3).to_string(),
+                    },
                     _ => UsrRequest::Other,
                 };
                 Request::Usr { trid, auth }
@@ -354,6 +378,8 @@ impl Request {
                 match auth {
                     UsrRequest::Md5Initial { account } => args.extend(["MD5".into(), "I".into(), account.clone()]),
                     UsrRequest::Md5Proof { proof } => args.extend(["MD5".into(), "S".into(), proof.clone()]),
+                    UsrRequest::TwnInitial { account } => args.extend(["TWN".into(), "I".into(), account.clone()]),
+                    UsrRequest::TwnTicket { ticket } => args.extend(["TWN".into(), "S".into(), ticket.clone()]),
                     UsrRequest::Other => {}
                 }
                 cmd("USR", args)
@@ -392,7 +418,7 @@ impl Request {
 }
 
 impl Reply {
-    pub fn parse(c: &Command, _dialect: Option<Dialect>) -> Reply {
+    pub fn parse(c: &Command, dialect: Option<Dialect>) -> Reply {
         if let Some((code, trid)) = error_of(c) {
             return Reply::Error { code, trid };
         }
@@ -408,10 +434,14 @@ impl Reply {
                 trid,
                 salt: arg(c, 3).to_string(),
             },
+            ("USR", "TWN") if arg(c, 2) == "S" => Reply::UsrTwnChallenge {
+                trid,
+                challenge: arg(c, 3).to_string(),
+            },
             ("USR", "OK") => Reply::UsrOk {
                 trid,
                 account: arg(c, 2).to_string(),
-                friendly: text(3),
+                friendly: (!names_in_syn(dialect)).then(|| text(3)),
             },
             ("MSG", _) if arg(c, 0) == HOTMAIL && c.payload.is_some() => Reply::Hotmail { payload: payload() },
             ("SYN", _) => Reply::Syn {
@@ -494,31 +524,37 @@ impl Reply {
             ("NOT", _) if c.payload.is_some() => Reply::Not { payload: payload() },
             ("OUT", _) => Reply::Out { reason: opt_arg(c, 0) },
             ("QNG", _) => Reply::Qng,
+            ("SBS", _) => Reply::Sbs,
             _ => Reply::Other(c.clone()),
         }
     }
 
-    pub fn to_command(&self, _dialect: Option<Dialect>) -> Command {
+    pub fn to_command(&self, dialect: Option<Dialect>) -> Command {
         let t = |trid: &u32| digits(trid);
         match self {
             Reply::Ver { trid, versions } => cmd("VER", [vec![t(trid)], versions.clone()].concat()),
             Reply::Cvr { trid, fields } => cmd("CVR", [vec![t(trid)], fields.clone()].concat()),
             Reply::Inf { trid, methods } => cmd("INF", [vec![t(trid)], methods.clone()].concat()),
             Reply::UsrSalt { trid, salt } => cmd("USR", vec![t(trid), "MD5".into(), "S".into(), salt.clone()]),
+            Reply::UsrTwnChallenge { trid, challenge } => {
+                cmd("USR", vec![t(trid), "TWN".into(), "S".into(), challenge.clone()])
+            }
             Reply::UsrOk {
                 trid,
                 account,
                 friendly,
-            } => cmd(
-                "USR",
-                vec![
-                    t(trid),
-                    "OK".into(),
-                    account.clone(),
-                    urlenc::encode(friendly),
-                    "1".into(),
-                ],
-            ),
+            } => {
+                let mut args = vec![t(trid), "OK".into(), account.clone()];
+                if !names_in_syn(dialect) {
+                    args.push(urlenc::encode(friendly.as_deref().unwrap_or(account)));
+                }
+                // Verified Passport; from MSNP8, "not a restricted (MSN Explorer) account".
+                args.push("1".into());
+                if dialect.is_some_and(|d| d >= Dialect::Msnp8) {
+                    args.push("0".into());
+                }
+                cmd("USR", args)
+            }
             Reply::Hotmail { payload } => payload_cmd("MSG", vec![HOTMAIL.into(), HOTMAIL.into()], payload.clone()),
             Reply::Syn { trid, version } => cmd("SYN", vec![t(trid), version.clone()]),
             Reply::Gtc { trid, version, setting } => cmd("GTC", vec![t(trid), version.clone(), setting.clone()]),
@@ -618,6 +654,7 @@ impl Reply {
             Reply::Not { payload } => payload_cmd("NOT", vec![], payload.clone()),
             Reply::Out { reason } => cmd("OUT", reason.iter().cloned().collect()),
             Reply::Qng => cmd("QNG", vec![]),
+            Reply::Sbs => cmd("SBS", vec!["0".into(), "null".into()]),
             Reply::Error { code, trid } => error(*code, *trid),
             Reply::Other(c) => c.clone(),
         }
@@ -723,6 +760,27 @@ mod tests {
             ),
         ];
         assert_round_trips(cases);
+        let twn: Vec<(&[u8], Request)> = vec![
+            (
+                b"USR 3 TWN I alice@example.com\r\n",
+                Request::Usr {
+                    trid: 3,
+                    auth: UsrRequest::TwnInitial {
+                        account: "alice@example.com".into(),
+                    },
+                },
+            ),
+            (
+                b"USR 4 TWN S t=Oq3K&p=Fz9r\r\n",
+                Request::Usr {
+                    trid: 4,
+                    auth: UsrRequest::TwnTicket {
+                        ticket: "t=Oq3K&p=Fz9r".into(),
+                    },
+                },
+            ),
+        ];
+        assert_round_trips(twn);
         let odd = decode(Direction::ClientToServer, b"USR 3 MD5 X a@b.com\r\n");
         assert!(matches!(
             Request::parse(&odd, D),
@@ -764,7 +822,7 @@ mod tests {
                 Reply::UsrOk {
                     trid: 4,
                     account: "a@b.com".into(),
-                    friendly: "Alice A".into(),
+                    friendly: Some("Alice A".into()),
                 },
             ),
             (
@@ -873,6 +931,13 @@ mod tests {
             ),
             (b"OUT\r\n", Reply::Out { reason: None }),
             (b"911 4\r\n", Reply::Error { code: 911, trid: 4 }),
+            (
+                b"USR 3 TWN S lc=1033,id=507,ct=1,tpf=9f86\r\n",
+                Reply::UsrTwnChallenge {
+                    trid: 3,
+                    challenge: "lc=1033,id=507,ct=1,tpf=9f86".into(),
+                },
+            ),
         ];
         assert_round_trips(cases);
     }

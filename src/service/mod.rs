@@ -6,6 +6,7 @@
 mod alerts;
 mod directory;
 mod ns;
+mod passport;
 mod sb;
 #[cfg(test)]
 mod tests;
@@ -17,6 +18,9 @@ use rand::{Rng, SeedableRng};
 
 pub use alerts::{Alert, MAX_ALERT_BODY};
 pub use directory::{Account, AddRefusal, Directory, Snapshot, Write, MAX_LIST};
+pub use passport::{
+    authentication_info, credentials, passport_urls, LoginRefused, LOGIN_FAILED, MAX_TICKETS, TICKET_LIFETIME,
+};
 
 use crate::error::Result;
 use crate::proto::{ConnId, Dialect, Instant};
@@ -136,6 +140,8 @@ pub struct ServiceEngine {
     /// Signed-in users (lower-cased) and their NS connection.
     online: HashMap<String, ConnId>,
     tickets: sb::Tickets,
+    /// Passport tickets issued by the login server, waiting for `USR TWN S`.
+    passport: passport::Tickets,
     alert_seq: u32,
     switchboards: sb::Switchboards,
     out: VecDeque<ServiceOutput>,
@@ -162,6 +168,7 @@ impl ServiceEngine {
             conns: HashMap::new(),
             online: HashMap::new(),
             tickets: HashMap::new(),
+            passport: passport::Tickets::default(),
             alert_seq: 0,
             switchboards: HashMap::new(),
             out: VecDeque::new(),

@@ -18,6 +18,10 @@ enum Stage {
         user: String,
         salt: String,
     },
+    /// `USR TWN S <challenge>` sent: the ticket from the login server comes next.
+    AwaitTicket {
+        user: String,
+    },
     SignedIn {
         user: String,
     },
@@ -184,14 +188,44 @@ impl ServiceEngine {
                     methods: vec!["MD5".to_string()],
                 },
             ),
-            Some(Auth::Twn) => self.error_reply(conn, 200, trid),
+            // INF went with MD5 sign-in: MSNP8 removed both (Escargot hangs up).
+            Some(Auth::Twn) => self.close_because(conn, "it sent INF, which its dialect does not have"),
         }
     }
 
     fn ns_usr(&mut self, conn: ConnId, trid: u32, auth: UsrRequest, now: Instant) {
         let Some(ns) = self.ns(conn) else { return };
+        let method = ns.dialect().map(Dialect::auth);
         match (&ns.stage, auth) {
             (Stage::SignedIn { .. }, _) => self.error_reply(conn, 207, trid),
+            (Stage::Negotiated, UsrRequest::TwnInitial { account }) if method == Some(Auth::Twn) => {
+                if !account.contains('@') {
+                    self.error_reply(conn, 911, trid);
+                    return self.close(conn);
+                }
+                // Unknown accounts get a challenge too and fail at the login server, so
+                // the reply does not tell which accounts exist.
+                let challenge = self.passport_challenge(now);
+                if let Some(ns) = self.ns(conn) {
+                    ns.stage = Stage::AwaitTicket { user: account };
+                }
+                self.reply(conn, Reply::UsrTwnChallenge { trid, challenge });
+            }
+            (Stage::AwaitTicket { user }, UsrRequest::TwnTicket { ticket }) => {
+                let user = user.clone();
+                let account = self.dir.account(&user).cloned();
+                match account {
+                    Some(a) if self.passport.redeem(&ticket, &user, now) => self.ns_signed_in(conn, a, trid, now),
+                    _ => {
+                        log::info!(target: LOG, "sign-in refused for {user} on connection {conn}: bad ticket (911)");
+                        self.error_reply(conn, 911, trid);
+                        self.close(conn);
+                    }
+                }
+            }
+            (_, UsrRequest::Md5Initial { .. } | UsrRequest::Md5Proof { .. }) if method == Some(Auth::Twn) => {
+                self.close_because(conn, "it tried MD5 sign-in, which its dialect does not have")
+            }
             (Stage::Negotiated, UsrRequest::Md5Initial { account }) => {
                 // An unknown account still gets a salt and fails at the proof, so the
                 // reply does not reveal which accounts exist (as Escargot does).
@@ -262,26 +296,36 @@ impl ServiceEngine {
             Reply::UsrOk {
                 trid,
                 account: account.sign_in_name.clone(),
-                friendly: account.friendly_name.clone(),
+                friendly: Some(account.friendly_name.clone()),
             },
         );
-        let payload = self.profile(&account, now);
+        if dialect.is_some_and(|d| d >= Dialect::Msnp11) {
+            self.reply(conn, Reply::Sbs);
+        }
+        let payload = self.profile(&account, dialect, now);
         self.reply(conn, Reply::Hotmail { payload });
     }
 
     /// The `text/x-msmsgsprofile` message sent after sign-in, plus our Lock and Key header.
-    fn profile(&mut self, account: &super::Account, now: Instant) -> Vec<u8> {
+    fn profile(&mut self, account: &super::Account, dialect: Option<Dialect>, now: Instant) -> Vec<u8> {
         let member_low = self.rng_u32();
         let auth = self.random_hex(32);
+        // MSNP10+: the lists use GUIDs and time stamps (msnp8-12.md §c.7).
+        let migrated = if dialect.is_some_and(|d| d >= Dialect::Msnp10) {
+            "ABCHMigrated: 1\r\n"
+        } else {
+            ""
+        };
         format!(
             "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsprofile; charset=UTF-8\r\n\
              LoginTime: {}\r\nEmailEnabled: 0\r\nMemberIdHigh: 0\r\nMemberIdLow: {}\r\n\
              lang_preference: 1033\r\npreferredEmail: {}\r\ncountry: US\r\nKid: 0\r\nFlags: 1027\r\n\
-             sid: 507\r\nMSPAuth: {}\r\nClientIP: 127.0.0.1\r\n{}: {}\r\n\r\n",
+             sid: 507\r\nMSPAuth: {}\r\nClientIP: 127.0.0.1\r\n{}{}: {}\r\n\r\n",
             now.as_secs(),
             member_low,
             account.sign_in_name,
             auth,
+            migrated,
             LOCK_AND_KEY_HEADER,
             self.config.lock_and_key.as_str(),
         )
