@@ -38,7 +38,10 @@ impl Store {
              CREATE TABLE IF NOT EXISTS lists (
                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
                  owner TEXT NOT NULL, list TEXT NOT NULL, contact TEXT NOT NULL,
-                 UNIQUE (owner, list, contact));",
+                 UNIQUE (owner, list, contact));
+             CREATE TABLE IF NOT EXISTS settings (
+                 owner TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+                 PRIMARY KEY (owner, name));",
         )
         .map_err(db_error)?;
         Ok(Store { conn })
@@ -79,6 +82,16 @@ impl Store {
         {
             snap.entries.push(row.map_err(db_error)?);
         }
+        let mut q = self
+            .conn
+            .prepare("SELECT owner, name, value FROM settings ORDER BY owner, name")
+            .map_err(db_error)?;
+        for row in q
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(db_error)?
+        {
+            snap.settings.push(row.map_err(db_error)?);
+        }
         Ok(snap)
     }
 
@@ -88,7 +101,19 @@ impl Store {
             Write::Account(a) => self.put_account(a),
             Write::License { app_id, key } => self.put_license(app_id, key),
             Write::Entry { owner, list, contact } => self.put_entry(owner, list, contact),
+            Write::Unentry { owner, list, contact } => self.execute(
+                "DELETE FROM lists WHERE owner = ?1 AND list = ?2 AND contact = ?3",
+                params![owner, list, contact],
+            ),
+            Write::Setting { owner, name, value } => self.execute(
+                "INSERT OR REPLACE INTO settings (owner, name, value) VALUES (?1, ?2, ?3)",
+                params![owner, name, value],
+            ),
         }
+    }
+
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
+        self.conn.execute(sql, params).map(drop).map_err(db_error)
     }
 
     pub fn put_account(&self, a: &Account) -> Result<()> {
@@ -143,11 +168,28 @@ mod tests {
             s.put_license("app@x.com", "K").unwrap();
             s.put_entry("a@b.com", "FL", "c@d.com").unwrap();
             s.put_entry("a@b.com", "FL", "c@d.com").unwrap();
+            s.put_entry("a@b.com", "AL", "c@d.com").unwrap();
+            let unentry = |list: &str| Write::Unentry {
+                owner: "a@b.com".into(),
+                list: list.into(),
+                contact: "c@d.com".into(),
+            };
+            s.apply(&unentry("AL")).unwrap();
+            s.apply(&unentry("BL")).unwrap();
+            for value in ["BL", "AL", "BL"] {
+                s.apply(&Write::Setting {
+                    owner: "a@b.com".into(),
+                    name: "BLP".into(),
+                    value: value.into(),
+                })
+                .unwrap();
+            }
         }
         let snap = Store::open(&path).unwrap().load().unwrap();
         assert_eq!(snap.accounts.len(), 1);
         assert_eq!(snap.licenses, vec![("app@x.com".to_string(), "K".to_string())]);
         assert_eq!(snap.entries, vec![("a@b.com".into(), "FL".into(), "c@d.com".into())]);
+        assert_eq!(snap.settings, vec![("a@b.com".into(), "BLP".into(), "BL".into())]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1,14 +1,16 @@
-//! `IMessengerPrivate` on the client: `AddContact` over `ADD FL`, presence from
-//! `ILN`/`NLN`/`FLN`, and alerts from `NOT` filtered by `EnableAlertEvents`
-//! (reference §3.2, §4.1; msnp.md §g).
+//! `IMessengerPrivate` on the client: `AddContact` over `ADD FL` (`ADC FL` from
+//! MSNP10), the lists from `SYN`, presence from `ILN`/`NLN`/`FLN`, and alerts from
+//! `NOT` filtered by `EnableAlertEvents` (reference §3.2, §4.1; msnp.md §g;
+//! msnp8-12.md §d, §e).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::lock::LockStatus;
-use crate::proto::ns::{Reply, Request};
-use crate::proto::valid_token;
+use crate::proto::ns::{at_least, Adc, Reply, Request, LIST_FL};
+use crate::proto::{valid_token, Dialect};
+use crate::wire::urlenc;
 
 use super::{ClientEngine, ClientEvent, ClientState, ObjId, ObjectKind};
 
@@ -119,13 +121,26 @@ impl ClientEngine {
             ));
         }
         // As the official client: the account doubles as the initial custom name.
+        let modern = at_least(self.ns.as_ref().and_then(|ns| ns.dialect()), Dialect::Msnp10);
         let trid = self
-            .ns_send(|trid| Request::Add {
-                trid,
-                list: "FL".into(),
-                account: name.to_string(),
-                name: Some(name.to_string()),
-                group: None,
+            .ns_send(|trid| {
+                if modern {
+                    Request::Adc(Adc {
+                        trid,
+                        list: "FL".into(),
+                        account: Some(name.to_string()),
+                        friendly: Some(urlenc::encode(name)),
+                        ..Adc::default()
+                    })
+                } else {
+                    Request::Add {
+                        trid,
+                        list: "FL".into(),
+                        account: name.to_string(),
+                        name: Some(name.to_string()),
+                        group: None,
+                    }
+                }
             })
             .ok_or_else(|| Error::api(HResult::MSGR_E_NOT_LOGGED_ON, "no connection to the service"))?;
         self.contacts.pending_adds.insert(trid, (obj, name.to_string()));
@@ -176,47 +191,57 @@ impl ClientEngine {
                     self.contacts.forward.insert(m.account.to_ascii_lowercase(), m.account);
                 }
             }
-            Reply::Iln {
-                status,
-                account,
-                friendly,
-                ..
+            Reply::Contact(entry) if entry.lists & LIST_FL != 0 => {
+                self.remember(&entry.account, entry.friendly);
+                self.contacts
+                    .forward
+                    .insert(entry.account.to_ascii_lowercase(), entry.account);
             }
-            | Reply::Nln {
-                status,
-                account,
-                friendly,
-            } => {
-                self.remember(&account, friendly);
-                self.contacts.presence.insert(account.to_ascii_lowercase(), status);
+            Reply::Iln { presence, .. } | Reply::Nln(presence) => {
+                self.remember(&presence.account, presence.friendly);
+                self.contacts
+                    .presence
+                    .insert(presence.account.to_ascii_lowercase(), presence.status);
             }
             Reply::Fln { account } => {
                 self.contacts.presence.remove(&account.to_ascii_lowercase());
+            }
+            Reply::Adc(Adc {
+                trid,
+                account: Some(account),
+                friendly,
+                ..
+            }) => {
+                let friendly = urlenc::decode(friendly.as_deref().unwrap_or(&account));
+                self.contacts_added(trid, account, friendly);
             }
             Reply::Add {
                 trid,
                 account,
                 friendly,
                 ..
-            } => {
-                if let Some((obj, _)) = self.contacts.pending_adds.remove(&trid) {
-                    // The reply echoes the custom name; a friendly name from ILN is better.
-                    if self.peer_friendly_name(&account).is_none() {
-                        self.remember(&account, friendly);
-                    }
-                    self.contacts
-                        .forward
-                        .insert(account.to_ascii_lowercase(), account.clone());
-                    let contact = self.contact(&account);
-                    self.emit(ClientEvent::ContactListAdd {
-                        obj,
-                        hr: HResult::S_OK,
-                        contact: Some(contact),
-                    });
-                }
-            }
+            } => self.contacts_added(trid, account, friendly),
             Reply::Not { payload } => self.alert(&String::from_utf8_lossy(&payload)),
             _ => {}
+        }
+    }
+
+    /// The service's `ADD`/`ADC` reply to an add of ours.
+    fn contacts_added(&mut self, trid: u32, account: String, friendly: String) {
+        if let Some((obj, _)) = self.contacts.pending_adds.remove(&trid) {
+            // The reply echoes the custom name; a friendly name from ILN is better.
+            if self.peer_friendly_name(&account).is_none() {
+                self.remember(&account, friendly);
+            }
+            self.contacts
+                .forward
+                .insert(account.to_ascii_lowercase(), account.clone());
+            let contact = self.contact(&account);
+            self.emit(ClientEvent::ContactListAdd {
+                obj,
+                hr: HResult::S_OK,
+                contact: Some(contact),
+            });
         }
     }
 

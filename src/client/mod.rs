@@ -429,7 +429,7 @@ impl ClientEngine {
         }
         self.awaiting.insert(Waiting::SignIn, None);
         let conn = self.new_conn();
-        self.ns = Some(ns::NsSession::new(conn));
+        self.ns = Some(ns::NsSession::new(conn, &self.config.ns_address));
         self.out.push_back(ClientOutput::Connect {
             conn,
             addr: self.config.ns_address.clone(),
@@ -476,7 +476,8 @@ impl ClientEngine {
     pub fn unreachable(&mut self, conn: ConnId, why: &str, now: Instant) {
         if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) && !self.ns.as_ref().is_some_and(|ns| ns.is_signed_in())
         {
-            let detail = format!("cannot reach {}: {why}", self.config.ns_address);
+            let address = self.ns.as_ref().map_or(self.config.ns_address.as_str(), |ns| ns.address());
+            let detail = format!("cannot reach {address}: {why}");
             self.ns_fail(Error::api(HResult::SR_CONNECTION_FAILURE, detail), now);
         } else {
             self.closed(conn, now);
@@ -503,10 +504,12 @@ impl ClientEngine {
             .next_deadline()
             .into_iter()
             .chain(self.sessions_next_deadline())
+            .chain(self.ns_next_deadline())
             .min()
     }
 
     pub fn tick(&mut self, now: Instant) {
+        self.ns_tick(now);
         self.locks_tick(now);
         self.sessions_tick(now);
     }

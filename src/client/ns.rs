@@ -5,12 +5,18 @@
 use crate::error::Error;
 use crate::hresult::HResult;
 use crate::proto::dialect::{self, Auth, Dialect};
-use crate::proto::ns::{Reply, Request, UsrRequest};
-use crate::proto::{ConnId, Instant, CLIENT_ID, CLIENT_KEY, LOCK_AND_KEY_HEADER};
+use crate::proto::ns::{at_least, Chg, Reply, Request, UsrRequest};
+use crate::proto::{ping_pairs, ping_response, ConnId, Instant, LOCK_AND_KEY_HEADER};
 use crate::service::LockAndKey;
 use crate::wire::{challenge, Command, Decoder, Direction, MimeMessage};
 
 use super::{ClientEngine, ClientEvent, SignOutReason, Waiting, LOG};
+
+/// How many `XFR NS` redirects one sign-in follows.
+const MAX_REDIRECTS: usize = 3;
+
+/// Seconds between `PNG`s until a `QNG` says otherwise.
+const PING_INTERVAL: u32 = 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -41,12 +47,20 @@ pub(super) struct NsSession {
     ping_answers: Vec<u32>,
     lock_and_key: LockAndKey,
     out_reason: Option<SignOutReason>,
+    /// Where this connection goes: the configured server, or where `XFR NS` sent us.
+    address: String,
+    redirects: usize,
+    /// When to send the next `PNG` (MSNP8+ keep-alive), once signed in.
+    next_ping: Option<Instant>,
 }
 
 impl NsSession {
-    pub(super) fn new(conn: ConnId) -> Self {
+    pub(super) fn new(conn: ConnId, address: &str) -> Self {
         NsSession {
             conn,
+            address: address.to_string(),
+            redirects: 0,
+            next_ping: None,
             decoder: Decoder::new(Direction::ServerToClient),
             stage: Stage::Connecting,
             dialect: None,
@@ -55,6 +69,10 @@ impl NsSession {
             lock_and_key: LockAndKey::Enabled,
             out_reason: None,
         }
+    }
+
+    pub(super) fn address(&self) -> &str {
+        &self.address
     }
 
     pub(super) fn conn(&self) -> ConnId {
@@ -129,7 +147,7 @@ impl ClientEngine {
                 }
                 Ok(None) => return,
                 Err(e) => {
-                    let detail = format!("{} does not speak MSNP: {e}", self.config.ns_address);
+                    let detail = format!("{} does not speak MSNP: {e}", ns.address);
                     return self.ns_fail(Error::api(HResult::SR_SESSION_PROTOCOL_ERROR, detail), now);
                 }
             }
@@ -196,25 +214,36 @@ impl ClientEngine {
                     self.friendly_name = friendly;
                 }
                 self.set_stage(Stage::AwaitChg);
+                // No cached lists: version 0 (and settings version 0 from MSNP10).
+                let settings = at_least(dialect, Dialect::Msnp10).then(|| "0".to_string());
                 self.ns_send(|trid| Request::Syn {
                     trid,
                     version: "0".into(),
+                    settings,
                 });
-                self.ns_send(|trid| Request::Chg {
-                    trid,
-                    status: "NLN".into(),
-                    capabilities: None,
+                // Capabilities from MSNP8: none of the optional features (msnp8-12.md §f.2).
+                let capabilities = at_least(dialect, Dialect::Msnp8).then(|| "0".to_string());
+                self.ns_send(|trid| {
+                    Request::Chg(Chg {
+                        trid,
+                        status: "NLN".into(),
+                        capabilities,
+                        msnobj: None,
+                    })
                 });
             }
-            (Stage::AwaitChg, Reply::Chg { .. }) => {
+            (Stage::AwaitChg, Reply::Chg(_)) => {
                 log::info!(
                     target: LOG,
                     "{} signed in to {} ({})",
                     self.config.sign_in_name,
-                    self.config.ns_address,
+                    self.ns.as_ref().map_or("?", |ns| ns.address.as_str()),
                     dialect.map_or("?", Dialect::as_str)
                 );
                 self.set_stage(Stage::SignedIn);
+                if at_least(dialect, Dialect::Msnp8) {
+                    self.ns_schedule_ping(now, PING_INTERVAL);
+                }
                 self.emit(ClientEvent::SignedIn);
                 self.resolve(Waiting::SignIn, Ok(()));
                 let policy = self.ns.as_ref().map(NsSession::lock_and_key).unwrap_or_default();
@@ -223,11 +252,23 @@ impl ClientEngine {
             (_, Reply::Hotmail { payload }) => self.ns_profile(&payload),
             (
                 _,
-                reply @ (Reply::Lst(_) | Reply::Iln { .. } | Reply::Nln { .. } | Reply::Fln { .. } | Reply::Not { .. }),
+                reply @ (Reply::Lst(_)
+                | Reply::Contact(_)
+                | Reply::Iln { .. }
+                | Reply::Nln(_)
+                | Reply::Fln { .. }
+                | Reply::Not { .. }),
             ) => {
                 self.contacts_reply(reply);
             }
-            (Stage::SignedIn, reply @ Reply::Add { .. }) => self.contacts_reply(reply),
+            (Stage::SignedIn, reply @ (Reply::Add { .. } | Reply::Adc(_))) => self.contacts_reply(reply),
+            (_, Reply::Qng { seconds }) => {
+                self.ns_schedule_ping(now, seconds.unwrap_or(PING_INTERVAL));
+            }
+            (
+                Stage::AwaitVer | Stage::AwaitCvr | Stage::AwaitTwnChallenge | Stage::AwaitInf | Stage::AwaitSalt,
+                Reply::XfrNs { address, .. },
+            ) => self.ns_redirect(address, now),
             (Stage::SignedIn, Reply::XfrSb { trid, address, cookie }) => self.sb_xfr_reply(trid, address, cookie),
             (
                 Stage::SignedIn,
@@ -298,6 +339,52 @@ impl ClientEngine {
         }
     }
 
+    /// `XFR <t> NS <host:port>` before sign-in: this server dispatches; sign in at the
+    /// one it names, starting again at `VER` with the TrIDs going on (msnp8-12.md §b.3).
+    fn ns_redirect(&mut self, address: String, now: Instant) {
+        let redirects = self.ns.as_ref().map_or(0, |ns| ns.redirects);
+        if redirects >= MAX_REDIRECTS {
+            let e = Error::api(
+                HResult::SR_SESSION_PROTOCOL_ERROR,
+                format!("the service redirected the sign-in more than {MAX_REDIRECTS} times (last to {address})"),
+            );
+            return self.ns_fail(e, now);
+        }
+        let conn = self.new_conn();
+        let Some(ns) = self.ns.as_mut() else { return };
+        log::info!(target: LOG, "{} is redirected from {} to {address}", self.config.sign_in_name, ns.address);
+        let old = std::mem::replace(&mut ns.conn, conn);
+        ns.decoder = Decoder::new(Direction::ServerToClient);
+        ns.stage = Stage::Connecting;
+        ns.dialect = None;
+        ns.redirects += 1;
+        ns.address = address.clone();
+        self.out.push_back(super::ClientOutput::Close { conn: old });
+        self.out.push_back(super::ClientOutput::Connect { conn, addr: address });
+    }
+
+    fn ns_schedule_ping(&mut self, now: Instant, seconds: u32) {
+        // A server asking for pings more often than every 5 s is not taken literally.
+        let seconds = seconds.clamp(5, 3600);
+        if let Some(ns) = self.ns.as_mut().filter(|ns| ns.is_signed_in()) {
+            ns.next_ping = Some(now + std::time::Duration::from_secs(u64::from(seconds)));
+        }
+    }
+
+    pub(super) fn ns_next_deadline(&self) -> Option<Instant> {
+        self.ns.as_ref().and_then(|ns| ns.next_ping)
+    }
+
+    /// The keep-alive: `PNG` when due; the next one is scheduled by its `QNG`.
+    pub(super) fn ns_tick(&mut self, now: Instant) {
+        let Some(ns) = self.ns.as_mut() else { return };
+        if ns.next_ping.is_some_and(|t| t <= now) {
+            ns.next_ping = None;
+            let conn = ns.conn;
+            self.send(conn, Request::Png.to_command(None));
+        }
+    }
+
     /// The ticket for `USR TWN S`, or why the login server gave none.
     pub(super) fn ns_ticket(&mut self, ticket: crate::error::Result<String>, now: Instant) {
         if self.stage() != Some(Stage::AwaitTicket) {
@@ -340,12 +427,16 @@ impl ClientEngine {
         found.is_some()
     }
 
-    /// Windows Messenger answered the service's pings itself, with its own pair.
+    /// Windows Messenger answered the service's pings itself, with the client pair
+    /// and algorithm of the dialect (msnp8-12.md §i): its own up to MSNP10, MSN 7.0's
+    /// after.
     fn ns_answer_ping(&mut self, challenge_text: &str) {
-        let digest = challenge::md5_response(challenge_text, CLIENT_KEY).into_bytes();
+        let dialect = self.ns.as_ref().and_then(NsSession::dialect);
+        let (id, key) = ping_pairs(dialect)[0];
+        let digest = ping_response(dialect, challenge_text, id, key).into_bytes();
         let sent = self.ns_send(|trid| Request::Qry {
             trid,
-            id: CLIENT_ID.to_string(),
+            id: id.to_string(),
             digest,
         });
         if let (Some(t), Some(ns)) = (sent, self.ns.as_mut()) {

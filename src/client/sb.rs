@@ -251,7 +251,7 @@ impl ClientEngine {
                 self.send(conn, cal.to_command(None));
             }
             (Stage::AwaitCal, Reply::CalRinging { .. }) => self.sbs.links[i].stage = Stage::AwaitJoin,
-            (Stage::AwaitJoin, Reply::Joi { account, friendly }) => {
+            (Stage::AwaitJoin, Reply::Joi { account, friendly, .. }) => {
                 self.peer_names.insert(account.to_ascii_lowercase(), friendly);
                 self.sb_ready(i, now);
             }

@@ -40,12 +40,22 @@ use message;
 /// exactly the bytes.
 #[cfg(test)]
 pub(crate) fn assert_round_trips<M: Message + PartialEq + std::fmt::Debug>(cases: Vec<(&[u8], M)>) {
+    assert_round_trips_in(Dialect::Msnp7, cases);
+}
+
+/// [`assert_round_trips`] in a given dialect.
+#[cfg(test)]
+pub(crate) fn assert_round_trips_in<M: Message + PartialEq + std::fmt::Debug>(dialect: Dialect, cases: Vec<(&[u8], M)>) {
     for (bytes, typed) in cases {
         let mut d = crate::wire::Decoder::new(M::DIRECTION);
         d.push(bytes);
         let c = d.next_command().unwrap().expect("one command");
-        assert_eq!(M::parse(&c, Some(Dialect::Msnp7)), typed, "{bytes:?}");
-        assert_eq!(typed.to_command(Some(Dialect::Msnp7)).encode(), bytes, "{typed:?}");
+        assert_eq!(M::parse(&c, Some(dialect)), typed, "{dialect}: {bytes:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&typed.to_command(Some(dialect)).encode()),
+            String::from_utf8_lossy(bytes),
+            "{dialect}: {typed:?}"
+        );
     }
 }
 
@@ -59,6 +69,42 @@ pub type Instant = Duration;
 /// (reference msnp.md §d.3). It is public knowledge, so it can never unlock an app.
 pub const CLIENT_ID: &str = "msmsgs@msnmsgr.com";
 pub const CLIENT_KEY: &str = "Q1P7W2E4J9R8U3S5";
+
+/// The client pairs of MSNP6–10, answered with MD5(challenge ‖ key) (msnp8-12.md §i).
+pub const MD5_CLIENT_PAIRS: &[(&str, &str)] = &[
+    (CLIENT_ID, CLIENT_KEY),
+    ("PROD0038W!61ZTF9", "VT6PX?UQTM4WM%YR"),
+    ("PROD0058#7IL2{QD", "QHDCY@7R1TB6W?5B"),
+    ("PROD0061VRRZH@4F", "JXQ6J@TUOGYV@N0M"),
+    ("PROD00504RLUG%WL", "I2EBK%PYNLZL5_J4"),
+    ("PROD0076ENE8*@AW", "CEQJ8}OE0!WTSWII"),
+];
+
+/// The client pairs of MSNP11 and 12, answered with the advanced algorithm: MSN 7.0's
+/// (every public test vector's), MSN 7.0.0813's (BitlBee, Kopete…), MSN 7.5's.
+pub const MSNP11_CLIENT_PAIRS: &[(&str, &str)] = &[
+    ("PROD0090YUAUV{2B", "YMM8C_H7KCQ2S_KL"),
+    ("PROD0101{0RM?UBW", "CFHUR$52U_{VIX5T"),
+    ("PROD0104U6VVM{UJ", "VK67B}379XYM5}$T"),
+];
+
+/// The answer to a service ping (`CHL 0 …`) with client pair `(id, key)` in `dialect`.
+pub fn ping_response(dialect: Option<Dialect>, challenge: &str, id: &str, key: &str) -> String {
+    if dialect.is_some_and(|d| d >= Dialect::Msnp11) {
+        crate::wire::challenge::msnp11_response(challenge, id, key)
+    } else {
+        crate::wire::challenge::md5_response(challenge, key)
+    }
+}
+
+/// The client pairs a service ping may be answered with in `dialect`.
+pub fn ping_pairs(dialect: Option<Dialect>) -> &'static [(&'static str, &'static str)] {
+    if dialect.is_some_and(|d| d >= Dialect::Msnp11) {
+        MSNP11_CLIENT_PAIRS
+    } else {
+        MD5_CLIENT_PAIRS
+    }
+}
 
 /// Longest app id (or key) accepted for Lock and Key; ours, the docs give none.
 pub const MAX_APP_ID: usize = 128;

@@ -58,22 +58,25 @@ pub enum Reply {
         trid: u32,
         session: String,
     },
-    /// `IRO <t> <index> <total> <account> <friendly>`: who is already there.
+    /// `IRO <t> <index> <total> <account> <friendly> [<capabilities>]`: who is already
+    /// there; the capabilities from MSNP12 (msnp8-12.md §j.3).
     Iro {
         trid: u32,
         index: usize,
         total: usize,
         account: String,
         friendly: String,
+        capabilities: Option<String>,
     },
     /// `ANS <t> OK`.
     AnsOk {
         trid: u32,
     },
-    /// `JOI <account> <friendly>`.
+    /// `JOI <account> <friendly> [<capabilities>]` (the capabilities from MSNP12).
     Joi {
         account: String,
         friendly: String,
+        capabilities: Option<String>,
     },
     /// `MSG <sender> <friendly> <n>` + the message, passed on unchanged.
     Msg {
@@ -178,11 +181,13 @@ impl Reply {
                 total: arg(c, 2).parse().unwrap_or(0),
                 account: text(3),
                 friendly: friendly(4),
+                capabilities: c.args.get(5).cloned(),
             },
             ("ANS", "OK") => Reply::AnsOk { trid },
             ("JOI", _) => Reply::Joi {
                 account: text(0),
                 friendly: friendly(1),
+                capabilities: c.args.get(2).cloned(),
             },
             ("MSG", _) if c.payload.is_some() => Reply::Msg {
                 sender: text(0),
@@ -214,18 +219,28 @@ impl Reply {
                 total,
                 account,
                 friendly,
-            } => cmd(
-                "IRO",
-                vec![
+                capabilities,
+            } => {
+                let mut args = vec![
                     t(trid),
                     index.to_string(),
                     total.to_string(),
                     account.clone(),
                     urlenc::encode(friendly),
-                ],
-            ),
+                ];
+                args.extend(capabilities.clone());
+                cmd("IRO", args)
+            }
             Reply::AnsOk { trid } => cmd("ANS", vec![t(trid), "OK".into()]),
-            Reply::Joi { account, friendly } => cmd("JOI", vec![account.clone(), urlenc::encode(friendly)]),
+            Reply::Joi {
+                account,
+                friendly,
+                capabilities,
+            } => {
+                let mut args = vec![account.clone(), urlenc::encode(friendly)];
+                args.extend(capabilities.clone());
+                cmd("JOI", args)
+            }
             Reply::Msg {
                 sender,
                 friendly,
@@ -329,6 +344,18 @@ mod tests {
                     total: 2,
                     account: "a@b.com".into(),
                     friendly: "Alice".into(),
+                    capabilities: None,
+                },
+            ),
+            (
+                b"IRO 1 1 1 a@b.com Alice%20A. 1073791020\r\n",
+                Reply::Iro {
+                    trid: 1,
+                    index: 1,
+                    total: 1,
+                    account: "a@b.com".into(),
+                    friendly: "Alice A.".into(),
+                    capabilities: Some("1073791020".into()),
                 },
             ),
             (b"ANS 1 OK\r\n", Reply::AnsOk { trid: 1 }),
@@ -337,6 +364,15 @@ mod tests {
                 Reply::Joi {
                     account: "b@c.com".into(),
                     friendly: "Bob".into(),
+                    capabilities: None,
+                },
+            ),
+            (
+                b"JOI b@c.com Bob 1073741824\r\n",
+                Reply::Joi {
+                    account: "b@c.com".into(),
+                    friendly: "Bob".into(),
+                    capabilities: Some("1073741824".into()),
                 },
             ),
             (

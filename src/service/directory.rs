@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
-use crate::proto::{valid_sign_in_name, valid_token, CLIENT_ID, CLIENT_KEY, MAX_APP_ID};
+use crate::proto::{valid_sign_in_name, valid_token, MAX_APP_ID, MD5_CLIENT_PAIRS, MSNP11_CLIENT_PAIRS};
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Account {
@@ -13,16 +13,6 @@ pub struct Account {
     pub password: String,
     pub friendly_name: String,
 }
-
-/// Client product pairs accepted for the service's own pings (msnp.md §d.3, MSNP ≤ 10).
-const CLIENT_PAIRS: &[(&str, &str)] = &[
-    (CLIENT_ID, CLIENT_KEY),
-    ("PROD0038W!61ZTF9", "VT6PX?UQTM4WM%YR"),
-    ("PROD0058#7IL2{QD", "QHDCY@7R1TB6W?5B"),
-    ("PROD0061VRRZH@4F", "JXQ6J@TUOGYV@N0M"),
-    ("PROD00504RLUG%WL", "I2EBK%PYNLZL5_J4"),
-    ("PROD0076ENE8*@AW", "CEQJ8}OE0!WTSWII"),
-];
 
 pub const MAX_PASSWORD: usize = 256;
 
@@ -57,6 +47,18 @@ pub enum Write {
         list: String,
         contact: String,
     },
+    /// `contact` taken off `owner`'s `list` (`REM`).
+    Unentry {
+        owner: String,
+        list: String,
+        contact: String,
+    },
+    /// One of `owner`'s privacy settings: `GTC` (A or N) or `BLP` (AL or BL).
+    Setting {
+        owner: String,
+        name: String,
+        value: String,
+    },
 }
 
 /// Everything a store holds, for loading at start.
@@ -66,6 +68,8 @@ pub struct Snapshot {
     pub licenses: Vec<(String, String)>,
     /// (owner, list, contact), in insertion order.
     pub entries: Vec<(String, String, String)>,
+    /// (owner, setting, value).
+    pub settings: Vec<(String, String, String)>,
 }
 
 /// What the service knows: pure data, no I/O (the store is the driver's).
@@ -77,6 +81,8 @@ pub struct Directory {
     lists: BTreeMap<(String, String), Vec<String>>,
     /// Per owner: the list version `SYN`/`ADD` report.
     versions: BTreeMap<String, u32>,
+    /// (owner, `GTC` or `BLP`) -> value; absent means the default (`A`, `AL`).
+    settings: BTreeMap<(String, String), String>,
     /// Writes checked and on their way to the store: a second one for the same key is
     /// refused as if the first were done, and a list counts its pending entries.
     reserved: BTreeSet<Write>,
@@ -93,7 +99,20 @@ impl Write {
         match (self, other) {
             (Write::Account(a), Write::Account(b)) => key(&a.sign_in_name) == key(&b.sign_in_name),
             (Write::License { app_id: a, .. }, Write::License { app_id: b, .. }) => a == b,
-            (a @ Write::Entry { .. }, b @ Write::Entry { .. }) => a == b,
+            (
+                Write::Entry { owner, list, contact } | Write::Unentry { owner, list, contact },
+                Write::Entry {
+                    owner: o,
+                    list: l,
+                    contact: c,
+                }
+                | Write::Unentry {
+                    owner: o,
+                    list: l,
+                    contact: c,
+                },
+            ) => (owner, list, contact) == (o, l, c),
+            (Write::Setting { owner, name, .. }, Write::Setting { owner: o, name: n, .. }) => (owner, name) == (o, n),
             _ => false,
         }
     }
@@ -170,7 +189,11 @@ impl Directory {
                 "an app key is 1 to 128 printable ASCII characters without spaces",
             ));
         }
-        if CLIENT_PAIRS.iter().any(|(id, _)| *id == app_id) {
+        if MD5_CLIENT_PAIRS
+            .iter()
+            .chain(MSNP11_CLIENT_PAIRS)
+            .any(|(id, _)| *id == app_id)
+        {
             return Err(Error::api(
                 HResult::E_INVALIDARG,
                 format!("{app_id} is a public client id and cannot license an app"),
@@ -184,10 +207,6 @@ impl Directory {
 
     pub fn app_key(&self, app_id: &str) -> Option<&str> {
         self.licenses.get(app_id).map(String::as_str)
-    }
-
-    pub fn client_key(&self, client_id: &str) -> Option<&str> {
-        CLIENT_PAIRS.iter().find(|(id, _)| *id == client_id).map(|(_, k)| *k)
     }
 
     pub fn licensed_app_ids(&self) -> impl Iterator<Item = &str> {
@@ -245,6 +264,66 @@ impl Directory {
         Ok(write)
     }
 
+    /// `REM <list> <contact>`: the write that takes it off, or why not (216: not there).
+    pub fn removal(&self, owner: &str, list: &str, contact: &str) -> std::result::Result<Write, u16> {
+        if !LISTS.contains(&list) {
+            return Err(201);
+        }
+        let (owner, contact) = (key(owner), key(contact));
+        let write = Write::Unentry {
+            owner: owner.clone(),
+            list: list.to_string(),
+            contact: contact.clone(),
+        };
+        let there = self
+            .lists
+            .get(&(owner, list.to_string()))
+            .is_some_and(|e| e.contains(&contact));
+        if !there || self.is_reserved(&write) {
+            return Err(216);
+        }
+        Ok(write)
+    }
+
+    /// A `GTC` or `BLP` change: the write, or 218 when it is already so (201: not a value).
+    pub fn new_setting(&self, owner: &str, name: &str, value: &str) -> std::result::Result<Write, u16> {
+        let valid = match name {
+            "GTC" => ["A", "N"].contains(&value),
+            "BLP" => ["AL", "BL"].contains(&value),
+            _ => false,
+        };
+        if !valid {
+            return Err(201);
+        }
+        if self.setting(owner, name) == value {
+            return Err(218);
+        }
+        Ok(Write::Setting {
+            owner: key(owner),
+            name: name.to_string(),
+            value: value.to_string(),
+        })
+    }
+
+    /// `GTC` (default `A`: ask before others add me) or `BLP` (default `AL`).
+    pub fn setting(&self, owner: &str, name: &str) -> &str {
+        let default = if name == "GTC" { "A" } else { "AL" };
+        self.settings
+            .get(&(key(owner), name.to_string()))
+            .map_or(default, String::as_str)
+    }
+
+    /// Whether `contact` is on `owner`'s `list` (`RL`: `owner` on the contact's `FL`).
+    pub fn on_list(&self, owner: &str, list: &str, contact: &str) -> bool {
+        let (owner, contact) = (key(owner), key(contact));
+        let (o, l, c) = if list == "RL" {
+            (contact, "FL", owner)
+        } else {
+            (owner, list, contact)
+        };
+        self.lists.get(&(o, l.to_string())).is_some_and(|e| e.contains(&c))
+    }
+
     fn is_reserved(&self, write: &Write) -> bool {
         self.reserved.iter().any(|w| w.same_key(write))
     }
@@ -276,11 +355,26 @@ impl Directory {
                 if !entries.contains(contact) {
                     entries.push(contact.clone());
                 }
-                let v = self.versions.entry(owner.clone()).or_default();
-                *v += 1;
-                *v
+                self.bump(owner)
+            }
+            Write::Unentry { owner, list, contact } => {
+                if let Some(entries) = self.lists.get_mut(&(owner.clone(), list.clone())) {
+                    entries.retain(|c| c != contact);
+                }
+                self.bump(owner)
+            }
+            Write::Setting { owner, name, value } => {
+                self.settings.insert((owner.clone(), name.clone()), value.clone());
+                self.bump(owner)
             }
         }
+    }
+
+    /// Every change to an owner's lists or settings is a new list version.
+    fn bump(&mut self, owner: &str) -> u32 {
+        let v = self.versions.entry(owner.to_string()).or_default();
+        *v += 1;
+        *v
     }
 
     /// Everything, as writes: what a newly attached store must be given.
@@ -297,7 +391,12 @@ impl Directory {
                 contact: c.clone(),
             })
         });
-        accounts.chain(licenses).chain(entries).collect()
+        let settings = self.settings.iter().map(|((owner, name), value)| Write::Setting {
+            owner: owner.clone(),
+            name: name.clone(),
+            value: value.clone(),
+        });
+        accounts.chain(licenses).chain(entries).chain(settings).collect()
     }
 
     /// Takes in what a store held; what is already here wins.
@@ -314,6 +413,9 @@ impl Directory {
                 entry.push(contact);
                 *self.versions.entry(owner).or_default() += 1;
             }
+        }
+        for (owner, name, value) in snap.settings {
+            self.settings.entry((owner, name)).or_insert(value);
         }
     }
 
@@ -373,10 +475,9 @@ mod tests {
         let mut d = Directory::default();
         d.license("app@msnmsgr.com", "KEY1").unwrap();
         assert_eq!(d.app_key("app@msnmsgr.com"), Some("KEY1"));
-        assert!(d.license(CLIENT_ID, "x").is_err());
+        assert!(d.license(crate::proto::CLIENT_ID, "x").is_err());
         assert!(d.license("has space", "x").is_err());
         assert!(d.license("ok", "").is_err());
-        assert_eq!(d.client_key(CLIENT_ID), Some(CLIENT_KEY));
-        assert_eq!(d.client_key("app@msnmsgr.com"), None);
+        assert!(d.license("PROD0090YUAUV{2B", "x").is_err(), "an MSNP11 client id");
     }
 }

@@ -5,8 +5,10 @@
 
 mod alerts;
 mod directory;
+mod lists;
 mod ns;
 mod passport;
+mod presence;
 mod sb;
 #[cfg(test)]
 mod tests;
@@ -18,6 +20,7 @@ use rand::{Rng, SeedableRng};
 
 pub use alerts::{Alert, MAX_ALERT_BODY};
 pub use directory::{Account, AddRefusal, Directory, Snapshot, Write, MAX_LIST};
+pub use lists::contact_guid;
 pub use passport::{
     authentication_info, credentials, passport_urls, LoginRefused, LOGIN_FAILED, MAX_TICKETS, TICKET_LIFETIME,
 };
@@ -113,8 +116,12 @@ pub enum ServiceOutput {
 enum Then {
     /// An operation of the service's owner (`add_user`, `license`).
     Admin,
-    /// A client's `ADD`: the reply, and the notifications it causes.
-    Add { conn: ConnId, trid: u32 },
+    /// A client's list, setting or name change: its reply, and what it causes.
+    Client {
+        conn: ConnId,
+        trid: u32,
+        change: lists::Change,
+    },
 }
 
 struct Conn {
@@ -242,7 +249,7 @@ impl ServiceEngine {
             return;
         };
         let waiting = match then {
-            Then::Add { conn, .. } => Some(conn),
+            Then::Client { conn, .. } => Some(conn),
             Then::Admin => None,
         };
         match outcome {
@@ -270,7 +277,7 @@ impl ServiceEngine {
             let version = self.dir.apply(&write);
             return self.then(then, &write, Ok(version));
         }
-        if let Then::Add { conn, .. } = then {
+        if let Then::Client { conn, .. } = then {
             if let Some(c) = self.conns.get_mut(&conn) {
                 c.paused = true;
             }
@@ -293,10 +300,7 @@ impl ServiceEngine {
                     self.admin_failure.get_or_insert(e);
                 }
             }
-            Then::Add { conn, trid } => match (outcome, write) {
-                (Ok(version), Write::Entry { list, contact, .. }) => self.ns_added(conn, trid, list, contact, version),
-                _ => self.error_reply(conn, AddRefusal::Storage as u16, trid),
-            },
+            Then::Client { conn, trid, change } => self.ns_changed(conn, trid, change, write, outcome.ok()),
         }
     }
 
@@ -475,7 +479,7 @@ impl ServiceEngine {
                     if self.online.get(&key) == Some(&conn) {
                         log::info!(target: LOG, "{user} signed out on connection {conn}: {why}");
                         self.online.remove(&key);
-                        self.broadcast_presence(user, None);
+                        self.broadcast_presence(user, false);
                         // A user who is gone is gone from every conversation too.
                         for sb in self.sb_conns_of(user) {
                             self.close(sb);

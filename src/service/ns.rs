@@ -1,10 +1,12 @@
-//! Notification-server connections: sign-in (`VER`, `INF`, `USR`), `SYN`, `CHG`, and the
-//! challenges behind both the pings and Lock and Key (msnp.md §b, §d, §e). Handlers take
-//! typed requests ([`crate::proto::ns`]) and answer with typed replies.
+//! Notification-server connections: sign-in in the dialect `VER` agreed (`INF` and
+//! `USR MD5` up to MSNP7, `CVR` and `USR TWN` with a Passport ticket from MSNP8), the
+//! keep-alive, and the challenges behind both the pings and Lock and Key (msnp.md §b,
+//! §d, §e; msnp8-12.md §b, §c, §g, §i). Lists live in [`super::lists`], presence in
+//! [`super::presence`]. Handlers take typed requests ([`crate::proto::ns`]).
 
 use crate::proto::dialect::{self, Auth, Dialect};
-use crate::proto::ns::{Lst, LstMember, Reply, Request, UsrRequest};
-use crate::proto::{ConnId, Instant, CHALLENGE_TIMEOUT, LOCK_AND_KEY_HEADER};
+use crate::proto::ns::{at_least, Reply, Request, UsrRequest};
+use crate::proto::{ping_pairs, ping_response, ConnId, Instant, CHALLENGE_TIMEOUT, LOCK_AND_KEY_HEADER};
 use crate::wire::{challenge, Command};
 
 use super::{Role, ServiceEngine, LOG};
@@ -12,7 +14,7 @@ use super::{Role, ServiceEngine, LOG};
 #[derive(Debug)]
 enum Stage {
     AwaitVer,
-    /// Dialect agreed; `INF` and `USR … I` may come.
+    /// Dialect agreed; `INF`/`CVR` and `USR … I` may come.
     Negotiated,
     AwaitProof {
         user: String,
@@ -48,9 +50,7 @@ pub(super) struct NsConn {
     stage: Stage,
     /// The dialect `VER` agreed on.
     dialect: Option<Dialect>,
-    pinged: bool,
-    /// The presence set by the last `CHG`; None until the first.
-    status: Option<String>,
+    pub(super) presence: super::presence::Own,
     challenges: Vec<Outstanding>,
 }
 
@@ -59,8 +59,7 @@ impl NsConn {
         NsConn {
             stage: Stage::AwaitVer,
             dialect: None,
-            pinged: false,
-            status: None,
+            presence: super::presence::Own::default(),
             challenges: Vec::new(),
         }
     }
@@ -79,32 +78,43 @@ impl NsConn {
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         self.challenges.iter().map(|c| c.expires).min()
     }
-
-    pub(super) fn status(&self) -> Option<&str> {
-        self.status.as_deref()
-    }
 }
 
-/// Statuses `CHG` accepts (msnp.md §b.9); `FLN` is refused with 201.
-const STATUSES: &[&str] = &["NLN", "BSY", "IDL", "BRB", "AWY", "PHN", "LUN", "HDN"];
+/// Seconds a client may wait before its next `PNG` (MSNP9+ `QNG`); more than the 5
+/// below which msnp11-sdk hangs up (msnp8-12.md §g).
+pub const PING_INTERVAL: u32 = 60;
+
+/// The feature policy of `GCF Shields.xml`: blocks nothing (msnp8-12.md §h.3, 145 bytes).
+pub const SHIELDS: &str = "<?xml version=\"1.0\" encoding=\"utf-8\" ?><config><shield><cli maj=\"7\" min=\"0\" minbld=\"0\" maxbld=\"9999\" deny=\" \" /></shield><block></block></config>";
 
 impl ServiceEngine {
-    fn ns(&mut self, conn: ConnId) -> Option<&mut NsConn> {
+    pub(super) fn ns(&mut self, conn: ConnId) -> Option<&mut NsConn> {
         match self.conns.get_mut(&conn).map(|c| &mut c.role) {
             Some(Role::Ns(ns)) => Some(ns),
             _ => None,
         }
     }
 
-    fn ns_user(&mut self, conn: ConnId) -> String {
+    pub(super) fn ns_ref(&self, conn: ConnId) -> Option<&NsConn> {
+        match self.conns.get(&conn).map(|c| &c.role) {
+            Some(Role::Ns(ns)) => Some(ns),
+            _ => None,
+        }
+    }
+
+    pub(super) fn ns_user(&mut self, conn: ConnId) -> String {
         self.ns(conn)
             .and_then(|ns| ns.user().map(str::to_string))
             .unwrap_or_default()
     }
 
+    pub(super) fn ns_dialect(&self, conn: ConnId) -> Option<Dialect> {
+        self.ns_ref(conn).and_then(NsConn::dialect)
+    }
+
     /// Sends a typed reply in the connection's dialect.
     pub(super) fn reply(&mut self, conn: ConnId, reply: Reply) {
-        let dialect = self.ns(conn).and_then(|ns| ns.dialect());
+        let dialect = self.ns_dialect(conn);
         self.send(conn, reply.to_command(dialect));
     }
 
@@ -113,12 +123,17 @@ impl ServiceEngine {
     }
 
     pub(super) fn ns_command(&mut self, conn: ConnId, cmd: Command, now: Instant) {
-        let dialect = self.ns(conn).and_then(|ns| ns.dialect());
+        let dialect = self.ns_dialect(conn);
         let request = Request::parse(&cmd, dialect);
         let signed_in = self.ns(conn).is_some_and(|ns| ns.user().is_some());
+        // Commands another dialect has: `502` (command disabled), as R2M answers.
+        let since = |d: Dialect| at_least(dialect, d);
         match request {
             Request::Out => self.close_because(conn, "it said OUT"),
-            Request::Png => self.reply(conn, Reply::Qng),
+            Request::Png => {
+                let seconds = since(Dialect::Msnp9).then_some(PING_INTERVAL);
+                self.reply(conn, Reply::Qng { seconds })
+            }
             Request::NoTrid { .. } => self.error_reply(conn, 200, 0),
             Request::Ver { trid, offered } => self.ns_ver(conn, trid, &offered),
             Request::Inf { trid } => self.ns_inf(conn, trid),
@@ -132,16 +147,43 @@ impl ServiceEngine {
             }
             request if !signed_in => self.error_reply(conn, 302, request_trid(&request)),
             Request::Syn { trid, .. } => self.ns_syn(conn, trid),
-            Request::Chg { trid, status, .. } => self.ns_chg(conn, trid, &status, now),
+            Request::Chg(chg) => self.ns_chg(conn, chg, now),
             Request::Chl { trid } => self.ns_chl(conn, trid, now),
             Request::Qry { trid, id, digest } => self.ns_qry(conn, trid, &id, &digest, now),
             Request::Add {
                 trid, list, account, ..
-            } => self.ns_add(conn, trid, &list, &account),
-            Request::Xfr { trid, kind } => {
-                let user = self.ns_user(conn);
-                self.ns_xfr(conn, trid, &kind, &user, now)
+            } if !since(Dialect::Msnp10) => self.ns_add(conn, trid, &list, &account, None),
+            Request::Adc(adc) if since(Dialect::Msnp10) => self.ns_adc(conn, adc),
+            Request::Rem {
+                trid,
+                list,
+                target,
+                group,
+            } => self.ns_rem(conn, trid, &list, &target, group),
+            Request::Gtc { trid, setting } => self.ns_setting(conn, trid, "GTC", &setting),
+            Request::Blp { trid, setting } => self.ns_setting(conn, trid, "BLP", &setting),
+            Request::Prp { trid, property, value } if since(Dialect::Msnp10) => {
+                self.ns_rename(conn, trid, &property, None, value)
             }
+            Request::Rea { trid, account, name } if !since(Dialect::Msnp10) => {
+                self.ns_rename(conn, trid, "MFN", Some(account), name)
+            }
+            Request::Uux { trid, payload } if since(Dialect::Msnp11) => self.ns_uux(conn, trid, payload),
+            Request::Gcf { trid, file } if since(Dialect::Msnp11) => {
+                if file == "Shields.xml" {
+                    let payload = SHIELDS.as_bytes().to_vec();
+                    self.reply(conn, Reply::Gcf { trid, file, payload });
+                } else {
+                    self.error_reply(conn, 200, trid);
+                }
+            }
+            Request::Xfr { trid, kind } => self.ns_xfr_checked(conn, trid, &kind, now),
+            request @ (Request::Add { .. }
+            | Request::Adc(_)
+            | Request::Prp { .. }
+            | Request::Rea { .. }
+            | Request::Uux { .. }
+            | Request::Gcf { .. }) => self.error_reply(conn, 502, request_trid(&request)),
             Request::Unknown { trid, .. } => self.error_reply(conn, 200, trid),
         }
     }
@@ -180,7 +222,7 @@ impl ServiceEngine {
     }
 
     fn ns_inf(&mut self, conn: ConnId, trid: u32) {
-        match self.ns(conn).and_then(|ns| ns.dialect()).map(Dialect::auth) {
+        match self.ns_dialect(conn).map(Dialect::auth) {
             Some(Auth::Md5) | None => self.reply(
                 conn,
                 Reply::Inf {
@@ -299,7 +341,7 @@ impl ServiceEngine {
                 friendly: Some(account.friendly_name.clone()),
             },
         );
-        if dialect.is_some_and(|d| d >= Dialect::Msnp11) {
+        if at_least(dialect, Dialect::Msnp11) {
             self.reply(conn, Reply::Sbs);
         }
         let payload = self.profile(&account, dialect, now);
@@ -311,7 +353,7 @@ impl ServiceEngine {
         let member_low = self.rng_u32();
         let auth = self.random_hex(32);
         // MSNP10+: the lists use GUIDs and time stamps (msnp8-12.md §c.7).
-        let migrated = if dialect.is_some_and(|d| d >= Dialect::Msnp10) {
+        let migrated = if at_least(dialect, Dialect::Msnp10) {
             "ABCHMigrated: 1\r\n"
         } else {
             ""
@@ -337,230 +379,25 @@ impl ServiceEngine {
         self.rng.random()
     }
 
-    /// MSNP7 list download: one `LST` series per list (msnp.md §b.8).
-    fn ns_syn(&mut self, conn: ConnId, trid: u32) {
+    /// `XFR SB` once present: before the first `CHG`, or while hidden, `913`
+    /// (msnp8-12.md §j.1).
+    fn ns_xfr_checked(&mut self, conn: ConnId, trid: u32, kind: &str, now: Instant) {
+        let visible = self
+            .ns_ref(conn)
+            .and_then(|ns| ns.presence.status.as_deref())
+            .is_some_and(|s| s != "HDN");
+        if !visible {
+            return self.error_reply(conn, 913, trid);
+        }
         let user = self.ns_user(conn);
-        let version = self.dir.list_version(&user).to_string();
-        self.reply(
-            conn,
-            Reply::Syn {
-                trid,
-                version: version.clone(),
-            },
-        );
-        self.reply(
-            conn,
-            Reply::Gtc {
-                trid,
-                version: version.clone(),
-                setting: "A".into(),
-            },
-        );
-        self.reply(
-            conn,
-            Reply::Blp {
-                trid,
-                version: version.clone(),
-                setting: "AL".into(),
-            },
-        );
-        self.reply(
-            conn,
-            Reply::Lsg {
-                trid,
-                version: version.clone(),
-                index: "1".into(),
-                total: "1".into(),
-                id: "0".into(),
-                name: "Other Contacts".into(),
-            },
-        );
-        for list in ["FL", "AL", "BL", "RL"] {
-            let members: Vec<(String, String)> = self
-                .dir
-                .list(&user, list)
-                .into_iter()
-                .map(|a| (a.sign_in_name.clone(), a.friendly_name.clone()))
-                .collect();
-            let lst = |index: usize, member| {
-                Reply::Lst(Lst {
-                    trid,
-                    list: list.to_string(),
-                    version: version.clone(),
-                    index,
-                    total: members.len(),
-                    member,
-                })
-            };
-            if members.is_empty() {
-                self.reply(conn, lst(0, None));
-            }
-            for (i, (account, friendly)) in members.iter().enumerate() {
-                let member = LstMember {
-                    account: account.clone(),
-                    friendly: friendly.clone(),
-                    groups: (list == "FL").then(|| "0".to_string()),
-                };
-                self.reply(conn, lst(i + 1, Some(member)));
-            }
-        }
+        self.ns_xfr(conn, trid, kind, &user, now)
     }
 
-    /// `ADD <t> <list> <account> <name> [<group>]` (msnp.md §g.2): answered once the
-    /// entry is durable.
-    fn ns_add(&mut self, conn: ConnId, trid: u32, list: &str, contact: &str) {
-        let user = self.ns_user(conn);
-        if list == "RL" {
-            // The reverse list is the server's to keep: legacy servers hang up.
-            return self.close(conn);
-        }
-        match self.dir.new_entry(&user, list, contact) {
-            Err(refusal) => self.error_reply(conn, refusal as u16, trid),
-            Ok(write) => self.commit(write, super::Then::Add { conn, trid }),
-        }
-    }
-
-    /// The entry an `ADD` asked for is in: the reply, and the contact hears of it.
-    pub(super) fn ns_added(&mut self, conn: ConnId, trid: u32, list: &str, contact: &str, version: u32) {
-        let user = self.ns_user(conn);
-        let Some(account) = self.dir.account(contact).cloned() else {
-            return;
-        };
-        if list == "FL" {
-            if let Some(status) = self.presence(&account.sign_in_name) {
-                self.reply(
-                    conn,
-                    Reply::Iln {
-                        trid,
-                        status,
-                        account: account.sign_in_name.clone(),
-                        friendly: account.friendly_name.clone(),
-                    },
-                );
-            }
-        }
-        self.reply(
-            conn,
-            Reply::Add {
-                trid,
-                list: list.to_string(),
-                version: version.to_string(),
-                account: account.sign_in_name.clone(),
-                friendly: account.friendly_name.clone(),
-                group: (list == "FL").then(|| "0".to_string()),
-            },
-        );
-        if list == "FL" && !user.is_empty() {
-            self.notify_reverse_add(&user, &account.sign_in_name);
-        }
-    }
-
-    /// `ADD 0 RL …` to someone who was just put on a forward list, if online.
-    fn notify_reverse_add(&mut self, owner: &str, contact: &str) {
-        let Some(&target) = self.online.get(&contact.to_ascii_lowercase()) else {
-            return;
-        };
-        let Some(owner) = self.dir.account(owner).cloned() else {
-            return;
-        };
-        let version = self.dir.list_version(contact).to_string();
-        self.reply(
-            target,
-            Reply::Add {
-                trid: 0,
-                list: "RL".into(),
-                version,
-                account: owner.sign_in_name,
-                friendly: owner.friendly_name,
-                group: None,
-            },
-        );
-    }
-
-    /// A signed-in user's presence, once they have set one.
-    pub(super) fn presence(&self, user: &str) -> Option<String> {
-        let conn = self.online.get(&user.to_ascii_lowercase())?;
-        match &self.conns.get(conn)?.role {
-            Role::Ns(ns) => ns.status().map(str::to_string),
-            _ => None,
-        }
-    }
-
-    /// Everyone online who has `user` on their forward list gets `NLN`/`FLN`.
-    pub(super) fn broadcast_presence(&mut self, user: &str, status: Option<&str>) {
-        let Some(account) = self.dir.account(user).cloned() else {
-            return;
-        };
-        let watchers: Vec<ConnId> = self
-            .dir
-            .list(user, "RL")
-            .into_iter()
-            .filter_map(|w| self.online.get(&w.sign_in_name.to_ascii_lowercase()).copied())
-            .collect();
-        for w in watchers {
-            let reply = match status {
-                Some(s) => Reply::Nln {
-                    status: s.to_string(),
-                    account: account.sign_in_name.clone(),
-                    friendly: account.friendly_name.clone(),
-                },
-                None => Reply::Fln {
-                    account: account.sign_in_name.clone(),
-                },
-            };
-            self.reply(w, reply);
-        }
-    }
-
-    fn ns_chg(&mut self, conn: ConnId, trid: u32, status: &str, now: Instant) {
-        if !STATUSES.contains(&status) {
-            return self.error_reply(conn, 201, trid);
-        }
-        self.reply(
-            conn,
-            Reply::Chg {
-                trid,
-                status: status.to_string(),
-            },
-        );
-        let user = self.ns(conn).and_then(|ns| {
-            ns.status = Some(status.to_string());
-            ns.user().map(str::to_string)
-        });
-        let first = self.ns(conn).is_some_and(|ns| !std::mem::replace(&mut ns.pinged, true));
-        if let Some(user) = &user {
-            if first {
-                self.initial_presence(conn, trid, user);
-            }
-            // Invisible users look offline to their watchers.
-            self.broadcast_presence(user, (status != "HDN").then_some(status));
-        }
-        if first {
-            let challenge = self.random_digits(20);
-            self.issue(conn, challenge.clone(), ChallengeKind::Ping { chg_trid: trid }, now);
-            self.reply(conn, Reply::Chl { trid: 0, challenge });
-        }
-    }
-
-    /// `ILN` for every forward-list contact already online, after the first `CHG`.
-    fn initial_presence(&mut self, conn: ConnId, trid: u32, user: &str) {
-        let online: Vec<Reply> = self
-            .dir
-            .list(user, "FL")
-            .into_iter()
-            .filter_map(|a| {
-                let status = self.presence(&a.sign_in_name).filter(|s| s != "HDN")?;
-                Some(Reply::Iln {
-                    trid,
-                    status,
-                    account: a.sign_in_name.clone(),
-                    friendly: a.friendly_name.clone(),
-                })
-            })
-            .collect();
-        for iln in online {
-            self.reply(conn, iln);
-        }
+    /// The service's ping after the first `CHG` (msnp.md §d.1).
+    pub(super) fn ping(&mut self, conn: ConnId, chg_trid: u32, now: Instant) {
+        let challenge = self.random_digits(20);
+        self.issue(conn, challenge.clone(), ChallengeKind::Ping { chg_trid }, now);
+        self.reply(conn, Reply::Chl { trid: 0, challenge });
     }
 
     /// A client-requested challenge (msnp.md §d.2, §e).
@@ -580,23 +417,28 @@ impl ServiceEngine {
         }
     }
 
-    /// `QRY <t> <id> 32` + digest. Client ids answer pings, licensed app ids answer
-    /// requested challenges; a QRY does not say which challenge, so any live one of the
-    /// right kind whose digest matches is consumed (msnp.md §e.3).
+    /// `QRY <t> <id> 32` + digest. Client pairs answer pings, with the algorithm of
+    /// the connection's dialect (msnp8-12.md §i); licensed app ids answer requested
+    /// challenges with MD5 in every dialect (our extension, msnp.md §e). A `QRY` does
+    /// not say which challenge, so any live one of the right kind whose digest matches
+    /// is consumed (msnp.md §e.3).
     fn ns_qry(&mut self, conn: ConnId, trid: u32, id: &str, digest: &[u8], now: Instant) {
         let digest = String::from_utf8_lossy(digest).into_owned();
-        let (key, is_client) = match (self.dir.client_key(id), self.dir.app_key(id)) {
-            (Some(k), _) => (Some(k.to_string()), true),
-            (None, Some(k)) => (Some(k.to_string()), false),
-            (None, None) => (None, false),
-        };
+        let dialect = self.ns_dialect(conn);
+        let client_key = ping_pairs(dialect).iter().find(|(i, _)| *i == id).map(|(_, k)| *k);
+        let app_key = self.dir.app_key(id).map(str::to_string);
         let Some(ns) = self.ns(conn) else { return };
-        let matched = key.and_then(|key| {
-            ns.challenges.iter().position(|c| {
-                c.expires > now
-                    && matches!(c.kind, ChallengeKind::Ping { .. }) == is_client
-                    && challenge::responses_match(&challenge::md5_response(&c.challenge, &key), &digest)
-            })
+        let matched = ns.challenges.iter().position(|c| {
+            c.expires > now
+                && match (c.kind, client_key, &app_key) {
+                    (ChallengeKind::Ping { .. }, Some(key), _) => {
+                        challenge::responses_match(&ping_response(dialect, &c.challenge, id, key), &digest)
+                    }
+                    (ChallengeKind::Requested, None, Some(key)) => {
+                        challenge::responses_match(&challenge::md5_response(&c.challenge, key), &digest)
+                    }
+                    _ => false,
+                }
         });
         let ping_outstanding = ns
             .challenges
@@ -607,7 +449,7 @@ impl ServiceEngine {
                 ns.challenges.remove(i);
                 self.reply(conn, Reply::Qry { trid });
             }
-            None if is_client && ping_outstanding => {
+            None if client_key.is_some() && ping_outstanding => {
                 // Legacy behaviour for the client's own answer to a ping: 540 and close.
                 self.error_reply(conn, 540, trid);
                 self.close(conn);
@@ -620,9 +462,12 @@ impl ServiceEngine {
         }
     }
 
-    /// Expired challenges: an unanswered ping ends the connection with `540 <CHG trid>`
-    /// (as Escargot); an unanswered app challenge is simply forgotten.
+    /// Expired challenges. An unanswered ping ends an MSNP7 connection with `540 <CHG
+    /// trid>` (as Escargot did); from MSNP8 it is only forgotten, because clients such as
+    /// msnp11-sdk never answer and a wrong answer is what matters (msnp8-12.md §i). An
+    /// unanswered app challenge is simply forgotten.
     pub(super) fn ns_tick(&mut self, conn: ConnId, now: Instant) {
+        let strict = !at_least(self.ns_dialect(conn), Dialect::Msnp8);
         let Some(ns) = self.ns(conn) else { return };
         let mut missed_ping = None;
         ns.challenges.retain(|c| {
@@ -632,7 +477,7 @@ impl ServiceEngine {
             }
             live
         });
-        if let Some(trid) = missed_ping {
+        if let (Some(trid), true) = (missed_ping, strict) {
             log::info!(target: LOG, "connection {conn} did not answer the server's ping in time; closing");
             self.error_reply(conn, 540, trid);
             self.close(conn);
@@ -641,19 +486,35 @@ impl ServiceEngine {
 }
 
 /// The TrID a request carried (0 for those without one).
-fn request_trid(request: &Request) -> u32 {
+pub(super) fn request_trid(request: &Request) -> u32 {
     match request {
         Request::Ver { trid, .. }
         | Request::Cvr { trid, .. }
         | Request::Inf { trid }
         | Request::Usr { trid, .. }
         | Request::Syn { trid, .. }
-        | Request::Chg { trid, .. }
         | Request::Chl { trid }
         | Request::Qry { trid, .. }
         | Request::Add { trid, .. }
+        | Request::Rem { trid, .. }
+        | Request::Gtc { trid, .. }
+        | Request::Blp { trid, .. }
+        | Request::Prp { trid, .. }
+        | Request::Rea { trid, .. }
+        | Request::Uux { trid, .. }
+        | Request::Gcf { trid, .. }
         | Request::Xfr { trid, .. }
         | Request::Unknown { trid, .. } => *trid,
+        Request::Chg(chg) => chg.trid,
+        Request::Adc(adc) => adc.trid,
         Request::Png | Request::Out | Request::NoTrid { .. } => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_shields_policy_is_the_documented_145_bytes() {
+        assert_eq!(super::SHIELDS.len(), 145);
     }
 }

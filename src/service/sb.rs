@@ -62,6 +62,22 @@ impl ServiceEngine {
         }
     }
 
+    /// What `recipient` is told of `member`'s capabilities in `IRO`/`JOI`: nothing before
+    /// MSNP12 (the recipient's dialect), else what the member's `CHG` said.
+    fn sb_capabilities(&self, recipient: &str, member: &str) -> Option<String> {
+        let ns = |user: &str| {
+            self.online
+                .get(&user.to_ascii_lowercase())
+                .and_then(|c| self.ns_ref(*c))
+        };
+        let modern = crate::proto::ns::at_least(ns(recipient)?.dialect(), crate::proto::Dialect::Msnp12);
+        modern.then(|| {
+            ns(member)
+                .and_then(|n| n.presence.capabilities.clone())
+                .unwrap_or_else(|| "0".to_string())
+        })
+    }
+
     fn friendly(&self, user: &str) -> String {
         let name = self.dir.account(user).map(|a| a.friendly_name.as_str()).unwrap_or(user);
         name.to_string()
@@ -229,6 +245,7 @@ impl ServiceEngine {
             .unwrap_or_default();
         for (i, (_, member)) in others.iter().enumerate() {
             let friendly = self.friendly(member);
+            let capabilities = self.sb_capabilities(&user, member);
             self.sb_reply(
                 conn,
                 Reply::Iro {
@@ -237,17 +254,20 @@ impl ServiceEngine {
                     total: others.len(),
                     account: member.clone(),
                     friendly,
+                    capabilities,
                 },
             );
         }
         self.sb_reply(conn, Reply::AnsOk { trid });
         let friendly = self.friendly(&user);
-        for (member_conn, _) in &others {
+        for (member_conn, member) in &others {
+            let capabilities = self.sb_capabilities(member, &user);
             self.sb_reply(
                 *member_conn,
                 Reply::Joi {
                     account: user.clone(),
                     friendly: friendly.clone(),
+                    capabilities,
                 },
             );
         }

@@ -23,6 +23,10 @@ fn length_arg<'a>(dir: Direction, name: &str, args: &'a [String]) -> Option<&'a 
     let min_args = match (dir, name) {
         (_, "MSG") => 3,
         (Direction::ClientToServer, "QRY") => 3,
+        // MSNP11+: a personal message, the server's relay of one, a policy file.
+        (Direction::ClientToServer, "UUX") => 2,
+        (Direction::ServerToClient, "UBX") => 2,
+        (Direction::ServerToClient, "GCF") => 3,
         (Direction::ServerToClient, "NOT" | "IPG") => 1,
         _ => return None,
     };
@@ -290,6 +294,20 @@ mod tests {
             ),
             (S2C, Command::with_payload("IPG", [] as [&str; 0], Vec::new()).unwrap()),
             (S2C, Command::new("540", ["7"]).unwrap()),
+            (
+                C2S,
+                Command::with_payload("UUX", ["8"], b"<Data><PSM>x</PSM></Data>".to_vec()).unwrap(),
+            ),
+            (S2C, Command::new("UUX", ["8", "0"]).unwrap()),
+            (
+                S2C,
+                Command::with_payload("UBX", ["bob@example.com"], b"<Data/>".to_vec()).unwrap(),
+            ),
+            (
+                S2C,
+                Command::with_payload("GCF", ["6", "Shields.xml"], b"<config/>".to_vec()).unwrap(),
+            ),
+            (C2S, Command::new("GCF", ["6", "Shields.xml"]).unwrap()),
         ];
         for (dir, cmd) in cmds {
             assert_eq!(decode_ok(dir, &cmd.encode()), vec![cmd.clone()]);

@@ -1,0 +1,471 @@
+//! Contact lists on the notification server: the download (`SYN` and the lines after
+//! it, in each dialect's shape), changes (`ADD` up to MSNP9, `ADC` from MSNP10, `REM`),
+//! the privacy settings (`GTC`, `BLP`) and the user's own friendly name (`REA` up to
+//! MSNP9, `PRP MFN` from MSNP10). Every change is a [`Write`]: it is answered once
+//! durable (msnp.md §b.8, §g; msnp8-12.md §d, §e).
+
+use crate::proto::ns::{at_least, Adc, ListEntry, Lst, LstMember, Reply, Setting, LIST_AL, LIST_BL, LIST_FL, LIST_RL};
+use crate::proto::{ConnId, Dialect};
+use crate::wire::{challenge, urlenc};
+
+use super::directory::AddRefusal;
+use super::{ServiceEngine, Then, Write};
+
+/// The list and settings versions of MSNP10+: ISO 8601 time stamps that no client
+/// parses, so one fixed value (Escargot does the same) that is always "changed".
+const SYN_STAMP: &str = "2001-10-25T00:00:00.0000000-00:00";
+
+/// What a client's change waits for before it is answered.
+#[derive(Debug)]
+pub(super) enum Change {
+    /// `ADD`, or `ADC` whose account and name the reply echoes as written.
+    Add { echo: Option<Adc> },
+    /// `REM`, whose target the reply echoes.
+    Rem { target: String },
+    /// `GTC` or `BLP`.
+    Setting,
+    /// `PRP MFN` or `REA`, whose name the reply echoes byte for byte.
+    Rename { name: String },
+}
+
+/// The GUID of `contact` on `owner`'s forward list (MSNP10+): stable, so nothing needs
+/// storing, and different per owner, as the service's were.
+pub fn contact_guid(owner: &str, contact: &str) -> String {
+    let h = challenge::md5_hex(format!("{}\n{}", owner.to_ascii_lowercase(), contact.to_ascii_lowercase()).as_bytes());
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+impl ServiceEngine {
+    /// Everyone on one of `user`'s lists, with the lists as bits, forward list first.
+    fn entries(&self, user: &str) -> Vec<(super::Account, u8)> {
+        let mut found: Vec<(super::Account, u8)> = Vec::new();
+        for (list, bit) in [("FL", LIST_FL), ("AL", LIST_AL), ("BL", LIST_BL), ("RL", LIST_RL)] {
+            for a in self.dir.list(user, list) {
+                match found.iter_mut().find(|(f, _)| f.sign_in_name == a.sign_in_name) {
+                    Some((_, bits)) => *bits |= bit,
+                    None => found.push((a.clone(), bit)),
+                }
+            }
+        }
+        found
+    }
+
+    pub(super) fn ns_syn(&mut self, conn: ConnId, trid: u32) {
+        let user = self.ns_user(conn);
+        let dialect = self.ns_dialect(conn);
+        if !at_least(dialect, Dialect::Msnp8) {
+            return self.syn_msnp7(conn, trid, &user);
+        }
+        let modern = at_least(dialect, Dialect::Msnp10);
+        let entries = self.entries(&user);
+        let versions = if modern {
+            vec![SYN_STAMP.to_string(), SYN_STAMP.to_string()]
+        } else {
+            vec![self.dir.list_version(&user).to_string()]
+        };
+        // MSNP8/9 have the fixed group 0; from MSNP10 there are no groups at all.
+        let groups = usize::from(!modern);
+        let setting = |value: &str| Setting {
+            trid: None,
+            version: None,
+            value: value.to_string(),
+        };
+        let mut lines = vec![
+            Reply::Syn {
+                trid,
+                versions,
+                counts: Some((entries.len(), groups)),
+            },
+            Reply::Gtc(setting(self.dir.setting(&user, "GTC"))),
+            Reply::Blp(setting(self.dir.setting(&user, "BLP"))),
+        ];
+        if modern {
+            let friendly = self
+                .dir
+                .account(&user)
+                .map(|a| a.friendly_name.clone())
+                .unwrap_or_default();
+            lines.push(Reply::Prp {
+                trid: None,
+                property: "MFN".into(),
+                value: urlenc::encode(&friendly),
+            });
+        } else {
+            lines.push(Reply::Lsg {
+                trid: 0,
+                version: String::new(),
+                index: 0,
+                total: 0,
+                id: "0".into(),
+                name: "Other Contacts".into(),
+            });
+        }
+        for (account, lists) in entries {
+            lines.push(Reply::Contact(ListEntry {
+                guid: modern.then(|| contact_guid(&user, &account.sign_in_name)),
+                groups: (!modern).then(|| "0".to_string()),
+                account: account.sign_in_name,
+                friendly: account.friendly_name,
+                lists,
+            }));
+        }
+        for line in lines {
+            self.reply(conn, line);
+        }
+    }
+
+    /// MSNP7 list download: one `LST` series per list (msnp.md §b.8).
+    fn syn_msnp7(&mut self, conn: ConnId, trid: u32, user: &str) {
+        let version = self.dir.list_version(user).to_string();
+        let setting = |value: &str| Setting {
+            trid: Some(trid),
+            version: Some(version.clone()),
+            value: value.to_string(),
+        };
+        let mut lines = vec![
+            Reply::Syn {
+                trid,
+                versions: vec![version.clone()],
+                counts: None,
+            },
+            Reply::Gtc(setting(self.dir.setting(user, "GTC"))),
+            Reply::Blp(setting(self.dir.setting(user, "BLP"))),
+            Reply::Lsg {
+                trid,
+                version: version.clone(),
+                index: 1,
+                total: 1,
+                id: "0".into(),
+                name: "Other Contacts".into(),
+            },
+        ];
+        for list in ["FL", "AL", "BL", "RL"] {
+            let members: Vec<(String, String)> = self
+                .dir
+                .list(user, list)
+                .into_iter()
+                .map(|a| (a.sign_in_name.clone(), a.friendly_name.clone()))
+                .collect();
+            let lst = |index: usize, member| {
+                Reply::Lst(Lst {
+                    trid,
+                    list: list.to_string(),
+                    version: version.clone(),
+                    index,
+                    total: members.len(),
+                    member,
+                })
+            };
+            if members.is_empty() {
+                lines.push(lst(0, None));
+            }
+            for (i, (account, friendly)) in members.iter().enumerate() {
+                let member = LstMember {
+                    account: account.clone(),
+                    friendly: friendly.clone(),
+                    groups: (list == "FL").then(|| "0".to_string()),
+                };
+                lines.push(lst(i + 1, Some(member)));
+            }
+        }
+        for line in lines {
+            self.reply(conn, line);
+        }
+    }
+
+    /// `ADD <t> <list> <account> <name> [<group>]` (up to MSNP9, msnp.md §g.2) and the
+    /// checked part of `ADC`: answered once the entry is durable.
+    pub(super) fn ns_add(&mut self, conn: ConnId, trid: u32, list: &str, contact: &str, echo: Option<Adc>) {
+        let user = self.ns_user(conn);
+        if list == "RL" {
+            // The reverse list is the server's to keep: legacy servers hang up.
+            return self.close(conn);
+        }
+        match self.dir.new_entry(&user, list, contact) {
+            // From MSNP10 an unknown account is 208, not 205 (msnp8-12.md §e.2).
+            Err(AddRefusal::UnknownUser) if echo.is_some() => self.error_reply(conn, 208, trid),
+            Err(refusal) => self.error_reply(conn, refusal as u16, trid),
+            Ok(write) => self.commit(
+                write,
+                Then::Client {
+                    conn,
+                    trid,
+                    change: Change::Add { echo },
+                },
+            ),
+        }
+    }
+
+    /// `ADC <t> <list> N=<account> [F=<name>]` (MSNP10+). The group form needs groups,
+    /// which this service does not keep: `224`.
+    pub(super) fn ns_adc(&mut self, conn: ConnId, adc: Adc) {
+        let (trid, user) = (adc.trid, self.ns_user(conn));
+        if adc.guid.is_some() || adc.group.is_some() {
+            return self.error_reply(conn, 224, trid);
+        }
+        let Some(account) = adc.account.clone() else {
+            return self.error_reply(conn, 201, trid);
+        };
+        if account.eq_ignore_ascii_case(&user) {
+            return self.error_reply(conn, 201, trid);
+        }
+        let list = adc.list.clone();
+        self.ns_add(conn, trid, &list, &account, Some(adc));
+    }
+
+    /// `REM <t> <list> <target> [<group>]`: from MSNP10 a forward-list entry is named
+    /// by its contact GUID, every other one by account.
+    pub(super) fn ns_rem(&mut self, conn: ConnId, trid: u32, list: &str, target: &str, group: Option<String>) {
+        if group.is_some() {
+            return self.error_reply(conn, 224, trid);
+        }
+        if list == "RL" {
+            return self.close(conn);
+        }
+        let user = self.ns_user(conn);
+        let contact = if at_least(self.ns_dialect(conn), Dialect::Msnp10) && list == "FL" {
+            self.dir
+                .list(&user, "FL")
+                .into_iter()
+                .map(|a| a.sign_in_name.clone())
+                .find(|c| contact_guid(&user, c).eq_ignore_ascii_case(target))
+        } else {
+            Some(target.trim_start_matches("N=").to_string())
+        };
+        let removal = contact.ok_or(216).and_then(|c| self.dir.removal(&user, list, &c));
+        match removal {
+            Err(code) => self.error_reply(conn, code, trid),
+            Ok(write) => self.commit(
+                write,
+                Then::Client {
+                    conn,
+                    trid,
+                    change: Change::Rem {
+                        target: target.to_string(),
+                    },
+                },
+            ),
+        }
+    }
+
+    /// `GTC <t> A|N`, `BLP <t> AL|BL`: `218` when already so, `201` for another value.
+    pub(super) fn ns_setting(&mut self, conn: ConnId, trid: u32, name: &str, value: &str) {
+        let user = self.ns_user(conn);
+        match self.dir.new_setting(&user, name, value) {
+            Err(code) => self.error_reply(conn, code, trid),
+            Ok(write) => self.commit(
+                write,
+                Then::Client {
+                    conn,
+                    trid,
+                    change: Change::Setting,
+                },
+            ),
+        }
+    }
+
+    /// The user's own friendly name (`PRP <t> MFN <name>`, `REA <t> <self> <name>`). A
+    /// contact's stored name (`REA` on another account, `SBP`) is not kept: `502`.
+    pub(super) fn ns_rename(&mut self, conn: ConnId, trid: u32, property: &str, account: Option<String>, name: String) {
+        let user = self.ns_user(conn);
+        let own = account.as_deref().is_none_or(|a| a.eq_ignore_ascii_case(&user));
+        if property != "MFN" || !own {
+            return self.error_reply(conn, 502, trid);
+        }
+        let Some(current) = self.dir.account(&user).cloned() else {
+            return;
+        };
+        let decoded = urlenc::decode(&name);
+        let write = self
+            .dir
+            .new_account(&user, &current.password, Some(&decoded), true)
+            .ok()
+            .filter(|_| !decoded.trim().is_empty());
+        match write {
+            // A name the service will not store (empty, too long, control characters).
+            None => self.error_reply(conn, 209, trid),
+            Some(write) => self.commit(
+                write,
+                Then::Client {
+                    conn,
+                    trid,
+                    change: Change::Rename { name },
+                },
+            ),
+        }
+    }
+
+    /// A client's change is durable (or could not be made): its reply, and who else
+    /// hears of it.
+    pub(super) fn ns_changed(&mut self, conn: ConnId, trid: u32, change: Change, write: &Write, version: Option<u32>) {
+        let dialect = self.ns_dialect(conn);
+        let Some(version) = version else {
+            // The database refused the write: 603 from MSNP10 (msnp8-12.md §l).
+            let code = if at_least(dialect, Dialect::Msnp10) { 603 } else { 500 };
+            return self.error_reply(conn, code, trid);
+        };
+        let user = self.ns_user(conn);
+        let old_style_version = (!at_least(dialect, Dialect::Msnp10)).then(|| version.to_string());
+        match (change, write) {
+            (Change::Add { echo }, Write::Entry { list, contact, .. }) => {
+                self.ns_added(conn, trid, list, contact, version, echo, &user)
+            }
+            (Change::Rem { target }, Write::Unentry { list, contact, .. }) => {
+                self.reply(
+                    conn,
+                    Reply::Rem {
+                        trid,
+                        list: list.clone(),
+                        version: old_style_version,
+                        target,
+                        group: None,
+                    },
+                );
+                if list == "FL" {
+                    self.notify_reverse(&user, contact, false);
+                }
+            }
+            (Change::Setting, Write::Setting { name, value, .. }) => {
+                let setting = Setting {
+                    trid: Some(trid),
+                    version: old_style_version,
+                    value: value.clone(),
+                };
+                let reply = if name == "GTC" {
+                    Reply::Gtc(setting)
+                } else {
+                    Reply::Blp(setting)
+                };
+                self.reply(conn, reply);
+            }
+            (Change::Rename { name }, Write::Account(account)) => {
+                let reply = match old_style_version {
+                    Some(version) => Reply::Rea {
+                        trid,
+                        version,
+                        account: account.sign_in_name.clone(),
+                        name,
+                    },
+                    None => Reply::Prp {
+                        trid: Some(trid),
+                        property: "MFN".into(),
+                        value: name,
+                    },
+                };
+                self.reply(conn, reply);
+                // Watchers see the new name as a new NLN with the same status.
+                let visible = self.presence(&user).is_some();
+                if visible {
+                    self.broadcast_presence(&user, true);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The entry an `ADD`/`ADC` asked for is in: the contact's presence if on the
+    /// forward list, the reply, and the contact hears of it.
+    #[allow(clippy::too_many_arguments)]
+    fn ns_added(
+        &mut self,
+        conn: ConnId,
+        trid: u32,
+        list: &str,
+        contact: &str,
+        version: u32,
+        echo: Option<Adc>,
+        user: &str,
+    ) {
+        let Some(account) = self.dir.account(contact).cloned() else {
+            return;
+        };
+        let forward = list == "FL";
+        if forward {
+            self.tell_presence(conn, trid, &account.sign_in_name);
+        }
+        let reply = match echo {
+            // ADD: the list version, and group 0 for the forward list.
+            None => Reply::Add {
+                trid,
+                list: list.to_string(),
+                version: version.to_string(),
+                account: account.sign_in_name.clone(),
+                friendly: account.friendly_name.clone(),
+                group: forward.then(|| "0".to_string()),
+            },
+            // ADC: the account as the client wrote it, and for the forward list always
+            // a name and the new GUID (msnp11-sdk reads the GUID as the sixth field).
+            Some(adc) => Reply::Adc(Adc {
+                trid,
+                list: list.to_string(),
+                friendly: if forward {
+                    adc.friendly.or_else(|| adc.account.clone())
+                } else {
+                    adc.friendly
+                },
+                account: adc.account,
+                guid: forward.then(|| contact_guid(user, &account.sign_in_name)),
+                group: None,
+            }),
+        };
+        self.reply(conn, reply);
+        if forward && !user.is_empty() {
+            self.notify_reverse(user, &account.sign_in_name, true);
+        }
+    }
+
+    /// `contact`, if online, learns that `owner` added (or removed) them: `ADD 0 RL` /
+    /// `REM 0 RL` up to MSNP9, `ADC 0 RL N= F=` / `REM 0 RL` from MSNP10.
+    fn notify_reverse(&mut self, owner: &str, contact: &str, added: bool) {
+        let Some(&target) = self.online.get(&contact.to_ascii_lowercase()) else {
+            return;
+        };
+        let Some(owner) = self.dir.account(owner).cloned() else {
+            return;
+        };
+        let modern = at_least(self.ns_dialect(target), Dialect::Msnp10);
+        let version = (!modern).then(|| self.dir.list_version(contact).to_string());
+        let reply = match (added, version) {
+            (true, Some(version)) => Reply::Add {
+                trid: 0,
+                list: "RL".into(),
+                version,
+                account: owner.sign_in_name,
+                friendly: owner.friendly_name,
+                group: None,
+            },
+            (true, None) => Reply::Adc(Adc {
+                trid: 0,
+                list: "RL".into(),
+                account: Some(owner.sign_in_name),
+                friendly: Some(urlenc::encode(&owner.friendly_name)),
+                ..Adc::default()
+            }),
+            (false, version) => Reply::Rem {
+                trid: 0,
+                list: "RL".into(),
+                version,
+                target: owner.sign_in_name,
+                group: None,
+            },
+        };
+        self.reply(target, reply);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_guids_are_stable_lower_case_and_per_owner() {
+        let g = contact_guid("Alice@Example.com", "bob@example.com");
+        assert_eq!(g, contact_guid("alice@example.com", "BOB@example.com"));
+        assert_ne!(g, contact_guid("carol@example.com", "bob@example.com"));
+        let parts: Vec<usize> = g.split('-').map(str::len).collect();
+        assert_eq!(parts, [8, 4, 4, 4, 12]);
+        assert!(g
+            .bytes()
+            .all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    }
+}
