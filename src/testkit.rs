@@ -12,6 +12,7 @@ use crate::embedded::Embedded;
 use crate::error::Result;
 use crate::journal::MessengerId;
 use crate::net::{Client, NetError, Server};
+use crate::proto::Dialect;
 use crate::service::{ServiceConfig, ServiceEngine};
 use crate::wire::challenge::md5_response;
 
@@ -40,8 +41,14 @@ pub fn populate(e: &mut ServiceEngine) {
 
 /// A populated embedded hub.
 pub fn hub(seed: u64) -> Arc<Mutex<Embedded>> {
+    hub_in(seed, Dialect::CLIENT_DEFAULT)
+}
+
+/// A populated embedded hub whose Messengers speak `dialect` (the service speaks all).
+pub fn hub_in(seed: u64, dialect: Dialect) -> Arc<Mutex<Embedded>> {
     let mut w = Embedded::new(service_config(seed));
     populate(w.service_mut());
+    w.set_client_dialects(vec![dialect]);
     Arc::new(Mutex::new(w))
 }
 
@@ -233,7 +240,12 @@ pub struct Pair {
 }
 
 pub fn pair(seed: u64, register_on_b: bool) -> Pair {
-    let hub = hub(seed);
+    pair_in(seed, register_on_b, Dialect::CLIENT_DEFAULT)
+}
+
+/// [`pair`] with both Messengers speaking `dialect`.
+pub fn pair_in(seed: u64, register_on_b: bool, dialect: Dialect) -> Pair {
+    let hub = hub_in(seed, dialect);
     let a = Side::embedded(&hub, ALICE, None);
     let b = Side::embedded(&hub, BOB, Some(&a));
     a.sign_in().unwrap();

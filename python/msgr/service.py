@@ -92,14 +92,28 @@ class Service(ServiceOperations, _Backend):
     reproducible. ``db`` persists accounts, licences and contact lists in a SQLite file (a
     restarted service with the same file has them back). ``trace_limit`` bounds
     ``trace``: it keeps the latest 100,000 messages unless told otherwise (0 keeps none).
+
+    ``protocol`` is the MSNP dialect its Messengers speak, ``"MSNP7"`` (Windows
+    Messenger 4.x's, the default) to ``"MSNP12"``: from ``"MSNP8"`` they sign in with
+    ``USR TWN`` and a Passport ticket from the service's own login server, and the trace
+    shows that dialect's lines (``ADC`` instead of ``ADD`` from MSNP10, ``UBX`` from
+    MSNP11...). The service itself speaks every dialect.
     """
 
     def __init__(
-        self, *, lock_and_key: str = "enabled", seed: int | None = None, db: str | os.PathLike[str] | None = None, trace_limit: int | None = None
+        self,
+        *,
+        lock_and_key: str = "enabled",
+        seed: int | None = None,
+        db: str | os.PathLike[str] | None = None,
+        trace_limit: int | None = None,
+        protocol: str = "MSNP7",
     ) -> None:
         limit = None if trace_limit is None else _args.count(trace_limit, "trace_limit")
         mode = _args.text(lock_and_key, "lock_and_key")
-        self._core = _core.EmbeddedService(mode, _args.seed(seed), _args.path(db, "db"), limit)
+        dialect = _args.text(protocol, "protocol")
+        self._core = _core.EmbeddedService(mode, _args.seed(seed), _args.path(db, "db"), limit, dialect)
+        self._protocol = dialect.upper()
         self._service = self._core.service
         super().__init__(self._core.journal)
 
@@ -108,6 +122,11 @@ class Service(ServiceOperations, _Backend):
 
     def _deliver(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._dispatch.call(fn, *args)
+
+    @property
+    def protocol(self) -> str:
+        """The MSNP dialect this service's Messengers speak (``"MSNP7"`` … ``"MSNP12"``)."""
+        return self._protocol
 
     @property
     def now(self) -> float:

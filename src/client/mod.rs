@@ -61,7 +61,7 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// A configuration offering every implemented dialect, with no seed.
+    /// A configuration offering [`Dialect::CLIENT_DEFAULT`], with no seed.
     pub fn new(sign_in_name: &str, password: &str, ns_address: &str) -> Self {
         ClientConfig {
             sign_in_name: sign_in_name.to_string(),
@@ -69,7 +69,7 @@ impl ClientConfig {
             ns_address: ns_address.to_string(),
             local_ip: String::new(),
             seed: None,
-            dialects: Dialect::IMPLEMENTED.to_vec(),
+            dialects: vec![Dialect::CLIENT_DEFAULT],
             nexus: None,
             trace: true,
         }
@@ -476,7 +476,10 @@ impl ClientEngine {
     pub fn unreachable(&mut self, conn: ConnId, why: &str, now: Instant) {
         if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) && !self.ns.as_ref().is_some_and(|ns| ns.is_signed_in())
         {
-            let address = self.ns.as_ref().map_or(self.config.ns_address.as_str(), |ns| ns.address());
+            let address = self
+                .ns
+                .as_ref()
+                .map_or(self.config.ns_address.as_str(), |ns| ns.address());
             let detail = format!("cannot reach {address}: {why}");
             self.ns_fail(Error::api(HResult::SR_CONNECTION_FAILURE, detail), now);
         } else {

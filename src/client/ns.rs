@@ -262,6 +262,10 @@ impl ClientEngine {
                 self.contacts_reply(reply);
             }
             (Stage::SignedIn, reply @ (Reply::Add { .. } | Reply::Adc(_))) => self.contacts_reply(reply),
+            // From MSNP10 the user's own friendly name comes in the list download.
+            (_, Reply::Prp { property, value, .. }) if property == "MFN" => {
+                self.friendly_name = Some(crate::wire::urlenc::decode(&value));
+            }
             (_, Reply::Qng { seconds }) => {
                 self.ns_schedule_ping(now, seconds.unwrap_or(PING_INTERVAL));
             }

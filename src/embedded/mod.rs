@@ -52,7 +52,7 @@ impl Embedded {
     /// A hub whose wire trace keeps at most `trace_limit` entries.
     pub fn with_trace_limit(config: ServiceConfig, trace_limit: usize) -> Self {
         let seed = config.seed;
-        let client_dialects = config.dialects.clone();
+        let client_dialects = vec![crate::proto::Dialect::CLIENT_DEFAULT];
         Embedded {
             client_dialects,
             seed,
@@ -67,8 +67,9 @@ impl Embedded {
         }
     }
 
-    /// The dialects Messengers added from now on offer (by default every one the
-    /// service speaks), e.g. only MSNP11 to see that dialect in the trace.
+    /// The dialects Messengers added from now on offer (by default
+    /// [`crate::proto::Dialect::CLIENT_DEFAULT`]), e.g. only MSNP11 to see that dialect
+    /// in the trace.
     pub fn set_client_dialects(&mut self, dialects: Vec<crate::proto::Dialect>) {
         self.client_dialects = dialects;
     }
@@ -385,5 +386,7 @@ impl Embedded {
     }
 }
 
+#[cfg(test)]
+mod dialect_tests;
 #[cfg(test)]
 mod tests;

@@ -39,9 +39,12 @@ impl Dialect {
         Dialect::Msnp12,
     ];
 
-    /// The dialects the engines speak today; the others are named so that a peer
-    /// offering them is understood, and added by giving the typed messages their shape.
-    pub const IMPLEMENTED: [Dialect; 1] = [Dialect::Msnp7];
+    /// The dialects both engines speak: all of them.
+    pub const IMPLEMENTED: [Dialect; 6] = Dialect::ALL;
+
+    /// What a client offers unless told otherwise: Windows Messenger 4.x's dialect,
+    /// the one needing no Passport nexus.
+    pub const CLIENT_DEFAULT: Dialect = Dialect::Msnp7;
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -64,10 +67,6 @@ impl Dialect {
             Dialect::Msnp7 => Auth::Md5,
             _ => Auth::Twn,
         }
-    }
-
-    pub const fn is_implemented(self) -> bool {
-        matches!(self, Dialect::Msnp7)
     }
 }
 

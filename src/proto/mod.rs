@@ -45,7 +45,10 @@ pub(crate) fn assert_round_trips<M: Message + PartialEq + std::fmt::Debug>(cases
 
 /// [`assert_round_trips`] in a given dialect.
 #[cfg(test)]
-pub(crate) fn assert_round_trips_in<M: Message + PartialEq + std::fmt::Debug>(dialect: Dialect, cases: Vec<(&[u8], M)>) {
+pub(crate) fn assert_round_trips_in<M: Message + PartialEq + std::fmt::Debug>(
+    dialect: Dialect,
+    cases: Vec<(&[u8], M)>,
+) {
     for (bytes, typed) in cases {
         let mut d = crate::wire::Decoder::new(M::DIRECTION);
         d.push(bytes);

@@ -1303,10 +1303,7 @@ mod tests {
                     presence: presence("NLN", None, None),
                 },
             ),
-            (
-                b"NLN BSY c@d.com Carol\r\n",
-                Reply::Nln(presence("BSY", None, None)),
-            ),
+            (b"NLN BSY c@d.com Carol\r\n", Reply::Nln(presence("BSY", None, None))),
             (
                 b"FLN c@d.com\r\n",
                 Reply::Fln {
@@ -1449,8 +1446,14 @@ mod tests {
                         name: "Other Contacts".into(),
                     },
                 ),
-                (b"LST bob@example.com Bob 11 0\r\n", entry("bob@example.com", "Bob", None, 11, Some("0"))),
-                (b"LST carol@example.com Carol 8\r\n", entry("carol@example.com", "Carol", None, 8, None)),
+                (
+                    b"LST bob@example.com Bob 11 0\r\n",
+                    entry("bob@example.com", "Bob", None, 11, Some("0")),
+                ),
+                (
+                    b"LST carol@example.com Carol 8\r\n",
+                    entry("carol@example.com", "Carol", None, 8, None),
+                ),
                 (
                     iln,
                     Reply::Iln {
@@ -1481,7 +1484,10 @@ mod tests {
             assert_round_trips_in(d, cases);
         }
         assert_round_trips_in(Dialect::Msnp8, vec![(&b"QNG\r\n"[..], Reply::Qng { seconds: None })]);
-        assert_round_trips_in(Dialect::Msnp9, vec![(&b"QNG 60\r\n"[..], Reply::Qng { seconds: Some(60) })]);
+        assert_round_trips_in(
+            Dialect::Msnp9,
+            vec![(&b"QNG 60\r\n"[..], Reply::Qng { seconds: Some(60) })],
+        );
     }
 
     #[test]
@@ -1621,7 +1627,9 @@ mod tests {
         }
         // R2M writes N= before the account of a reverse-list removal.
         let c = decode(Direction::ServerToClient, b"REM 0 RL N=bob@example.com\r\n");
-        assert!(matches!(Reply::parse(&c, Some(Dialect::Msnp11)), Reply::Rem { target, .. } if target == "bob@example.com"));
+        assert!(
+            matches!(Reply::parse(&c, Some(Dialect::Msnp11)), Reply::Rem { target, .. } if target == "bob@example.com")
+        );
     }
 
     #[test]
@@ -1719,9 +1727,15 @@ mod tests {
         let line = |d| String::from_utf8(full.to_command(Some(d)).encode()).unwrap();
         assert_eq!(line(Dialect::Msnp7), "NLN NLN c@d.com Carol\r\n");
         assert_eq!(line(Dialect::Msnp8), "NLN NLN c@d.com Carol 1073791020\r\n");
-        assert_eq!(line(Dialect::Msnp9), "NLN NLN c@d.com Carol 1073791020 %3Cmsnobj%2F%3E\r\n");
+        assert_eq!(
+            line(Dialect::Msnp9),
+            "NLN NLN c@d.com Carol 1073791020 %3Cmsnobj%2F%3E\r\n"
+        );
         let bare = Reply::Nln(presence("NLN", None, None));
-        assert_eq!(String::from_utf8(bare.to_command(Some(Dialect::Msnp11)).encode()).unwrap(), "NLN NLN c@d.com Carol 0\r\n");
+        assert_eq!(
+            String::from_utf8(bare.to_command(Some(Dialect::Msnp11)).encode()).unwrap(),
+            "NLN NLN c@d.com Carol 0\r\n"
+        );
     }
 
     #[test]

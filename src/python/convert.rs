@@ -88,6 +88,12 @@ pub fn lock_and_key(py: Python<'_>, mode: &str) -> PyResult<LockAndKey> {
     })
 }
 
+/// A dialect by name (`"MSNP11"`, any case).
+pub fn dialect(py: Python<'_>, name: &str) -> PyResult<crate::proto::Dialect> {
+    name.parse()
+        .map_err(|e: crate::proto::dialect::UnknownDialect| to_py_err(py, invalid(e.to_string())))
+}
+
 /// A non-negative, finite number of seconds.
 pub fn seconds(py: Python<'_>, what: &str, s: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(s)

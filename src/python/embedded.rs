@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
-use super::convert::{lock_and_key, seconds, IntoPyResult};
+use super::convert::{dialect, lock_and_key, seconds, IntoPyResult};
 use super::journal::PyJournal;
 use super::messenger::PyMessenger;
 use super::service::PyServiceCore;
@@ -25,18 +25,21 @@ pub struct EmbeddedService {
 #[pymethods]
 impl EmbeddedService {
     #[new]
-    #[pyo3(signature = (lock_and_key = "enabled", seed = None, db = None, trace_limit = None))]
+    #[pyo3(signature = (lock_and_key = "enabled", seed = None, db = None, trace_limit = None, protocol = "MSNP7"))]
     fn new(
         py: Python<'_>,
         lock_and_key: &str,
         seed: Option<u64>,
         db: Option<std::path::PathBuf>,
         trace_limit: Option<usize>,
+        protocol: &str,
     ) -> PyResult<Self> {
         let mut config = ServiceConfig::new();
         config.lock_and_key = self::lock_and_key(py, lock_and_key)?;
         config.seed = seed;
+        let protocol = dialect(py, protocol)?;
         let mut hub = Embedded::with_trace_limit(config, trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT));
+        hub.set_client_dialects(vec![protocol]);
         if let Some(path) = db {
             hub.attach_store(&path).py(py)?;
         }

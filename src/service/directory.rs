@@ -343,8 +343,12 @@ impl Directory {
         self.release(write);
         match write {
             Write::Account(a) => {
-                self.accounts.insert(key(&a.sign_in_name), a.clone());
-                0
+                let owner = key(&a.sign_in_name);
+                // A new name for an account that exists is a change its owner's lists see.
+                match self.accounts.insert(owner.clone(), a.clone()) {
+                    Some(old) if old.friendly_name != a.friendly_name => self.bump(&owner),
+                    _ => 0,
+                }
             }
             Write::License { app_id, key } => {
                 self.licenses.insert(app_id.clone(), key.clone());

@@ -4,6 +4,8 @@
 //! and the time; it answers with [`ServiceOutput`]s. It never touches a socket or a clock.
 
 mod alerts;
+#[cfg(test)]
+mod dialect_tests;
 mod directory;
 mod lists;
 mod ns;

@@ -102,12 +102,14 @@ impl ServiceEngine {
         }
     }
 
-    /// Online users with `user` on their forward list.
+    /// Online users with `user` on their forward list who have set a presence (before
+    /// their first `CHG` they learn everything at once, as `ILN`).
     fn watchers(&self, user: &str) -> Vec<ConnId> {
         self.dir
             .list(user, "RL")
             .into_iter()
             .filter_map(|w| self.online.get(&w.sign_in_name.to_ascii_lowercase()).copied())
+            .filter(|c| self.ns_ref(*c).is_some_and(|ns| ns.presence.status.is_some()))
             .collect()
     }
 
