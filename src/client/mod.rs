@@ -10,6 +10,8 @@ mod ns;
 mod sb;
 mod sessions;
 #[cfg(test)]
+mod dialect_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::{HashMap, VecDeque};
