@@ -25,7 +25,12 @@ fn sent(c: &mut ClientEngine) -> Vec<String> {
             ClientOutput::Send { conn, cmd } => format!("{conn}> {}", cmd.line()),
             ClientOutput::Connect { conn, addr } => format!("connect {conn} {addr}"),
             ClientOutput::Close { conn } => format!("close {conn}"),
-            ClientOutput::Passport { conn, challenge, account, .. } => {
+            ClientOutput::Passport {
+                conn,
+                challenge,
+                account,
+                ..
+            } => {
                 format!("passport {conn} {account} {challenge}")
             }
         })
@@ -43,7 +48,13 @@ fn server(c: &mut ClientEngine, conn: u64, lines: &[&str]) -> Vec<String> {
 fn passport_sign_in(c: &mut ClientEngine, conn: u64, first_trid: u32, dialect: &str) {
     let t = first_trid;
     let got = server(c, conn, &[&format!("VER {t} {dialect}")]);
-    assert_eq!(got, [format!("{conn}> CVR {} 0x0409 winnt 5.1 i386 MSMSGS 4.7.3001 msmsgs alice@example.com", t + 1)]);
+    assert_eq!(
+        got,
+        [format!(
+            "{conn}> CVR {} 0x0409 winnt 5.1 i386 MSMSGS 4.7.3001 msmsgs alice@example.com",
+            t + 1
+        )]
+    );
     let got = server(c, conn, &[&format!("CVR {} 4.7.3001 4.7.3001 4.7.3001 x x", t + 1)]);
     assert_eq!(got, [format!("{conn}> USR {} TWN I alice@example.com", t + 2)]);
     let got = server(c, conn, &[&format!("USR {} TWN S lc=1033,ct=1", t + 2)]);
@@ -131,7 +142,10 @@ fn redirects_are_followed_a_few_times_only() {
     }
     assert_eq!(c.state(), ClientState::Offline);
     let error = c.take_outcome(super::Waiting::SignIn).unwrap().unwrap_err();
-    assert!(error.to_string().contains("redirected the sign-in more than 3 times"), "{error}");
+    assert!(
+        error.to_string().contains("redirected the sign-in more than 3 times"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -5,12 +5,12 @@
 
 mod apps;
 mod contacts;
+#[cfg(test)]
+mod dialect_tests;
 mod locks;
 mod ns;
 mod sb;
 mod sessions;
-#[cfg(test)]
-mod dialect_tests;
 #[cfg(test)]
 mod tests;
 

@@ -509,3 +509,48 @@ fn msnp12_switchboards_tell_capabilities_in_iro_and_joi() {
         assert_eq!(w.take(10), [format!("JOI bob@example.com bob{caps}")], "{d}");
     }
 }
+
+/// A switchboard and its two members' connections (caller 10, callee 11); the callee
+/// has not answered yet when `before_answer` runs on the caller's connection.
+fn switchboard_with(w: &mut Wire, before_answer: impl FnOnce(&mut Wire)) -> (u64, u64) {
+    w.sign_in(1, ALICE, Dialect::Msnp11);
+    w.sign_in(2, BOB, Dialect::Msnp11);
+    w.present(1, Dialect::Msnp11);
+    w.present(2, Dialect::Msnp11);
+    let cookie = w.send(1, "XFR 7 SB")[0].rsplit(' ').next().unwrap().to_string();
+    w.s.open(10, w.now);
+    w.send(10, &format!("USR 1 alice@example.com {cookie}"));
+    w.send(10, "CAL 2 bob@example.com");
+    before_answer(w);
+    let rng = w.take(2).pop().unwrap();
+    let parts: Vec<&str> = rng.split(' ').collect();
+    w.s.open(11, w.now);
+    let got = w.send(11, &format!("ANS 1 bob@example.com {} {}", parts[4], parts[1]));
+    w.inbox.insert(11, got);
+    (10, 11)
+}
+
+#[test]
+fn a_message_sent_before_the_callee_joins_is_acknowledged_and_delivered_on_join() {
+    let text = "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nhello";
+    let mut w = Wire::new();
+    let (caller, callee) = switchboard_with(&mut w, |w| {
+        let got = w.send(10, &format!("MSG 3 A {}\r\n{text}", text.len()));
+        assert_eq!(got, ["ACK 3"], "msnp11-sdk sends before JOI and waits for this");
+    });
+    let got = w.take(callee);
+    assert_eq!(
+        got[2],
+        format!("MSG alice@example.com Alice%20A {}\r\n{text}", text.len()),
+        "{got:?}"
+    );
+    assert_eq!(w.take(caller), ["JOI bob@example.com bob"]);
+    // Alone with nobody called, a message still cannot go anywhere.
+    let mut w = Wire::new();
+    w.sign_in(1, ALICE, Dialect::Msnp11);
+    w.present(1, Dialect::Msnp11);
+    let cookie = w.send(1, "XFR 7 SB")[0].rsplit(' ').next().unwrap().to_string();
+    w.s.open(10, w.now);
+    w.send(10, &format!("USR 1 alice@example.com {cookie}"));
+    assert_eq!(w.send(10, "MSG 2 A 2\r\nhi"), ["NAK 2"]);
+}

@@ -33,7 +33,15 @@ pub(super) struct Ticket {
 pub(super) struct Switchboard {
     /// Members in joining order: connection and sign-in name.
     members: Vec<(ConnId, String)>,
+    /// Someone was called and has not joined yet.
+    ringing: bool,
+    /// Messages sent while alone with a call out, for whoever joins first: clients
+    /// such as msnp11-sdk send before the `JOI` (msnp8-12.md §j.4).
+    held: Vec<Command>,
 }
+
+/// Messages a switchboard holds for a callee who has not joined yet.
+pub const MAX_HELD: usize = 16;
 
 #[derive(Debug)]
 pub(super) struct SbConn {
@@ -172,6 +180,8 @@ impl ServiceEngine {
             id.clone(),
             Switchboard {
                 members: vec![(conn, user.clone())],
+                ringing: false,
+                held: Vec::new(),
             },
         );
         if let Some(sb) = self.sb_conn(conn) {
@@ -208,6 +218,9 @@ impl ServiceEngine {
         };
         let callee = self.canonical(callee);
         let cookie = self.new_ticket(&callee, TicketKind::Join { sb: sb_id.clone() }, now);
+        if let Some(sb) = self.switchboards.get_mut(&sb_id) {
+            sb.ringing = true;
+        }
         self.sb_reply(
             conn,
             Reply::CalRinging {
@@ -271,8 +284,13 @@ impl ServiceEngine {
                 },
             );
         }
-        if let Some(sb) = self.switchboards.get_mut(sb_id) {
+        let held = self.switchboards.get_mut(sb_id).map_or_else(Vec::new, |sb| {
             sb.members.push((conn, user.clone()));
+            sb.ringing = false;
+            std::mem::take(&mut sb.held)
+        });
+        for msg in held {
+            self.send(conn, msg);
         }
         if let Some(s) = self.sb_conn(conn) {
             s.user = Some(user);
@@ -304,7 +322,16 @@ impl ServiceEngine {
         for r in &recipients {
             self.send(*r, relayed.clone());
         }
-        match (ack, recipients.is_empty()) {
+        // Alone, with a call out: held for the callee, and acknowledged as delivered.
+        let held = recipients.is_empty()
+            && self.switchboards.get_mut(&sb_id).is_some_and(|sb| {
+                let room = sb.ringing && sb.held.len() < MAX_HELD;
+                if room {
+                    sb.held.push(relayed);
+                }
+                room
+            });
+        match (ack, recipients.is_empty() && !held) {
             ("A" | "D" | "S", false) => self.sb_reply(conn, Reply::Ack { trid }),
             ("A" | "D" | "N", true) => self.sb_reply(conn, Reply::Nak { trid }),
             _ => {}
