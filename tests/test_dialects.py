@@ -96,3 +96,15 @@ def test_unknown_dialects_are_invalid_arguments() -> None:
         msgr.Service(protocol=11)  # type: ignore[arg-type]
     assert msgr.Service(protocol="msnp11").protocol == "MSNP11"
     assert msgr.Service().protocol == "MSNP7"
+
+
+@pytest.mark.parametrize("protocol", DIALECTS)
+def test_alerts_arrive_in_every_dialect(protocol: str) -> None:
+    pair = pair_in(protocol)
+    priv = pair.alice.messenger_priv()
+    unlock(priv)
+    alerts: list[str] = []
+    priv.on_alert_received = alerts.append
+    assert priv.enable_alert_events([42]) is msgr.HResult.S_OK
+    pair.service.send_alert("alice@example.com", 42, "Your build finished")
+    assert len(alerts) == 1 and "Your build finished" in alerts[0]

@@ -313,6 +313,12 @@ impl Directory {
             .map_or(default, String::as_str)
     }
 
+    /// Whether `user` lets `watcher` see their presence and call them: not blocked, and
+    /// with `BLP BL` only those on the allow list (msnp8-12.md §f.3).
+    pub fn may_see(&self, watcher: &str, user: &str) -> bool {
+        !self.on_list(user, "BL", watcher) && (self.setting(user, "BLP") != "BL" || self.on_list(user, "AL", watcher))
+    }
+
     /// Whether `contact` is on `owner`'s `list` (`RL`: `owner` on the contact's `FL`).
     pub fn on_list(&self, owner: &str, list: &str, contact: &str) -> bool {
         let (owner, contact) = (key(owner), key(contact));

@@ -308,7 +308,10 @@ impl ServiceEngine {
         let old_style_version = (!at_least(dialect, Dialect::Msnp10)).then(|| version.to_string());
         match (change, write) {
             (Change::Add { echo }, Write::Entry { list, contact, .. }) => {
-                self.ns_added(conn, trid, list, contact, version, echo, &user)
+                self.ns_added(conn, trid, list, contact, version, echo, &user);
+                if list != "FL" {
+                    self.privacy_changed(&user, Some(contact));
+                }
             }
             (Change::Rem { target }, Write::Unentry { list, contact, .. }) => {
                 self.reply(
@@ -323,6 +326,8 @@ impl ServiceEngine {
                 );
                 if list == "FL" {
                     self.notify_reverse(&user, contact, false);
+                } else {
+                    self.privacy_changed(&user, Some(contact));
                 }
             }
             (Change::Setting, Write::Setting { name, value, .. }) => {
@@ -337,6 +342,9 @@ impl ServiceEngine {
                     Reply::Blp(setting)
                 };
                 self.reply(conn, reply);
+                if name == "BLP" {
+                    self.privacy_changed(&user, None);
+                }
             }
             (Change::Rename { name }, Write::Account(account)) => {
                 let reply = match old_style_version {

@@ -11,9 +11,13 @@ mod lists;
 mod ns;
 mod passport;
 mod presence;
+#[cfg(test)]
+mod privacy_tests;
 mod sb;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod testwire;
 
 use std::collections::{HashMap, VecDeque};
 

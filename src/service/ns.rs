@@ -319,6 +319,10 @@ impl ServiceEngine {
                     },
                 );
                 self.close(old);
+                // The displaced session's conversations go with it.
+                for sb in self.sb_conns_of(&account.sign_in_name) {
+                    self.close(sb);
+                }
             }
         }
         let dialect = self.ns(conn).and_then(|ns| {

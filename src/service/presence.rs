@@ -76,9 +76,11 @@ impl ServiceEngine {
             .unwrap_or_else(|| EMPTY_PSM.as_bytes().to_vec())
     }
 
-    /// `ILN` (and from MSNP11 `UBX`) for `contact` to `conn`, if the contact is visible.
+    /// `ILN` (and from MSNP11 `UBX`) for `contact` to `conn`, if the contact is visible
+    /// to that connection's user.
     pub(super) fn tell_presence(&mut self, conn: ConnId, trid: u32, contact: &str) {
-        let Some(presence) = self.presence(contact) else {
+        let watcher = self.ns_user(conn);
+        let Some(presence) = self.presence(contact).filter(|_| self.dir.may_see(&watcher, contact)) else {
             return;
         };
         let account = presence.account.clone();
@@ -103,25 +105,38 @@ impl ServiceEngine {
     }
 
     /// Online users with `user` on their forward list who have set a presence (before
-    /// their first `CHG` they learn everything at once, as `ILN`).
-    fn watchers(&self, user: &str) -> Vec<ConnId> {
+    /// their first `CHG` they learn everything at once, as `ILN`), with whether `user`
+    /// lets them see it.
+    fn watchers(&self, user: &str) -> Vec<(ConnId, bool)> {
         self.dir
             .list(user, "RL")
             .into_iter()
-            .filter_map(|w| self.online.get(&w.sign_in_name.to_ascii_lowercase()).copied())
-            .filter(|c| self.ns_ref(*c).is_some_and(|ns| ns.presence.status.is_some()))
+            .filter_map(|w| {
+                let conn = *self.online.get(&w.sign_in_name.to_ascii_lowercase())?;
+                let present = self.ns_ref(conn)?.presence.status.is_some();
+                present.then(|| (conn, self.dir.may_see(&w.sign_in_name, user)))
+            })
             .collect()
     }
 
-    /// Everyone online who has `user` on their forward list gets `NLN` (`visible`) or
-    /// `FLN`.
+    /// Everyone online who has `user` on their forward list gets `NLN` (`visible`, and
+    /// allowed to see) or `FLN`: a blocked watcher cannot tell blocked from offline.
     pub(super) fn broadcast_presence(&mut self, user: &str, visible: bool) {
+        self.tell_watchers(user, visible, |_| true);
+    }
+
+    /// As [`Self::broadcast_presence`], to the watchers `only` picks.
+    fn tell_watchers(&mut self, user: &str, visible: bool, only: impl Fn(&str) -> bool) {
         let presence = self.presence(user).filter(|_| visible);
         let Some(account) = self.dir.account(user).map(|a| a.sign_in_name.clone()) else {
             return;
         };
-        for w in self.watchers(user) {
-            let reply = match &presence {
+        for (w, allowed) in self.watchers(user) {
+            let watcher = self.ns_user(w);
+            if !only(&watcher) {
+                continue;
+            }
+            let reply = match presence.as_ref().filter(|_| allowed) {
                 Some(p) => Reply::Nln(p.clone()),
                 None => Reply::Fln {
                     account: account.clone(),
@@ -129,6 +144,15 @@ impl ServiceEngine {
             };
             self.reply(w, reply);
         }
+    }
+
+    /// `user`'s allow or block list, or `BLP`, changed: the watchers it concerns see
+    /// them appear or vanish (`contact` None: every watcher).
+    pub(super) fn privacy_changed(&mut self, user: &str, contact: Option<&str>) {
+        if self.presence(user).is_none() {
+            return;
+        }
+        self.tell_watchers(user, true, |w| contact.is_none_or(|c| c.eq_ignore_ascii_case(w)));
     }
 
     /// `UUX`: the personal message, relayed to MSNP11+ watchers as `UBX`. Malformed XML
@@ -151,8 +175,8 @@ impl ServiceEngine {
         let Some(account) = self.dir.account(&user).map(|a| a.sign_in_name.clone()) else {
             return;
         };
-        for w in self.watchers(&user) {
-            if at_least(self.ns_dialect(w), Dialect::Msnp11) {
+        for (w, allowed) in self.watchers(&user) {
+            if allowed && at_least(self.ns_dialect(w), Dialect::Msnp11) {
                 let payload = payload.clone();
                 self.reply(
                     w,

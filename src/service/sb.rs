@@ -103,9 +103,14 @@ impl ServiceEngine {
         self.send(conn, reply.to_command(None));
     }
 
+    /// Takes the ticket `cookie` if it is `user`'s and live. Someone else's cookie is
+    /// left for its owner: a failed guess must not spend it.
     fn take_ticket(&mut self, cookie: &str, user: &str, now: Instant) -> Option<TicketKind> {
+        if !self.tickets.get(cookie)?.user.eq_ignore_ascii_case(user) {
+            return None;
+        }
         let t = self.tickets.remove(cookie)?;
-        (t.expires > now && t.user.eq_ignore_ascii_case(user)).then_some(t.kind)
+        (t.expires > now).then_some(t.kind)
     }
 
     /// A random hex token that `taken` says is not in use yet.
@@ -213,7 +218,13 @@ impl ServiceEngine {
         if in_sb {
             return self.error_reply(conn, 215, trid);
         }
-        let Some(&callee_ns) = self.online.get(&callee.to_ascii_lowercase()) else {
+        // Hidden, or not letting the caller see them: exactly as if offline.
+        let reachable = self
+            .online
+            .get(&callee.to_ascii_lowercase())
+            .copied()
+            .filter(|_| self.presence(callee).is_some() && self.dir.may_see(&caller, callee));
+        let Some(callee_ns) = reachable else {
             return self.error_reply(conn, 217, trid);
         };
         let callee = self.canonical(callee);
@@ -251,6 +262,15 @@ impl ServiceEngine {
             return self.close(conn);
         }
         let user = self.canonical(user);
+        let already = self
+            .switchboards
+            .get(sb_id)
+            .is_some_and(|sb| sb.members.iter().any(|(_, u)| u.eq_ignore_ascii_case(&user)));
+        if already {
+            // One seat per user: a second join would have every message relayed twice.
+            self.error_reply(conn, 215, trid);
+            return self.close(conn);
+        }
         let others: Vec<(ConnId, String)> = self
             .switchboards
             .get(sb_id)
