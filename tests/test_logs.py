@@ -73,8 +73,12 @@ def test_msgr_serve_v_and_trace() -> None:
         first = proc.stdout.readline()
         assert first.startswith("msgr: serving MSNP on 127.0.0.1:"), first
         host, port = first.rsplit(" ", 1)[1].strip().rsplit(":", 1)
-        with msgr.connect((host, int(port)), ALICE, ALICE_PASSWORD):
-            pass
+        with msgr.connect((host, int(port)), ALICE, ALICE_PASSWORD) as alice:
+            # The service's ping comes after sign-in: wait for its answer's verdict.
+            deadline = time.monotonic() + 10
+            while not any(e.command == "QRY" and e.direction == "S->C" for e in alice.service.trace):
+                assert time.monotonic() < deadline, "the ping was never answered"
+                time.sleep(0.01)
         time.sleep(0.3)  # the trace printer polls every 50 ms
         out, err = proc.communicate("quit\n", timeout=30)
     finally:
