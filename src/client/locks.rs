@@ -44,6 +44,40 @@ impl LockMode {
         }
     }
 
+    /// The mode named `name` (`auto`, `service`, `local`, `off`), with the
+    /// `app id -> key` pairs `local` needs and the others refuse.
+    pub fn new(name: &str, keys: Option<BTreeMap<String, String>>) -> Result<LockMode> {
+        let invalid = |why: String| Error::api(HResult::E_INVALIDARG, why);
+        let mode = match name {
+            "auto" => LockMode::Auto,
+            "service" => LockMode::Service,
+            "off" => LockMode::Off,
+            "local" => {
+                let keys = keys
+                    .filter(|k| !k.is_empty())
+                    .ok_or_else(|| invalid("lock_and_key='local' needs keys={app_id: key, ...}".into()))?;
+                if let Some(id) = keys.keys().find(|id| !valid_token(id, MAX_APP_ID)) {
+                    return Err(invalid(format!(
+                        "app id {id:?} must be 1 to 128 printable characters without spaces"
+                    )));
+                }
+                if let Some((id, _)) = keys.iter().find(|(_, key)| key.is_empty()) {
+                    return Err(invalid(format!("the key of {id} is empty")));
+                }
+                return Ok(LockMode::Local(keys));
+            }
+            other => {
+                return Err(invalid(format!(
+                    "lock_and_key must be 'auto', 'service', 'local' or 'off', not {other:?}"
+                )))
+            }
+        };
+        match keys {
+            Some(_) => Err(invalid(format!("keys= is for lock_and_key='local' only, not {name:?}"))),
+            None => Ok(mode),
+        }
+    }
+
     /// What the objects become at sign-in, given what the service's header said.
     pub fn policy(&self, header: LockAndKey) -> LockAndKey {
         match self {

@@ -707,3 +707,27 @@ fn a_refused_message_on_a_ready_switchboard_is_a_send_error() {
         }]
     );
 }
+
+#[test]
+fn lock_modes_by_name_take_keys_only_when_local() {
+    let keys = || Some([(APP_ID.to_string(), APP_KEY.to_string())].into());
+    assert_eq!(LockMode::new("auto", None), Ok(LockMode::Auto));
+    assert_eq!(LockMode::new("service", None), Ok(LockMode::Service));
+    assert_eq!(LockMode::new("off", None), Ok(LockMode::Off));
+    assert_eq!(LockMode::new("local", keys()), Ok(local_keys()));
+    for (name, keys) in [
+        ("local", None),
+        ("local", Some(Default::default())),
+        ("local", Some([("a b".to_string(), "K".to_string())].into())),
+        ("local", Some([(APP_ID.to_string(), String::new())].into())),
+        ("auto", keys()),
+        ("off", keys()),
+        ("enabled", None),
+    ] {
+        let refused = LockMode::new(name, keys).unwrap_err();
+        assert_eq!(refused.hresult(), HResult::E_INVALIDARG, "{name}: {refused}");
+    }
+    // The keys never show in a debug print.
+    assert_eq!(format!("{:?}", local_keys()), format!("Local([{APP_ID:?}])"));
+    assert!(!format!("{:?}", config_with(local_keys())).contains(APP_KEY));
+}
