@@ -5,7 +5,11 @@ without a close, switchboard refusals, and a switchboard nobody listens on."""
 from __future__ import annotations
 
 import logging
+import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -232,3 +236,16 @@ def test_an_unreachable_switchboard_is_named(connect: Connect) -> None:
         assert isinstance(raised.value.__cause__, ConnectionRefusedError)
         assert session.state == msgr.SessionState.READY
         assert alice.signed_in
+
+
+# --------------------------------------------------------------------------- the guide
+
+
+def test_the_legacy_servers_guide_example_runs_as_printed(tmp_path: Path) -> None:
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "legacy-servers.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```python\n(.*?)```", guide, re.S)
+    script = tmp_path / "example.py"
+    script.write_text(block, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["UNLOCKED"]
