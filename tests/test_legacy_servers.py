@@ -8,6 +8,7 @@ import logging
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,8 @@ def connect() -> Iterator[Callable[..., msgr.Messenger]]:
     ``msgr.net._open`` option, e.g. ``challenge_timeout``); closed at teardown."""
     made: list[msgr.Messenger] = []
 
-    def make(server: ScriptedServer, **options: Any) -> msgr.Messenger:
-        messenger = msgr.net._open(server.address, ALICE, "any-password", timeout=WAIT, local_ip=None, trace_limit=None, **options)
+    def make(server: ScriptedServer, timeout: float = WAIT, **options: Any) -> msgr.Messenger:
+        messenger = msgr.net._open(server.address, ALICE, "any-password", timeout=timeout, local_ip=None, trace_limit=None, **options)
         made.append(messenger)
         messenger.sign_in()
         return messenger
@@ -224,6 +225,26 @@ def test_a_refused_cal_keeps_its_code_and_meaning(connect: Connect, code: int, e
         assert f"{BOB} could not be called: {code} ({meaning})" in str(raised.value)
         assert session.state == msgr.SessionState.READY
         assert server.commands("CAL")
+
+
+def test_a_refusal_after_invite_gave_up_is_a_send_error_whose_cause_is_logged(connect: Connect, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="msgr.client")
+
+    def late_refusal(line: Line) -> list[str]:
+        time.sleep(2.0)
+        return [f"205 {line.trid}"]
+
+    with ScriptedServer(_script(CAL=late_refusal)) as server:
+        alice = connect(server, timeout=1.0, lock_and_key="off")
+        _, session = _ready_session(alice)
+        errors: list[int] = []
+        session.on_send_error = errors.append
+        with pytest.raises(msgr.ConnectionTimeoutError):
+            session.invite(BOB)
+        alice.wait_for(lambda: errors, WAIT)
+        assert errors == [msgr.HResult.MSGR_E_NOT_LOGGED_ON]
+    logged = [r.getMessage() for r in caplog.records if r.name == "msgr.client"]
+    assert any(f"{BOB} could not be called: 205 (unknown user)" in m for m in logged), logged
 
 
 def test_an_unreachable_switchboard_is_named(connect: Connect) -> None:

@@ -628,8 +628,11 @@ impl ClientEngine {
         }
     }
 
+    /// A failure nobody waits for any more: `OnSendError` carries only its HRESULT,
+    /// so the log keeps the rest (the MSNP code and meaning, the address).
     fn unawaited_failure(&mut self, call: Waiting, error: Error) {
         if let Waiting::Invite(obj) = call {
+            log::warn!(target: LOG, "{}: {error}", self.config.sign_in_name);
             self.emit(ClientEvent::SendError {
                 obj,
                 hr: error.hresult(),
