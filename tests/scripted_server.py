@@ -113,10 +113,12 @@ class ScriptedServer:
     def close(self) -> None:
         self._closed.set()
         self._listener.close()
+        # The accepting thread first, so no connection starts while the others end.
+        self._threads[0].join(timeout=5)
         with self._lock:
             for sock in self._sockets.values():
                 _close(sock)
-        for thread in self._threads:
+        for thread in self._threads[1:]:
             thread.join(timeout=5)
 
     def __enter__(self) -> ScriptedServer:
