@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from . import _args, _core
 from ._dispatch import CoreEvent, Dispatcher
-from .errors import InvalidArgError, MsgrError
+from .errors import InvalidArgError, InvalidArgTypeError, MsgrError
 from ._service_ops import ServiceOperations
 from .service import Messenger, _Backend
 from .trace import Trace
@@ -168,8 +168,13 @@ class Connection(_Backend):
         local_ip: str | None = None,
         trace_limit: int | None = None,
         handoff: Handoff | None = None,
+        lock_and_key: str = "auto",
+        keys: dict[str, str] | None = None,
+        challenge_timeout: float | None = None,
     ) -> None:
-        core = _core.NetworkClient(host, port, email, password, seed, timeout, local_ip, trace_limit)
+        core = _core.NetworkClient(
+            host, port, email, password, seed, timeout, local_ip, trace_limit, lock_and_key=lock_and_key, keys=keys, challenge_timeout=challenge_timeout
+        )
         self._core = core
         super().__init__(core.journal, _BackgroundDispatcher)
         self.address = (host, port)
@@ -313,6 +318,30 @@ def _split_address(address: tuple[str, int] | str) -> tuple[str, int]:
     return host, _args.port(port, zero=False)
 
 
+#: The values of ``connect(lock_and_key=...)``.
+LOCK_AND_KEY_MODES = ("auto", "service", "local", "off")
+
+
+def _lock_and_key(mode: Any, keys: Any) -> tuple[str, dict[str, str] | None]:
+    """``connect()``'s ``lock_and_key`` and ``keys``, checked: ``keys`` (app id -> key)
+    goes with ``"local"`` and with nothing else."""
+    mode = _args.text(mode, "lock_and_key")
+    if mode not in LOCK_AND_KEY_MODES:
+        raise InvalidArgError(f"lock_and_key must be one of {', '.join(map(repr, LOCK_AND_KEY_MODES))}, not {mode!r}")
+    if keys is None:
+        if mode == "local":
+            raise InvalidArgError("lock_and_key='local' needs keys={app_id: key, ...}: the pairs the client checks responses against")
+        return mode, None
+    if mode != "local":
+        raise InvalidArgError(f"keys= is for lock_and_key='local' only; with {mode!r} the service checks the keys")
+    if not isinstance(keys, Mapping):
+        raise InvalidArgTypeError(f"keys must be a mapping of app id to key, not {type(keys).__name__}")
+    pairs = {_args.text(app_id, "an app id of keys"): _args.text(key, f"the key of {app_id!r}") for app_id, key in keys.items()}
+    if not pairs:
+        raise InvalidArgError("keys must hold at least one app id and its key")
+    return mode, pairs
+
+
 def connect(
     address: tuple[str, int] | str,
     email: str,
@@ -321,6 +350,8 @@ def connect(
     timeout: float = 10.0,
     local_ip: str | None = None,
     trace_limit: int | None = None,
+    lock_and_key: str = "auto",
+    keys: Mapping[str, str] | None = None,
 ) -> Messenger:
     """Signs ``email`` in to the MSNP server at ``address`` (``(host, port)`` as
     ``ServerHandle.address`` gives it, or ``"host:port"``) and returns the signed-in
@@ -329,8 +360,29 @@ def connect(
     ``TimeoutError``. ``timeout`` also bounds each later ``sign_in`` and ``invite``.
     ``local_ip`` is the machine's address sessions report to peers; by default, the
     address of the connection to the server. ``trace_limit`` bounds the connection's
-    ``trace`` (by default the latest 100,000 messages)."""
-    messenger = _open(address, email, password, timeout=timeout, local_ip=local_ip, trace_limit=trace_limit)
+    ``trace`` (by default the latest 100,000 messages).
+
+    ``lock_and_key`` says who runs Lock and Key for the session manager and
+    MessengerPriv:
+
+    * ``"auto"`` (the default): the service's sign-in profile decides (msgr's server
+      sends an ``X-Msgr-LockAndKey`` header); a server that sends none, as every
+      legacy MSNP server, is taken to do Lock and Key, so objects start locked and
+      ``request_challenge`` asks it with ``CHL``.
+    * ``"service"``: the service does Lock and Key, whatever its profile says.
+    * ``"local"``: the client issues the challenges itself and checks each
+      response against ``keys``, a mapping of app id to key, with no wire traffic: an
+      app unlocks against a server that has no Lock and Key (Escargot and other
+      third-party servers). An unknown app id or a wrong key fails the unlock
+      (``on_lock_result(cookie, False)``), as the service would answer.
+    * ``"off"``: nothing is locked; objects are ``LOCK_UNLOCKED`` at sign-in.
+
+    ``keys`` is required with ``"local"`` and refused with the other modes
+    (``InvalidArgError``). A server without Lock and Key silently drops the ``CHL``
+    that ``"auto"`` or ``"service"`` sends: after 50 s the unlock fails with
+    ``on_lock_result(cookie, False)`` and the ``msgr.client`` logger warns that the
+    service never answered, naming ``lock_and_key="local"`` as the way out."""
+    messenger = _open(address, email, password, timeout=timeout, local_ip=local_ip, trace_limit=trace_limit, lock_and_key=lock_and_key, keys=keys)
     try:
         messenger.sign_in()
     except BaseException:
@@ -348,13 +400,22 @@ def _open(
     local_ip: str | None,
     trace_limit: int | None,
     handoff: Handoff | None = None,
+    lock_and_key: str = "auto",
+    keys: Mapping[str, str] | None = None,
+    challenge_timeout: float | None = None,
 ) -> Messenger:
     """``connect()`` up to the sign-in: checks the arguments and returns the Messenger of
-    a new ``Connection`` (signed out). ``msgr.aio`` signs in off its loop."""
+    a new ``Connection`` (signed out). ``msgr.aio`` signs in off its loop.
+    ``challenge_timeout`` shortens the 50 s a Lock and Key transaction may wait, for
+    tests."""
+    mode, pairs = _lock_and_key(lock_and_key, keys)
+    limit_chl = None if challenge_timeout is None else _args.seconds(challenge_timeout, "challenge_timeout")
     host, port = _split_address(address)
     timeout = _args.seconds(timeout)
     local_ip = _args.optional_text(local_ip, "local_ip")
     limit = None if trace_limit is None else _args.count(trace_limit, "trace_limit")
     email, password = _args.text(email, "email"), _args.text(password, "password")
-    connection = Connection(host, port, email, password, timeout, local_ip=local_ip, trace_limit=limit, handoff=handoff)
+    connection = Connection(
+        host, port, email, password, timeout, local_ip=local_ip, trace_limit=limit, handoff=handoff, lock_and_key=mode, keys=pairs, challenge_timeout=limit_chl
+    )
     return Messenger(connection, email, password)

@@ -195,9 +195,13 @@ class Messenger(_EventSource):
         ``on_lock_enable`` right after."""
     )
     on_signed_out: Callback[Callable[[str], object]] = Callback(
-        """``on_signed_out(reason)`` (OnSignout): the user is offline. ``reason`` is
+        """``on_signed_out(reason)`` (OnSignout): the user is offline, every lock
+        object is ``LOCK_NOTINITIALIZED`` and live sessions have ended. ``reason`` is
         ``"user"`` (``sign_out()``), ``"signed_in_elsewhere"`` (``OUT OTH``),
-        ``"server_shutdown"`` or ``"connection_lost"``."""
+        ``"server_shutdown"`` (``OUT SSD``), ``"server_closed"`` (any other ``OUT``:
+        ``MIG``, ``TOU``, ``RCT``; the ``msgr.client`` log names the code) or
+        ``"connection_lost"``. A server's ``OUT`` ends the sign-in at once, even if the
+        server keeps the socket open."""
     )
     on_sign_in_failed: Callback[Callable[[HResult, str], object]] = Callback(
         """``on_sign_in_failed(hr, message)`` (OnSigninFailed): the service refused the

@@ -1,16 +1,109 @@
-//! The client's `IMsgrLock` objects and their challenge transactions (msnp.md §e).
+//! The client's `IMsgrLock` objects and their challenge transactions (msnp.md §e),
+//! run by the service over `CHL`/`QRY` or, against a server without Lock and Key, by
+//! the client itself (`LockMode::Local`).
 
 use std::collections::BTreeMap;
+use std::fmt;
+
+use rand::Rng;
 
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::lock::{self, LockInput, LockPhase, LockStatus};
 use crate::proto::ns::Request;
-use crate::proto::{valid_token, Instant, CHALLENGE_TIMEOUT, MAX_APP_ID};
+use crate::proto::{valid_token, Instant, MAX_APP_ID};
 use crate::service::LockAndKey;
-use crate::wire::challenge::is_hex32;
+use crate::wire::challenge::{is_hex32, md5_response, responses_match};
 
-use super::{ClientEngine, ClientEvent, ObjId};
+use super::{ClientEngine, ClientEvent, ObjId, LOG};
+
+/// Who runs Lock and Key for this client (`msgr.connect(lock_and_key=...)`).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum LockMode {
+    /// The service's `X-Msgr-LockAndKey` header decides; none (every legacy server)
+    /// means the service does Lock and Key.
+    #[default]
+    Auto,
+    /// The service does Lock and Key (`CHL <t>`/`QRY`), whatever its header says.
+    Service,
+    /// The client issues the challenges and checks the responses against these
+    /// `app id -> key` pairs, with no wire traffic: for servers without Lock and Key.
+    Local(BTreeMap<String, String>),
+    /// Nothing is locked: objects are `LOCK_UNLOCKED` at sign-in.
+    Off,
+}
+
+impl LockMode {
+    /// The mode's name, as `connect()` takes it.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            LockMode::Auto => "auto",
+            LockMode::Service => "service",
+            LockMode::Local(_) => "local",
+            LockMode::Off => "off",
+        }
+    }
+
+    /// The mode named `name` (`auto`, `service`, `local`, `off`), with the
+    /// `app id -> key` pairs `local` needs and the others refuse.
+    pub fn new(name: &str, keys: Option<BTreeMap<String, String>>) -> Result<LockMode> {
+        let invalid = |why: String| Error::api(HResult::E_INVALIDARG, why);
+        let mode = match name {
+            "auto" => LockMode::Auto,
+            "service" => LockMode::Service,
+            "off" => LockMode::Off,
+            "local" => {
+                let keys = keys
+                    .filter(|k| !k.is_empty())
+                    .ok_or_else(|| invalid("lock_and_key='local' needs keys={app_id: key, ...}".into()))?;
+                if let Some(id) = keys.keys().find(|id| !valid_token(id, MAX_APP_ID)) {
+                    return Err(invalid(format!(
+                        "app id {id:?} must be 1 to 128 printable characters without spaces"
+                    )));
+                }
+                if let Some((id, _)) = keys.iter().find(|(_, key)| key.is_empty()) {
+                    return Err(invalid(format!("the key of {id} is empty")));
+                }
+                return Ok(LockMode::Local(keys));
+            }
+            other => {
+                return Err(invalid(format!(
+                    "lock_and_key must be 'auto', 'service', 'local' or 'off', not {other:?}"
+                )))
+            }
+        };
+        match keys {
+            Some(_) => Err(invalid(format!("keys= is for lock_and_key='local' only, not {name:?}"))),
+            None => Ok(mode),
+        }
+    }
+
+    /// What the objects become at sign-in, given what the service's header said.
+    pub fn policy(&self, header: LockAndKey) -> LockAndKey {
+        match self {
+            LockMode::Auto => header,
+            LockMode::Service | LockMode::Local(_) => LockAndKey::Enabled,
+            LockMode::Off => LockAndKey::Off,
+        }
+    }
+}
+
+/// Names the app ids only: keys stay out of logs and panics.
+impl fmt::Debug for LockMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockMode::Local(keys) => f.debug_tuple("Local").field(&keys.keys().collect::<Vec<_>>()).finish(),
+            other => f.write_str(match other {
+                LockMode::Auto => "Auto",
+                LockMode::Service => "Service",
+                _ => "Off",
+            }),
+        }
+    }
+}
+
+/// How many digits a challenge has, as the service's (msnp.md §d.1).
+const CHALLENGE_DIGITS: usize = 20;
 
 /// Which COM object a lock belongs to; each unlocks separately.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -19,11 +112,19 @@ pub enum ObjectKind {
     MessengerPriv,
 }
 
+/// Who answers a transaction.
+#[derive(Debug)]
+enum Verifier {
+    /// The service: `CHL <chl>` was sent, `QRY <qry>` once the app answered.
+    Service { chl: u32, qry: Option<u32> },
+    /// This client, which issued `challenge` (`LockMode::Local`).
+    Local { challenge: String },
+}
+
 #[derive(Debug)]
 struct Transaction {
     cookie: i32,
-    chl_trid: u32,
-    qry_trid: Option<u32>,
+    verifier: Verifier,
     deadline: Instant,
 }
 
@@ -50,10 +151,12 @@ impl Locks {
     /// The object whose transaction in `phase` used `trid`.
     fn by_trid(&self, trid: u32, phase: LockPhase) -> Option<ObjId> {
         self.objects.iter().find_map(|(id, o)| {
-            let t = o.txn.as_ref()?;
+            let Verifier::Service { chl, qry } = o.txn.as_ref()?.verifier else {
+                return None;
+            };
             let used = match phase {
-                LockPhase::AwaitingChallenge => t.chl_trid == trid,
-                _ => t.qry_trid == Some(trid),
+                LockPhase::AwaitingChallenge => chl == trid,
+                _ => qry == Some(trid),
             };
             (o.phase == phase && used).then_some(*id)
         })
@@ -92,8 +195,8 @@ impl ClientEngine {
         let id = self.new_obj_id();
         let phase = match (self.state(), self.ns.as_ref()) {
             (super::ClientState::SignedIn, Some(ns)) => {
-                lock::next(LockPhase::NotInitialized, policy_input(ns.lock_and_key()))
-                    .unwrap_or(LockPhase::NotInitialized)
+                let policy = self.config.lock_mode.policy(ns.lock_and_key());
+                lock::next(LockPhase::NotInitialized, policy_input(policy)).unwrap_or(LockPhase::NotInitialized)
             }
             _ => LockPhase::NotInitialized,
         };
@@ -151,23 +254,38 @@ impl ClientEngine {
         })
     }
 
-    /// `IMsgrLock::RequestChallenge`: `CHL <t>` on the wire.
+    /// `IMsgrLock::RequestChallenge`: `CHL <t>` on the wire, or (`LockMode::Local`) a
+    /// challenge issued here, delivered as the service's would be.
     pub fn request_challenge(&mut self, obj: ObjId, cookie: i64, now: Instant) -> Result<()> {
         let phase = self.lock_phase(obj)?;
         lock::next(phase, LockInput::RequestChallenge).map_err(|hr| refused(hr, LockInput::RequestChallenge, phase))?;
         let cookie = cookie_from(cookie)?;
-        let chl_trid = self
-            .ns_send(|trid| Request::Chl { trid })
-            .ok_or_else(|| Error::api(HResult::E_FAIL, "no connection to the service"))?;
+        let verifier = if let LockMode::Local(_) = self.config.lock_mode {
+            let challenge = (0..CHALLENGE_DIGITS)
+                .map(|_| char::from(b'0' + self.rng.random_range(0..10u8)))
+                .collect();
+            Verifier::Local { challenge }
+        } else {
+            let chl = self
+                .ns_send(|trid| Request::Chl { trid })
+                .ok_or_else(|| Error::api(HResult::E_FAIL, "no connection to the service"))?;
+            Verifier::Service { chl, qry: None }
+        };
+        let issued = match &verifier {
+            Verifier::Local { challenge } => Some(challenge.clone()),
+            Verifier::Service { .. } => None,
+        };
         if let Some(o) = self.locks.objects.get_mut(&obj) {
             o.txn = Some(Transaction {
                 cookie,
-                chl_trid,
-                qry_trid: None,
-                deadline: now + CHALLENGE_TIMEOUT,
+                verifier,
+                deadline: now + self.config.challenge_timeout,
             });
         }
         self.lock_input(obj, LockInput::RequestChallenge);
+        if let Some(challenge) = issued {
+            self.challenge_arrived(obj, cookie, challenge);
+        }
         Ok(())
     }
 
@@ -211,19 +329,43 @@ impl ClientEngine {
             None => return Err(Error::api(HResult::E_FAIL, "no transaction is pending")),
         }
         outcome?;
+        if let Some(Verifier::Local { challenge }) = self.lock_object(obj)?.txn.as_ref().map(|t| &t.verifier) {
+            let verdict = self.local_verdict(app_id, challenge, response);
+            self.lock_input(obj, LockInput::SendResponse);
+            self.finish_transaction(obj, verdict);
+            return Ok(());
+        }
         let digest = response.to_ascii_lowercase().into_bytes();
-        let qry = self
+        let sent = self
             .ns_send(|trid| Request::Qry {
                 trid,
                 id: app_id.to_string(),
                 digest,
             })
             .ok_or_else(|| Error::api(HResult::E_FAIL, "no connection to the service"))?;
-        if let Some(t) = self.locks.objects.get_mut(&obj).and_then(|o| o.txn.as_mut()) {
-            t.qry_trid = Some(qry);
+        if let Some(Verifier::Service { qry, .. }) = self
+            .locks
+            .objects
+            .get_mut(&obj)
+            .and_then(|o| o.txn.as_mut())
+            .map(|t| &mut t.verifier)
+        {
+            *qry = Some(sent);
         }
         self.lock_input(obj, LockInput::SendResponse);
         Ok(())
+    }
+
+    /// The service's check, done here: MD5(challenge ‖ key) of a pair we were given,
+    /// compared in constant time. An unknown app id fails as a wrong key does.
+    fn local_verdict(&self, app_id: &str, challenge: &str, response: &str) -> LockInput {
+        let LockMode::Local(keys) = &self.config.lock_mode else {
+            return LockInput::Rejected;
+        };
+        match keys.get(app_id) {
+            Some(key) if responses_match(&md5_response(challenge, key), response) => LockInput::Accepted,
+            _ => LockInput::Rejected,
+        }
     }
 
     /// `S: CHL <t> <challenge>` for a transaction of ours.
@@ -239,12 +381,13 @@ impl ClientEngine {
         else {
             return;
         };
+        self.challenge_arrived(obj, cookie, challenge.to_string());
+    }
+
+    /// The challenge is there, from the service or issued here: `OnLockChallenge`.
+    fn challenge_arrived(&mut self, obj: ObjId, cookie: i32, challenge: String) {
         if self.lock_input(obj, LockInput::ChallengeReceived) {
-            self.emit(ClientEvent::LockChallenge {
-                obj,
-                cookie,
-                challenge: challenge.to_string(),
-            });
+            self.emit(ClientEvent::LockChallenge { obj, cookie, challenge });
         }
     }
 
@@ -286,12 +429,42 @@ impl ClientEngine {
             .map(|(id, _)| *id)
             .collect();
         for obj in expired {
+            self.warn_unanswered(obj);
             self.finish_transaction(obj, LockInput::Timeout);
         }
     }
 
-    pub(super) fn locks_signed_in(&mut self, policy: LockAndKey) {
+    /// A service that never answers `CHL <t>` is, almost always, one without Lock and
+    /// Key (Escargot and every legacy server drop it silently): say so, and the way out,
+    /// since the app only sees `OnLockResult(FALSE)`.
+    fn warn_unanswered(&self, obj: ObjId) {
+        let Some(o) = self.locks.objects.get(&obj) else {
+            return;
+        };
+        let Some(Verifier::Service { chl, .. }) = o.txn.as_ref().map(|t| &t.verifier) else {
+            return;
+        };
+        let wait = self.config.challenge_timeout;
+        match o.phase {
+            LockPhase::AwaitingChallenge => log::warn!(
+                target: LOG,
+                "{}: the service never answered CHL {chl} (the Lock and Key challenge) within {wait:?}, \
+                 so the unlock failed. A server without Lock and Key drops CHL silently; to unlock \
+                 against it, connect with lock_and_key=\"local\" and keys={{app_id: key}}.",
+                self.config.sign_in_name
+            ),
+            LockPhase::AwaitingResult => log::warn!(
+                target: LOG,
+                "{}: the service never answered the Lock and Key response (QRY) within {wait:?}, so the unlock failed",
+                self.config.sign_in_name
+            ),
+            _ => {}
+        }
+    }
+
+    pub(super) fn locks_signed_in(&mut self, header: LockAndKey) {
         let ids: Vec<ObjId> = self.locks.objects.keys().copied().collect();
+        let policy = self.config.lock_mode.policy(header);
         let input = policy_input(policy);
         for obj in ids {
             let Ok(phase) = self.lock_phase(obj) else { continue };

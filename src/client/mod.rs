@@ -7,6 +7,7 @@ mod apps;
 mod contacts;
 #[cfg(test)]
 mod dialect_tests;
+mod error_codes;
 mod locks;
 mod ns;
 mod sb;
@@ -15,6 +16,7 @@ mod sessions;
 mod tests;
 
 use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -22,13 +24,14 @@ use rand::SeedableRng;
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::lock::LockStatus;
-use crate::proto::{ConnId, Dialect, Instant};
+use crate::proto::{ConnId, Dialect, Instant, CHALLENGE_TIMEOUT};
 use crate::trace::Crossing;
 use crate::wire::{Command, Direction};
 
 pub use apps::{AppRegistration, MAX_APPS, MAX_GUID, MAX_NAME, MAX_PATH, MAX_URL};
 pub use contacts::{notification_site_id, ContactInfo, MAX_ALERT_SITES};
-pub use locks::ObjectKind;
+pub use error_codes::msnp_error_meaning;
+pub use locks::{LockMode, ObjectKind};
 pub use sessions::{
     Launch, Session, CANCEL_HRESULT_FIELD, INVITATION_TIMEOUT, MAX_APP_DATA_BYTES, MAX_CONTEXT_CALLS, MAX_CONTEXT_DATA,
     MAX_LOCAL_ADDRESS,
@@ -60,6 +63,11 @@ pub struct ClientConfig {
     pub nexus: Option<String>,
     /// Report every message sent and parsed ([`ClientEngine::poll_trace`]).
     pub trace: bool,
+    /// Who runs Lock and Key: the service's header, the service, this client, nobody.
+    pub lock_mode: LockMode,
+    /// How long a Lock and Key transaction may wait for its challenge or verdict
+    /// (reference C2: 50 s); shorter only in tests.
+    pub challenge_timeout: Duration,
 }
 
 impl ClientConfig {
@@ -74,6 +82,8 @@ impl ClientConfig {
             dialects: vec![Dialect::CLIENT_DEFAULT],
             nexus: None,
             trace: true,
+            lock_mode: LockMode::Auto,
+            challenge_timeout: CHALLENGE_TIMEOUT,
         }
     }
 }
@@ -119,19 +129,39 @@ pub enum SignOutReason {
     User,
     /// `OUT OTH`: the account signed in elsewhere.
     OtherSignIn,
-    /// `OUT SSD` or another server `OUT`.
+    /// `OUT SSD`: the server is shutting down.
     ServerShutdown,
+    /// Any other server `OUT` (`MIG`, `TOU`, `RCT`, one we do not know, or none).
+    ServerClosed,
     /// The connection closed or broke without an `OUT`.
     ConnectionLost,
 }
 
 impl SignOutReason {
+    pub const ALL: [SignOutReason; 5] = [
+        SignOutReason::User,
+        SignOutReason::OtherSignIn,
+        SignOutReason::ServerShutdown,
+        SignOutReason::ServerClosed,
+        SignOutReason::ConnectionLost,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             SignOutReason::User => "user",
             SignOutReason::OtherSignIn => "signed_in_elsewhere",
             SignOutReason::ServerShutdown => "server_shutdown",
+            SignOutReason::ServerClosed => "server_closed",
             SignOutReason::ConnectionLost => "connection_lost",
+        }
+    }
+
+    /// The reason a server's `OUT <code>` gives (msnp8-12.md §k).
+    pub fn from_out(code: Option<&str>) -> Self {
+        match code {
+            Some("OTH") => SignOutReason::OtherSignIn,
+            Some("SSD") => SignOutReason::ServerShutdown,
+            _ => SignOutReason::ServerClosed,
         }
     }
 }
@@ -449,6 +479,28 @@ impl ClientEngine {
         }
     }
 
+    /// The service's `OUT`: the sign-in ends now. Some servers keep the socket open
+    /// after it, so the client closes it itself rather than wait.
+    pub(super) fn signed_out_by_server(&mut self, code: Option<&str>, now: Instant) {
+        let Some(conn) = self.ns.as_ref().map(ns::NsSession::conn) else {
+            return;
+        };
+        let reason = SignOutReason::from_out(code);
+        if reason == SignOutReason::ServerClosed {
+            // MIG (sign in again), TOU (accept new terms), RCT (come back later): the
+            // user may have something to do that only the code says.
+            log::warn!(
+                target: LOG,
+                "{}: the service signed us out with OUT {}",
+                self.config.sign_in_name,
+                code.unwrap_or("(no reason)")
+            );
+        }
+        self.sb_leave_all();
+        self.out.push_back(ClientOutput::Close { conn });
+        self.ns_ended(reason, now);
+    }
+
     /// The driver opened the connection asked for by `Connect`.
     pub fn connected(&mut self, conn: ConnId, now: Instant) {
         if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
@@ -484,6 +536,8 @@ impl ClientEngine {
                 .map_or(self.config.ns_address.as_str(), |ns| ns.address());
             let detail = format!("cannot reach {address}: {why}");
             self.ns_fail(Error::api(HResult::SR_CONNECTION_FAILURE, detail), now);
+        } else if self.sbs.owns(conn) {
+            self.sb_unreachable(conn, why, now);
         } else {
             self.closed(conn, now);
         }
@@ -582,8 +636,11 @@ impl ClientEngine {
         }
     }
 
+    /// A failure nobody waits for any more: `OnSendError` carries only its HRESULT,
+    /// so the log keeps the rest (the MSNP code and meaning, the address).
     fn unawaited_failure(&mut self, call: Waiting, error: Error) {
         if let Waiting::Invite(obj) = call {
+            log::warn!(target: LOG, "{}: {error}", self.config.sign_in_name);
             self.emit(ClientEvent::SendError {
                 obj,
                 hr: error.hresult(),

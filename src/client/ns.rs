@@ -158,15 +158,7 @@ impl ClientEngine {
         let Some(stage) = self.stage() else { return };
         let dialect = self.ns.as_ref().and_then(NsSession::dialect);
         match (stage, Reply::parse(&cmd, dialect)) {
-            (_, Reply::Out { reason }) => {
-                let reason = match reason.as_deref() {
-                    Some("OTH") => SignOutReason::OtherSignIn,
-                    _ => SignOutReason::ServerShutdown,
-                };
-                if let Some(ns) = self.ns.as_mut() {
-                    ns.out_reason = Some(reason);
-                }
-            }
+            (_, Reply::Out { reason }) => self.signed_out_by_server(reason.as_deref(), now),
             (Stage::AwaitVer, Reply::Ver { versions, .. }) => self.ns_version(&versions, now),
             (Stage::AwaitInf, Reply::Inf { methods, .. }) => {
                 if methods.iter().any(|m| m == "MD5") {

@@ -4,13 +4,15 @@
 
 use std::collections::HashMap;
 
+use crate::error::Error;
 use crate::hresult::HResult;
 use crate::proto::ns::Request as NsRequest;
 use crate::proto::sb::{Reply, Request};
 use crate::proto::{ConnId, Instant};
 use crate::wire::{Command, Decoder, Direction, InviteMessage, MimeMessage};
 
-use super::{ClientEngine, ClientOutput, ObjId};
+use super::error_codes::{cal_refusal, quoted};
+use super::{ClientEngine, ClientOutput, ObjId, LOG};
 
 /// What an invitation message was for, to report the right send failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +25,16 @@ pub(super) enum MsgKind {
 }
 
 impl MsgKind {
+    fn noun(self) -> &'static str {
+        match self {
+            MsgKind::Invite => "invitation",
+            MsgKind::Accept => "acceptance",
+            MsgKind::Decline => "decline",
+            MsgKind::Cancel => "cancellation",
+            MsgKind::Context => "context data",
+        }
+    }
+
     pub(super) fn send_failure(self) -> HResult {
         match self {
             MsgKind::Invite => HResult::SR_INVITATION_SEND_FAILURE,
@@ -45,19 +57,79 @@ enum Stage {
     Ready,
 }
 
-/// Why a switchboard could not carry a message.
+/// What the switchboard answered with an error code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SbStep {
+    /// `USR`: our sign-in to a switchboard we asked for.
+    Usr,
+    /// `CAL`: calling the peer in.
+    Cal,
+    /// `ANS`: joining a switchboard we were called to.
+    Ans,
+    /// `MSG`: a message on a switchboard we are in.
+    Msg,
+}
+
+/// Why a switchboard could not carry a message; each keeps what the app needs to
+/// know what went wrong (the code, the address).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum SbFailure {
-    /// `217`: the peer is offline or unknown.
-    PeerOffline,
-    /// `208`: the peer's name is malformed.
-    BadPeer,
-    /// Anything else: refused cookie, closed connection, no switchboard.
-    Other,
+    /// The switchboard answered `step` with an MSNP error code.
+    Refused { step: SbStep, code: u16 },
+    /// The address `XFR` or `RNG` named could not be connected to.
+    Unreachable { addr: String, why: String },
+    /// The notification server gave no switchboard (`XFR` refused, or not signed in).
+    NoSwitchboard,
+    /// The switchboard connection ended before the message went out.
+    Closed,
+    /// The switchboard could not deliver a message (`NAK`).
+    NotDelivered,
+}
+
+impl SbFailure {
+    /// The error of a message of `kind` to `peer` that this failure kept from going out.
+    pub(super) fn error(&self, kind: MsgKind, peer: &str) -> Error {
+        let unsent = kind.send_failure();
+        match self {
+            SbFailure::Refused {
+                step: SbStep::Cal,
+                code,
+            } => Error::api(
+                cal_refusal(*code),
+                format!("{peer} could not be called: {}", quoted(*code)),
+            ),
+            SbFailure::Refused { step, code } => {
+                let what = match step {
+                    SbStep::Usr => "the switchboard refused our sign-in",
+                    SbStep::Ans => "the switchboard refused to let us join",
+                    SbStep::Msg | SbStep::Cal => "the switchboard refused the message",
+                };
+                Error::api(unsent, format!("{what}: {}", quoted(*code)))
+            }
+            SbFailure::Unreachable { addr, why } => Error::api(
+                HResult::SR_CONNECTION_FAILURE,
+                format!("cannot reach switchboard {addr}: {why}"),
+            ),
+            SbFailure::NoSwitchboard => Error::api(
+                unsent,
+                format!("the service gave no switchboard for the {} to {peer}", kind.noun()),
+            ),
+            SbFailure::Closed => Error::api(
+                unsent,
+                format!("the switchboard closed before the {} to {peer} went out", kind.noun()),
+            ),
+            SbFailure::NotDelivered => Error::api(
+                unsent,
+                format!("the switchboard could not deliver the {} to {peer}", kind.noun()),
+            ),
+        }
+    }
 }
 
 struct Link {
     conn: Option<ConnId>,
+    /// The switchboard's `host:port`, once `XFR` or `RNG` named it.
+    addr: Option<String>,
     peer: String,
     stage: Stage,
     decoder: Decoder,
@@ -70,6 +142,7 @@ impl Link {
     fn new(peer: &str, stage: Stage, conn: Option<ConnId>) -> Self {
         Link {
             conn,
+            addr: None,
             peer: peer.to_string(),
             stage,
             decoder: Decoder::new(Direction::ServerToClient),
@@ -125,7 +198,7 @@ impl ClientEngine {
                 link.queue.push((obj, kind, payload));
                 self.sbs.links.push(link);
             }
-            None => self.sessions_send_failed(obj, kind, SbFailure::Other, now),
+            None => self.sessions_send_failed(obj, kind, &SbFailure::NoSwitchboard, now),
         }
     }
 
@@ -154,6 +227,7 @@ impl ClientEngine {
         let conn = self.new_conn();
         let link = &mut self.sbs.links[i];
         link.conn = Some(conn);
+        link.addr = Some(addr.clone());
         link.stage = Stage::AwaitConnect { cookie, session: None };
         self.out.push_back(ClientOutput::Connect { conn, addr });
     }
@@ -161,7 +235,7 @@ impl ClientEngine {
     /// An error reply on the NS to an `XFR`: that switchboard will not exist.
     pub(super) fn sb_xfr_failed(&mut self, trid: u32, now: Instant) {
         if let Some(i) = self.sbs.links.iter().position(|l| l.stage == Stage::AwaitXfr { trid }) {
-            self.sb_fail(i, SbFailure::Other, now);
+            self.sb_fail(i, &SbFailure::NoSwitchboard, now);
         }
     }
 
@@ -169,7 +243,7 @@ impl ClientEngine {
     pub(super) fn sb_ring(&mut self, session: String, addr: String, cookie: String, caller: String, friendly: String) {
         let conn = self.new_conn();
         self.peer_names.insert(caller.to_ascii_lowercase(), friendly);
-        let link = Link::new(
+        let mut link = Link::new(
             &caller,
             Stage::AwaitConnect {
                 cookie,
@@ -177,6 +251,7 @@ impl ClientEngine {
             },
             Some(conn),
         );
+        link.addr = Some(addr.clone());
         self.sbs.links.push(link);
         self.out.push_back(ClientOutput::Connect { conn, addr });
     }
@@ -262,7 +337,7 @@ impl ClientEngine {
             (Stage::Ready, Reply::Msg { sender, payload, .. }) => self.sb_message(i, &sender, &payload, now),
             (_, Reply::Nak { trid }) => {
                 if let Some((obj, kind)) = self.sbs.links[i].sent.remove(&trid) {
-                    self.sessions_send_failed(obj, kind, SbFailure::Other, now);
+                    self.sessions_send_failed(obj, kind, &SbFailure::NotDelivered, now);
                 }
             }
             (_, Reply::Ack { trid }) => {
@@ -272,14 +347,23 @@ impl ClientEngine {
                 self.out.push_back(ClientOutput::Close { conn });
                 self.sb_closed(conn, now);
             }
-            (stage, Reply::Error { code, .. }) if stage != Stage::Ready => {
-                let failure = match code {
-                    217 => SbFailure::PeerOffline,
-                    208 => SbFailure::BadPeer,
-                    _ => SbFailure::Other,
+            (Stage::Ready, Reply::Error { code, trid }) => {
+                if let Some((obj, kind)) = self.sbs.links[i].sent.remove(&trid) {
+                    let failure = SbFailure::Refused {
+                        step: SbStep::Msg,
+                        code,
+                    };
+                    self.sessions_send_failed(obj, kind, &failure, now);
+                }
+            }
+            (stage, Reply::Error { code, .. }) => {
+                let step = match stage {
+                    Stage::AwaitCal => SbStep::Cal,
+                    Stage::AwaitAns => SbStep::Ans,
+                    _ => SbStep::Usr,
                 };
                 self.out.push_back(ClientOutput::Close { conn });
-                self.sb_fail(i, failure, now);
+                self.sb_fail(i, &SbFailure::Refused { step, code }, now);
             }
             _ => {}
         }
@@ -320,11 +404,32 @@ impl ClientEngine {
             let link = self.sbs.links.remove(i);
             self.sessions_peer_left(&link.peer, now);
         } else {
-            self.sb_fail(i, SbFailure::Other, now);
+            self.sb_fail(i, &SbFailure::Closed, now);
         }
     }
 
-    fn sb_fail(&mut self, i: usize, failure: SbFailure, now: Instant) {
+    /// The address `XFR` or `RNG` named refused the connection (or did not answer):
+    /// the failure names it, with the system's reason.
+    pub(super) fn sb_unreachable(&mut self, conn: ConnId, why: &str, now: Instant) {
+        let Some(i) = self.sbs.links.iter().position(|l| l.conn == Some(conn)) else {
+            return;
+        };
+        let link = &self.sbs.links[i];
+        let addr = link.addr.clone().unwrap_or_default();
+        log::warn!(
+            target: LOG,
+            "{}: cannot reach switchboard {addr} (for {}): {why}",
+            self.config.sign_in_name,
+            link.peer
+        );
+        let failure = SbFailure::Unreachable {
+            addr,
+            why: why.to_string(),
+        };
+        self.sb_fail(i, &failure, now);
+    }
+
+    fn sb_fail(&mut self, i: usize, failure: &SbFailure, now: Instant) {
         let link = self.sbs.links.remove(i);
         for (obj, kind, _) in link.queue {
             self.sessions_send_failed(obj, kind, failure, now);

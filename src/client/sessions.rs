@@ -14,7 +14,7 @@ use crate::wire::{InvitationCommand, InviteMessage};
 
 use super::apps::{self, AppRegistration};
 use super::sb::{MsgKind, SbFailure};
-use super::{ClientEngine, ClientEvent, ClientState, ObjId, ObjectKind, Waiting};
+use super::{ClientEngine, ClientEvent, ClientState, ObjId, ObjectKind, Waiting, LOG};
 
 /// `bstrAppData` limit: 512 bytes of UTF-16 (reference C13).
 pub const MAX_APP_DATA_BYTES: usize = 512;
@@ -657,21 +657,15 @@ impl ClientEngine {
     }
 
     /// A send failed. A pending invitation is refused synchronously (the driver makes
-    /// its outcome the call's error); anything else is `OnSendError`.
-    pub(super) fn sessions_send_failed(&mut self, obj: ObjId, kind: MsgKind, failure: SbFailure, _now: Instant) {
+    /// its outcome the call's error, which says why); anything else is `OnSendError`,
+    /// whose HRESULT cannot, so the log does.
+    pub(super) fn sessions_send_failed(&mut self, obj: ObjId, kind: MsgKind, failure: &SbFailure, _now: Instant) {
+        let peer = self.session(obj).ok().and_then(|s| s.peer.clone()).unwrap_or_default();
+        let error = failure.error(kind, &peer);
         if kind == MsgKind::Invite && self.allows(obj, Input::SendFailed) {
-            let error = match failure {
-                SbFailure::PeerOffline => {
-                    Error::api(HResult::MSGR_E_NOT_LOGGED_ON, "the invited user is not signed in")
-                }
-                SbFailure::BadPeer => invalid("the service refused the invited user's name"),
-                SbFailure::Other => Error::api(
-                    HResult::SR_INVITATION_SEND_FAILURE,
-                    "no switchboard could carry the invitation",
-                ),
-            };
             self.invite_not_sent(obj, Input::SendFailed, error);
         } else if self.sessions.map.contains_key(&obj) {
+            log::warn!(target: LOG, "{}: {error}", self.config.sign_in_name);
             self.emit(ClientEvent::SendError {
                 obj,
                 hr: kind.send_failure(),
@@ -703,7 +697,7 @@ impl ClientEngine {
     pub(super) fn sessions_peer_left(&mut self, peer: &str, now: Instant) {
         for obj in self.sessions_with(|s| s.peer.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(peer))) {
             if self.session(obj).is_ok_and(|s| s.phase == Phase::Sending) {
-                self.sessions_send_failed(obj, MsgKind::Invite, SbFailure::Other, now);
+                self.sessions_send_failed(obj, MsgKind::Invite, &SbFailure::Closed, now);
             } else {
                 self.apply(obj, Input::PeerLeft, None);
             }

@@ -3,6 +3,7 @@
 //! client's Messenger is the same `_core.Messenger`, and its events and trace the same
 //! `_core.Journal`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use super::convert::{invalid, lock_and_key, net_err, seconds, to_py_err};
 use super::journal::PyJournal;
 use super::messenger::PyMessenger;
 use super::service::PyServiceCore;
-use crate::client::ClientConfig;
+use crate::client::{ClientConfig, LockMode};
 use crate::driver::{Driver, ServiceDriver};
 use crate::net::client::MESSENGER;
 use crate::net::{Client, Server as NetServer};
@@ -108,7 +109,7 @@ pub struct NetworkClient {
 #[pymethods]
 impl NetworkClient {
     #[new]
-    #[pyo3(signature = (host, port, email, password, seed = None, timeout = 10.0, local_ip = None, trace_limit = None))]
+    #[pyo3(signature = (host, port, email, password, seed = None, timeout = 10.0, local_ip = None, trace_limit = None, lock_and_key = "auto", keys = None, challenge_timeout = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -120,8 +121,15 @@ impl NetworkClient {
         timeout: f64,
         local_ip: Option<&str>,
         trace_limit: Option<usize>,
+        lock_and_key: &str,
+        keys: Option<BTreeMap<String, String>>,
+        challenge_timeout: Option<f64>,
     ) -> PyResult<Self> {
         let timeout = seconds(py, "timeout", timeout)?;
+        let lock_mode = LockMode::new(lock_and_key, keys).map_err(|e| to_py_err(py, e))?;
+        let challenge_timeout = challenge_timeout
+            .map(|s| seconds(py, "challenge_timeout", s))
+            .transpose()?;
         // An IPv6 literal needs brackets in host:port.
         let ns_address = if host.contains(':') && !host.starts_with('[') {
             format!("[{host}]:{port}")
@@ -132,6 +140,10 @@ impl NetworkClient {
         // Empty: learnt from the notification connection's own address.
         config.local_ip = local_ip.unwrap_or_default().to_string();
         config.seed = seed;
+        config.lock_mode = lock_mode;
+        if let Some(limit) = challenge_timeout {
+            config.challenge_timeout = limit;
+        }
         let client =
             Client::with_trace_limit(config, trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT)).map_err(|e| net_err(py, e))?;
         Ok(NetworkClient {
