@@ -247,6 +247,15 @@ def test_a_refusal_after_invite_gave_up_is_a_send_error_whose_cause_is_logged(co
     assert any(f"{BOB} could not be called: 205 (unknown user)" in m for m in logged), logged
 
 
+def test_a_refused_xfr_keeps_its_code_and_meaning(connect: Connect) -> None:
+    with ScriptedServer(_script(XFR=lambda line: [f"913 {line.trid}"])) as server:
+        alice = connect(server, lock_and_key="off")
+        _, session = _ready_session(alice)
+        with pytest.raises(msgr.InvitationSendFailureError) as raised:
+            session.invite(BOB)
+        assert f"no switchboard for the invitation to {BOB}: 913 (" in str(raised.value)
+
+
 def test_an_unreachable_switchboard_is_named(connect: Connect) -> None:
     host, port = refusing_address()
     with ScriptedServer(_script(XFR=lambda line: [f"XFR {line.trid} SB {host}:{port} CKI 1.2"])) as server:

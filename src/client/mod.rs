@@ -546,13 +546,8 @@ impl ClientEngine {
     /// The connection closed (or could not be opened).
     pub fn closed(&mut self, conn: ConnId, now: Instant) {
         if self.ns.as_ref().is_some_and(|ns| ns.conn() == conn) {
-            let reason = self
-                .ns
-                .as_ref()
-                .and_then(|ns| ns.out_reason())
-                .unwrap_or(SignOutReason::ConnectionLost);
             self.sb_leave_all();
-            self.ns_ended(reason, now);
+            self.ns_ended(SignOutReason::ConnectionLost, now);
         } else if self.sbs.owns(conn) {
             self.sb_closed(conn, now);
         }

@@ -46,7 +46,6 @@ pub(super) struct NsSession {
     /// TrIDs of our answers to the service's pings, whose `QRY <t>` replies are ours.
     ping_answers: Vec<u32>,
     lock_and_key: LockAndKey,
-    out_reason: Option<SignOutReason>,
     /// Where this connection goes: the configured server, or where `XFR NS` sent us.
     address: String,
     redirects: usize,
@@ -67,7 +66,6 @@ impl NsSession {
             next_trid: 1,
             ping_answers: Vec::new(),
             lock_and_key: LockAndKey::Enabled,
-            out_reason: None,
         }
     }
 
@@ -89,10 +87,6 @@ impl NsSession {
 
     pub(super) fn lock_and_key(&self) -> LockAndKey {
         self.lock_and_key
-    }
-
-    pub(super) fn out_reason(&self) -> Option<SignOutReason> {
-        self.out_reason
     }
 
     pub(super) fn trid(&mut self) -> u32 {
@@ -291,7 +285,10 @@ impl ClientEngine {
             (_, Reply::Error { code, .. }) => {
                 let e = Error::api(
                     HResult::E_FAIL,
-                    format!("the service answered the sign-in with error {code}"),
+                    format!(
+                        "the service answered the sign-in with error {}",
+                        super::error_codes::quoted(code)
+                    ),
                 );
                 self.ns_fail(e, now);
             }
@@ -408,7 +405,7 @@ impl ClientEngine {
     /// An error reply once signed in: to an `ADD`, or to an `XFR`.
     fn ns_refused(&mut self, trid: u32, code: u16, now: Instant) {
         if !self.contacts_add_failed(trid, code) {
-            self.sb_xfr_failed(trid, now);
+            self.sb_xfr_failed(trid, code, now);
         }
     }
 

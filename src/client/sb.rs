@@ -78,8 +78,9 @@ pub(super) enum SbFailure {
     Refused { step: SbStep, code: u16 },
     /// The address `XFR` or `RNG` named could not be connected to.
     Unreachable { addr: String, why: String },
-    /// The notification server gave no switchboard (`XFR` refused, or not signed in).
-    NoSwitchboard,
+    /// The notification server gave no switchboard: `XFR` refused with `code`, or no
+    /// notification connection at all.
+    NoSwitchboard { code: Option<u16> },
     /// The switchboard connection ended before the message went out.
     Closed,
     /// The switchboard could not deliver a message (`NAK`).
@@ -110,10 +111,13 @@ impl SbFailure {
                 HResult::SR_CONNECTION_FAILURE,
                 format!("cannot reach switchboard {addr}: {why}"),
             ),
-            SbFailure::NoSwitchboard => Error::api(
-                unsent,
-                format!("the service gave no switchboard for the {} to {peer}", kind.noun()),
-            ),
+            SbFailure::NoSwitchboard { code } => {
+                let why = code.map(|c| format!(": {}", quoted(c))).unwrap_or_default();
+                Error::api(
+                    unsent,
+                    format!("the service gave no switchboard for the {} to {peer}{why}", kind.noun()),
+                )
+            }
             SbFailure::Closed => Error::api(
                 unsent,
                 format!("the switchboard closed before the {} to {peer} went out", kind.noun()),
@@ -198,7 +202,7 @@ impl ClientEngine {
                 link.queue.push((obj, kind, payload));
                 self.sbs.links.push(link);
             }
-            None => self.sessions_send_failed(obj, kind, &SbFailure::NoSwitchboard, now),
+            None => self.sessions_send_failed(obj, kind, &SbFailure::NoSwitchboard { code: None }, now),
         }
     }
 
@@ -233,9 +237,9 @@ impl ClientEngine {
     }
 
     /// An error reply on the NS to an `XFR`: that switchboard will not exist.
-    pub(super) fn sb_xfr_failed(&mut self, trid: u32, now: Instant) {
+    pub(super) fn sb_xfr_failed(&mut self, trid: u32, code: u16, now: Instant) {
         if let Some(i) = self.sbs.links.iter().position(|l| l.stage == Stage::AwaitXfr { trid }) {
-            self.sb_fail(i, &SbFailure::NoSwitchboard, now);
+            self.sb_fail(i, &SbFailure::NoSwitchboard { code: Some(code) }, now);
         }
     }
 
