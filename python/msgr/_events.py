@@ -118,6 +118,7 @@ MESSENGER_EVENTS = _specs(
     EventSpec("signed_in", "on_signed_in", "OnSignin"),
     EventSpec("signed_out", "on_signed_out", "OnSignout"),
     EventSpec("sign_in_failed", "on_sign_in_failed", "OnSigninFailed", _sign_in_failed),
+    EventSpec("text_received", "on_text_received", "OnTextReceived"),
 )
 
 ALL_EVENTS = {**LOCK_EVENTS, **MANAGER_EVENTS, **SESSION_EVENTS, **PRIV_EVENTS, **MESSENGER_EVENTS}

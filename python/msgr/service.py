@@ -177,7 +177,8 @@ class Messenger(_EventSource):
     on). Objects obtained from it outlive its sign-in sessions.
 
     Callbacks: ``on_signed_in()``, ``on_signed_out(reason: str)``,
-    ``on_sign_in_failed(hresult: int, message: str)``.
+    ``on_sign_in_failed(hresult: int, message: str)``, ``on_text_received(sender: str,
+    text: str)``.
     """
 
     _callbacks = frozenset(e.callback for e in MESSENGER_EVENTS.values())
@@ -202,6 +203,10 @@ class Messenger(_EventSource):
         ``MIG``, ``TOU``, ``RCT``; the ``msgr.client`` log names the code) or
         ``"connection_lost"``. A server's ``OUT`` ends the sign-in at once, even if the
         server keeps the socket open."""
+    )
+    on_text_received: Callback[Callable[[str, str], object]] = Callback(
+        """``on_text_received(sender, text)`` (OnTextReceived): a plain instant message from
+        ``sender`` on a switchboard, as MSN Messenger and other clients send them."""
     )
     on_sign_in_failed: Callback[Callable[[HResult, str], object]] = Callback(
         """``on_sign_in_failed(hr, message)`` (OnSigninFailed): the service refused the
@@ -301,6 +306,16 @@ class Messenger(_EventSource):
         if not callable(predicate):
             raise TypeError(f"predicate must be callable, not {type(predicate).__name__}")
         return self._service._wait_for(predicate, _args.seconds(timeout))
+
+    def send_text(self, user: str | Contact, text: str) -> None:
+        """Sends ``text`` to ``user`` as a plain instant message (``text/plain`` on the
+        switchboard shared with them, opened if need be), the way MSN Messenger and other
+        clients talk; the peer's ``on_text_received`` gets it. Returns once the message
+        is on its way; an offline peer raises ``NotLoggedOnError``, an empty or too long
+        text (over 1,533 bytes of UTF-8, what fits one message) ``InvalidArgError``."""
+        if isinstance(user, Contact):
+            user = user.sign_in_name
+        self._dispatch.call(self._core.send_text, _args.text(user, "user"), _args.text(text, "text"))
 
     def session_manager(self) -> MsgrSessionManager:
         """A new, separately locked ``MsgrSessionManager``."""

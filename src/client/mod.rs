@@ -14,6 +14,7 @@ mod sb;
 mod sessions;
 #[cfg(test)]
 mod tests;
+mod text;
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -96,6 +97,8 @@ pub enum Waiting {
     SignIn,
     /// `invite`: the invitation went out on a switchboard, or could not.
     Invite(ObjId),
+    /// `send_text`: the message went out on a switchboard, or could not.
+    Text(u64),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -252,6 +255,11 @@ pub enum ClientEvent {
     BeforeAppLaunch {
         obj: ObjId,
     },
+    /// `DMessengerEvents::OnTextReceived`: a plain instant message.
+    TextReceived {
+        sender: String,
+        text: String,
+    },
     // DMessengerPrivateEvents
     ContactListAdd {
         obj: ObjId,
@@ -296,7 +304,7 @@ impl ClientEvent {
 
     /// Every event the app can get: its name and how many arguments its callback
     /// takes. The Python layer checks its own table against this one at import.
-    pub const CATALOGUE: [(&'static str, usize); 23] = [
+    pub const CATALOGUE: [(&'static str, usize); 24] = [
         ("signed_in", 0),
         ("sign_in_failed", 2),
         ("signed_out", 1),
@@ -320,6 +328,7 @@ impl ClientEvent {
         ("before_app_launch", 0),
         ("contact_list_add", 2),
         ("alert_received", 1),
+        ("text_received", 2),
     ];
 
     /// The event's name in [`ClientEvent::CATALOGUE`].
@@ -348,6 +357,7 @@ impl ClientEvent {
             ClientEvent::BeforeAppLaunch { .. } => "before_app_launch",
             ClientEvent::ContactListAdd { .. } => "contact_list_add",
             ClientEvent::AlertReceived { .. } => "alert_received",
+            ClientEvent::TextReceived { .. } => "text_received",
         }
     }
 }
@@ -377,6 +387,9 @@ pub struct ClientEngine {
     /// the order they happened.
     events: VecDeque<Stamped>,
     next_stamp: u64,
+    /// Messages of ours on their way, by id: the peer, to word a failure.
+    texts: HashMap<u64, String>,
+    next_text: u64,
     /// A password given for the sign-in under way, kept only if it works.
     attempt_password: Option<String>,
     /// Calls being waited for, and their outcome once known.
@@ -406,6 +419,8 @@ impl ClientEngine {
             out: VecDeque::new(),
             events: VecDeque::new(),
             next_stamp: 0,
+            texts: HashMap::new(),
+            next_text: 0,
             attempt_password: None,
             awaiting: HashMap::new(),
             trace: VecDeque::new(),
@@ -634,6 +649,9 @@ impl ClientEngine {
     /// A failure nobody waits for any more: `OnSendError` carries only its HRESULT,
     /// so the log keeps the rest (the MSNP code and meaning, the address).
     fn unawaited_failure(&mut self, call: Waiting, error: Error) {
+        if let Waiting::Text(_) = call {
+            log::warn!(target: LOG, "{}: a message nobody waited for: {error}", self.config.sign_in_name);
+        }
         if let Waiting::Invite(obj) = call {
             log::warn!(target: LOG, "{}: {error}", self.config.sign_in_name);
             self.emit(ClientEvent::SendError {

@@ -22,6 +22,8 @@ pub(super) enum MsgKind {
     Decline,
     Cancel,
     Context,
+    /// A plain instant message ([`super::text`]); its id is not a session's.
+    Text,
 }
 
 impl MsgKind {
@@ -32,6 +34,7 @@ impl MsgKind {
             MsgKind::Decline => "decline",
             MsgKind::Cancel => "cancellation",
             MsgKind::Context => "context data",
+            MsgKind::Text => "message",
         }
     }
 
@@ -42,6 +45,7 @@ impl MsgKind {
             MsgKind::Decline => HResult::SR_DECLINE_SEND_FAILURE,
             MsgKind::Cancel => HResult::SR_CANCEL_SEND_FAILURE,
             MsgKind::Context => HResult::SR_CONTEXT_DATA_SEND_FAILURE,
+            MsgKind::Text => HResult::E_FAIL,
         }
     }
 }
@@ -202,7 +206,7 @@ impl ClientEngine {
                 link.queue.push((obj, kind, payload));
                 self.sbs.links.push(link);
             }
-            None => self.sessions_send_failed(obj, kind, &SbFailure::NoSwitchboard { code: None }, now),
+            None => self.message_failed(obj, kind, &SbFailure::NoSwitchboard { code: None }, now),
         }
     }
 
@@ -218,8 +222,10 @@ impl ClientEngine {
             payload,
         };
         self.send(conn, cmd.to_command(None));
-        if kind == MsgKind::Invite {
-            self.sessions_invite_sent(obj, now);
+        match kind {
+            MsgKind::Invite => self.sessions_invite_sent(obj, now),
+            MsgKind::Text => self.text_sent(obj),
+            _ => {}
         }
     }
 
@@ -341,7 +347,7 @@ impl ClientEngine {
             (Stage::Ready, Reply::Msg { sender, payload, .. }) => self.sb_message(i, &sender, &payload, now),
             (_, Reply::Nak { trid }) => {
                 if let Some((obj, kind)) = self.sbs.links[i].sent.remove(&trid) {
-                    self.sessions_send_failed(obj, kind, &SbFailure::NotDelivered, now);
+                    self.message_failed(obj, kind, &SbFailure::NotDelivered, now);
                 }
             }
             (_, Reply::Ack { trid }) => {
@@ -357,7 +363,7 @@ impl ClientEngine {
                         step: SbStep::Msg,
                         code,
                     };
-                    self.sessions_send_failed(obj, kind, &failure, now);
+                    self.message_failed(obj, kind, &failure, now);
                 }
             }
             (stage, Reply::Error { code, .. }) => {
@@ -385,16 +391,28 @@ impl ClientEngine {
         if !sender.eq_ignore_ascii_case(&self.sbs.links[i].peer) {
             return;
         }
-        let is_invite = MimeMessage::parse(payload)
-            .ok()
-            .and_then(|m| m.media_type())
-            .is_some_and(|t| t == "text/x-msmsgsinvite");
-        if !is_invite {
+        let Ok(mime) = MimeMessage::parse(payload) else {
             return;
+        };
+        let peer = self.sbs.links[i].peer.clone();
+        match mime.media_type().as_deref() {
+            Some("text/x-msmsgsinvite") => {
+                if let Ok(msg) = InviteMessage::parse_payload(payload) {
+                    self.sessions_message(&peer, msg, now);
+                }
+            }
+            Some("text/plain") => self.text_received(&peer, &mime),
+            // Typing notifications, nudges, P2P: nothing the APIs tell.
+            _ => {}
         }
-        if let Ok(msg) = InviteMessage::parse_payload(payload) {
-            let peer = self.sbs.links[i].peer.clone();
-            self.sessions_message(&peer, msg, now);
+    }
+
+    /// A message that could not go out: the session's or the text's failure.
+    fn message_failed(&mut self, obj: ObjId, kind: MsgKind, failure: &SbFailure, now: Instant) {
+        if kind == MsgKind::Text {
+            self.text_failed(obj, failure);
+        } else {
+            self.sessions_send_failed(obj, kind, failure, now);
         }
     }
 
@@ -436,7 +454,7 @@ impl ClientEngine {
     fn sb_fail(&mut self, i: usize, failure: &SbFailure, now: Instant) {
         let link = self.sbs.links.remove(i);
         for (obj, kind, _) in link.queue {
-            self.sessions_send_failed(obj, kind, failure, now);
+            self.message_failed(obj, kind, failure, now);
         }
     }
 

@@ -156,3 +156,36 @@ fn msnp8_and_later_keep_the_connection_alive_with_png() {
         assert_eq!(a.read(|c| c.state()), ClientState::SignedIn, "{d}");
     }
 }
+
+#[test]
+fn plain_messages_cross_in_every_dialect() {
+    for d in Dialect::ALL {
+        let hub = testkit::hub_in(8, d);
+        let a = Side::embedded(&hub, ALICE, None);
+        let b = Side::embedded(&hub, BOB, Some(&a));
+        a.sign_in().unwrap();
+        b.sign_in().unwrap();
+        a.events();
+        let id = a.call(|c, _| Ok(c.new_text_id())).unwrap();
+        a.driver
+            .call_and_wait(a.m, crate::client::Waiting::Text(id), testkit::WAIT, |c, now| {
+                c.send_text(id, BOB, "hello", now)
+            })
+            .unwrap();
+        assert!(
+            b.events().contains(&ClientEvent::TextReceived {
+                sender: ALICE.into(),
+                text: "hello".into()
+            }),
+            "{d}"
+        );
+        let id = a.call(|c, _| Ok(c.new_text_id())).unwrap();
+        let err = a
+            .driver
+            .call_and_wait(a.m, crate::client::Waiting::Text(id), testkit::WAIT, |c, now| {
+                c.send_text(id, "carol@example.com", "hello", now)
+            })
+            .unwrap_err();
+        assert_eq!(err.hresult(), Some(HResult::MSGR_E_NOT_LOGGED_ON), "{d}");
+    }
+}

@@ -140,6 +140,7 @@ impl Client {
             (false, _) => Err(closed_error()),
             (true, Waiting::SignIn) => Err(NetError::Timeout(timeout, "the server did not finish the sign-in")),
             (true, Waiting::Invite(_)) => Err(NetError::Timeout(timeout, "no switchboard carried the invitation")),
+            (true, Waiting::Text(_)) => Err(NetError::Timeout(timeout, "no switchboard carried the message")),
         }
     }
 

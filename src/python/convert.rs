@@ -196,6 +196,7 @@ fn parts(py: Python<'_>, e: &ClientEvent) -> PyResult<Parts> {
             (Some(*obj), vec![v(&hr.code())?, v(&contact)?])
         }
         ClientEvent::AlertReceived { obj, alert } => (Some(*obj), vec![v(alert)?]),
+        ClientEvent::TextReceived { sender, text } => (None, vec![v(sender)?, v(text)?]),
     })
 }
 

@@ -211,6 +211,12 @@ impl PyMessenger {
         self.call_and_wait(py, Waiting::Invite(obj), |c, now| c.invite(obj, peer, app_data, now))
     }
 
+    /// Returns once the message is on a switchboard, or fails with why it could not be.
+    fn send_text(&self, py: Python<'_>, peer: &str, text: &str) -> PyResult<()> {
+        let id = self.call(py, |c, _| Ok(c.new_text_id()))?;
+        self.call_and_wait(py, Waiting::Text(id), |c, now| c.send_text(id, peer, text, now))
+    }
+
     #[pyo3(signature = (obj, app_data = None))]
     fn accept(&self, py: Python<'_>, obj: u64, app_data: Option<&str>) -> PyResult<()> {
         self.call(py, |c, now| c.accept(obj, app_data, now))
