@@ -12,16 +12,17 @@ no API call to propagate out of: it goes to ``sys.unraisablehook``. Use
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import _args, _core
 from ._dispatch import CoreEvent, Dispatcher
-from .errors import InvalidArgError, MsgrError
+from .errors import InvalidArgError, InvalidArgTypeError, MsgrError
 from ._service_ops import ServiceOperations
 from .service import Messenger, _Backend
 from .trace import Trace
@@ -52,6 +53,14 @@ class ServerHandle(ServiceOperations):
         """The bound ``(host, port)``; give it to ``connect()``."""
         host, port = self._core.address
         return (host, port)
+
+    @property
+    def nexus_url(self) -> str:
+        """The Passport nexus's URL, ``http://HOST:PORT/rdr/pprdr.asp`` (``https://``
+        when served with ``tls_cert``), where HOST is the advertised host and PORT the
+        nexus's own port (``nexus_port``). MSNP8 and later sign in through it: give it to
+        ``connect(..., nexus=server.nexus_url)``."""
+        return str(self._core.nexus_url)
 
     @property
     def running(self) -> bool:
@@ -87,20 +96,39 @@ def serve(
     licenses: Iterable[tuple[str, str]] | Mapping[str, str] = (),
     advertise: str | None = None,
     trace_limit: int | None = None,
+    protocols: Sequence[str] | None = None,
+    tls_cert: str | os.PathLike[str] | None = None,
+    tls_key: str | os.PathLike[str] | None = None,
+    nexus_port: int = 0,
 ) -> ServerHandle:
     """Starts an MSNP server on ``host:port`` (port 0 picks a free one) and returns its
     handle. ``users`` are ``(email, password)`` or ``(email, password, friendly_name)``
     (an account that exists already, in ``db``, gets that password and name);
     ``licenses`` are ``(app_id, key)`` pairs or a mapping. ``advertise`` is the host
-    that switchboard referrals (``XFR``/``RNG``) name; by default the bound address, or
-    loopback when bound to a wildcard such as ``0.0.0.0``. ``trace_limit`` bounds the
-    handle's ``trace`` (by default the latest 100,000 lines; 0 keeps none)."""
+    that switchboard referrals (``XFR``/``RNG``) and the nexus's URLs name; by default
+    the bound address, or loopback when bound to a wildcard such as ``0.0.0.0``.
+    ``trace_limit`` bounds the handle's ``trace`` (by default the latest 100,000 lines;
+    0 keeps none).
+
+    ``protocols`` lists the MSNP dialects the server agrees to, by name in any case
+    (``["MSNP8", "MSNP7"]``); by default every dialect msgr implements. An unknown name
+    or an empty list raises ``InvalidArgError``.
+
+    MSNP8 and later sign in with a Passport ticket, which the server's Passport nexus
+    hands out over HTTP on a port of its own, ``nexus_port`` (0 picks a free one), at
+    ``ServerHandle.nexus_url``. With ``tls_cert`` and ``tls_key`` (PEM files of the
+    certificate chain and its private key; both or neither) it serves HTTPS instead of
+    plain HTTP."""
     host = _args.text(host, "host")
     port = _args.port(port, zero=True)
     advertise = _args.optional_text(advertise, "advertise")
     limit = None if trace_limit is None else _args.count(trace_limit, "trace_limit")
     mode = _args.text(lock_and_key, "lock_and_key")
-    handle = ServerHandle(_core.Server(host, port, mode, _args.seed(seed), _args.path(db, "db"), advertise, limit))
+    names = _protocols(protocols)
+    cert, key = _args.path(tls_cert, "tls_cert"), _args.path(tls_key, "tls_key")
+    nexus_port = _args.integer(nexus_port, "nexus_port", 0, 65535)
+    core = _core.Server(host, port, mode, _args.seed(seed), _args.path(db, "db"), advertise, limit, names, cert, key, nexus_port)
+    handle = ServerHandle(core)
     try:
         for user in users:
             handle.add_user(*user, exist_ok=True)
@@ -168,8 +196,11 @@ class Connection(_Backend):
         local_ip: str | None = None,
         trace_limit: int | None = None,
         handoff: Handoff | None = None,
+        protocols: list[str] | None = None,
+        nexus: str | None = None,
+        nexus_ca: str | None = None,
     ) -> None:
-        core = _core.NetworkClient(host, port, email, password, seed, timeout, local_ip, trace_limit)
+        core = _core.NetworkClient(host, port, email, password, seed, timeout, local_ip, trace_limit, protocols, nexus, nexus_ca)
         self._core = core
         super().__init__(core.journal, _BackgroundDispatcher)
         self.address = (host, port)
@@ -299,6 +330,16 @@ def _deliver_forever(ref: weakref.ref[Connection], core: Any, journal: Any) -> N
                 break
 
 
+def _protocols(value: Any) -> list[str] | None:
+    """``protocols``: None, or a list or tuple of dialect names (the core checks the
+    names themselves)."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise InvalidArgTypeError(f"protocols must be a list of dialect names such as ['MSNP8'], not {type(value).__name__}")
+    return [_args.text(name, "protocols entry") for name in value]
+
+
 def _split_address(address: tuple[str, int] | str) -> tuple[str, int]:
     if isinstance(address, str):
         host, sep, port_text = address.rpartition(":")
@@ -321,6 +362,9 @@ def connect(
     timeout: float = 10.0,
     local_ip: str | None = None,
     trace_limit: int | None = None,
+    protocols: Sequence[str] | None = None,
+    nexus: str | None = None,
+    nexus_ca: str | os.PathLike[str] | None = None,
 ) -> Messenger:
     """Signs ``email`` in to the MSNP server at ``address`` (``(host, port)`` as
     ``ServerHandle.address`` gives it, or ``"host:port"``) and returns the signed-in
@@ -329,8 +373,21 @@ def connect(
     ``TimeoutError``. ``timeout`` also bounds each later ``sign_in`` and ``invite``.
     ``local_ip`` is the machine's address sessions report to peers; by default, the
     address of the connection to the server. ``trace_limit`` bounds the connection's
-    ``trace`` (by default the latest 100,000 messages)."""
-    messenger = _open(address, email, password, timeout=timeout, local_ip=local_ip, trace_limit=trace_limit)
+    ``trace`` (by default the latest 100,000 messages).
+
+    ``protocols`` lists the MSNP dialects to offer, by name in any case
+    (``["MSNP8"]``); the server picks the best it also speaks. By default every
+    dialect msgr implements, best first, leaving out those that sign in with Passport
+    (MSNP8 and later) unless ``nexus`` is given. An unknown name or an empty list raises
+    ``InvalidArgError``. ``nexus`` is the Passport nexus URL those dialects sign in
+    through (``ServerHandle.nexus_url``); the login's HTTP requests share the 10 s
+    connect time-out of the client's sockets, an unreachable nexus raises
+    ``ConnectionFailureError`` and a refused password ``AuthenticationFailedError``.
+    Over HTTPS the login trusts the public web CAs and, with ``nexus_ca``, the
+    certificates in that PEM file too (a private CA or a self-signed certificate)."""
+    messenger = _open(
+        address, email, password, timeout=timeout, local_ip=local_ip, trace_limit=trace_limit, protocols=protocols, nexus=nexus, nexus_ca=nexus_ca
+    )
     try:
         messenger.sign_in()
     except BaseException:
@@ -348,6 +405,9 @@ def _open(
     local_ip: str | None,
     trace_limit: int | None,
     handoff: Handoff | None = None,
+    protocols: Sequence[str] | None = None,
+    nexus: str | None = None,
+    nexus_ca: str | os.PathLike[str] | None = None,
 ) -> Messenger:
     """``connect()`` up to the sign-in: checks the arguments and returns the Messenger of
     a new ``Connection`` (signed out). ``msgr.aio`` signs in off its loop."""
@@ -356,5 +416,10 @@ def _open(
     local_ip = _args.optional_text(local_ip, "local_ip")
     limit = None if trace_limit is None else _args.count(trace_limit, "trace_limit")
     email, password = _args.text(email, "email"), _args.text(password, "password")
-    connection = Connection(host, port, email, password, timeout, local_ip=local_ip, trace_limit=limit, handoff=handoff)
+    names = _protocols(protocols)
+    nexus = _args.optional_text(nexus, "nexus")
+    ca = _args.path(nexus_ca, "nexus_ca")
+    connection = Connection(
+        host, port, email, password, timeout, local_ip=local_ip, trace_limit=limit, handoff=handoff, protocols=names, nexus=nexus, nexus_ca=ca
+    )
     return Messenger(connection, email, password)
