@@ -74,6 +74,8 @@ struct State {
     engine: ClientEngine,
     outboxes: HashMap<ConnId, Outbox>,
     tasks: Vec<JoinHandle<()>>,
+    /// Passport logins under way: nothing waits for them once the client closes.
+    logins: Vec<JoinHandle<()>>,
     journal: Journal,
     open: bool,
     /// Why the last socket could not be opened, for the call that waits on it.
@@ -114,6 +116,7 @@ impl Client {
                 engine: ClientEngine::new(config),
                 outboxes: HashMap::new(),
                 tasks: Vec::new(),
+                logins: Vec::new(),
                 journal: Journal::new(trace_limit),
                 open: true,
                 unreachable: None,
@@ -220,6 +223,9 @@ impl Client {
             self.shared.settle(&mut s, now);
             s.open = false;
             s.outboxes.clear();
+            for login in s.logins.drain(..) {
+                login.abort();
+            }
             std::mem::take(&mut s.tasks)
         };
         self.shared.changed.notify_all();
@@ -315,8 +321,8 @@ impl Shared {
                     // The HTTP exchange runs off the lock; the engine hears its outcome
                     // the way it hears bytes from a socket.
                     let (this, passport) = (self.clone(), passport.clone());
-                    s.tasks.retain(|t| !t.is_finished());
-                    s.tasks.push(self.handle.spawn(async move {
+                    s.logins.retain(|t| !t.is_finished());
+                    s.logins.push(self.handle.spawn(async move {
                         let ticket = passport.ticket(&account, &password, &challenge).await;
                         this.ticket(conn, ticket);
                     }));

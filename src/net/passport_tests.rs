@@ -529,3 +529,19 @@ fn a_nexus_without_dalogin_is_a_protocol_error() {
     assert!(refusal.error.to_string().contains("DALogin"), "{}", refusal.error);
     fake.join().unwrap();
 }
+
+#[test]
+fn closing_does_not_wait_for_a_login_under_way() {
+    let server = msnp8_server(&NexusConfig::default());
+    // A nexus that takes the connection and never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let nexus = format!("http://{}/rdr/pprdr.asp", silent.local_addr().unwrap());
+    let mut config = msnp8_client(ALICE, PASSWORD, Some(&nexus));
+    config.ns_address = server.local_addr().to_string();
+    let client = Client::new(config).unwrap();
+    let outcome = client.call_and_wait(Waiting::SignIn, Duration::from_millis(300), |c, now| c.sign_in(now));
+    assert!(matches!(outcome, Err(NetError::Timeout(..))), "{outcome:?}");
+    let started = std::time::Instant::now();
+    client.close();
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+}
