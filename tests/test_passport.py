@@ -233,3 +233,38 @@ def test_msgr_serve_refuses_an_unknown_protocol() -> None:
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=WAIT)
     assert done.returncode == 1
     assert "MSNP13" in done.stderr and "protocols" in done.stderr
+
+
+def test_msgr_serve_with_tls_prints_an_https_nexus(tmp_path: Path) -> None:
+    cert, key = tmp_path / "nexus.crt", tmp_path / "nexus.key"
+    cert.write_text(CERT)
+    key.write_text(KEY)
+    cmd = [
+        sys.executable, "-m", "msgr", "serve", "--port", "0", "--protocols", "MSNP8",
+        "--tls-cert", str(cert), "--tls-key", str(key), "--user", f"{ALICE}:{ALICE_PASSWORD}",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        lines = _lines(proc.stdout)
+        host, _, port = _until(lines, "msgr: serving MSNP on ").rsplit(" ", 1)[1].rpartition(":")
+        nexus = _until(lines, "msgr: Passport nexus at ").rsplit(" ", 1)[1]
+        match = NEXUS_URL.fullmatch(nexus)
+        assert match and match[1] == "https", nexus
+        alice = msgr.connect((host, int(port)), ALICE, ALICE_PASSWORD, timeout=WAIT, protocols=["MSNP8"], nexus=nexus, nexus_ca=cert)
+        alice.service.close()
+        proc.stdin.close()
+        assert proc.wait(timeout=WAIT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=WAIT)
+
+
+def test_msgr_serve_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:
+    cert = tmp_path / "nexus.crt"
+    cert.write_text(CERT)
+    cmd = [sys.executable, "-m", "msgr", "serve", "--port", "0", "--tls-cert", str(cert), "--no-stdin"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=WAIT)
+    assert done.returncode == 1
+    assert "tls_cert and tls_key" in done.stderr
