@@ -28,6 +28,11 @@ def _pair(what: str) -> Callable[[str], tuple[str, str]]:
     return parse
 
 
+def _names(text: str) -> list[str]:
+    """``--protocols``: comma-separated names (``serve()`` checks each one)."""
+    return [name.strip() for name in text.split(",")]
+
+
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=1863, help="TCP port; 0 picks a free one (default 1863)")
@@ -39,7 +44,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--license", action="append", default=[], type=_pair("id:key"), metavar="ID:KEY", help="license an app id/key pair (repeatable)")
     parser.add_argument("--seed", type=int, default=None, help="seed challenges and salts (reproducible runs, for tests)")
     parser.add_argument("--db", default=None, help="SQLite file that keeps accounts, licences and lists")
-    parser.add_argument("--advertise", default=None, metavar="HOST", help="host named in switchboard referrals (default: the bound address)")
+    parser.add_argument("--advertise", default=None, metavar="HOST", help="host named in switchboard referrals and nexus URLs (default: the bound address)")
+    parser.add_argument(
+        "--protocols", default=None, type=_names, metavar="MSNP7,MSNP11",
+        help="MSNP dialects to agree to, comma-separated, any case (default: every one msgr implements)",
+    )
+    parser.add_argument("--nexus-port", type=int, default=0, metavar="PORT", help="TCP port of the Passport nexus (MSNP8+ sign-in); 0 picks a free one (default 0)")
+    parser.add_argument("--tls-cert", default=None, metavar="PEM", help="serve the nexus over HTTPS with this certificate chain (needs --tls-key)")
+    parser.add_argument("--tls-key", default=None, metavar="PEM", help="the private key of --tls-cert")
     parser.add_argument("--no-stdin", action="store_true", help="ignore stdin: serve until interrupted (for daemons)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log connections, sign-ins, sign-outs and protocol errors")
     parser.add_argument("--trace", action="store_true", help="print every MSNP line (secrets masked)")
@@ -106,14 +118,15 @@ def _print_trace(handle: ServerHandle, out: TextIO, stop: threading.Event) -> No
 
 
 def serve_main(args: Any) -> int:
-    """``msgr serve``: prints the bound address, then serves until ``quit``, stdin EOF
-    or Ctrl-C (SIGTERM too) and closes cleanly."""
+    """``msgr serve``: prints the bound address and the nexus URL, then serves until
+    ``quit``, stdin EOF or Ctrl-C (SIGTERM too) and closes cleanly."""
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="msgr: %(name)s: %(message)s", stream=sys.stderr)
     try:
         handle = serve(
             args.host, args.port, lock_and_key=args.lock_and_key, seed=args.seed, db=args.db,
-            users=args.user, licenses=args.license, advertise=args.advertise,
+            users=args.user, licenses=args.license, advertise=args.advertise, protocols=args.protocols,
+            tls_cert=args.tls_cert, tls_key=args.tls_key, nexus_port=args.nexus_port,
         )
     except (MsgrError, OSError) as exc:
         print(f"msgr: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
@@ -130,6 +143,7 @@ def serve_main(args: Any) -> int:
         host, port = handle.address
         shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         print(f"msgr: serving MSNP on {shown}", flush=True)
+        print(f"msgr: Passport nexus at {handle.nexus_url}", flush=True)
         try:
             if args.no_stdin:
                 while True:

@@ -12,10 +12,11 @@ no API call to propagate out of: it goes to ``sys.unraisablehook``. Use
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -54,6 +55,14 @@ class ServerHandle(ServiceOperations):
         return (host, port)
 
     @property
+    def nexus_url(self) -> str:
+        """The Passport nexus's URL, ``http://HOST:PORT/rdr/pprdr.asp`` (``https://``
+        when served with ``tls_cert``), where HOST is the advertised host and PORT the
+        nexus's own port (``nexus_port``). MSNP8 and later sign in through it: give it to
+        ``connect(..., nexus=server.nexus_url)``."""
+        return str(self._core.nexus_url)
+
+    @property
     def running(self) -> bool:
         """True until ``close()``: the server accepts connections."""
         return bool(self._core.running)
@@ -87,20 +96,39 @@ def serve(
     licenses: Iterable[tuple[str, str]] | Mapping[str, str] = (),
     advertise: str | None = None,
     trace_limit: int | None = None,
+    protocols: Sequence[str] | None = None,
+    tls_cert: str | os.PathLike[str] | None = None,
+    tls_key: str | os.PathLike[str] | None = None,
+    nexus_port: int = 0,
 ) -> ServerHandle:
     """Starts an MSNP server on ``host:port`` (port 0 picks a free one) and returns its
     handle. ``users`` are ``(email, password)`` or ``(email, password, friendly_name)``
     (an account that exists already, in ``db``, gets that password and name);
     ``licenses`` are ``(app_id, key)`` pairs or a mapping. ``advertise`` is the host
-    that switchboard referrals (``XFR``/``RNG``) name; by default the bound address, or
-    loopback when bound to a wildcard such as ``0.0.0.0``. ``trace_limit`` bounds the
-    handle's ``trace`` (by default the latest 100,000 lines; 0 keeps none)."""
+    that switchboard referrals (``XFR``/``RNG``) and the nexus's URLs name; by default
+    the bound address, or loopback when bound to a wildcard such as ``0.0.0.0``.
+    ``trace_limit`` bounds the handle's ``trace`` (by default the latest 100,000 lines;
+    0 keeps none).
+
+    ``protocols`` lists the MSNP dialects the server agrees to, by name in any case
+    (``["MSNP8", "MSNP7"]``); by default every dialect msgr implements. An unknown name
+    or an empty list raises ``InvalidArgError``.
+
+    MSNP8 and later sign in with a Passport ticket, which the server's Passport nexus
+    hands out over HTTP on a port of its own, ``nexus_port`` (0 picks a free one), at
+    ``ServerHandle.nexus_url``. With ``tls_cert`` and ``tls_key`` (PEM files of the
+    certificate chain and its private key; both or neither) it serves HTTPS instead of
+    plain HTTP."""
     host = _args.text(host, "host")
     port = _args.port(port, zero=True)
     advertise = _args.optional_text(advertise, "advertise")
     limit = None if trace_limit is None else _args.count(trace_limit, "trace_limit")
     mode = _args.text(lock_and_key, "lock_and_key")
-    handle = ServerHandle(_core.Server(host, port, mode, _args.seed(seed), _args.path(db, "db"), advertise, limit))
+    names = _protocols(protocols)
+    cert, key = _args.path(tls_cert, "tls_cert"), _args.path(tls_key, "tls_key")
+    nexus_port = _args.integer(nexus_port, "nexus_port", 0, 65535)
+    core = _core.Server(host, port, mode, _args.seed(seed), _args.path(db, "db"), advertise, limit, names, cert, key, nexus_port)
+    handle = ServerHandle(core)
     try:
         for user in users:
             handle.add_user(*user, exist_ok=True)
@@ -171,9 +199,25 @@ class Connection(_Backend):
         lock_and_key: str = "auto",
         keys: dict[str, str] | None = None,
         challenge_timeout: float | None = None,
+        protocols: list[str] | None = None,
+        nexus: str | None = None,
+        nexus_ca: str | None = None,
     ) -> None:
         core = _core.NetworkClient(
-            host, port, email, password, seed, timeout, local_ip, trace_limit, lock_and_key=lock_and_key, keys=keys, challenge_timeout=challenge_timeout
+            host,
+            port,
+            email,
+            password,
+            seed,
+            timeout,
+            local_ip,
+            trace_limit,
+            lock_and_key=lock_and_key,
+            keys=keys,
+            challenge_timeout=challenge_timeout,
+            protocols=protocols,
+            nexus=nexus,
+            nexus_ca=nexus_ca,
         )
         self._core = core
         super().__init__(core.journal, _BackgroundDispatcher)
@@ -304,6 +348,16 @@ def _deliver_forever(ref: weakref.ref[Connection], core: Any, journal: Any) -> N
                 break
 
 
+def _protocols(value: Any) -> list[str] | None:
+    """``protocols``: None, or a list or tuple of dialect names (the core checks the
+    names themselves)."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise InvalidArgTypeError(f"protocols must be a list of dialect names such as ['MSNP8'], not {type(value).__name__}")
+    return [_args.text(name, "protocols entry") for name in value]
+
+
 def _split_address(address: tuple[str, int] | str) -> tuple[str, int]:
     if isinstance(address, str):
         host, sep, port_text = address.rpartition(":")
@@ -352,6 +406,9 @@ def connect(
     trace_limit: int | None = None,
     lock_and_key: str = "auto",
     keys: Mapping[str, str] | None = None,
+    protocols: Sequence[str] | None = None,
+    nexus: str | None = None,
+    nexus_ca: str | os.PathLike[str] | None = None,
 ) -> Messenger:
     """Signs ``email`` in to the MSNP server at ``address`` (``(host, port)`` as
     ``ServerHandle.address`` gives it, or ``"host:port"``) and returns the signed-in
@@ -381,8 +438,31 @@ def connect(
     (``InvalidArgError``). A server without Lock and Key silently drops the ``CHL``
     that ``"auto"`` or ``"service"`` sends: after 50 s the unlock fails with
     ``on_lock_result(cookie, False)`` and the ``msgr.client`` logger warns that the
-    service never answered, naming ``lock_and_key="local"`` as the way out."""
-    messenger = _open(address, email, password, timeout=timeout, local_ip=local_ip, trace_limit=trace_limit, lock_and_key=lock_and_key, keys=keys)
+    service never answered, naming ``lock_and_key="local"`` as the way out.
+
+    ``protocols`` lists the MSNP dialects to offer, by name in any case
+    (``["MSNP8"]``); the server picks the best it also speaks. By default every
+    dialect msgr implements, best first, leaving out those that sign in with Passport
+    (MSNP8 and later) unless ``nexus`` is given. An unknown name or an empty list raises
+    ``InvalidArgError``. ``nexus`` is the Passport nexus URL those dialects sign in
+    through (``ServerHandle.nexus_url``); the login's HTTP requests share the 10 s
+    connect time-out of the client's sockets, an unreachable nexus raises
+    ``ConnectionFailureError`` and a refused password ``AuthenticationFailedError``.
+    Over HTTPS the login trusts the public web CAs and, with ``nexus_ca``, the
+    certificates in that PEM file too (a private CA or a self-signed certificate)."""
+    messenger = _open(
+        address,
+        email,
+        password,
+        timeout=timeout,
+        local_ip=local_ip,
+        trace_limit=trace_limit,
+        lock_and_key=lock_and_key,
+        keys=keys,
+        protocols=protocols,
+        nexus=nexus,
+        nexus_ca=nexus_ca,
+    )
     try:
         messenger.sign_in()
     except BaseException:
@@ -403,6 +483,9 @@ def _open(
     lock_and_key: str = "auto",
     keys: Mapping[str, str] | None = None,
     challenge_timeout: float | None = None,
+    protocols: Sequence[str] | None = None,
+    nexus: str | None = None,
+    nexus_ca: str | os.PathLike[str] | None = None,
 ) -> Messenger:
     """``connect()`` up to the sign-in: checks the arguments and returns the Messenger of
     a new ``Connection`` (signed out). ``msgr.aio`` signs in off its loop.
@@ -415,7 +498,23 @@ def _open(
     local_ip = _args.optional_text(local_ip, "local_ip")
     limit = None if trace_limit is None else _args.count(trace_limit, "trace_limit")
     email, password = _args.text(email, "email"), _args.text(password, "password")
+    names = _protocols(protocols)
+    nexus = _args.optional_text(nexus, "nexus")
+    ca = _args.path(nexus_ca, "nexus_ca")
     connection = Connection(
-        host, port, email, password, timeout, local_ip=local_ip, trace_limit=limit, handoff=handoff, lock_and_key=mode, keys=pairs, challenge_timeout=limit_chl
+        host,
+        port,
+        email,
+        password,
+        timeout,
+        local_ip=local_ip,
+        trace_limit=limit,
+        handoff=handoff,
+        lock_and_key=mode,
+        keys=pairs,
+        challenge_timeout=limit_chl,
+        protocols=names,
+        nexus=nexus,
+        nexus_ca=ca,
     )
     return Messenger(connection, email, password)

@@ -109,6 +109,10 @@ fn every_event_is_in_the_catalogue_once() {
             obj: 1,
             alert: String::new(),
         },
+        E::TextReceived {
+            sender: String::new(),
+            text: String::new(),
+        },
     ];
     let names: Vec<&str> = every.iter().map(E::name).collect();
     let catalogue: Vec<&str> = E::CATALOGUE.iter().map(|(n, _)| *n).collect();

@@ -5,8 +5,10 @@
 //! Events queue up for a caller, who can block until some arrive. The API calls run the
 //! engine method under the lock and return at once, except `sign_in` and `invite`,
 //! which wait (bounded) for the network to answer, as their embedded twins appear to.
+//! An MSNP8+ sign-in's Passport login runs as a task of its own ([`super::passport`]).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -16,6 +18,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::conn::{self, Ended, Inbox, Outbox};
+use super::passport::{Passport, Refusal};
 use super::{lock, runtime, spawn_timer, stop_runtime, Clock, NetError};
 use crate::client::{ClientConfig, ClientEngine, ClientOutput, Waiting};
 use crate::error::Error;
@@ -29,6 +32,25 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A network client is one Messenger, always this one.
 pub const MESSENGER: MessengerId = 1;
+
+/// How a network client is set up, beyond the engine's configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// The wire trace keeps at most this many entries.
+    pub trace_limit: usize,
+    /// A PEM file of certificates the Passport login trusts over HTTPS besides the web
+    /// PKI (a private CA, a test's self-signed certificate).
+    pub nexus_ca: Option<PathBuf>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            trace_limit: DEFAULT_TRACE_LIMIT,
+            nexus_ca: None,
+        }
+    }
+}
 
 pub struct Client {
     shared: Arc<Shared>,
@@ -44,12 +66,16 @@ struct Shared {
     wake_timer: Notify,
     clock: Clock,
     handle: Handle,
+    /// The Passport login, when `ClientConfig::nexus` names a nexus.
+    passport: Option<Arc<Passport>>,
 }
 
 struct State {
     engine: ClientEngine,
     outboxes: HashMap<ConnId, Outbox>,
     tasks: Vec<JoinHandle<()>>,
+    /// Passport logins under way: nothing waits for them once the client closes.
+    logins: Vec<JoinHandle<()>>,
     journal: Journal,
     open: bool,
     /// Why the last socket could not be opened, for the call that waits on it.
@@ -63,7 +89,26 @@ impl Client {
     }
 
     /// A client whose wire trace keeps at most `trace_limit` entries.
-    pub fn with_trace_limit(mut config: ClientConfig, trace_limit: usize) -> Result<Client, NetError> {
+    pub fn with_trace_limit(config: ClientConfig, trace_limit: usize) -> Result<Client, NetError> {
+        let options = ClientOptions {
+            trace_limit,
+            ..ClientOptions::default()
+        };
+        Client::with_options(config, &options)
+    }
+
+    /// A client set up as `options` say. A nexus URL that is not an `http(s)://` URL,
+    /// or a `nexus_ca` that holds no certificate, is refused here (`E_INVALIDARG`).
+    pub fn with_options(mut config: ClientConfig, options: &ClientOptions) -> Result<Client, NetError> {
+        let trace_limit = options.trace_limit;
+        let passport = match &config.nexus {
+            Some(nexus) => Some(Arc::new(Passport::new(
+                nexus,
+                options.nexus_ca.as_deref(),
+                CONNECT_TIMEOUT,
+            )?)),
+            None => None,
+        };
         let rt = runtime("msgr-client", 1)?;
         config.trace = trace_limit > 0;
         let shared = Arc::new(Shared {
@@ -71,6 +116,7 @@ impl Client {
                 engine: ClientEngine::new(config),
                 outboxes: HashMap::new(),
                 tasks: Vec::new(),
+                logins: Vec::new(),
                 journal: Journal::new(trace_limit),
                 open: true,
                 unreachable: None,
@@ -79,6 +125,7 @@ impl Client {
             wake_timer: Notify::new(),
             clock: Clock::new(),
             handle: rt.handle().clone(),
+            passport,
         });
         let (stop, stop_rx) = watch::channel(false);
         let timer = spawn_timer(&rt, shared.clone(), stop_rx);
@@ -177,6 +224,9 @@ impl Client {
             self.shared.settle(&mut s, now);
             s.open = false;
             s.outboxes.clear();
+            for login in s.logins.drain(..) {
+                login.abort();
+            }
             std::mem::take(&mut s.tasks)
         };
         self.shared.changed.notify_all();
@@ -255,11 +305,47 @@ impl Shared {
                 }
             }
             ClientOutput::Close { conn } => s.drop_conn(conn),
-            ClientOutput::Passport { conn, .. } => {
-                let e = Error::api(HResult::E_NOTIMPL, "Passport sign-in over TCP is not wired yet");
-                s.engine.passport_ticket(conn, Err(e), now);
-            }
+            ClientOutput::Passport {
+                conn,
+                challenge,
+                account,
+                password,
+            } => match &self.passport {
+                None => {
+                    let e = Error::api(
+                        HResult::SR_AUTHENTICATION_FAILED,
+                        "this dialect signs in with Passport, and no nexus URL was given (nexus=)",
+                    );
+                    s.engine.passport_ticket(conn, Err(e), now);
+                }
+                Some(passport) => {
+                    // The HTTP exchange runs off the lock; the engine hears its outcome
+                    // the way it hears bytes from a socket.
+                    let (this, passport) = (self.clone(), passport.clone());
+                    s.logins.retain(|t| !t.is_finished());
+                    s.logins.push(self.handle.spawn(async move {
+                        let ticket = passport.ticket(&account, &password, &challenge).await;
+                        this.ticket(conn, ticket);
+                    }));
+                }
+            },
         }
+    }
+
+    /// The Passport login's outcome: the engine sends `USR TWN S` or fails the sign-in.
+    fn ticket(self: &Arc<Self>, conn: ConnId, ticket: Result<String, Refusal>) {
+        self.with_state(|s, now| {
+            if !s.open {
+                return;
+            }
+            let ticket = ticket.map_err(|refusal| {
+                if let Some(io) = refusal.io {
+                    s.unreachable = Some(io);
+                }
+                refusal.error
+            });
+            s.engine.passport_ticket(conn, ticket, now);
+        });
     }
 
     async fn run_conn(self: Arc<Self>, conn: ConnId, addr: String, inbox: Inbox) {

@@ -10,14 +10,20 @@
 
 pub mod client;
 mod conn;
+pub mod nexus;
+mod passport;
+#[cfg(test)]
+mod passport_tests;
 pub mod server;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-pub use client::Client;
+pub use client::{Client, ClientOptions};
+pub use nexus::{NexusConfig, TlsFiles};
 pub use server::Server;
 
 use crate::error::Error;

@@ -2,7 +2,8 @@
 //!
 //! One listening port serves notification and switchboard connections alike (the
 //! engine tells them apart by their first command), so the switchboard address handed
-//! out in `XFR`/`RNG` is the bound address itself.
+//! out in `XFR`/`RNG` is the bound address itself. The Passport nexus and login server
+//! (MSNP8+ sign-in) listen on a port of their own ([`super::nexus`]).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::conn::{self, Ended, Inbox, Outbox};
+use super::nexus::{self, Nexus, NexusConfig};
 use super::{lock, runtime, spawn_timer, stop_runtime, Clock, NetError, SHUTDOWN_GRACE};
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
@@ -31,6 +33,7 @@ pub const MAX_CONNECTIONS: usize = 1024;
 pub struct Server {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
+    nexus: Nexus,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -59,8 +62,19 @@ struct State {
 impl Server {
     /// Binds `addr` (port 0 picks a free one) and starts serving. `config.sb_address`
     /// is replaced by `advertise_host` and the bound port, or else by the bound address
-    /// (loopback for a wildcard bind).
-    pub fn bind(addr: impl ToSocketAddrs, mut config: ServiceConfig) -> Result<Server, NetError> {
+    /// (loopback for a wildcard bind). The nexus listens on a free port over plain HTTP.
+    pub fn bind(addr: impl ToSocketAddrs, config: ServiceConfig) -> Result<Server, NetError> {
+        Server::bind_with(addr, config, &NexusConfig::default())
+    }
+
+    /// [`Server::bind`], with the nexus on `nexus.port` of the same address, over HTTPS
+    /// when `nexus.tls` names a certificate and key. Its URLs name `advertise_host`, or
+    /// else the address `sb_address` names.
+    pub fn bind_with(
+        addr: impl ToSocketAddrs,
+        mut config: ServiceConfig,
+        nexus: &NexusConfig,
+    ) -> Result<Server, NetError> {
         let rt = runtime("msgr-server", 2)?;
         let listener = rt.block_on(TcpListener::bind(addr))?;
         let local_addr = listener.local_addr()?;
@@ -77,6 +91,10 @@ impl Server {
             Some(host) => format!("{host}:{}", local_addr.port()),
             None => advertised.to_string(),
         };
+        let host = config
+            .advertise_host
+            .clone()
+            .unwrap_or_else(|| advertised.ip().to_string());
         let trace = Trace::new(config.trace_limit);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -93,15 +111,37 @@ impl Server {
             persisted: Condvar::new(),
         });
         let (stop, stop_rx) = watch::channel(false);
+        let engine = shared.clone();
+        let login: nexus::Login = Arc::new(move |sign_in: &str, password: &str| {
+            engine.step(|e, now| e.passport_login(sign_in, password, now))
+        });
+        let (nexus, nexus_task) = nexus::start(&rt, local_addr.ip(), &host, nexus, login, stop_rx.clone())?;
         let accept = rt.spawn(accept_loop(listener, shared.clone(), stop_rx.clone()));
         let timer = spawn_timer(&rt, shared.clone(), stop_rx);
         Ok(Server {
             shared,
             local_addr,
+            nexus,
             runtime: Mutex::new(Some(rt)),
             stop,
-            tasks: Mutex::new(vec![accept, timer]),
+            tasks: Mutex::new(vec![accept, timer, nexus_task]),
         })
+    }
+
+    /// The Passport nexus's redirect URL (`http://host:port/rdr/pprdr.asp`), where an
+    /// MSNP8+ client's sign-in starts.
+    pub fn nexus_url(&self) -> &str {
+        &self.nexus.nexus_url
+    }
+
+    /// The login URL the nexus hands out (`DALogin`).
+    pub fn login_url(&self) -> &str {
+        &self.nexus.login_url
+    }
+
+    /// The nexus's bound address.
+    pub fn nexus_addr(&self) -> SocketAddr {
+        self.nexus.local_addr
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -16,9 +16,32 @@ use super::service::PyServiceCore;
 use crate::client::{ClientConfig, LockMode};
 use crate::driver::{Driver, ServiceDriver};
 use crate::net::client::MESSENGER;
-use crate::net::{Client, Server as NetServer};
+use crate::net::{Client, ClientOptions, NexusConfig, Server as NetServer, TlsFiles};
+use crate::proto::{Auth, Dialect};
 use crate::service::ServiceConfig;
 use crate::trace::DEFAULT_TRACE_LIMIT;
+
+/// The dialects `protocols` names (`"MSNP8"`, any case), or `default` when None. An
+/// unknown name or an empty list is `E_INVALIDARG`.
+fn dialects(py: Python<'_>, protocols: Option<Vec<String>>, default: Vec<Dialect>) -> PyResult<Vec<Dialect>> {
+    let Some(names) = protocols else {
+        return Ok(default);
+    };
+    if names.is_empty() {
+        let detail = "protocols must name at least one dialect, such as ['MSNP8']".to_string();
+        return Err(to_py_err(py, invalid(detail)));
+    }
+    let mut chosen = Vec::with_capacity(names.len());
+    for name in &names {
+        let dialect = name
+            .parse::<Dialect>()
+            .map_err(|e| to_py_err(py, invalid(format!("protocols: {e}"))))?;
+        if !chosen.contains(&dialect) {
+            chosen.push(dialect);
+        }
+    }
+    Ok(chosen)
+}
 
 // ---- Server --------------------------------------------------------------------------
 
@@ -30,7 +53,7 @@ pub struct PyServer {
 #[pymethods]
 impl PyServer {
     #[new]
-    #[pyo3(signature = (host, port, lock_and_key = "enabled", seed = None, db = None, advertise = None, trace_limit = None))]
+    #[pyo3(signature = (host, port, lock_and_key = "enabled", seed = None, db = None, advertise = None, trace_limit = None, protocols = None, tls_cert = None, tls_key = None, nexus_port = 0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -41,11 +64,25 @@ impl PyServer {
         db: Option<std::path::PathBuf>,
         advertise: Option<String>,
         trace_limit: Option<usize>,
+        protocols: Option<Vec<String>>,
+        tls_cert: Option<std::path::PathBuf>,
+        tls_key: Option<std::path::PathBuf>,
+        nexus_port: u16,
     ) -> PyResult<Self> {
         let mut config = ServiceConfig::new();
         config.trace_limit = trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT);
         config.lock_and_key = self::lock_and_key(py, lock_and_key)?;
         config.seed = seed;
+        config.dialects = dialects(py, protocols, Dialect::IMPLEMENTED.to_vec())?;
+        let tls = match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                let detail = "tls_cert and tls_key go together: give both for HTTPS, or neither".to_string();
+                return Err(to_py_err(py, invalid(detail)));
+            }
+        };
+        let nexus = NexusConfig { port: nexus_port, tls };
         if let Some(host) = &advertise {
             if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 let detail = format!("advertise must be a host name or address, not {host:?}");
@@ -54,7 +91,7 @@ impl PyServer {
         }
         config.advertise_host = advertise;
         let server = py
-            .detach(|| NetServer::bind((host, port), config))
+            .detach(|| NetServer::bind_with((host, port), config, &nexus))
             .map_err(|e| net_err(py, e))?;
         if let Some(path) = db {
             if let Err(e) = py.detach(|| server.attach_store(&path)) {
@@ -86,6 +123,12 @@ impl PyServer {
         (a.ip().to_string(), a.port())
     }
 
+    /// The Passport nexus's redirect URL, where an MSNP8+ client's sign-in starts.
+    #[getter]
+    fn nexus_url(&self) -> String {
+        self.server.nexus_url().to_string()
+    }
+
     #[getter]
     fn running(&self) -> bool {
         self.server.is_running()
@@ -109,7 +152,7 @@ pub struct NetworkClient {
 #[pymethods]
 impl NetworkClient {
     #[new]
-    #[pyo3(signature = (host, port, email, password, seed = None, timeout = 10.0, local_ip = None, trace_limit = None, lock_and_key = "auto", keys = None, challenge_timeout = None))]
+    #[pyo3(signature = (host, port, email, password, seed = None, timeout = 10.0, local_ip = None, trace_limit = None, lock_and_key = "auto", keys = None, challenge_timeout = None, protocols = None, nexus = None, nexus_ca = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -124,6 +167,9 @@ impl NetworkClient {
         lock_and_key: &str,
         keys: Option<BTreeMap<String, String>>,
         challenge_timeout: Option<f64>,
+        protocols: Option<Vec<String>>,
+        nexus: Option<String>,
+        nexus_ca: Option<std::path::PathBuf>,
     ) -> PyResult<Self> {
         let timeout = seconds(py, "timeout", timeout)?;
         let lock_mode = LockMode::new(lock_and_key, keys).map_err(|e| to_py_err(py, e))?;
@@ -144,8 +190,25 @@ impl NetworkClient {
         if let Some(limit) = challenge_timeout {
             config.challenge_timeout = limit;
         }
-        let client =
-            Client::with_trace_limit(config, trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT)).map_err(|e| net_err(py, e))?;
+        // Passport dialects are offered by default only with a nexus to sign in through.
+        let mut default: Vec<Dialect> = Dialect::IMPLEMENTED
+            .into_iter()
+            .filter(|d| nexus.is_some() || d.auth() != Auth::Twn)
+            .collect();
+        default.sort_unstable_by(|a, b| b.cmp(a));
+        if protocols.is_none() && default.is_empty() {
+            let detail = "every dialect msgr speaks signs in with Passport: give nexus=".to_string();
+            return Err(to_py_err(py, invalid(detail)));
+        }
+        config.dialects = dialects(py, protocols, default)?;
+        config.nexus = nexus;
+        let options = ClientOptions {
+            trace_limit: trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT),
+            nexus_ca,
+        };
+        let client = py
+            .detach(|| Client::with_options(config, &options))
+            .map_err(|e| net_err(py, e))?;
         Ok(NetworkClient {
             client: Arc::new(client),
             timeout,

@@ -1,0 +1,311 @@
+//! The Passport 1.4 nexus and login server of a TCP [`Server`](super::Server)
+//! (msnp8-12.md §c.2–§c.5), served by hyper on the server's runtime, on a port of its own.
+//!
+//! * `GET /rdr/pprdr.asp`: `200`, `text/html`, empty, `PassportURLs: DALogin=<login URL>`
+//!   with that one pair, the only form msnp11-sdk can read.
+//! * `GET /login2.srf`, and every path that starts with it (a client that keeps the rest
+//!   of a longer `PassportURLs` value in the URL still gets here): the `Authorization:
+//!   Passport1.4 …` credentials go to the engine, which answers with a ticket
+//!   (`200`, `Authentication-Info: … from-PP='<ticket>'`) or not (`401`,
+//!   `WWW-Authenticate`). A missing or unreadable header is a `401` too.
+//!
+//! Header names go out spelt as the official client matches them (see [`spellings`]).
+//! Nobody can hold the nexus for long: request heads are capped, slow heads time out,
+//! a connection lives a bounded time, and connections beyond a bound are closed at once.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::Empty;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderName, HeaderValue, ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::http::Extensions;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use super::NetError;
+use crate::error::Error;
+use crate::hresult::HResult;
+use crate::service::{authentication_info, credentials, passport_urls, LoginRefused, LOGIN_FAILED};
+
+const LOG: &str = crate::service::LOG;
+
+/// Where clients start (Microsoft's path).
+pub const NEXUS_PATH: &str = "/rdr/pprdr.asp";
+/// The login endpoint `DALogin` names (Microsoft's path).
+pub const LOGIN_PATH: &str = "/login2.srf";
+
+/// HTTP connections open at once; more are closed on arrival.
+pub const MAX_HTTP_CONNECTIONS: usize = 256;
+/// How long a client may take to send a request head.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one HTTP connection may stay open, keep-alive included: a sign-in needs
+/// two requests, not a resident connection.
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
+/// The largest request head read (hyper's floor is 8 KiB); a Passport login's is
+/// well under 1 KiB.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// How a server runs its nexus.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NexusConfig {
+    /// The port, on the server's address; 0 picks a free one.
+    pub port: u16,
+    /// HTTPS with this certificate and key; plain HTTP without.
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files of a certificate chain (leaf first) and its private key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// The login check: sign-in name and password to a ticket (the engine's
+/// `passport_login`, under the server's lock).
+pub type Login = Arc<dyn Fn(&str, &str) -> Result<String, LoginRefused> + Send + Sync>;
+
+/// A bound nexus, as clients reach it.
+#[derive(Clone, Debug)]
+pub struct Nexus {
+    pub local_addr: SocketAddr,
+    /// The redirect URL a client starts from (`…/rdr/pprdr.asp`).
+    pub nexus_url: String,
+    /// The login URL `PassportURLs` names.
+    pub login_url: String,
+}
+
+/// What answers the requests of one nexus.
+struct Site {
+    login: Login,
+    passport_urls: HeaderValue,
+    /// Every response carries a copy: hyper then writes the names in it as spelt there.
+    spellings: Extensions,
+}
+
+/// Binds the nexus on `ip` (port `config.port`), named `host` in its URLs, and starts
+/// serving on `rt` until `stop`. Its task is returned for the server to join.
+pub(super) fn start(
+    rt: &tokio::runtime::Runtime,
+    ip: IpAddr,
+    host: &str,
+    config: &NexusConfig,
+    login: Login,
+    stop: watch::Receiver<bool>,
+) -> Result<(Nexus, tokio::task::JoinHandle<()>), NetError> {
+    let tls = match &config.tls {
+        Some(files) => Some(TlsAcceptor::from(super::tls::server_config(&files.cert, &files.key)?)),
+        None => None,
+    };
+    let listener = rt.block_on(TcpListener::bind((ip, config.port)))?;
+    let local_addr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    let origin = format!("{scheme}://{host}:{}", local_addr.port());
+    let nexus = Nexus {
+        local_addr,
+        nexus_url: format!("{origin}{NEXUS_PATH}"),
+        login_url: format!("{origin}{LOGIN_PATH}"),
+    };
+    let passport_urls = HeaderValue::try_from(passport_urls(&nexus.login_url)).map_err(|_| {
+        Error::api(
+            HResult::E_INVALIDARG,
+            format!("advertise: {host:?} cannot be put in a URL"),
+        )
+    })?;
+    let site = Arc::new(Site {
+        login,
+        passport_urls,
+        spellings: rt.block_on(spellings())?,
+    });
+    let task = rt.spawn(accept_loop(listener, site, tls, stop));
+    Ok((nexus, task))
+}
+
+/// The names clients match case-sensitively (msnp8-12.md §c.2, §c.4, §c.5).
+pub const SPELLINGS: [&str; 3] = ["PassportURLs", "Authentication-Info", "WWW-Authenticate"];
+
+/// Extensions that make hyper write [`SPELLINGS`] as they are spelt.
+///
+/// hyper holds header names lower-case (`http::HeaderName`) and its map of original
+/// spellings is private. What it does document (`http1::Builder::preserve_header_case`)
+/// is that it records the spelling of the names a request arrives with, and writes a
+/// response that carries that record with those spellings, "to forward the cases in a
+/// proxy-like fashion". So hyper itself reads, once, a request that names the three
+/// headers, over an in-memory pipe, and the extensions it made for it are the template.
+/// `title_case_headers` covers the names hyper adds (`Content-Length`, `Date`).
+async fn spellings() -> Result<Extensions, NetError> {
+    let (mut ours, theirs) = tokio::io::duplex(4096);
+    let seen = Arc::new(Mutex::new(None));
+    let record = seen.clone();
+    let service = service_fn(move |req: Request<Incoming>| {
+        *super::lock(&record) = Some(req.extensions().clone());
+        async { Ok::<_, Infallible>(Response::new(Empty::<Bytes>::new())) }
+    });
+    let mut request = String::from("GET / HTTP/1.1\r\nHost: nexus\r\n");
+    for name in SPELLINGS {
+        request.push_str(&format!("{name}: -\r\n"));
+    }
+    request.push_str("\r\n");
+    ours.write_all(request.as_bytes()).await?;
+    let served = http1::Builder::new()
+        .preserve_header_case(true)
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(theirs), service);
+    let failed = |why: String| {
+        Error::api(
+            HResult::E_FAIL,
+            format!("cannot set up the nexus's header names: {why}"),
+        )
+    };
+    match tokio::time::timeout(Duration::from_secs(5), served).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(failed(e.to_string()).into()),
+        Err(_) => return Err(failed("hyper did not answer".into()).into()),
+    }
+    let taken = super::lock(&seen).take();
+    taken.ok_or_else(|| failed("hyper read no request".into()).into())
+}
+
+impl Site {
+    /// The answer to one request (bodies are never read: the nexus needs none).
+    fn answer(&self, method: &Method, path: &str, authorization: Option<&HeaderValue>) -> Response<Empty<Bytes>> {
+        let known = path == NEXUS_PATH || path.starts_with(LOGIN_PATH);
+        if !known {
+            return self.reply(StatusCode::NOT_FOUND, None);
+        }
+        if method != Method::GET && method != Method::HEAD {
+            return self.reply(
+                StatusCode::METHOD_NOT_ALLOWED,
+                Some((ALLOW, HeaderValue::from_static("GET, HEAD"))),
+            );
+        }
+        if path == NEXUS_PATH {
+            let name = HeaderName::from_static("passporturls");
+            return self.reply(StatusCode::OK, Some((name, self.passport_urls.clone())));
+        }
+        self.login(authorization)
+    }
+
+    fn login(&self, authorization: Option<&HeaderValue>) -> Response<Empty<Bytes>> {
+        let refused = || {
+            let header = (WWW_AUTHENTICATE, HeaderValue::from_static(LOGIN_FAILED));
+            self.reply(StatusCode::UNAUTHORIZED, Some(header))
+        };
+        // Not `to_str`: a client that sends its password raw may send non-ASCII bytes.
+        let given = authorization.and_then(|v| std::str::from_utf8(v.as_bytes()).ok());
+        let Some((sign_in, password)) = given.and_then(credentials) else {
+            log::info!(target: LOG, "Passport login refused: no Passport1.4 credentials");
+            return refused();
+        };
+        match (self.login)(&sign_in, &password) {
+            Ok(ticket) => match HeaderValue::try_from(authentication_info(&ticket)) {
+                Ok(info) => {
+                    let name = HeaderName::from_static("authentication-info");
+                    self.reply(StatusCode::OK, Some((name, info)))
+                }
+                Err(_) => self.reply(StatusCode::INTERNAL_SERVER_ERROR, None),
+            },
+            Err(_) => refused(),
+        }
+    }
+
+    fn reply(&self, status: StatusCode, header: Option<(HeaderName, HeaderValue)>) -> Response<Empty<Bytes>> {
+        let mut response = Response::new(Empty::new());
+        *response.status_mut() = status;
+        // The official client wants text/html even on an empty reply (msnp8-12.md §c.4).
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        if let Some((name, value)) = header {
+            response.headers_mut().insert(name, value);
+        }
+        *response.extensions_mut() = self.spellings.clone();
+        response
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    site: Arc<Site>,
+    tls: Option<TlsAcceptor>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_HTTP_CONNECTIONS));
+    let mut conns = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => match slots.clone().try_acquire_owned() {
+                    Ok(slot) => {
+                        let (site, tls) = (site.clone(), tls.clone());
+                        conns.spawn(async move {
+                            let served = serve(stream, site, tls);
+                            if tokio::time::timeout(CONNECTION_LIFETIME, served).await.is_err() {
+                                log::info!(target: LOG, "nexus: closed {peer}'s connection after {}", super::seconds(CONNECTION_LIFETIME));
+                            }
+                            drop(slot);
+                        });
+                    }
+                    Err(_) => {
+                        log::warn!(target: LOG, "nexus: refused a connection from {peer}: {MAX_HTTP_CONNECTIONS} open");
+                        drop(stream);
+                    }
+                },
+                // Out of descriptors and the like: back off instead of spinning.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            },
+        }
+    }
+    drop(listener);
+    conns.shutdown().await;
+}
+
+async fn serve(stream: TcpStream, site: Arc<Site>, tls: Option<TlsAcceptor>) {
+    let _ = stream.set_nodelay(true);
+    match tls {
+        None => http(TokioIo::new(stream), site).await,
+        Some(acceptor) => match acceptor.accept(stream).await {
+            Ok(stream) => http(TokioIo::new(stream), site).await,
+            Err(e) => log::info!(target: LOG, "nexus: TLS handshake failed: {e}"),
+        },
+    }
+}
+
+async fn http<I>(io: I, site: Arc<Site>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req: Request<Incoming>| {
+        let response = site.answer(req.method(), req.uri().path(), req.headers().get(AUTHORIZATION));
+        async move { Ok::<_, Infallible>(response) }
+    });
+    let served = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .title_case_headers(true)
+        .preserve_header_case(true)
+        .serve_connection(io, service)
+        .await;
+    if let Err(e) = served {
+        log::debug!(target: LOG, "nexus: connection ended: {e}");
+    }
+}
