@@ -44,10 +44,11 @@ refuses to run on the loop's thread, where it could only time out.
 from __future__ import annotations
 
 import asyncio
+import os
 import enum
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Generator, Iterable
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, TypeVar
 
@@ -694,14 +695,16 @@ class Connecting:
     """What ``connect()`` returns: ``await`` it for the signed-in ``AsyncMessenger``, or
     use it in ``async with`` (which closes the client at the end)."""
 
-    def __init__(self, address: tuple[str, int] | str, email: str, password: str, timeout: float, local_ip: str | None, trace_limit: int | None) -> None:
-        self._arguments = (address, email, password, timeout, local_ip, trace_limit)
+    def __init__(self, address: tuple[str, int] | str, email: str, password: str, timeout: float, options: dict[str, Any]) -> None:
+        self._arguments = (address, email, password, timeout)
+        # The rest of ``msgr.connect``'s keywords, checked by ``net._open``.
+        self._options = options
         self._client: AsyncMessenger | None = None
 
     async def _connect(self) -> AsyncMessenger:
-        address, email, password, timeout, local_ip, trace_limit = self._arguments
+        address, email, password, timeout = self._arguments
         hub = _Hub(asyncio.get_running_loop())
-        messenger = net._open(address, email, password, timeout=timeout, local_ip=local_ip, trace_limit=trace_limit, handoff=hub.handoff())
+        messenger = net._open(address, email, password, timeout=timeout, handoff=hub.handoff(), **self._options)
         client = AsyncMessenger(messenger, hub, float(timeout))
         try:
             await client.sign_in()
@@ -733,6 +736,11 @@ def connect(
     timeout: float = 10.0,
     local_ip: str | None = None,
     trace_limit: int | None = None,
+    lock_and_key: str = "auto",
+    keys: Mapping[str, str] | None = None,
+    protocols: Sequence[str] | None = None,
+    nexus: str | None = None,
+    nexus_ca: str | os.PathLike[str] | None = None,
 ) -> Connecting:
     """``msgr.connect`` for asyncio: ``client = await msgr.aio.connect(address, email,
     password)`` signs in without blocking the loop and returns an ``AsyncMessenger``;
@@ -742,6 +750,17 @@ def connect(
     ``"host:port"``; the service's refusal raises as there
     (``AuthenticationFailedError``...), no answer within ``timeout`` seconds raises
     ``TimeoutError``; ``timeout`` also bounds each later ``sign_in`` and ``invite`` and
-    is the default time-out of the client's waits. Must be awaited on the loop the
-    client will use; its callbacks run there."""
-    return Connecting(address, email, password, timeout, local_ip, trace_limit)
+    is the default time-out of the client's waits. ``lock_and_key``/``keys`` (who runs
+    Lock and Key) and ``protocols``/``nexus``/``nexus_ca`` (the dialects to offer, and
+    the Passport nexus MSNP8+ signs in through) are also ``msgr.connect``'s. Must be
+    awaited on the loop the client will use; its callbacks run there."""
+    options = dict(
+        local_ip=local_ip,
+        trace_limit=trace_limit,
+        lock_and_key=lock_and_key,
+        keys=keys,
+        protocols=protocols,
+        nexus=nexus,
+        nexus_ca=nexus_ca,
+    )
+    return Connecting(address, email, password, timeout, options)
