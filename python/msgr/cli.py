@@ -106,15 +106,19 @@ def masked(entry: TraceEntry) -> str:
 
 
 def _print_trace(handle: ServerHandle, out: TextIO, stop: threading.Event) -> None:
-    """Prints new trace entries as they come (``--trace``)."""
+    """Prints new trace entries as they come (``--trace``), and what is left once told
+    to stop, so the last lines before ``quit`` are not lost."""
     after = 0
-    while not stop.wait(0.05):
+    while True:
+        stopping = stop.wait(0.05)
         for row in handle._journal.trace_since(after):
             seq, time_, conn, user, direction, command, args, payload, raw = row
             entry = TraceEntry(seq, time_, conn, user, direction, command, tuple(args), payload, raw)
             after = entry.seq + 1
             who = f" {entry.user}" if entry.user else ""
             print(f"msgr: #{entry.conn}{who} {entry.direction} {masked(entry)}", file=out, flush=True)
+        if stopping:
+            return
 
 
 def serve_main(args: Any) -> int:
@@ -137,8 +141,9 @@ def serve_main(args: Any) -> int:
 
     previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
     tracing = threading.Event()
+    printer = threading.Thread(target=_print_trace, args=(handle, sys.stdout, tracing), daemon=True, name="msgr-trace")
     if args.trace:
-        threading.Thread(target=_print_trace, args=(handle, sys.stdout, tracing), daemon=True, name="msgr-trace").start()
+        printer.start()
     with handle:
         host, port = handle.address
         shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -156,6 +161,8 @@ def serve_main(args: Any) -> int:
             pass
         finally:
             tracing.set()
+            if printer.is_alive():
+                printer.join(5)
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
     print("msgr: stopped", flush=True)
