@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
-# Every Rust target: unit tests, and each benchmark once (divan runs them as tests).
+# No dependency may need a newer Rust than the rust-version the README promises.
+python3 scripts/check_msrv.py
+# Every Rust target: unit tests, and each benchmark once (divan runs them as tests);
+# tests/msnp11_sdk.rs runs a real third-party MSNP11 client against msgr serve.
 cargo test --quiet --all-targets
 cargo clippy --quiet --all-targets --features python -- -D warnings
 # The hand-kept stubs must match what the extension exports, and the package type-checks.
