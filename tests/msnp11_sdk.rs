@@ -84,10 +84,11 @@ fn msnp11_sdk_signs_in_sees_presence_adds_a_contact_and_chats_with_an_msgr_clien
         client
     });
     // The list download of a new account: its own name, nobody on its lists yet.
-    wait_for(&events, "its display name", |e| match e {
-        Event::DisplayName(name) => Some(assert_eq!(name, "Sdk User")),
+    let name = wait_for(&events, "its display name", |e| match e {
+        Event::DisplayName(name) => Some(name.clone()),
         _ => None,
     });
+    assert_eq!(name, "Sdk User");
 
     let added = rt
         .block_on(sdk.add_contact(BOB, "Bob", MsnpList::ForwardList))
