@@ -268,6 +268,33 @@ def test_an_unreachable_switchboard_is_named(connect: Connect) -> None:
         assert alice.signed_in
 
 
+# --------------------------------------------------------------------------- dialects
+
+
+def test_a_server_that_answers_only_msnp7_gets_msnp7_from_a_client_offering_all(connect: Connect) -> None:
+    # A nexus is named, so MSNP12 down to MSNP8 are offered too; nothing listens there,
+    # and nothing needs to: the server picks MSNP7, which signs in without Passport.
+    with ScriptedServer() as server:
+        alice = connect(server, nexus="http://127.0.0.1:9/rdr/pprdr.asp", lock_and_key="off")
+        assert alice.signed_in
+        assert server.commands("VER")[0].args[1:] == ["MSNP12", "MSNP11", "MSNP10", "MSNP9", "MSNP8", "MSNP7", "CVR0"]
+        assert server.commands("INF") and not server.commands("CVR")
+
+
+def test_an_xfr_ns_redirect_is_followed_to_the_named_server(connect: Connect) -> None:
+    with msgr.serve(users=[(ALICE, "any-password")]) as real:
+        host, port = real.address
+        dispatch = _script(USR=lambda line: [f"XFR {line.trid} NS {host}:{port} 0 127.0.0.1:1863"])
+        with ScriptedServer(dispatch) as server:
+            alice = connect(server)
+            assert alice.signed_in
+            lines = [e.line for e in alice.service.trace]
+            assert f"XFR 3 NS {host}:{port} 0 127.0.0.1:1863" in lines
+            # The sign-in starts again at the named server, TrIDs going on.
+            assert "VER 4 MSNP7 CVR0" in lines
+            assert any(e.line.startswith(f"USR 6 OK {ALICE}") for e in real.trace), "signed in at the real server"
+
+
 # --------------------------------------------------------------------------- the guide
 
 
