@@ -292,7 +292,7 @@ def test_an_xfr_ns_redirect_is_followed_to_the_named_server(connect: Connect) ->
             assert f"XFR 3 NS {host}:{port} 0 127.0.0.1:1863" in lines
             # The sign-in starts again at the named server, TrIDs going on.
             assert "VER 4 MSNP7 CVR0" in lines
-            assert any(e.line.startswith(f"USR 6 OK {ALICE}") for e in real.trace), "signed in at the real server"
+            assert any(e.line.startswith(f"USR 7 OK {ALICE}") for e in real.trace), "signed in at the real server"
 
 
 # --------------------------------------------------------------------------- the guide
