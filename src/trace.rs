@@ -103,6 +103,11 @@ impl Trace {
     pub fn clear(&mut self) {
         self.entries.clear();
     }
+
+    /// The number of the oldest entry kept (None when empty).
+    pub fn first_seq(&self) -> Option<u64> {
+        self.entries.front().map(|e| e.seq)
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ puts on the wire.
 from __future__ import annotations
 
 import contextlib
+import queue
+import threading
 import enum
 import re
 import xml.etree.ElementTree as ET
@@ -551,6 +553,31 @@ def single_not(entries: list[msgr.TraceEntry], user: str) -> msgr.TraceEntry:
     assert entry.args == (str(len(entry.payload)),), entry.line
     assert entry.trid is None
     return entry
+
+
+# --------------------------------------------------------------------------- subprocesses
+
+
+def pipe_lines(stream: Any) -> queue.Queue[str]:
+    """The lines of a pipe (a ``msgr serve`` subprocess's stdout), read on a daemon
+    thread so that reads can time out."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line.rstrip("\n"))
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def pipe_until(lines: queue.Queue[str], prefix: str, timeout: float = 10.0) -> str:
+    """The first line that starts with ``prefix``; ``queue.Empty`` after ``timeout``
+    seconds without a line."""
+    while True:
+        line = lines.get(timeout=timeout)
+        if line.startswith(prefix):
+            return line
 
 
 # =========================================================================== fixtures

@@ -7,7 +7,6 @@ wait has a timeout; every server and client is closed at teardown.
 
 from __future__ import annotations
 
-import queue
 import socket
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 
 import msgr
-from conftest import ALICE, ALICE_AND_BOB, ALICE_NAME, ALICE_PASSWORD, APP, BOB, BOB_PASSWORD, GUID
+from conftest import ALICE, ALICE_AND_BOB, ALICE_NAME, ALICE_PASSWORD, APP, BOB, BOB_PASSWORD, GUID, pipe_lines, pipe_until
 from msgr.testing import TEST_APP_ID, TEST_APP_KEY, fail_unlock, pend, ready_manager, unlock
 
 S = msgr.SessionState
@@ -285,24 +284,6 @@ def test_closing_the_connection_signs_out_on_the_server(server: msgr.ServerHandl
 # --------------------------------------------------------------------------- python -m msgr serve
 
 
-def _lines(stream: Any) -> queue.Queue[str]:
-    """The lines of a pipe, read on a daemon thread so reads can time out."""
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        for line in stream:
-            lines.put(line.rstrip("\n"))
-
-    threading.Thread(target=pump, daemon=True).start()
-    return lines
-
-
-def _until(lines: queue.Queue[str], prefix: str) -> str:
-    while True:
-        line = lines.get(timeout=WAIT)
-        if line.startswith(prefix):
-            return line
-
 
 def test_python_m_msgr_serve(tmp_path: Any) -> None:
     cmd = [
@@ -312,8 +293,8 @@ def test_python_m_msgr_serve(tmp_path: Any) -> None:
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         assert proc.stdin is not None and proc.stdout is not None
-        lines = _lines(proc.stdout)
-        first = _until(lines, "msgr: serving MSNP on ")
+        lines = pipe_lines(proc.stdout)
+        first = pipe_until(lines, "msgr: serving MSNP on ")
         host, _, port = first.rsplit(" ", 1)[1].rpartition(":")
         alice = msgr.connect((host, int(port)), ALICE, ALICE_PASSWORD, timeout=WAIT)
         try:
@@ -326,14 +307,14 @@ def test_python_m_msgr_serve(tmp_path: Any) -> None:
             assert priv.enable_alert_events([42]) == msgr.HResult.S_OK
             proc.stdin.write(f"alert {ALICE} 42 build is green\nalert {BOB} 42 nobody\n")
             proc.stdin.flush()
-            assert _until(lines, "ok: alert") == f"ok: alert sent to {ALICE}"
-            assert _until(lines, "error:") == f"error: {BOB} is not signed in"
+            assert pipe_until(lines, "ok: alert") == f"ok: alert sent to {ALICE}"
+            assert pipe_until(lines, "error:") == f"error: {BOB} is not signed in"
             alice.wait_for(lambda: bool(alerts), WAIT)
             assert "<TEXT>build is green</TEXT>" in alerts[0] and 'siteid="42"' in alerts[0]
             proc.stdin.write(f"user {BOB} {BOB_PASSWORD} Bob B\nusers\n")
             proc.stdin.flush()
-            assert _until(lines, "ok: user") == f"ok: user {BOB}"
-            listed = [_until(lines, ALICE), _until(lines, BOB)]
+            assert pipe_until(lines, "ok: user") == f"ok: user {BOB}"
+            listed = [pipe_until(lines, ALICE), pipe_until(lines, BOB)]
             assert listed[0].split("\t")[:2] == [ALICE, "online"]
             assert listed[1].split("\t") == [BOB, "offline", "Bob B"]
             bob = msgr.connect((host, int(port)), BOB, BOB_PASSWORD, timeout=WAIT)
@@ -341,7 +322,7 @@ def test_python_m_msgr_serve(tmp_path: Any) -> None:
             proc.stdin.write("quit\n")
             proc.stdin.flush()
             assert proc.wait(timeout=WAIT) == 0
-            assert _until(lines, "msgr: stopped")
+            assert pipe_until(lines, "msgr: stopped")
             # The server went away under the client: it is signed out.
             alice.wait_for(lambda: not alice.signed_in, WAIT)
         finally:
@@ -357,8 +338,8 @@ def test_msgr_serve_stops_at_stdin_eof() -> None:
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdin is not None and proc.stdout is not None
-        lines = _lines(proc.stdout)
-        _until(lines, "msgr: serving MSNP on 127.0.0.1:")
+        lines = pipe_lines(proc.stdout)
+        pipe_until(lines, "msgr: serving MSNP on 127.0.0.1:")
         proc.stdin.close()
         assert proc.wait(timeout=WAIT) == 0
     finally:

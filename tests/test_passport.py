@@ -5,12 +5,10 @@ with ``ServerHandle.nexus_url``, ``connect(..., protocols=..., nexus=...)``, the
 
 from __future__ import annotations
 
-import queue
 import re
 import socket
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ from typing import Any
 import pytest
 
 import msgr
-from conftest import ALICE, ALICE_AND_BOB, ALICE_NAME, ALICE_PASSWORD, BOB, BOB_PASSWORD
+from conftest import ALICE, ALICE_AND_BOB, ALICE_NAME, ALICE_PASSWORD, BOB, BOB_PASSWORD, pipe_lines, pipe_until
 
 WAIT = 10.0
 NEXUS_URL = re.compile(r"(https?)://127\.0\.0\.1:(\d+)/rdr/pprdr\.asp")
@@ -184,24 +182,6 @@ def test_https_nexus_with_a_self_signed_certificate_trusted_through_nexus_ca(tmp
             _connect(server, BOB, BOB_PASSWORD, nexus=server.nexus_url)
 
 
-def _lines(stream: Any) -> queue.Queue[str]:
-    """The lines of a pipe, read on a daemon thread so reads can time out."""
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        for line in stream:
-            lines.put(line.rstrip("\n"))
-
-    threading.Thread(target=pump, daemon=True).start()
-    return lines
-
-
-def _until(lines: queue.Queue[str], prefix: str) -> str:
-    while True:
-        line = lines.get(timeout=WAIT)
-        if line.startswith(prefix):
-            return line
-
 
 def test_msgr_serve_prints_the_nexus_url() -> None:
     nexus_port = _free_port()
@@ -212,9 +192,9 @@ def test_msgr_serve_prints_the_nexus_url() -> None:
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdin is not None and proc.stdout is not None
-        lines = _lines(proc.stdout)
-        address = _until(lines, "msgr: serving MSNP on 127.0.0.1:").rsplit(" ", 1)[1]
-        nexus = _until(lines, "msgr: Passport nexus at ").rsplit(" ", 1)[1]
+        lines = pipe_lines(proc.stdout)
+        address = pipe_until(lines, "msgr: serving MSNP on 127.0.0.1:").rsplit(" ", 1)[1]
+        nexus = pipe_until(lines, "msgr: Passport nexus at ").rsplit(" ", 1)[1]
         assert nexus == f"http://127.0.0.1:{nexus_port}/rdr/pprdr.asp"
         host, _, port = address.rpartition(":")
         alice = msgr.connect((host, int(port)), ALICE, ALICE_PASSWORD, timeout=WAIT, protocols=["MSNP8"], nexus=nexus)
@@ -246,9 +226,9 @@ def test_msgr_serve_with_tls_prints_an_https_nexus(tmp_path: Path) -> None:
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdin is not None and proc.stdout is not None
-        lines = _lines(proc.stdout)
-        host, _, port = _until(lines, "msgr: serving MSNP on ").rsplit(" ", 1)[1].rpartition(":")
-        nexus = _until(lines, "msgr: Passport nexus at ").rsplit(" ", 1)[1]
+        lines = pipe_lines(proc.stdout)
+        host, _, port = pipe_until(lines, "msgr: serving MSNP on ").rsplit(" ", 1)[1].rpartition(":")
+        nexus = pipe_until(lines, "msgr: Passport nexus at ").rsplit(" ", 1)[1]
         match = NEXUS_URL.fullmatch(nexus)
         assert match and match[1] == "https", nexus
         alice = msgr.connect((host, int(port)), ALICE, ALICE_PASSWORD, timeout=WAIT, protocols=["MSNP8"], nexus=nexus, nexus_ca=cert)

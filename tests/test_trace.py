@@ -319,3 +319,27 @@ def test_events_and_wire_lines_share_one_numbering(manager: msgr.MsgrSessionMana
     # The challenge arrived, then the app heard of it, then it answered; the verdict
     # arrived, then the app heard of that.
     assert challenge_line.seq < challenge_event.seq < answer.seq < verdict.seq < result_event.seq
+
+
+def test_entries_arriving_while_the_view_reads_are_not_mistaken_for_dropped_ones() -> None:
+    from msgr.trace import Trace
+
+    kept: list[tuple[object, ...]] = []
+    added = [0]
+
+    def window(after: int) -> tuple[int | None, list[tuple[object, ...]]]:
+        # Another thread adds an entry between any two reads (seq counting by 2, as
+        # events take numbers too).
+        kept.append((added[0] * 2, 0.0, 1, "a@b.c", "C->S", "PNG", [], None, "PNG\r\n"))
+        added[0] += 1
+        first = kept[0][0] if kept else None
+        return first, [r for r in kept if r[0] >= after]  # type: ignore[operator]
+
+    trace = Trace(lambda: 1, window, kept.clear, 100)
+    assert [e.seq for e in trace] == [0]
+    assert [e.seq for e in trace] == [0, 2]
+    assert [e.seq for e in trace] == [0, 2, 4], "a stale length drops nothing"
+    del kept[:2]
+    assert [e.seq for e in trace] == [4, 6], "what the core dropped goes"
+    trace.clear()
+    assert [e.seq for e in trace] == [8]

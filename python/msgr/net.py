@@ -46,7 +46,7 @@ class ServerHandle(ServiceOperations):
         self._journal = core.journal
         #: Every MSNP line the server received and sent, as ``Service.trace`` (the
         #: latest ``trace_limit`` of them).
-        self.trace = Trace(self._journal.trace_len, self._journal.trace_since, self._journal.clear_trace, self._journal.trace_limit)
+        self.trace = Trace(self._journal.trace_len, self._journal.trace_window, self._journal.clear_trace, self._journal.trace_limit)
 
     @property
     def address(self) -> tuple[str, int]:

@@ -41,7 +41,7 @@ class _Backend:
         self._dispatch = dispatcher(journal, self._resolve)
         self._dispatch.housekeeping = self._release_pending
         #: The MSNP wire log: every message sent or received, in order.
-        self.trace = Trace(journal.trace_len, journal.trace_since, journal.clear_trace, journal.trace_limit)
+        self.trace = Trace(journal.trace_len, journal.trace_window, journal.clear_trace, journal.trace_limit)
 
     def _release_pending(self) -> None:
         while self._released:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable, overload
@@ -147,25 +148,41 @@ class Trace(Sequence[TraceEntry]):
     the latest ``limit`` entries (100,000 by default; ``trace_limit=`` changes it), so
     once past it the oldest go, and ``seq`` keeps counting."""
 
-    def __init__(self, length: Callable[[], int], fetch: Callable[[int], list[tuple[Any, ...]]], clear: Callable[[], None], limit: int) -> None:
+    def __init__(
+        self,
+        length: Callable[[], int],
+        window: Callable[[int], tuple[int | None, list[tuple[Any, ...]]]],
+        clear: Callable[[], None],
+        limit: int,
+    ) -> None:
         self._length = length
-        self._fetch = fetch
+        # (oldest seq kept, entries from seq on), read at one instant: entries keep
+        # arriving from other threads, so a length read separately could mistake new
+        # entries for dropped ones.
+        self._window = window
         self._clear = clear
         #: Most entries kept.
         self.limit = limit
         self._cache: list[TraceEntry] = []
 
     def _sync(self) -> list[TraceEntry]:
-        total = self._length()
         after = self._cache[-1].seq + 1 if self._cache else 0
-        for seq, time, conn, user, direction, command, args, payload, raw in self._fetch(after):
+        first, rows = self._window(after)
+        for seq, time, conn, user, direction, command, args, payload, raw in rows:
             self._cache.append(TraceEntry(seq, time, conn, user, direction, command, tuple(args), payload, raw))
         # The core dropped its oldest (past the limit, or cleared): so does the view.
-        del self._cache[: len(self._cache) - total]
+        if first is None:
+            self._cache.clear()
+        else:
+            del self._cache[: bisect.bisect_left(self._cache, first, key=lambda e: e.seq)]
         return self._cache
 
     def __len__(self) -> int:
         return self._length()
+
+    def __iter__(self) -> Iterator[TraceEntry]:
+        # A snapshot: indexing one entry at a time would chase a trace that keeps growing.
+        return iter(list(self._sync()))
 
     @overload
     def __getitem__(self, index: int) -> TraceEntry: ...

@@ -96,6 +96,18 @@ impl PyJournal {
         entries.iter().map(|e| trace_entry(py, e)).collect()
     }
 
+    /// At one instant: the number of the oldest entry kept (None when empty) and the
+    /// entries from `seq` on, so a reader can tell entries dropped from entries added.
+    #[pyo3(signature = (seq = 0))]
+    fn trace_window<'py>(&self, py: Python<'py>, seq: u64) -> PyResult<(Option<u64>, Vec<Bound<'py, PyTuple>>)> {
+        let (first, entries): (Option<u64>, Vec<TraceEntry>) = py.detach(|| {
+            self.driver
+                .with_trace(|t| (t.first_seq(), t.since(seq).cloned().collect()))
+        });
+        let rows = entries.iter().map(|e| trace_entry(py, e)).collect::<PyResult<_>>()?;
+        Ok((first, rows))
+    }
+
     fn clear_trace(&self, py: Python<'_>) {
         py.detach(|| self.driver.with_trace(|t| t.clear()));
     }

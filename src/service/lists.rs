@@ -36,6 +36,11 @@ pub fn contact_guid(owner: &str, contact: &str) -> String {
 }
 
 impl ServiceEngine {
+    /// A client's change, answered once durable ([`Self::ns_changed`]).
+    fn commit_change(&mut self, conn: ConnId, trid: u32, write: Write, change: Change) {
+        self.commit(write, Then::Client { conn, trid, change });
+    }
+
     /// Everyone on one of `user`'s lists, with the lists as bits, forward list first.
     fn entries(&self, user: &str) -> Vec<(super::Account, u8)> {
         let mut found: Vec<(super::Account, u8)> = Vec::new();
@@ -185,14 +190,7 @@ impl ServiceEngine {
             // From MSNP10 an unknown account is 208, not 205 (msnp8-12.md §e.2).
             Err(AddRefusal::UnknownUser) if echo.is_some() => self.error_reply(conn, 208, trid),
             Err(refusal) => self.error_reply(conn, refusal as u16, trid),
-            Ok(write) => self.commit(
-                write,
-                Then::Client {
-                    conn,
-                    trid,
-                    change: Change::Add { echo },
-                },
-            ),
+            Ok(write) => self.commit_change(conn, trid, write, Change::Add { echo }),
         }
     }
 
@@ -235,14 +233,12 @@ impl ServiceEngine {
         let removal = contact.ok_or(216).and_then(|c| self.dir.removal(&user, list, &c));
         match removal {
             Err(code) => self.error_reply(conn, code, trid),
-            Ok(write) => self.commit(
+            Ok(write) => self.commit_change(
+                conn,
+                trid,
                 write,
-                Then::Client {
-                    conn,
-                    trid,
-                    change: Change::Rem {
-                        target: target.to_string(),
-                    },
+                Change::Rem {
+                    target: target.to_string(),
                 },
             ),
         }
@@ -253,14 +249,7 @@ impl ServiceEngine {
         let user = self.ns_user(conn);
         match self.dir.new_setting(&user, name, value) {
             Err(code) => self.error_reply(conn, code, trid),
-            Ok(write) => self.commit(
-                write,
-                Then::Client {
-                    conn,
-                    trid,
-                    change: Change::Setting,
-                },
-            ),
+            Ok(write) => self.commit_change(conn, trid, write, Change::Setting),
         }
     }
 
@@ -284,14 +273,7 @@ impl ServiceEngine {
         match write {
             // A name the service will not store (empty, too long, control characters).
             None => self.error_reply(conn, 209, trid),
-            Some(write) => self.commit(
-                write,
-                Then::Client {
-                    conn,
-                    trid,
-                    change: Change::Rename { name },
-                },
-            ),
+            Some(write) => self.commit_change(conn, trid, write, Change::Rename { name }),
         }
     }
 
