@@ -46,7 +46,9 @@ pub fn hub(seed: u64) -> Arc<Mutex<Embedded>> {
 
 /// A populated embedded hub whose Messengers speak `dialect` (the service speaks all).
 pub fn hub_in(seed: u64, dialect: Dialect) -> Arc<Mutex<Embedded>> {
-    let mut w = Embedded::new(service_config(seed));
+    let mut config = service_config(seed);
+    config.limits = crate::service::Limits::embedded();
+    let mut w = Embedded::new(config);
     populate(w.service_mut());
     w.set_client_dialects(vec![dialect]);
     Arc::new(Mutex::new(w))

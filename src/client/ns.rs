@@ -227,9 +227,8 @@ impl ClientEngine {
                     dialect.map_or("?", Dialect::as_str)
                 );
                 self.set_stage(Stage::SignedIn);
-                if at_least(dialect, Dialect::Msnp8) {
-                    self.ns_schedule_ping(now, PING_INTERVAL);
-                }
+                // Every dialect: servers hang up on connections that stay silent.
+                self.ns_schedule_ping(now, PING_INTERVAL);
                 self.emit(ClientEvent::SignedIn);
                 self.resolve(Waiting::SignIn, Ok(()));
                 let policy = self.ns.as_ref().map(NsSession::lock_and_key).unwrap_or_default();

@@ -357,7 +357,8 @@ fn local_mode_unlocks_with_no_wire_traffic() {
         ]
     );
     assert_eq!(drain_outputs(&mut c), []);
-    assert_eq!(c.next_deadline(), None);
+    // No Lock and Key timer: the only deadline left is the keep-alive ping.
+    assert_eq!(c.next_deadline(), Some(Duration::from_secs(60)));
 }
 
 #[test]

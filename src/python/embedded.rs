@@ -37,6 +37,7 @@ impl EmbeddedService {
         let mut config = ServiceConfig::new();
         config.lock_and_key = self::lock_and_key(py, lock_and_key)?;
         config.seed = seed;
+        config.limits = crate::service::Limits::embedded();
         let protocol = dialect(py, protocol)?;
         let mut hub = Embedded::with_trace_limit(config, trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT));
         hub.set_client_dialects(vec![protocol]);

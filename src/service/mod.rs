@@ -7,6 +7,7 @@ mod alerts;
 #[cfg(test)]
 mod dialect_tests;
 mod directory;
+mod limits;
 mod lists;
 mod ns;
 mod passport;
@@ -20,12 +21,14 @@ mod tests;
 mod testwire;
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 pub use alerts::{Alert, MAX_ALERT_BODY};
 pub use directory::{Account, AddRefusal, Directory, Snapshot, Write, MAX_LIST};
+pub use limits::{Limits, Rate};
 pub use lists::contact_guid;
 pub use passport::{
     authentication_info, credentials, passport_urls, LoginRefused, LOGIN_FAILED, MAX_TICKETS, TICKET_LIFETIME,
@@ -85,6 +88,8 @@ pub struct ServiceConfig {
     /// With more than 0, report every message received and sent
     /// ([`ServiceEngine::poll_trace`]); a TCP server keeps this many of them.
     pub trace_limit: usize,
+    /// What one client may cost: time-outs, outstanding challenges, rates.
+    pub limits: Limits,
 }
 
 impl ServiceConfig {
@@ -96,6 +101,7 @@ impl ServiceConfig {
             sb_address: "127.0.0.1:1864".to_string(),
             advertise_host: None,
             trace_limit: 0,
+            limits: Limits::default(),
         }
     }
 }
@@ -136,6 +142,48 @@ struct Conn {
     /// Waiting for a write this connection asked for: its next commands wait too, so
     /// its replies keep their order.
     paused: bool,
+    /// The client's address, when the driver knows it (per-address limits).
+    peer: Option<IpAddr>,
+    opened: Instant,
+    /// When the last bytes arrived.
+    heard: Instant,
+    /// Since when half a command has been waiting for the rest.
+    partial_since: Option<Instant>,
+}
+
+impl Conn {
+    /// When this connection has been quiet, slow or unfinished for too long.
+    fn deadline(&self, limits: &Limits) -> Option<Instant> {
+        let stage = match &self.role {
+            Role::Ns(ns) if ns.user().is_some() => self.heard + limits.idle,
+            Role::Sb(sb) if sb.seated() => return self.partial_since.map(|t| t + limits.partial),
+            _ => self.opened + limits.sign_in,
+        };
+        Some(self.partial_since.map_or(stage, |t| stage.min(t + limits.partial)))
+    }
+}
+
+/// The token buckets of [`Limits`].
+struct Rates {
+    password_account: limits::Buckets<String>,
+    password_address: limits::Buckets<IpAddr>,
+    qry: limits::Buckets<ConnId>,
+    xfr: limits::Buckets<String>,
+    cal: limits::Buckets<ConnId>,
+    rings: limits::Buckets<String>,
+}
+
+impl Rates {
+    fn new(l: &Limits) -> Rates {
+        Rates {
+            password_account: limits::Buckets::new(l.wrong_password_account),
+            password_address: limits::Buckets::new(l.wrong_password_address),
+            qry: limits::Buckets::new(l.qry),
+            xfr: limits::Buckets::new(l.xfr),
+            cal: limits::Buckets::new(l.cal),
+            rings: limits::Buckets::new(l.rings),
+        }
+    }
 }
 
 enum Role {
@@ -153,6 +201,7 @@ pub struct ServiceEngine {
     /// Signed-in users (lower-cased) and their NS connection.
     online: HashMap<String, ConnId>,
     tickets: sb::Tickets,
+    rates: Rates,
     /// Passport tickets issued by the login server, waiting for `USR TWN S`.
     passport: passport::Tickets,
     alert_seq: u32,
@@ -174,7 +223,9 @@ impl ServiceEngine {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
+        let rates = Rates::new(&config.limits);
         ServiceEngine {
+            rates,
             dir: Directory::default(),
             config,
             rng,
@@ -315,13 +366,22 @@ impl ServiceEngine {
     }
 
     /// A client connected.
-    pub fn open(&mut self, conn: ConnId, _now: Instant) {
+    pub fn open(&mut self, conn: ConnId, now: Instant) {
+        self.open_from(conn, None, now);
+    }
+
+    /// A client connected from `peer` (per-address limits apply to it).
+    pub fn open_from(&mut self, conn: ConnId, peer: Option<IpAddr>, now: Instant) {
         self.conns.insert(
             conn,
             Conn {
                 decoder: Decoder::new(Direction::ClientToServer),
                 role: Role::Unknown,
                 paused: false,
+                peer,
+                opened: now,
+                heard: now,
+                partial_since: None,
             },
         );
     }
@@ -332,7 +392,16 @@ impl ServiceEngine {
             return;
         };
         c.decoder.push(bytes);
+        c.heard = now;
         self.drain(conn, now);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            // Half a command waits for the rest only so long (slowloris).
+            c.partial_since = match (c.decoder.buffered(), c.partial_since) {
+                (0, _) => None,
+                (_, Some(since)) => Some(since),
+                (_, None) => Some(now),
+            };
+        }
     }
 
     /// Handles the commands a connection has sent, unless it waits for a write.
@@ -382,22 +451,38 @@ impl ServiceEngine {
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
+        let limits = &self.config.limits;
         self.conns
             .values()
-            .filter_map(|c| match &c.role {
-                Role::Ns(ns) => ns.next_deadline(),
-                Role::Unknown | Role::Sb(_) => None,
+            .flat_map(|c| {
+                let challenges = match &c.role {
+                    Role::Ns(ns) => ns.next_deadline(),
+                    Role::Unknown | Role::Sb(_) => None,
+                };
+                challenges.into_iter().chain(c.deadline(limits))
             })
             .min()
     }
 
     pub fn tick(&mut self, now: Instant) {
-        let due: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| matches!(&c.role, Role::Ns(ns) if ns.next_deadline().is_some_and(|d| d <= now)))
-            .map(|(id, _)| *id)
-            .collect();
+        let limits = self.config.limits.clone();
+        let mut late = Vec::new();
+        let mut due = Vec::new();
+        for (id, c) in &self.conns {
+            if c.deadline(&limits).is_some_and(|d| d <= now) {
+                late.push((*id, c.partial_since.is_some_and(|t| t + limits.partial <= now)));
+            } else if matches!(&c.role, Role::Ns(ns) if ns.next_deadline().is_some_and(|d| d <= now)) {
+                due.push(*id);
+            }
+        }
+        for (conn, partial) in late {
+            let why = match (&self.conns.get(&conn).map(|c| &c.role), partial) {
+                (_, true) => "half a command waited too long",
+                (Some(Role::Ns(ns)), _) if ns.user().is_some() => "it was silent too long",
+                _ => "it did not sign in in time",
+            };
+            self.close_because(conn, why);
+        }
         for conn in due {
             self.ns_tick(conn, now);
         }
@@ -478,6 +563,8 @@ impl ServiceEngine {
         let Some(c) = self.conns.remove(&conn) else {
             return false;
         };
+        self.rates.qry.forget(&conn);
+        self.rates.cal.forget(&conn);
         match c.role {
             Role::Ns(ns) => {
                 if let Some(user) = ns.user() {

@@ -80,6 +80,9 @@ impl NsConn {
     }
 }
 
+/// The answer to a rate limit: `713`, "calling too rapidly" (msnp8-12.md §l).
+pub(super) const TOO_FAST: u16 = 713;
+
 /// Seconds a client may wait before its next `PNG` (MSNP9+ `QNG`); more than the 5
 /// below which msnp11-sdk hangs up (msnp8-12.md §g).
 pub const PING_INTERVAL: u32 = 60;
@@ -282,6 +285,12 @@ impl ServiceEngine {
             }
             (Stage::AwaitProof { user, salt }, UsrRequest::Md5Proof { proof }) => {
                 let (user, salt) = (user.clone(), salt.clone());
+                let peer = self.conns.get(&conn).and_then(|c| c.peer);
+                if !self.may_try_password(&user, peer, now) {
+                    log::warn!(target: LOG, "sign-in refused for {user} on connection {conn}: too many wrong passwords");
+                    self.error_reply(conn, 911, trid);
+                    return self.close(conn);
+                }
                 let account = self.dir.account(&user).cloned();
                 let ok = account
                     .as_ref()
@@ -289,6 +298,7 @@ impl ServiceEngine {
                 match account {
                     Some(a) if ok => self.ns_signed_in(conn, a, trid, now),
                     _ => {
+                        self.wrong_password(&user, peer, now);
                         log::info!(target: LOG, "sign-in refused for {user} on connection {conn} (911)");
                         self.error_reply(conn, 911, trid);
                         self.close(conn);
@@ -394,6 +404,9 @@ impl ServiceEngine {
             return self.error_reply(conn, 913, trid);
         }
         let user = self.ns_user(conn);
+        if !self.rates.xfr.take(&user.to_ascii_lowercase(), now) {
+            return self.error_reply(conn, TOO_FAST, trid);
+        }
         self.ns_xfr(conn, trid, kind, &user, now)
     }
 
@@ -404,8 +417,28 @@ impl ServiceEngine {
         self.reply(conn, Reply::Chl { trid: 0, challenge });
     }
 
+    /// Whether a password for `user` from `peer` is still checked: each wrong one uses
+    /// a token of the account's and of the address's bucket, and with either empty the
+    /// guess is refused unchecked until they refill.
+    pub(super) fn may_try_password(&self, user: &str, peer: Option<std::net::IpAddr>, now: Instant) -> bool {
+        self.rates.password_account.allows(&user.to_ascii_lowercase(), now)
+            && peer.is_none_or(|p| self.rates.password_address.allows(&p, now))
+    }
+
+    pub(super) fn wrong_password(&mut self, user: &str, peer: Option<std::net::IpAddr>, now: Instant) {
+        self.rates.password_account.take(&user.to_ascii_lowercase(), now);
+        if let Some(p) = peer {
+            self.rates.password_address.take(&p, now);
+        }
+    }
+
     /// A client-requested challenge (msnp.md §d.2, §e).
     fn ns_chl(&mut self, conn: ConnId, trid: u32, now: Instant) {
+        let max = self.config.limits.max_challenges;
+        if self.ns(conn).is_some_and(|ns| ns.challenges.len() >= max) {
+            // A QRY is checked against each outstanding challenge: keep them few.
+            return self.error_reply(conn, TOO_FAST, trid);
+        }
         let challenge = self.random_digits(20);
         self.issue(conn, challenge.clone(), ChallengeKind::Requested, now);
         self.reply(conn, Reply::Chl { trid, challenge });
@@ -430,7 +463,12 @@ impl ServiceEngine {
         let digest = String::from_utf8_lossy(digest).into_owned();
         let dialect = self.ns_dialect(conn);
         let client_key = ping_pairs(dialect).iter().find(|(i, _)| *i == id).map(|(_, k)| *k);
-        let app_key = self.dir.app_key(id).map(str::to_string);
+        // App answers are checked at a bounded rate; past it they fail unchecked.
+        let app_key = self
+            .dir
+            .app_key(id)
+            .map(str::to_string)
+            .filter(|_| client_key.is_some() || self.rates.qry.take(&conn, now));
         let Some(ns) = self.ns(conn) else { return };
         let matched = ns.challenges.iter().position(|c| {
             c.expires > now
@@ -460,7 +498,12 @@ impl ServiceEngine {
             }
             None => {
                 // Project choice (msnp.md §e.3): a failed app answer keeps the
-                // connection. Guessing a 128-bit digest is hopeless, so no retry budget.
+                // connection. It answered one of the app challenges, which one a QRY
+                // does not say: the newest goes (an app answers what it just got), so
+                // failures do not pile up against the cap.
+                if let Some(i) = ns.challenges.iter().rposition(|c| c.kind == ChallengeKind::Requested) {
+                    ns.challenges.remove(i);
+                }
                 self.error_reply(conn, 540, trid);
             }
         }

@@ -27,6 +27,8 @@ pub enum LoginRefused {
     UnknownAccount,
     #[error("wrong password")]
     WrongPassword,
+    #[error("too many wrong passwords: try again later")]
+    TooMany,
 }
 
 impl LoginRefused {
@@ -113,11 +115,29 @@ impl ServiceEngine {
     /// The login a nexus forwards: checks the account and password and issues a
     /// ticket for one `USR TWN S` by that account within [`TICKET_LIFETIME`].
     pub fn passport_login(&mut self, sign_in_name: &str, password: &str, now: Instant) -> Result<String, LoginRefused> {
+        self.passport_login_from(sign_in_name, password, None, now)
+    }
+
+    /// [`Self::passport_login`] from `peer`: wrong passwords count against the account
+    /// and the address, and past their budget a login is refused unchecked.
+    pub fn passport_login_from(
+        &mut self,
+        sign_in_name: &str,
+        password: &str,
+        peer: Option<std::net::IpAddr>,
+        now: Instant,
+    ) -> Result<String, LoginRefused> {
+        if !self.may_try_password(sign_in_name, peer, now) {
+            log::warn!(target: LOG, "Passport login refused for {sign_in_name}: too many wrong passwords");
+            return Err(LoginRefused::TooMany);
+        }
         let Some(account) = self.dir.account(sign_in_name) else {
+            self.wrong_password(sign_in_name, peer, now);
             log::info!(target: LOG, "Passport login refused for {sign_in_name}: no such account");
             return Err(LoginRefused::UnknownAccount);
         };
         if !challenge::responses_match(&account.password, password) {
+            self.wrong_password(sign_in_name, peer, now);
             log::info!(target: LOG, "Passport login refused for {sign_in_name}: wrong password");
             return Err(LoginRefused::WrongPassword);
         }

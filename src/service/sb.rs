@@ -50,6 +50,11 @@ pub(super) struct SbConn {
 }
 
 impl SbConn {
+    /// Whether `USR` or `ANS` seated it in a switchboard.
+    pub(super) fn seated(&self) -> bool {
+        self.sb.is_some()
+    }
+
     pub(super) fn new() -> Self {
         SbConn { user: None, sb: None }
     }
@@ -218,6 +223,9 @@ impl ServiceEngine {
         if in_sb {
             return self.error_reply(conn, 215, trid);
         }
+        if !self.rates.cal.take(&conn, now) {
+            return self.error_reply(conn, super::ns::TOO_FAST, trid);
+        }
         // Hidden, or not letting the caller see them: exactly as if offline.
         let reachable = self
             .online
@@ -227,6 +235,10 @@ impl ServiceEngine {
         let Some(callee_ns) = reachable else {
             return self.error_reply(conn, 217, trid);
         };
+        // However many callers: a user is rung only so often.
+        if !self.rates.rings.take(&callee.to_ascii_lowercase(), now) {
+            return self.error_reply(conn, super::ns::TOO_FAST, trid);
+        }
         let callee = self.canonical(callee);
         let cookie = self.new_ticket(&callee, TicketKind::Join { sb: sb_id.clone() }, now);
         if let Some(sb) = self.switchboards.get_mut(&sb_id) {
