@@ -6,6 +6,8 @@
 mod alerts;
 #[cfg(test)]
 mod dialect_tests;
+#[cfg(test)]
+mod limit_tests;
 mod directory;
 mod limits;
 mod lists;

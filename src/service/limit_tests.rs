@@ -1,0 +1,185 @@
+//! The limits of `Limits::default()`, each at and past its bound, fed raw lines: what
+//! one client may cost the service (docs/security.md).
+
+use std::time::Duration;
+
+use super::testwire::{Wire, CAROL};
+use crate::proto::Dialect;
+use crate::testkit::{ALICE, APP, BOB, KEY, PASSWORD};
+use crate::wire::challenge::md5_response;
+
+const D: Dialect = Dialect::Msnp11;
+const S: fn(u64) -> Duration = Duration::from_secs;
+
+impl Wire {
+    fn at(&mut self, secs_later: u64) {
+        self.now += S(secs_later);
+        self.s.tick(self.now);
+        self.pump();
+    }
+}
+
+#[test]
+fn a_connection_that_does_not_sign_in_goes_after_a_minute() {
+    let mut w = Wire::new();
+    w.s.open(1, w.now);
+    w.send(1, "VER 1 MSNP7 CVR0");
+    w.at(59);
+    assert!(!w.closed.contains(&1));
+    w.at(1);
+    assert!(w.closed.contains(&1), "60 s without signing in");
+    // A switchboard connection must be seated within the same time.
+    w.s.open(2, w.now);
+    w.at(60);
+    assert!(w.closed.contains(&2));
+}
+
+#[test]
+fn half_a_command_waits_thirty_seconds_even_when_signed_in() {
+    let mut w = Wire::new();
+    w.sign_in(1, ALICE, D);
+    w.send_bytes(1, b"PN");
+    w.at(29);
+    assert!(!w.closed.contains(&1));
+    w.at(1);
+    assert!(w.closed.contains(&1), "slowloris");
+    // Half a payload too.
+    w.sign_in(2, BOB, D);
+    w.send_bytes(2, b"UUX 9 50\r\n<Data>");
+    w.at(30);
+    assert!(w.closed.contains(&2));
+}
+
+#[test]
+fn a_signed_in_connection_that_stays_silent_goes_after_three_pings() {
+    let mut w = Wire::new();
+    w.sign_in(1, ALICE, D);
+    w.at(179);
+    assert_eq!(w.send(1, "PNG"), ["QNG 60"], "a ping keeps it");
+    w.at(179);
+    assert!(!w.closed.contains(&1));
+    w.at(1);
+    assert!(w.closed.contains(&1), "180 s silent");
+    assert!(!w.s.is_online(ALICE), "and signed out");
+}
+
+#[test]
+fn a_seated_switchboard_member_may_stay_quiet() {
+    let mut w = Wire::new();
+    let (caller, callee) = super::testwire::switchboard_with(&mut w, |_| {});
+    for _ in 0..10 {
+        w.send(1, "PNG");
+        w.send(2, "PNG");
+        w.at(170);
+    }
+    assert!(!w.closed.contains(&caller) && !w.closed.contains(&callee));
+}
+
+#[test]
+fn at_most_eight_challenges_are_outstanding() {
+    let mut w = Wire::new();
+    w.sign_in(1, ALICE, D);
+    w.present(1, D);
+    // The ping after CHG is one; seven requests fill the rest.
+    for t in 0..7 {
+        assert!(w.send(1, &format!("CHL {}", 10 + t))[0].starts_with("CHL "));
+    }
+    assert_eq!(w.send(1, "CHL 20"), ["713 20"]);
+    // A wrong answer spends one, so a new request fits again.
+    let bad = "0".repeat(32);
+    assert_eq!(w.send(1, &format!("QRY 21 {APP} 32\r\n{bad}")), ["540 21"]);
+    assert!(w.send(1, "CHL 22")[0].starts_with("CHL 22 "));
+    assert!(!w.closed.contains(&1));
+}
+
+#[test]
+fn app_answers_are_checked_ten_at_once_then_one_a_second() {
+    let mut w = Wire::new();
+    w.sign_in(1, ALICE, D);
+    let bad = "0".repeat(32);
+    for t in 0..10 {
+        w.send(1, &format!("QRY {t} {APP} 32\r\n{bad}"));
+    }
+    let got = w.send(1, "CHL 20");
+    let challenge = got[0].rsplit(' ').next().unwrap().to_string();
+    let right = md5_response(&challenge, KEY);
+    assert_eq!(w.send(1, &format!("QRY 21 {APP} 32\r\n{right}")), ["540 21"], "spent: failed unchecked");
+    assert!(!w.closed.contains(&1), "the connection stays");
+    let got = w.send(1, "CHL 22");
+    let challenge = got[0].rsplit(' ').next().unwrap().to_string();
+    w.now += S(1);
+    let right = md5_response(&challenge, KEY);
+    assert_eq!(w.send(1, &format!("QRY 23 {APP} 32\r\n{right}")), ["QRY 23"]);
+}
+
+/// An MSNP7 sign-in attempt for `user` with `password` on a new connection.
+fn md5_attempt(w: &mut Wire, conn: u64, user: &str, password: &str) -> Vec<String> {
+    w.s.open(conn, w.now);
+    w.send(conn, "VER 1 MSNP7 CVR0");
+    w.send(conn, "INF 2");
+    let salt = w.send(conn, &format!("USR 3 MD5 I {user}"))[0].rsplit(' ').next().unwrap().to_string();
+    w.send(conn, &format!("USR 4 MD5 S {}", md5_response(&salt, password)))
+}
+
+#[test]
+fn wrong_passwords_are_refused_unchecked_once_an_accounts_budget_is_spent() {
+    let mut w = Wire::new();
+    for i in 0..5 {
+        assert_eq!(md5_attempt(&mut w, 10 + i, ALICE, "guess"), ["911 4"]);
+    }
+    // The right password now fails too: the guess is not even checked.
+    assert_eq!(md5_attempt(&mut w, 20, ALICE, PASSWORD), ["911 4"]);
+    assert!(!w.s.is_online(ALICE));
+    // Other accounts are not held up by it.
+    assert!(md5_attempt(&mut w, 21, BOB, PASSWORD)[0].starts_with("USR 4 OK"));
+    // One more try every 30 s.
+    w.now += S(30);
+    assert!(md5_attempt(&mut w, 22, ALICE, PASSWORD)[0].starts_with("USR 4 OK"));
+    // The Passport login shares the budget.
+    for _ in 0..5 {
+        assert!(w.s.passport_login(CAROL, "guess", w.now).is_err());
+    }
+    assert_eq!(
+        w.s.passport_login(CAROL, PASSWORD, w.now),
+        Err(super::LoginRefused::TooMany)
+    );
+}
+
+#[test]
+fn wrong_passwords_from_one_address_are_bounded_across_accounts() {
+    let mut w = Wire::new();
+    let peer = Some("192.0.2.7".parse().unwrap());
+    for i in 0..20u64 {
+        let user = format!("user{i}@example.com");
+        assert!(w.s.passport_login_from(&user, "guess", peer, w.now).is_err());
+    }
+    assert_eq!(
+        w.s.passport_login_from(ALICE, PASSWORD, peer, w.now),
+        Err(super::LoginRefused::TooMany),
+        "the address's budget is spent"
+    );
+    assert!(w.s.passport_login_from(ALICE, PASSWORD, Some("192.0.2.8".parse().unwrap()), w.now).is_ok());
+}
+
+#[test]
+fn switchboard_requests_calls_and_rings_are_rate_limited() {
+    let mut w = Wire::new();
+    w.sign_in(1, ALICE, D);
+    w.present(1, D);
+    for t in 0..20 {
+        assert!(w.send(1, &format!("XFR {t} SB"))[0].starts_with("XFR "), "{t}");
+    }
+    assert_eq!(w.send(1, "XFR 20 SB"), ["713 20"]);
+    w.now += S(1);
+    let cookie = w.send(1, "XFR 21 SB")[0].rsplit(' ').next().unwrap().to_string();
+    w.sign_in(2, BOB, D);
+    w.present(2, D);
+    w.s.open(10, w.now);
+    w.send(10, &format!("USR 1 alice@example.com {cookie}"));
+    // Bob, rung and never answering, is rung at most 20 times at once.
+    for t in 0..20 {
+        assert!(w.send(10, &format!("CAL {} bob@example.com", 2 + t))[0].contains("RINGING"), "{t}");
+    }
+    assert_eq!(w.send(10, "CAL 30 bob@example.com"), ["713 30"]);
+    assert_eq!(w.take(2).len(), 20, "20 RNGs reached Bob, not 21");
+}
