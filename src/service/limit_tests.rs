@@ -183,3 +183,19 @@ fn switchboard_requests_calls_and_rings_are_rate_limited() {
     assert_eq!(w.send(10, "CAL 30 bob@example.com"), ["713 30"]);
     assert_eq!(w.take(2).len(), 20, "20 RNGs reached Bob, not 21");
 }
+
+#[test]
+fn switchboard_cookies_are_pruned_as_they_expire() {
+    let mut w = Wire::new();
+    w.sign_in(1, ALICE, D);
+    w.present(1, D);
+    for t in 0..20 {
+        w.send(1, &format!("XFR {t} SB"));
+    }
+    assert_eq!(w.s.tickets.len(), 20);
+    w.now += super::sb::TICKET_TTL;
+    w.send(1, "PNG");
+    w.now += S(1);
+    w.send(1, "XFR 30 SB");
+    assert_eq!(w.s.tickets.len(), 1, "the expired ones went when a new one came");
+}

@@ -233,7 +233,7 @@ impl ServiceEngine {
             rng,
             conns: HashMap::new(),
             online: HashMap::new(),
-            tickets: HashMap::new(),
+            tickets: sb::Tickets::default(),
             passport: passport::Tickets::default(),
             alert_seq: 0,
             switchboards: HashMap::new(),

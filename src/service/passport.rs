@@ -4,7 +4,7 @@
 //! Sans-IO like the rest of the engine: the TCP server's HTTP listener (or the embedded
 //! hub, in memory) calls [`ServiceEngine::passport_login`] and writes the answer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use crate::proto::Instant;
@@ -47,25 +47,28 @@ struct Issued {
     /// Lower-cased sign-in name the ticket was issued for.
     account: String,
     expires: Instant,
-    serial: u64,
 }
 
-/// Tickets issued and not yet redeemed.
+/// Tickets issued and not yet redeemed, found by key. All live [`TICKET_LIFETIME`], so
+/// the order of issue is the order of expiry: pruning pops from the front and never
+/// scans the live ones.
 #[derive(Debug, Default)]
 pub(super) struct Tickets {
     issued: HashMap<String, Issued>,
-    serial: u64,
+    by_age: VecDeque<String>,
 }
 
 impl Tickets {
     fn prune(&mut self, now: Instant) {
-        self.issued.retain(|_, t| t.expires > now);
-        while self.issued.len() >= MAX_TICKETS {
-            let oldest = self.issued.iter().min_by_key(|(_, t)| t.serial).map(|(k, _)| k.clone());
-            match oldest {
-                Some(k) => self.issued.remove(&k),
-                None => break,
-            };
+        while let Some(oldest) = self.by_age.front() {
+            let expired = self.issued.get(oldest).is_none_or(|t| t.expires <= now);
+            // Redeemed tickets leave their place in the queue behind: bound it too.
+            if !expired && self.issued.len() < MAX_TICKETS && self.by_age.len() < 2 * MAX_TICKETS {
+                break;
+            }
+            if let Some(oldest) = self.by_age.pop_front() {
+                self.issued.remove(&oldest);
+            }
         }
     }
 
@@ -146,14 +149,12 @@ impl ServiceEngine {
         // extraction of `from-PP` gets it whole.
         let ticket = format!("t={}&p={}", self.random_hex(32), self.random_hex(16));
         self.passport.prune(now);
-        self.passport.serial += 1;
-        let serial = self.passport.serial;
+        self.passport.by_age.push_back(ticket.clone());
         self.passport.issued.insert(
             ticket.clone(),
             Issued {
                 account,
                 expires: now + TICKET_LIFETIME,
-                serial,
             },
         );
         Ok(ticket)

@@ -111,10 +111,10 @@ impl ServiceEngine {
     /// Takes the ticket `cookie` if it is `user`'s and live. Someone else's cookie is
     /// left for its owner: a failed guess must not spend it.
     fn take_ticket(&mut self, cookie: &str, user: &str, now: Instant) -> Option<TicketKind> {
-        if !self.tickets.get(cookie)?.user.eq_ignore_ascii_case(user) {
+        if !self.tickets.live.get(cookie)?.user.eq_ignore_ascii_case(user) {
             return None;
         }
-        let t = self.tickets.remove(cookie)?;
+        let t = self.tickets.live.remove(cookie)?;
         (t.expires > now).then_some(t.kind)
     }
 
@@ -129,9 +129,10 @@ impl ServiceEngine {
     }
 
     fn new_ticket(&mut self, user: &str, kind: TicketKind, now: Instant) -> String {
-        self.tickets.retain(|_, t| t.expires > now);
-        let cookie = self.unique_hex(20, |e, c| e.tickets.contains_key(c));
-        self.tickets.insert(
+        self.tickets.prune(now);
+        let cookie = self.unique_hex(20, |e, c| e.tickets.live.contains_key(c));
+        self.tickets.by_expiry.push_back((now + TICKET_TTL, cookie.clone()));
+        self.tickets.live.insert(
             cookie.clone(),
             Ticket {
                 user: user.to_string(),
@@ -413,4 +414,28 @@ fn sb_trid(request: &Request) -> u32 {
 }
 
 pub(super) type Switchboards = HashMap<String, Switchboard>;
-pub(super) type Tickets = HashMap<String, Ticket>;
+/// Switchboard cookies, found by key; they all live [`TICKET_TTL`], so the order they
+/// were issued in is the order they expire in and pruning never scans the live ones.
+#[derive(Debug, Default)]
+pub(super) struct Tickets {
+    live: HashMap<String, Ticket>,
+    by_expiry: std::collections::VecDeque<(Instant, String)>,
+}
+
+impl Tickets {
+    fn prune(&mut self, now: Instant) {
+        while let Some((expires, _)) = self.by_expiry.front() {
+            if *expires > now {
+                break;
+            }
+            if let Some((_, cookie)) = self.by_expiry.pop_front() {
+                self.live.remove(&cookie);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.live.len()
+    }
+}
