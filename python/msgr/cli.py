@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -28,6 +29,43 @@ def _pair(what: str) -> Callable[[str], tuple[str, str]]:
     return parse
 
 
+def _limit(text: str) -> tuple[str, float | tuple[int, float]]:
+    """``--limit NAME=VALUE``: seconds or a count, or ``BURST/SECONDS`` for a rate."""
+    name, sep, value = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        if "/" in value:
+            burst, seconds = value.split("/", 1)
+            return name.strip(), (int(burst), float(seconds))
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER or NAME=BURST/SECONDS, got {text!r}") from None
+
+
+def _secret_lines(path: str | None, variable: str, what: str) -> list[tuple[str, ...]]:
+    """Secrets kept off the command line (where `ps` shows them): ``EMAIL:PASSWORD`` or
+    ``ID:KEY`` lines (everything after the first colon is the secret) from a file, and
+    from the environment variable, one per line (a comma may be part of a secret). Blank
+    lines and ``#`` comments are skipped."""
+    texts = []
+    if path:
+        with open(path, encoding="utf-8") as f:
+            texts.append(f.read())
+    texts.append(os.environ.get(variable, ""))
+    found: list[tuple[str, ...]] = []
+    for text in texts:
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split(":", 1)
+            if len(parts) < 2 or not all(parts[:2]):
+                raise ValueError(f"{variable if not path else path}: expected {what.upper()} lines, got {line!r}")
+            found.append(tuple(parts))
+    return found
+
+
 def _names(text: str) -> list[str]:
     """``--protocols``: comma-separated names (``serve()`` checks each one)."""
     return [name.strip() for name in text.split(",")]
@@ -39,10 +77,19 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lock-and-key", default="enabled", choices=("enabled", "disabled", "off"))
     parser.add_argument(
         "--user", action="append", default=[], type=_pair("email:password"), metavar="EMAIL:PASSWORD",
-        help="create an account, or set its password if it exists (repeatable)",
+        help="create an account, or set its password if it exists (repeatable; shows in ps: prefer --users-file)",
+    )
+    parser.add_argument("--users-file", default=None, metavar="FILE", help="accounts as EMAIL:PASSWORD lines (also $MSGR_USERS)")
+    parser.add_argument("--licenses-file", default=None, metavar="FILE", help="app id/key pairs as ID:KEY lines (also $MSGR_LICENSES)")
+    parser.add_argument(
+        "--limit", action="append", default=[], type=_limit, metavar="NAME=VALUE",
+        help="change a limit (seconds, a count, or BURST/SECONDS for a rate; see docs/security.md; repeatable)",
     )
     parser.add_argument("--license", action="append", default=[], type=_pair("id:key"), metavar="ID:KEY", help="license an app id/key pair (repeatable)")
-    parser.add_argument("--seed", type=int, default=None, help="seed challenges and salts (reproducible runs, for tests)")
+    parser.add_argument(
+        "--seed", type=int, default=None,
+        help="seed challenges, salts and cookies: reproducible runs for tests only (they repeat across restarts)",
+    )
     parser.add_argument("--db", default=None, help="SQLite file that keeps accounts, licences and lists")
     parser.add_argument("--advertise", default=None, metavar="HOST", help="host named in switchboard referrals and nexus URLs (default: the bound address)")
     parser.add_argument(
@@ -126,11 +173,19 @@ def serve_main(args: Any) -> int:
     ``quit``, stdin EOF or Ctrl-C (SIGTERM too) and closes cleanly."""
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="msgr: %(name)s: %(message)s", stream=sys.stderr)
+    if args.seed is not None:
+        print("msgr: seeded: challenges, salts and cookies repeat across restarts; for tests only", file=sys.stderr)
+    try:
+        users = args.user + _secret_lines(args.users_file, "MSGR_USERS", "user")
+        licenses = args.license + _secret_lines(args.licenses_file, "MSGR_LICENSES", "license")
+    except (OSError, ValueError) as exc:
+        print(f"msgr: {exc}", file=sys.stderr)
+        return 2
     try:
         handle = serve(
             args.host, args.port, lock_and_key=args.lock_and_key, seed=args.seed, db=args.db,
-            users=args.user, licenses=args.license, advertise=args.advertise, protocols=args.protocols,
-            tls_cert=args.tls_cert, tls_key=args.tls_key, nexus_port=args.nexus_port,
+            users=users, licenses=licenses, advertise=args.advertise, protocols=args.protocols,
+            tls_cert=args.tls_cert, tls_key=args.tls_key, nexus_port=args.nexus_port, limits=dict(args.limit),
         )
     except (MsgrError, OSError) as exc:
         print(f"msgr: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)

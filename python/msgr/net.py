@@ -100,6 +100,7 @@ def serve(
     tls_cert: str | os.PathLike[str] | None = None,
     tls_key: str | os.PathLike[str] | None = None,
     nexus_port: int = 0,
+    limits: Mapping[str, float | tuple[int, float]] | None = None,
 ) -> ServerHandle:
     """Starts an MSNP server on ``host:port`` (port 0 picks a free one) and returns its
     handle. ``users`` are ``(email, password)`` or ``(email, password, friendly_name)``
@@ -118,7 +119,14 @@ def serve(
     hands out over HTTP on a port of its own, ``nexus_port`` (0 picks a free one), at
     ``ServerHandle.nexus_url``. With ``tls_cert`` and ``tls_key`` (PEM files of the
     certificate chain and its private key; both or neither) it serves HTTPS instead of
-    plain HTTP."""
+    plain HTTP.
+
+    ``limits`` changes what one client may cost (docs/security.md has every limit, its
+    default and the threat it answers): seconds for ``sign_in``, ``partial`` and
+    ``idle``; counts for ``max_challenges``, ``max_connections`` and
+    ``max_per_address``; ``(burst, seconds per token)`` for ``wrong_password_account``,
+    ``wrong_password_address``, ``qry``, ``xfr``, ``cal`` and ``rings``. An unknown
+    name or a bad value raises ``InvalidArgError``."""
     host = _args.text(host, "host")
     port = _args.port(port, zero=True)
     advertise = _args.optional_text(advertise, "advertise")
@@ -127,7 +135,8 @@ def serve(
     names = _protocols(protocols)
     cert, key = _args.path(tls_cert, "tls_cert"), _args.path(tls_key, "tls_key")
     nexus_port = _args.integer(nexus_port, "nexus_port", 0, 65535)
-    core = _core.Server(host, port, mode, _args.seed(seed), _args.path(db, "db"), advertise, limit, names, cert, key, nexus_port)
+    chosen = _limits(limits)
+    core = _core.Server(host, port, mode, _args.seed(seed), _args.path(db, "db"), advertise, limit, names, cert, key, nexus_port, chosen)
     handle = ServerHandle(core)
     try:
         for user in users:
@@ -139,6 +148,25 @@ def serve(
         handle.close()
         raise
     return handle
+
+
+def _limits(limits: Mapping[str, float | tuple[int, float]] | None) -> dict[str, float | tuple[int, float]] | None:
+    """``serve(limits=)``, type-checked here; the core checks names and ranges."""
+    if limits is None:
+        return None
+    if not isinstance(limits, Mapping):
+        raise InvalidArgTypeError(f"limits must be a mapping of limit names to values, not {type(limits).__name__}")
+    checked: dict[str, float | tuple[int, float]] = {}
+    for name, value in limits.items():
+        name = _args.text(name, "a limit's name")
+        if isinstance(value, tuple) and len(value) == 2:
+            burst = _args.integer(value[0], f"{name}'s burst", 1, (1 << 32) - 1, meaning="is not 1 to 4294967295")
+            checked[name] = (burst, float(_args.seconds(value[1], f"{name}'s seconds")))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            checked[name] = float(value)
+        else:
+            raise InvalidArgTypeError(f"limit {name} is a number or (burst, seconds), not {type(value).__name__}")
+    return checked
 
 
 @dataclass(frozen=True)

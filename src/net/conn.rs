@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 /// Most bytes a connection may have waiting to be written. A peer that stops reading
 /// is cut off instead of growing our memory without bound.
@@ -23,27 +23,31 @@ pub(crate) const SERVER_LINGER: Duration = Duration::from_secs(1);
 pub(crate) const CLIENT_LINGER: Duration = Duration::from_millis(20);
 
 /// The engine's side of a connection: bytes to write. Dropping it closes the socket
-/// once everything queued is written.
+/// once everything queued is written; [`Outbox::cut_off`] closes it at once.
 pub(crate) struct Outbox {
     tx: mpsc::UnboundedSender<Vec<u8>>,
     queued: Arc<AtomicUsize>,
+    kill: Arc<Notify>,
 }
 
 /// The socket task's side of an [`Outbox`].
 pub(crate) struct Inbox {
     rx: mpsc::UnboundedReceiver<Vec<u8>>,
     queued: Arc<AtomicUsize>,
+    kill: Arc<Notify>,
 }
 
 pub(crate) fn outbox() -> (Outbox, Inbox) {
     let (tx, rx) = mpsc::unbounded_channel();
     let queued = Arc::new(AtomicUsize::new(0));
+    let kill = Arc::new(Notify::new());
     (
         Outbox {
             tx,
             queued: queued.clone(),
+            kill: kill.clone(),
         },
-        Inbox { rx, queued },
+        Inbox { rx, queued, kill },
     )
 }
 
@@ -57,6 +61,13 @@ impl Outbox {
         }
         self.queued.fetch_add(n, Ordering::Relaxed);
         self.tx.send(bytes).is_ok()
+    }
+
+    /// Ends the socket now, with whatever is still queued: for a peer that stopped
+    /// reading, whose pending write would otherwise hold the task and its buffers until
+    /// the peer hangs up.
+    pub(crate) fn cut_off(self) {
+        self.kill.notify_one();
     }
 }
 
@@ -77,15 +88,20 @@ pub(crate) async fn pump(
 ) -> Ended {
     let (mut rd, mut wr) = stream.into_split();
     let mut buf = vec![0u8; READ_CHUNK];
+    let kill = inbox.kill.clone();
     loop {
         tokio::select! {
             // Writes first: what the engine said before a close must go out before it.
             biased;
+            _ = kill.notified() => return Ended::ByUs,
             out = inbox.rx.recv() => match out {
                 Some(bytes) => {
                     inbox.queued.fetch_sub(bytes.len(), Ordering::Relaxed);
-                    if wr.write_all(&bytes).await.is_err() {
-                        return Ended::ByPeer;
+                    tokio::select! {
+                        written = wr.write_all(&bytes) => if written.is_err() {
+                            return Ended::ByPeer;
+                        },
+                        _ = kill.notified() => return Ended::ByUs,
                     }
                 }
                 None => {

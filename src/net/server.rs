@@ -6,7 +6,7 @@
 //! (MSNP8+ sign-in) listen on a port of their own ([`super::nexus`]).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
@@ -26,9 +26,6 @@ use crate::store::Store;
 use crate::trace::Trace;
 
 const LOG: &str = crate::service::LOG;
-
-/// Connections beyond this are accepted and closed at once.
-pub const MAX_CONNECTIONS: usize = 1024;
 
 pub struct Server {
     shared: Arc<Shared>,
@@ -96,6 +93,7 @@ impl Server {
             .clone()
             .unwrap_or_else(|| advertised.ip().to_string());
         let trace = Trace::new(config.trace_limit);
+        let limits = config.limits.clone();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 trace,
@@ -116,7 +114,12 @@ impl Server {
             engine.step(|e, now| e.passport_login(sign_in, password, now))
         });
         let (nexus, nexus_task) = nexus::start(&rt, local_addr.ip(), &host, nexus, login, stop_rx.clone())?;
-        let accept = rt.spawn(accept_loop(listener, shared.clone(), stop_rx.clone()));
+        let caps = Caps {
+            total: limits.connection_cap(),
+            per_address: limits.max_per_address,
+            by_address: HashMap::new(),
+        };
+        let accept = rt.spawn(accept_loop(listener, shared.clone(), stop_rx.clone(), caps));
         let timer = spawn_timer(&rt, shared.clone(), stop_rx);
         Ok(Server {
             shared,
@@ -263,10 +266,10 @@ impl Shared {
         out
     }
 
-    /// A new connection, or None when the server is full or closing.
-    fn open(&self) -> Option<(ConnId, Inbox)> {
+    /// A new connection from `peer`, or None when the server is closing.
+    fn open(&self, peer: SocketAddr) -> Option<(ConnId, Inbox)> {
         let mut s = lock(&self.state);
-        if !s.open || s.outboxes.len() >= MAX_CONNECTIONS {
+        if !s.open {
             return None;
         }
         let conn = s.next_conn;
@@ -274,7 +277,7 @@ impl Shared {
         let (outbox, inbox) = conn::outbox();
         s.outboxes.insert(conn, outbox);
         let now = self.clock.now();
-        s.engine.open(conn, now);
+        s.engine.open_from(conn, Some(peer.ip()), now);
         s.flush(now);
         Some((conn, inbox))
     }
@@ -308,8 +311,11 @@ impl State {
                     let delivered = self.outboxes.get(&conn).map(|o| o.push(cmd.encode()));
                     if delivered == Some(false) {
                         log::warn!(target: LOG, "connection {conn} stopped reading: cut off");
-                        // Too far behind: cut it off, and let the engine clean up after it.
-                        self.outboxes.remove(&conn);
+                        // Too far behind: cut it off now (its pending write is dropped
+                        // with its buffers), and let the engine clean up after it.
+                        if let Some(outbox) = self.outboxes.remove(&conn) {
+                            outbox.cut_off();
+                        }
                         self.engine.closed(conn, now);
                     }
                 }
@@ -328,23 +334,64 @@ impl State {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+/// How many connections the server takes: in all, and from one address. A socket
+/// counts until its task has ended, cut off or not, so the caps bound real resources.
+struct Caps {
+    total: usize,
+    per_address: usize,
+    by_address: HashMap<IpAddr, usize>,
+}
+
+impl Caps {
+    fn admits(&self, open: usize, peer: IpAddr) -> Result<(), &'static str> {
+        if open >= self.total {
+            return Err("the server is full");
+        }
+        if self.by_address.get(&peer).copied().unwrap_or(0) >= self.per_address {
+            return Err("too many connections from that address");
+        }
+        Ok(())
+    }
+
+    fn ended(&mut self, peer: IpAddr) {
+        if let Some(n) = self.by_address.get_mut(&peer) {
+            *n -= 1;
+            if *n == 0 {
+                self.by_address.remove(&peer);
+            }
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>, mut caps: Caps) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             _ = stop.changed() => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            Some(ended) = conns.join_next(), if !conns.is_empty() => {
+                if let Ok(peer) = ended {
+                    caps.ended(peer);
+                }
+            }
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match shared.open() {
-                    Some((conn, inbox)) => {
-                        log::info!(target: LOG, "connection {conn} from {peer}");
-                        conns.spawn(serve(stream, conn, inbox, shared.clone()));
-                    }
-                    // Full or closing: dropping the stream closes it cleanly.
-                    None => {
-                        log::warn!(target: LOG, "refused a connection from {peer}: full or closing");
+                Ok((stream, peer)) => match caps.admits(conns.len(), peer.ip()) {
+                    // Past a cap: dropping the stream closes it cleanly.
+                    Err(why) => {
+                        log::warn!(target: LOG, "refused a connection from {peer}: {why}");
                         drop(stream)
                     }
+                    Ok(()) => match shared.open(peer) {
+                        Some((conn, inbox)) => {
+                            log::info!(target: LOG, "connection {conn} from {peer}");
+                            *caps.by_address.entry(peer.ip()).or_default() += 1;
+                            let shared = shared.clone();
+                            conns.spawn(async move {
+                                serve(stream, conn, inbox, shared).await;
+                                peer.ip()
+                            });
+                        }
+                        None => drop(stream),
+                    },
                 },
                 // Out of descriptors and the like: back off instead of spinning.
                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,

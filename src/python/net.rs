@@ -18,7 +18,7 @@ use crate::driver::{Driver, ServiceDriver};
 use crate::net::client::MESSENGER;
 use crate::net::{Client, ClientOptions, NexusConfig, Server as NetServer, TlsFiles};
 use crate::proto::{Auth, Dialect};
-use crate::service::ServiceConfig;
+use crate::service::{LimitValue, ServiceConfig};
 use crate::trace::DEFAULT_TRACE_LIMIT;
 
 /// The dialects `protocols` names (`"MSNP8"`, any case), or `default` when None. An
@@ -50,10 +50,17 @@ pub struct PyServer {
     server: Arc<NetServer>,
 }
 
+/// A limit's value from Python: a number, or a rate as (burst, seconds per token).
+#[derive(FromPyObject)]
+pub enum PyLimit {
+    Rate(u32, f64),
+    Number(f64),
+}
+
 #[pymethods]
 impl PyServer {
     #[new]
-    #[pyo3(signature = (host, port, lock_and_key = "enabled", seed = None, db = None, advertise = None, trace_limit = None, protocols = None, tls_cert = None, tls_key = None, nexus_port = 0))]
+    #[pyo3(signature = (host, port, lock_and_key = "enabled", seed = None, db = None, advertise = None, trace_limit = None, protocols = None, tls_cert = None, tls_key = None, nexus_port = 0, limits = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -68,8 +75,16 @@ impl PyServer {
         tls_cert: Option<std::path::PathBuf>,
         tls_key: Option<std::path::PathBuf>,
         nexus_port: u16,
+        limits: Option<std::collections::BTreeMap<String, PyLimit>>,
     ) -> PyResult<Self> {
         let mut config = ServiceConfig::new();
+        for (name, value) in limits.unwrap_or_default() {
+            let value = match value {
+                PyLimit::Rate(burst, every) => LimitValue::Rate(burst, every),
+                PyLimit::Number(n) => LimitValue::Number(n),
+            };
+            config.limits.set(&name, value).map_err(|e| to_py_err(py, invalid(e)))?;
+        }
         config.trace_limit = trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT);
         config.lock_and_key = self::lock_and_key(py, lock_and_key)?;
         config.seed = seed;

@@ -103,7 +103,11 @@ fn app_answers_are_checked_ten_at_once_then_one_a_second() {
     let got = w.send(1, "CHL 20");
     let challenge = got[0].rsplit(' ').next().unwrap().to_string();
     let right = md5_response(&challenge, KEY);
-    assert_eq!(w.send(1, &format!("QRY 21 {APP} 32\r\n{right}")), ["540 21"], "spent: failed unchecked");
+    assert_eq!(
+        w.send(1, &format!("QRY 21 {APP} 32\r\n{right}")),
+        ["540 21"],
+        "spent: failed unchecked"
+    );
     assert!(!w.closed.contains(&1), "the connection stays");
     let got = w.send(1, "CHL 22");
     let challenge = got[0].rsplit(' ').next().unwrap().to_string();
@@ -117,7 +121,11 @@ fn md5_attempt(w: &mut Wire, conn: u64, user: &str, password: &str) -> Vec<Strin
     w.s.open(conn, w.now);
     w.send(conn, "VER 1 MSNP7 CVR0");
     w.send(conn, "INF 2");
-    let salt = w.send(conn, &format!("USR 3 MD5 I {user}"))[0].rsplit(' ').next().unwrap().to_string();
+    let salt = w.send(conn, &format!("USR 3 MD5 I {user}"))[0]
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
     w.send(conn, &format!("USR 4 MD5 S {}", md5_response(&salt, password)))
 }
 
@@ -158,7 +166,10 @@ fn wrong_passwords_from_one_address_are_bounded_across_accounts() {
         Err(super::LoginRefused::TooMany),
         "the address's budget is spent"
     );
-    assert!(w.s.passport_login_from(ALICE, PASSWORD, Some("192.0.2.8".parse().unwrap()), w.now).is_ok());
+    assert!(w
+        .s
+        .passport_login_from(ALICE, PASSWORD, Some("192.0.2.8".parse().unwrap()), w.now)
+        .is_ok());
 }
 
 #[test]
@@ -178,7 +189,10 @@ fn switchboard_requests_calls_and_rings_are_rate_limited() {
     w.send(10, &format!("USR 1 alice@example.com {cookie}"));
     // Bob, rung and never answering, is rung at most 20 times at once.
     for t in 0..20 {
-        assert!(w.send(10, &format!("CAL {} bob@example.com", 2 + t))[0].contains("RINGING"), "{t}");
+        assert!(
+            w.send(10, &format!("CAL {} bob@example.com", 2 + t))[0].contains("RINGING"),
+            "{t}"
+        );
     }
     assert_eq!(w.send(10, "CAL 30 bob@example.com"), ["713 30"]);
     assert_eq!(w.take(2).len(), 20, "20 RNGs reached Bob, not 21");

@@ -46,6 +46,11 @@ pub struct Limits {
     pub cal: Rate,
     /// `RNG`s delivered to one user.
     pub rings: Rate,
+    /// Open connections at once (a TCP server's); None: from the process's descriptor
+    /// limit, three quarters of what is left after a reserve.
+    pub max_connections: Option<usize>,
+    /// Open connections from one address, below `max_connections`.
+    pub max_per_address: usize,
 }
 
 impl Limits {
@@ -80,8 +85,125 @@ impl Default for Limits {
             xfr: Rate::new(20, S),
             cal: Rate::new(20, S),
             rings: Rate::new(20, S),
+            max_connections: None,
+            max_per_address: 64,
         }
     }
+}
+
+/// A value for [`Limits::set`]: a number (seconds or a count), or a rate as
+/// (burst, seconds per token).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LimitValue {
+    Number(f64),
+    Rate(u32, f64),
+}
+
+impl Limits {
+    /// The names [`Limits::set`] takes, each with its kind.
+    pub const NAMES: [(&'static str, &'static str); 12] = [
+        ("sign_in", "seconds"),
+        ("partial", "seconds"),
+        ("idle", "seconds"),
+        ("max_challenges", "count"),
+        ("max_connections", "count"),
+        ("max_per_address", "count"),
+        ("wrong_password_account", "rate"),
+        ("wrong_password_address", "rate"),
+        ("qry", "rate"),
+        ("xfr", "rate"),
+        ("cal", "rate"),
+        ("rings", "rate"),
+    ];
+
+    /// Sets one limit by name; the message says what was wrong.
+    pub fn set(&mut self, name: &str, value: LimitValue) -> Result<(), String> {
+        let kind = Limits::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, k)| *k)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Limits::NAMES.iter().map(|(n, _)| *n).collect();
+                format!("no limit named {name:?}; the limits are {}", names.join(", "))
+            })?;
+        let seconds = |s: f64| {
+            (s.is_finite() && s > 0.0 && s <= 1e9)
+                .then(|| Duration::from_secs_f64(s))
+                .ok_or_else(|| format!("{name} is a number of seconds above 0, not {s}"))
+        };
+        match (kind, value) {
+            ("seconds", LimitValue::Number(s)) => {
+                let d = seconds(s)?;
+                match name {
+                    "sign_in" => self.sign_in = d,
+                    "partial" => self.partial = d,
+                    _ => self.idle = d,
+                }
+            }
+            ("count", LimitValue::Number(n)) => {
+                if !(n.fract() == 0.0 && n >= 1.0 && n <= 1e9) {
+                    return Err(format!("{name} is a whole number from 1, not {n}"));
+                }
+                let n = n as usize;
+                match name {
+                    "max_challenges" => self.max_challenges = n,
+                    "max_connections" => self.max_connections = Some(n),
+                    _ => self.max_per_address = n,
+                }
+            }
+            ("rate", LimitValue::Rate(burst, every)) => {
+                if burst == 0 {
+                    return Err(format!("{name}'s burst is at least 1"));
+                }
+                let rate = Rate::new(burst, seconds(every)?);
+                match name {
+                    "wrong_password_account" => self.wrong_password_account = rate,
+                    "wrong_password_address" => self.wrong_password_address = rate,
+                    "qry" => self.qry = rate,
+                    "xfr" => self.xfr = rate,
+                    "cal" => self.cal = rate,
+                    _ => self.rings = rate,
+                }
+            }
+            ("rate", LimitValue::Number(_)) => return Err(format!("{name} is a rate: (burst, seconds per token)")),
+            (_, LimitValue::Rate(..)) => return Err(format!("{name} is a number of {kind}")),
+            _ => unreachable!("every kind is matched"),
+        }
+        Ok(())
+    }
+}
+
+/// Descriptors kept back for the store, the nexus, logs and the runtime.
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+impl Limits {
+    /// The connection cap in force: the configured one, or one derived from the
+    /// descriptor limit (so accepting never fails for want of descriptors), and never
+    /// below the per-address cap.
+    pub fn connection_cap(&self) -> usize {
+        let derived = || {
+            let soft = descriptor_limit().unwrap_or(1024);
+            usize::try_from(soft.saturating_sub(RESERVED_DESCRIPTORS) / 4 * 3).unwrap_or(usize::MAX)
+        };
+        self.max_connections.unwrap_or_else(derived).max(1)
+    }
+}
+
+/// The process's soft limit on open descriptors.
+#[cfg(unix)]
+fn descriptor_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct we own.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    (ok && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur as u64)
+}
+
+#[cfg(not(unix))]
+fn descriptor_limit() -> Option<u64> {
+    None
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -188,6 +310,42 @@ mod tests {
         assert!(b.take(&"a", T(30)) && b.take(&"a", T(30)));
         b.forget(&"a");
         assert!(b.take(&"a", T(30)));
+    }
+
+    #[test]
+    fn limits_are_set_by_name_and_checked() {
+        let mut l = Limits::default();
+        l.set("idle", LimitValue::Number(300.0)).unwrap();
+        l.set("max_per_address", LimitValue::Number(8.0)).unwrap();
+        l.set("xfr", LimitValue::Rate(5, 0.5)).unwrap();
+        assert_eq!(l.idle, Duration::from_secs(300));
+        assert_eq!(l.max_per_address, 8);
+        assert_eq!(l.xfr, Rate::new(5, Duration::from_millis(500)));
+        for (name, value) in [
+            ("idle", LimitValue::Number(0.0)),
+            ("idle", LimitValue::Number(f64::NAN)),
+            ("max_challenges", LimitValue::Number(2.5)),
+            ("max_challenges", LimitValue::Number(0.0)),
+            ("xfr", LimitValue::Number(3.0)),
+            ("xfr", LimitValue::Rate(0, 1.0)),
+            ("idle", LimitValue::Rate(1, 1.0)),
+            ("nonsense", LimitValue::Number(1.0)),
+        ] {
+            assert!(l.set(name, value).is_err(), "{name} {value:?}");
+        }
+        assert_eq!(l.idle, Duration::from_secs(300), "a refused value changes nothing");
+    }
+
+    #[test]
+    fn the_connection_cap_follows_the_descriptor_limit_unless_given() {
+        let derived = Limits::default().connection_cap();
+        let soft = descriptor_limit().unwrap_or(1024);
+        assert_eq!(derived as u64, (soft - RESERVED_DESCRIPTORS) / 4 * 3);
+        let given = Limits {
+            max_connections: Some(10),
+            ..Limits::default()
+        };
+        assert_eq!(given.connection_cap(), 10);
     }
 
     #[test]

@@ -6,9 +6,9 @@
 mod alerts;
 #[cfg(test)]
 mod dialect_tests;
+mod directory;
 #[cfg(test)]
 mod limit_tests;
-mod directory;
 mod limits;
 mod lists;
 mod ns;
@@ -30,7 +30,7 @@ use rand::{Rng, SeedableRng};
 
 pub use alerts::{Alert, MAX_ALERT_BODY};
 pub use directory::{Account, AddRefusal, Directory, Snapshot, Write, MAX_LIST};
-pub use limits::{Limits, Rate};
+pub use limits::{LimitValue, Limits, Rate};
 pub use lists::contact_guid;
 pub use passport::{
     authentication_info, credentials, passport_urls, LoginRefused, LOGIN_FAILED, MAX_TICKETS, TICKET_LIFETIME,
