@@ -1,8 +1,9 @@
 //! Persistence of the service's directory (accounts, licences, contact lists) in SQLite,
 //! for `Service(db=…)` and `msgr serve --db`. The engine never touches it: it emits the
 //! [`Write`]s to make durable, and the driver (the embedded hub inline, the TCP server
-//! on a writer thread) applies them here. Passwords are stored as given: MSNP7's
-//! `USR MD5` proof is MD5(salt ‖ password), which needs the password itself.
+//! on a writer thread) applies them here. A password is stored as the engine keeps it
+//! ([`crate::service::Secret`]): as given where MSNP7's MD5 sign-in needs it, else as an
+//! Argon2id hash. The file and its WAL and SHM files are readable by their owner only.
 
 use std::path::Path;
 
@@ -11,7 +12,7 @@ use rusqlite::{params, Connection};
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 
-use crate::service::{Account, Snapshot, Write};
+use crate::service::{Account, Secret, Snapshot, Write};
 
 pub struct Store {
     conn: Connection,
@@ -23,17 +24,41 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Creates the file readable and writable by its owner only, or makes an existing one
+/// so. SQLite gives the WAL and SHM files the permissions of the database file.
+#[cfg(unix)]
+fn owner_only(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file_error =
+        |e: std::io::Error| Error::api(HResult::E_FAIL, format!("service database {}: {e}", path.display()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(file_error)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(file_error)
+}
+
+#[cfg(not(unix))]
+fn owner_only(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
 fn db_error(e: rusqlite::Error) -> Error {
     Error::api(HResult::E_FAIL, format!("service database: {e}"))
 }
 
 impl Store {
     pub fn open(path: &Path) -> Result<Store> {
+        owner_only(path)?;
         let conn = Connection::open(path).map_err(db_error)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              CREATE TABLE IF NOT EXISTS accounts (
-                 name TEXT PRIMARY KEY, password TEXT NOT NULL, friendly TEXT NOT NULL);
+                 name TEXT PRIMARY KEY, password TEXT NOT NULL, friendly TEXT NOT NULL,
+                 hashed INTEGER NOT NULL DEFAULT 0);
              CREATE TABLE IF NOT EXISTS licenses (app_id TEXT PRIMARY KEY, app_key TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS lists (
                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -44,6 +69,15 @@ impl Store {
                  PRIMARY KEY (owner, name));",
         )
         .map_err(db_error)?;
+        // A file from before hashes were kept: every password in it is as given.
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('accounts')")
+            .and_then(|mut q| q.query_map([], |r| r.get(0))?.collect())
+            .map_err(db_error)?;
+        if !columns.iter().any(|c| c == "hashed") {
+            conn.execute_batch("ALTER TABLE accounts ADD COLUMN hashed INTEGER NOT NULL DEFAULT 0;")
+                .map_err(db_error)?;
+        }
         Ok(Store { conn })
     }
 
@@ -51,13 +85,17 @@ impl Store {
         let mut snap = Snapshot::default();
         let mut q = self
             .conn
-            .prepare("SELECT name, password, friendly FROM accounts ORDER BY name")
+            .prepare("SELECT name, password, friendly, hashed FROM accounts ORDER BY name")
             .map_err(db_error)?;
         let rows = q
             .query_map([], |r| {
                 Ok(Account {
                     sign_in_name: r.get(0)?,
-                    password: r.get(1)?,
+                    password: if r.get::<_, i64>(3)? != 0 {
+                        Secret::Hash(r.get(1)?)
+                    } else {
+                        Secret::Plain(r.get(1)?)
+                    },
                     friendly_name: r.get(2)?,
                 })
             })
@@ -119,8 +157,13 @@ impl Store {
     pub fn put_account(&self, a: &Account) -> Result<()> {
         self.conn
             .execute(
-                "INSERT OR REPLACE INTO accounts (name, password, friendly) VALUES (?1, ?2, ?3)",
-                params![a.sign_in_name, a.password, a.friendly_name],
+                "INSERT OR REPLACE INTO accounts (name, password, friendly, hashed) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    a.sign_in_name,
+                    a.password.stored(),
+                    a.friendly_name,
+                    i64::from(a.password.is_hashed())
+                ],
             )
             .map(drop)
             .map_err(db_error)
@@ -161,8 +204,14 @@ mod tests {
             let s = Store::open(&path).unwrap();
             s.put_account(&Account {
                 sign_in_name: "a@b.com".into(),
-                password: "pw".into(),
+                password: Secret::Plain("pw".into()),
                 friendly_name: "A".into(),
+            })
+            .unwrap();
+            s.put_account(&Account {
+                sign_in_name: "h@b.com".into(),
+                password: Secret::new("pw", false, [1; 16]),
+                friendly_name: "H".into(),
             })
             .unwrap();
             s.put_license("app@x.com", "K").unwrap();
@@ -186,10 +235,54 @@ mod tests {
             }
         }
         let snap = Store::open(&path).unwrap().load().unwrap();
-        assert_eq!(snap.accounts.len(), 1);
+        assert_eq!(snap.accounts.len(), 2);
+        assert_eq!(snap.accounts[0].password.plain(), Some("pw"));
+        assert!(snap.accounts[1].password.is_hashed() && snap.accounts[1].password.verify("pw"));
         assert_eq!(snap.licenses, vec![("app@x.com".to_string(), "K".to_string())]);
         assert_eq!(snap.entries, vec![("a@b.com".into(), "FL".into(), "c@d.com".into())]);
         assert_eq!(snap.settings, vec![("a@b.com".into(), "BLP".into(), "BL".into())]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_and_its_wal_and_shm_are_the_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("msgr-store-perm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.sqlite");
+        let _ = std::fs::remove_file(&path);
+        let s = Store::open(&path).unwrap();
+        s.put_license("app@x.com", "K").unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = dir.join(format!("p.sqlite{suffix}"));
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+        drop(s);
+        // A file made 0644 by an older version is tightened when opened.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(Store::open(&path).unwrap());
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_from_before_hashes_is_read_as_passwords() {
+        let dir = std::env::temp_dir().join(format!("msgr-store-old-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.sqlite");
+        let _ = std::fs::remove_file(&path);
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE accounts (name TEXT PRIMARY KEY, password TEXT NOT NULL, friendly TEXT NOT NULL);
+                 INSERT INTO accounts VALUES ('a@b.com', 'pw', 'A');",
+            )
+            .unwrap();
+        }
+        let snap = Store::open(&path).unwrap().load().unwrap();
+        assert_eq!(snap.accounts[0].password.plain(), Some("pw"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -173,8 +173,6 @@ def serve_main(args: Any) -> int:
     ``quit``, stdin EOF or Ctrl-C (SIGTERM too) and closes cleanly."""
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="msgr: %(name)s: %(message)s", stream=sys.stderr)
-    if args.seed is not None:
-        print("msgr: seeded: challenges, salts and cookies repeat across restarts; for tests only", file=sys.stderr)
     try:
         users = args.user + _secret_lines(args.users_file, "MSGR_USERS", "user")
         licenses = args.license + _secret_lines(args.licenses_file, "MSGR_LICENSES", "license")
@@ -204,6 +202,8 @@ def serve_main(args: Any) -> int:
         shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         print(f"msgr: serving MSNP on {shown}", flush=True)
         print(f"msgr: Passport nexus at {handle.nexus_url}", flush=True)
+        if args.seed is not None:
+            print("msgr: seeded: challenges, salts and cookies repeat across restarts; for tests only", file=sys.stderr, flush=True)
         try:
             if args.no_stdin:
                 while True:

@@ -55,7 +55,11 @@ impl PyServiceCore {
     /// The stored password of an account, or None: the embedded service is a test
     /// double, and this lets `Service.sign_in(email)` work without repeating it.
     fn account_password(&self, py: Python<'_>, sign_in_name: &str) -> Option<String> {
-        self.with_engine(py, |e| e.directory().account(sign_in_name).map(|a| a.password.clone()))
+        self.with_engine(py, |e| {
+            e.directory()
+                .account(sign_in_name)
+                .and_then(|a| a.password.plain().map(str::to_string))
+        })
     }
 
     fn accounts(&self, py: Python<'_>) -> Vec<(String, String)> {

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::secret::Secret;
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::proto::{valid_sign_in_name, valid_token, MAX_APP_ID, MD5_CLIENT_PAIRS, MSNP11_CLIENT_PAIRS};
@@ -10,7 +11,7 @@ use crate::proto::{valid_sign_in_name, valid_token, MAX_APP_ID, MD5_CLIENT_PAIRS
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Account {
     pub sign_in_name: String,
-    pub password: String,
+    pub password: Secret,
     pub friendly_name: String,
 }
 
@@ -88,6 +89,18 @@ pub struct Directory {
     reserved: BTreeSet<Write>,
 }
 
+/// A friendly name the service keeps: 1 to 129 characters, none of them control
+/// characters, and not only white space.
+fn check_friendly_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.chars().count() > 129 || name.chars().any(char::is_control) {
+        return Err(Error::api(
+            HResult::E_INVALIDARG,
+            "a friendly name is 1 to 129 characters, not only spaces, without control characters",
+        ));
+    }
+    Ok(())
+}
+
 /// Sign-in names are case-insensitive on MSN; we key them lower-cased.
 fn key(name: &str) -> String {
     name.to_ascii_lowercase()
@@ -122,12 +135,14 @@ impl Directory {
     /// Checks a new account; the write that creates it. With `exist_ok`, an account
     /// that exists is updated instead (its password, and its friendly name if one is
     /// given).
+    /// `secret` makes what is kept of the password (see [`Secret`]).
     pub fn new_account(
         &self,
         sign_in_name: &str,
         password: &str,
         friendly_name: Option<&str>,
         exist_ok: bool,
+        secret: impl FnOnce(&str) -> Secret,
     ) -> Result<Write> {
         if !valid_sign_in_name(sign_in_name) {
             return Err(Error::api(
@@ -146,16 +161,11 @@ impl Directory {
             .map(str::to_string)
             .or_else(|| existing.filter(|_| exist_ok).map(|a| a.friendly_name.clone()))
             .unwrap_or_else(|| sign_in_name.split('@').next().unwrap_or(sign_in_name).to_string());
-        if friendly.chars().count() > 129 {
-            return Err(Error::api(
-                HResult::E_INVALIDARG,
-                "a friendly name is at most 129 characters",
-            ));
-        }
+        check_friendly_name(&friendly)?;
         let write = Write::Account(Account {
             // An update keeps the spelling the account was created with.
             sign_in_name: existing.map_or(sign_in_name, |a| a.sign_in_name.as_str()).to_string(),
-            password: password.to_string(),
+            password: secret(password),
             friendly_name: friendly,
         });
         if (existing.is_some() && !exist_ok) || self.is_reserved(&write) {
@@ -165,6 +175,18 @@ impl Directory {
             ));
         }
         Ok(write)
+    }
+
+    /// A new friendly name for an account that exists, its password kept as it is.
+    pub fn renamed(&self, sign_in_name: &str, friendly_name: &str) -> Result<Write> {
+        let Some(existing) = self.accounts.get(&key(sign_in_name)) else {
+            return Err(Error::api(HResult::E_FAIL, format!("{sign_in_name} has no account")));
+        };
+        check_friendly_name(friendly_name)?;
+        Ok(Write::Account(Account {
+            friendly_name: friendly_name.to_string(),
+            ..existing.clone()
+        }))
     }
 
     pub fn account(&self, sign_in_name: &str) -> Option<&Account> {
@@ -431,7 +453,9 @@ impl Directory {
 
     /// Checks and applies at once (no store): for tests and tools.
     pub fn add_user(&mut self, sign_in_name: &str, password: &str, friendly_name: Option<&str>) -> Result<()> {
-        let write = self.new_account(sign_in_name, password, friendly_name, false)?;
+        let write = self.new_account(sign_in_name, password, friendly_name, false, |p| {
+            Secret::Plain(p.to_string())
+        })?;
         self.apply(&write);
         Ok(())
     }

@@ -141,7 +141,7 @@ impl Limits {
                 }
             }
             ("count", LimitValue::Number(n)) => {
-                if !(n.fract() == 0.0 && n >= 1.0 && n <= 1e9) {
+                if !(n.fract() == 0.0 && (1.0..=1e9).contains(&n)) {
                     return Err(format!("{name} is a whole number from 1, not {n}"));
                 }
                 let n = n as usize;
@@ -198,7 +198,10 @@ fn descriptor_limit() -> Option<u64> {
     };
     // SAFETY: getrlimit only writes the struct we own.
     let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
-    (ok && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur as u64)
+    // rlim_t is 64 bits here but not on every Unix.
+    #[allow(clippy::unnecessary_cast)]
+    let soft = limit.rlim_cur as u64;
+    (ok && limit.rlim_cur != libc::RLIM_INFINITY).then_some(soft)
 }
 
 #[cfg(not(unix))]

@@ -261,15 +261,7 @@ impl ServiceEngine {
         if property != "MFN" || !own {
             return self.error_reply(conn, 502, trid);
         }
-        let Some(current) = self.dir.account(&user).cloned() else {
-            return;
-        };
-        let decoded = urlenc::decode(&name);
-        let write = self
-            .dir
-            .new_account(&user, &current.password, Some(&decoded), true)
-            .ok()
-            .filter(|_| !decoded.trim().is_empty());
+        let write = self.dir.renamed(&user, &urlenc::decode(&name)).ok();
         match write {
             // A name the service will not store (empty, too long, control characters).
             None => self.error_reply(conn, 209, trid),

@@ -17,6 +17,7 @@ mod presence;
 #[cfg(test)]
 mod privacy_tests;
 mod sb;
+mod secret;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -35,6 +36,7 @@ pub use lists::contact_guid;
 pub use passport::{
     authentication_info, credentials, passport_urls, LoginRefused, LOGIN_FAILED, MAX_TICKETS, TICKET_LIFETIME,
 };
+pub use secret::Secret;
 
 use crate::error::Result;
 use crate::proto::{ConnId, Dialect, Instant};
@@ -269,9 +271,24 @@ impl ServiceEngine {
         friendly_name: Option<&str>,
         exist_ok: bool,
     ) -> Result<()> {
-        let write = self.dir.new_account(sign_in_name, password, friendly_name, exist_ok)?;
+        let (keep, salt) = (self.keeps_passwords(), self.salt());
+        let write = self
+            .dir
+            .new_account(sign_in_name, password, friendly_name, exist_ok, |p| {
+                Secret::new(p, keep, salt)
+            })?;
         self.commit(write, Then::Admin);
         Ok(())
+    }
+
+    /// Whether passwords are kept as given: MSNP7's MD5 sign-in needs them so. Without
+    /// it they are kept as Argon2id hashes ([`Secret`]).
+    pub fn keeps_passwords(&self) -> bool {
+        self.config.dialects.iter().any(|d| d.auth() == crate::proto::Auth::Md5)
+    }
+
+    fn salt(&mut self) -> [u8; 16] {
+        self.rng.random()
     }
 
     /// Licenses an ID/key pair (once durable, with a store).
@@ -286,6 +303,26 @@ impl ServiceEngine {
     pub fn attach_store(&mut self, snapshot: Snapshot) {
         self.dir.load(snapshot);
         self.durable = true;
+        if !self.keeps_passwords() {
+            self.hash_kept_passwords();
+        }
+    }
+
+    /// A store written while MSNP7 was served holds passwords as given; a service that
+    /// no longer needs them keeps Argon2id hashes instead, written back at once.
+    fn hash_kept_passwords(&mut self) {
+        let kept: Vec<Account> = self
+            .dir
+            .accounts()
+            .filter(|a| a.password.plain().is_some())
+            .cloned()
+            .collect();
+        for account in kept {
+            let salt = self.salt();
+            let password = Secret::new(account.password.plain().unwrap_or_default(), false, salt);
+            let write = Write::Account(Account { password, ..account });
+            self.commit(write, Then::Admin);
+        }
     }
 
     /// Whether every owner operation's write has been reported.

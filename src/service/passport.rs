@@ -8,7 +8,9 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use crate::proto::Instant;
-use crate::wire::{challenge, urlenc};
+use crate::wire::urlenc;
+
+use super::Secret;
 
 use super::{ServiceEngine, LOG};
 
@@ -130,20 +132,52 @@ impl ServiceEngine {
         peer: Option<std::net::IpAddr>,
         now: Instant,
     ) -> Result<String, LoginRefused> {
+        let secret = self.passport_begin(sign_in_name, peer, now)?;
+        let verified = secret.verify(password);
+        self.passport_finish(sign_in_name, verified, peer, now)
+    }
+
+    /// A login's first step, under the engine's lock: the account's secret to check the
+    /// password against, unless the budget of wrong passwords is spent or there is no
+    /// such account. Checking a hash is slow on purpose, so a driver does it between
+    /// this and [`Self::passport_finish`], with the lock released.
+    pub fn passport_begin(
+        &mut self,
+        sign_in_name: &str,
+        peer: Option<std::net::IpAddr>,
+        now: Instant,
+    ) -> Result<Secret, LoginRefused> {
         if !self.may_try_password(sign_in_name, peer, now) {
             log::warn!(target: LOG, "Passport login refused for {sign_in_name}: too many wrong passwords");
             return Err(LoginRefused::TooMany);
         }
-        let Some(account) = self.dir.account(sign_in_name) else {
-            self.wrong_password(sign_in_name, peer, now);
-            log::info!(target: LOG, "Passport login refused for {sign_in_name}: no such account");
-            return Err(LoginRefused::UnknownAccount);
-        };
-        if !challenge::responses_match(&account.password, password) {
+        match self.dir.account(sign_in_name) {
+            Some(account) => Ok(account.password.clone()),
+            None => {
+                self.wrong_password(sign_in_name, peer, now);
+                log::info!(target: LOG, "Passport login refused for {sign_in_name}: no such account");
+                Err(LoginRefused::UnknownAccount)
+            }
+        }
+    }
+
+    /// A login's last step: a ticket when the password was `verified`, else the
+    /// wrong password counted.
+    pub fn passport_finish(
+        &mut self,
+        sign_in_name: &str,
+        verified: bool,
+        peer: Option<std::net::IpAddr>,
+        now: Instant,
+    ) -> Result<String, LoginRefused> {
+        if !verified {
             self.wrong_password(sign_in_name, peer, now);
             log::info!(target: LOG, "Passport login refused for {sign_in_name}: wrong password");
             return Err(LoginRefused::WrongPassword);
         }
+        let Some(account) = self.dir.account(sign_in_name) else {
+            return Err(LoginRefused::UnknownAccount);
+        };
         let account = account.sign_in_name.to_ascii_lowercase();
         // Microsoft's shape, t=…&p=…: no space, quote or comma, so every client's
         // extraction of `from-PP` gets it whole.
