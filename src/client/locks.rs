@@ -404,6 +404,23 @@ impl ClientEngine {
         self.finish_transaction(obj, input);
     }
 
+    /// An error reply to an object's `CHL <t>` (a service's rate limit, say): the
+    /// transaction fails now rather than at its time-out. True if it was one.
+    pub(super) fn locks_refused(&mut self, trid: u32, code: u16) -> bool {
+        let Some(obj) = self.locks.by_trid(trid, LockPhase::AwaitingChallenge) else {
+            return false;
+        };
+        log::warn!(
+            target: LOG,
+            "{}: the service refused the Lock and Key challenge request: {}",
+            self.config.sign_in_name,
+            super::error_codes::quoted(code)
+        );
+        // The table's way from awaiting a challenge to a failed unlock.
+        self.finish_transaction(obj, LockInput::Timeout);
+        true
+    }
+
     /// The transaction ends (a verdict, or its time-out): `OnLockResult`, then the status.
     fn finish_transaction(&mut self, obj: ObjId, input: LockInput) {
         let Some(o) = self.locks.objects.get_mut(&obj) else {

@@ -403,7 +403,7 @@ impl ClientEngine {
 
     /// An error reply once signed in: to an `ADD`, or to an `XFR`.
     fn ns_refused(&mut self, trid: u32, code: u16, now: Instant) {
-        if !self.contacts_add_failed(trid, code) {
+        if !self.locks_refused(trid, code) && !self.contacts_add_failed(trid, code) {
             self.sb_xfr_failed(trid, code, now);
         }
     }

@@ -14,6 +14,9 @@ use crate::wire::{Command, Decoder, Direction, InviteMessage, MimeMessage};
 use super::error_codes::{cal_refusal, quoted};
 use super::{ClientEngine, ClientOutput, ObjId, LOG};
 
+/// Switchboards a client keeps open at once; rings past it are ignored.
+pub const MAX_SWITCHBOARDS: usize = 64;
+
 /// What an invitation message was for, to report the right send failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum MsgKind {
@@ -251,6 +254,16 @@ impl ClientEngine {
 
     /// `RNG <session> <addr> CKI <cookie> <caller> <name>`: someone wants to talk.
     pub(super) fn sb_ring(&mut self, session: String, addr: String, cookie: String, caller: String, friendly: String) {
+        // One switchboard per peer, and only so many in all: a peer ringing us a
+        // thousand times must not make us open a thousand connections.
+        if self.sbs.links.iter().any(|l| l.peer.eq_ignore_ascii_case(&caller)) {
+            log::info!(target: LOG, "{}: ignored a ring from {caller}, who has a switchboard with us", self.config.sign_in_name);
+            return;
+        }
+        if self.sbs.links.len() >= MAX_SWITCHBOARDS {
+            log::warn!(target: LOG, "{}: ignored a ring from {caller}: {MAX_SWITCHBOARDS} switchboards open", self.config.sign_in_name);
+            return;
+        }
         let conn = self.new_conn();
         self.peer_names.insert(caller.to_ascii_lowercase(), friendly);
         let mut link = Link::new(

@@ -736,3 +736,47 @@ fn lock_modes_by_name_take_keys_only_when_local() {
     assert_eq!(format!("{:?}", local_keys()), format!("Local([{APP_ID:?}])"));
     assert!(!format!("{:?}", config_with(local_keys())).contains(APP_KEY));
 }
+
+// ---- What a hostile peer or service may cost the client ----------------------------------
+
+#[test]
+fn a_ring_flood_opens_one_switchboard_per_peer_and_a_bounded_number_in_all() {
+    let (mut c, _) = scripted_signed_in();
+    let ring = |from: &str, n: usize| format!("RNG {n} 127.0.0.1:1864 CKI cookie{n} {from} Caller\r\n");
+    let flood: String = (0..1400).map(|n| ring("b@example.com", n)).collect();
+    c.receive(1, flood.as_bytes(), Duration::ZERO);
+    let connects = |outs: &[ClientOutput]| {
+        outs.iter()
+            .filter(|o| matches!(o, ClientOutput::Connect { .. }))
+            .count()
+    };
+    assert_eq!(
+        connects(&drain_outputs(&mut c)),
+        1,
+        "1,400 rings from one peer: one switchboard"
+    );
+    let many: String = (0..200).map(|n| ring(&format!("p{n}@example.com"), n)).collect();
+    c.receive(1, many.as_bytes(), Duration::ZERO);
+    assert_eq!(
+        connects(&drain_outputs(&mut c)),
+        super::sb::MAX_SWITCHBOARDS - 1,
+        "200 peers: up to the cap"
+    );
+}
+
+#[test]
+fn a_refused_challenge_request_fails_the_unlock_at_once() {
+    let (mut c, manager) = scripted(ClientConfig::new("a@example.com", "pw", "x"), None);
+    while c.poll_output().is_some() {}
+    while c.poll_event().is_some() {}
+    c.request_challenge(manager, 5, Duration::ZERO).unwrap();
+    let chl = sent_lines(&drain_outputs(&mut c));
+    let trid = chl[0].split(' ').nth(1).unwrap().to_string();
+    c.receive(1, format!("713 {trid}\r\n").as_bytes(), Duration::ZERO);
+    assert!(drain_events(&mut c).contains(&ClientEvent::LockResult {
+        obj: manager,
+        cookie: 5,
+        succeeded: false
+    }));
+    assert_eq!(c.lock_status(manager).unwrap(), LockStatus::UnlockFailed);
+}
