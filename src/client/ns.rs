@@ -472,11 +472,14 @@ impl ClientEngine {
             self.locks_signed_out(now);
             self.emit(ClientEvent::SignedOut { reason });
         } else {
-            let e = Error::api(
-                HResult::E_FAIL,
-                format!("the connection closed during sign-in ({})", reason.as_str()),
+            // A server that hangs up before signing us in (full, overloaded, or not an
+            // MSNP server after all) is a connection failure, as one that refuses it is.
+            let detail = format!(
+                "{} closed the connection during sign-in ({})",
+                ns.address(),
+                reason.as_str()
             );
-            self.sign_in_failed(e);
+            self.sign_in_failed(Error::api(HResult::SR_CONNECTION_FAILURE, detail));
         }
     }
 

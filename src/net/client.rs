@@ -290,7 +290,7 @@ impl Shared {
         match out {
             ClientOutput::Connect { conn, addr } => {
                 if !s.open {
-                    return s.engine.closed(conn, now);
+                    return s.engine.unreachable(conn, "the network client is closed", now);
                 }
                 let (outbox, inbox) = conn::outbox();
                 s.outboxes.insert(conn, outbox);

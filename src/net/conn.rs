@@ -12,6 +12,11 @@ use tokio::sync::{mpsc, Notify};
 /// is cut off instead of growing our memory without bound.
 pub(crate) const MAX_QUEUED_BYTES: usize = 1 << 20;
 
+/// How long one write may wait for a peer that accepts no bytes at all. A socket task
+/// blocked on such a peer neither reads nor ends, so past this it gives up: the peer
+/// is gone, or does this on purpose.
+pub(crate) const WRITE_STALL: Duration = Duration::from_secs(30);
+
 /// Read size; the engines' decoders bound how much of it they keep.
 const READ_CHUNK: usize = 8192;
 
@@ -98,8 +103,9 @@ pub(crate) async fn pump(
                 Some(bytes) => {
                     inbox.queued.fetch_sub(bytes.len(), Ordering::Relaxed);
                     tokio::select! {
-                        written = wr.write_all(&bytes) => if written.is_err() {
-                            return Ended::ByPeer;
+                        written = tokio::time::timeout(WRITE_STALL, wr.write_all(&bytes)) => match written {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) | Err(_) => return Ended::ByPeer,
                         },
                         _ = kill.notified() => return Ended::ByUs,
                     }

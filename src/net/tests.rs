@@ -202,8 +202,11 @@ fn a_closed_client_fails_fast_instead_of_waiting() {
         close(&a);
         let started = StdInstant::now();
         match a.sign_in() {
-            Err(NetError::Core(e)) => assert_eq!(e.hresult(), HResult::E_FAIL),
-            other => panic!("expected E_FAIL, got {other:?}"),
+            Err(NetError::Core(e)) => {
+                assert_eq!(e.hresult(), HResult::SR_CONNECTION_FAILURE);
+                assert!(e.to_string().contains("the network client is closed"), "{e}");
+            }
+            other => panic!("expected SR_CONNECTION_FAILURE, got {other:?}"),
         }
         assert!(!a.driver.wait_events(WAIT) || !a.driver.take_events().is_empty());
         assert!(started.elapsed() < WAIT, "nothing waited for the timeout");

@@ -1,0 +1,217 @@
+"""Attacks replayed against ``msgr serve`` on loopback, one legitimate client served
+throughout: idle and half-finished sockets, challenge and QRY floods, a reader that
+never reads, ring floods against msgr's client, password guessing. Each asserts the
+attack is bounded and the legitimate client keeps being served within a bound (the
+bounds are generous: they catch starvation, not slowness)."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import msgr
+from msgr.testing import TEST_APP_ID, TEST_APP_KEY, unlock
+
+ALICE, BOB, MALLORY = "alice@example.com", "bob@example.com", "mallory@example.com"
+USERS = [(ALICE, "pw-a"), (BOB, "pw-b"), (MALLORY, "pw-m")]
+#: Loopback addresses of their own, so per-address caps hit the attacker alone.
+ATTACKER, ATTACKER_2 = "127.0.0.2", "127.0.0.3"
+BOUND = 10.0
+
+
+def served(limits: dict[str, float | tuple[int, float]] | None = None) -> msgr.ServerHandle:
+    return msgr.serve(users=USERS, licenses={TEST_APP_ID: TEST_APP_KEY}, limits=limits)
+
+
+class Raw:
+    """A hand-driven MSNP client socket, from a chosen source address."""
+
+    def __init__(self, server: msgr.ServerHandle, source: str = ATTACKER, rcvbuf: int | None = None) -> None:
+        self.sock = socket.socket()
+        if rcvbuf is not None:
+            # Before connecting, so the window the server sees stays small.
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(BOUND)
+        self.sock.bind((source, 0))
+        self.sock.connect(server.address)
+        self.buf = b""
+
+    def send(self, data: str | bytes) -> None:
+        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def line(self) -> str:
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode()
+
+    def until(self, prefix: str) -> str:
+        while not (got := self.line()).startswith(prefix):
+            pass
+        return got
+
+    def closed_within(self, seconds: float) -> bool:
+        """Whether the server closes the socket within ``seconds`` (reading what comes)."""
+        self.sock.settimeout(seconds)
+        deadline = time.monotonic() + seconds
+        try:
+            while time.monotonic() < deadline:
+                if not self.sock.recv(65536):
+                    return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except TimeoutError:
+            return False
+        return False
+
+    def sign_in(self, email: str, password: str) -> None:
+        self.send("VER 1 MSNP7 CVR0\r\nINF 2\r\n")
+        self.until("INF 2")
+        self.send(f"USR 3 MD5 I {email}\r\n")
+        salt = self.until("USR 3").rsplit(" ", 1)[1]
+        self.send(f"USR 4 MD5 S {hashlib.md5((salt + password).encode()).hexdigest()}\r\n")
+        assert self.until("USR 4").startswith("USR 4 OK"), "signed in"
+        self.send("SYN 5 0\r\nCHG 6 NLN\r\n")
+        self.until("CHG 6")
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def raws() -> Iterator[list[Raw]]:
+    made: list[Raw] = []
+    yield made
+    for r in made:
+        r.close()
+
+
+def legit_signs_in(server: msgr.ServerHandle, email: str = ALICE, password: str = "pw-a") -> float:
+    """Signs in and unlocks a session manager; the seconds it took."""
+    start = time.monotonic()
+    with msgr.connect(server.address, email, password, timeout=BOUND) as m:
+        unlock(m.session_manager(), timeout=BOUND)
+    return time.monotonic() - start
+
+
+def test_idle_sockets_past_the_caps_are_refused_and_timed_out(raws: list[Raw]) -> None:
+    with served({"max_per_address": 8, "max_connections": 12, "sign_in": 1.5}) as server:
+        raws.extend(Raw(server) for _ in range(8))
+        extra = Raw(server)
+        raws.append(extra)
+        assert extra.closed_within(2), "a ninth socket from one address is closed at once"
+        # The legitimate client, from another address, is not held up by them.
+        assert legit_signs_in(server) < BOUND
+        # Filling the whole server from two addresses locks newcomers out only until
+        # the idle sockets time out.
+        raws.extend(Raw(server, ATTACKER_2) for _ in range(4))
+        start = time.monotonic()
+        while True:
+            try:
+                assert legit_signs_in(server) < BOUND
+                break
+            except msgr.ConnectionFailureError:
+                assert time.monotonic() - start < BOUND, "never let in"
+                time.sleep(0.2)
+        assert all(r.closed_within(BOUND) for r in raws[:8]), "idle sockets are closed after sign_in"
+
+
+def test_half_a_command_is_not_waited_for_forever(raws: list[Raw]) -> None:
+    with served({"partial": 1.0}) as server:
+        slow = Raw(server)
+        raws.append(slow)
+        slow.send("VER 1 MSNP7 CV")
+        assert slow.closed_within(BOUND)
+        assert legit_signs_in(server) < BOUND
+
+
+def test_a_challenge_and_qry_flood_stays_cheap_and_others_are_served(raws: list[Raw]) -> None:
+    with served() as server:
+        mallory = Raw(server)
+        raws.append(mallory)
+        mallory.sign_in(MALLORY, "pw-m")
+        mallory.send("".join(f"CHL {10 + i}\r\n" for i in range(2000)))
+        bad = "0" * 32
+        mallory.send("".join(f"QRY {5000 + i} {TEST_APP_ID} 32\r\n{bad}" for i in range(2000)))
+        assert legit_signs_in(server) < BOUND
+        answers = [mallory.line() for _ in range(4000)]
+        # The service's own ping after CHG, and 7 requests up to the cap of 8.
+        assert sum(a.startswith("CHL ") for a in answers) == 8
+        assert sum(a.startswith("713 ") for a in answers) == 2000 - 7
+        assert sum(a.startswith("540 ") for a in answers) == 2000, "every QRY answered, none dropped"
+
+
+def test_a_switchboard_member_that_never_reads_is_cut_off_and_others_are_served(raws: list[Raw]) -> None:
+    with served() as server:
+        bob, mallory = Raw(server, ATTACKER_2), Raw(server)
+        raws.extend([bob, mallory])
+        bob.sign_in(BOB, "pw-b")
+        mallory.sign_in(MALLORY, "pw-m")
+        bob.send("XFR 7 SB\r\n")
+        cookie = bob.until("XFR 7").rsplit(" ", 1)[1]
+        board = Raw(server, ATTACKER_2)
+        raws.append(board)
+        board.send(f"USR 1 {BOB} {cookie}\r\nCAL 2 {MALLORY}\r\n")
+        ring = mallory.until("RNG ").split(" ")
+        seat = Raw(server, rcvbuf=4096)
+        raws.append(seat)
+        seat.send(f"ANS 1 {MALLORY} {ring[4]} {ring[1]}\r\n")
+        seat.until("ANS 1 OK")
+        # Bob talks, Mallory never reads: her queue on the server reaches its bound
+        # (1 MiB beyond what the sockets hold) and she is cut off, not buffered for.
+        body = b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n" + b"x" * 1400
+        burst = b"".join(b"MSG %d N %d\r\n" % (3 + i, len(body)) + body for i in range(4000))
+        board.sock.sendall(burst)
+        assert seat.closed_within(BOUND), "cut off"
+        # Everyone else is still served.
+        assert legit_signs_in(server) < BOUND
+
+
+def test_a_ring_flood_against_msgrs_client_opens_one_switchboard(raws: list[Raw]) -> None:
+    with served() as server, msgr.connect(server.address, ALICE, "pw-a") as alice:
+        mallory = Raw(server)
+        raws.append(mallory)
+        mallory.sign_in(MALLORY, "pw-m")
+        mallory.send("XFR 7 SB\r\n")
+        cookie = mallory.until("XFR 7").rsplit(" ", 1)[1]
+        board = Raw(server)
+        raws.append(board)
+        board.send(f"USR 1 {MALLORY} {cookie}\r\n")
+        board.until("USR 1 OK")
+        board.send("".join(f"CAL {2 + i} {ALICE}\r\n" for i in range(1400)))
+        answers = [board.line() for _ in range(1400)]
+        rung = sum(" RINGING " in a for a in answers)
+        # Once Alice has joined, 215 (already there); before, at most 20 rings (713).
+        assert 1 <= rung <= 20, f"{rung} rings"
+        time.sleep(0.5)
+        ans = [e for e in alice.service.trace if e.command == "ANS" and e.direction == "C->S"]
+        assert len(ans) <= 1, f"one switchboard joined, not {len(ans)}"
+        # Alice is still served: a message to Bob goes through.
+        with msgr.connect(server.address, BOB, "pw-b") as bob:
+            got: list[str] = []
+            bob.on_text_received = lambda sender, text: got.append(text)
+            alice.send_text(BOB, "still here")
+            bob.wait_for(lambda: got, BOUND)
+
+
+def test_password_guessing_is_slowed_per_account_and_address(raws: list[Raw]) -> None:
+    with served() as server:
+        for i in range(5):
+            guess = Raw(server)
+            raws.append(guess)
+            guess.send(f"VER 1 MSNP7 CVR0\r\nINF 2\r\nUSR 3 MD5 I {ALICE}\r\n")
+            guess.until("USR 3")
+            guess.send(f"USR 4 MD5 S {'0' * 32}\r\n")
+            assert guess.line() == "911 4"
+        # Alice's budget is spent: even her right password waits for it to refill.
+        with pytest.raises(msgr.AuthenticationFailedError):
+            msgr.connect(server.address, ALICE, "pw-a", timeout=BOUND)
+        # Bob is not held up by the attack on Alice.
+        assert legit_signs_in(server, BOB, "pw-b") < BOUND
