@@ -43,7 +43,7 @@ def _limit(text: str) -> tuple[str, float | tuple[int, float]]:
         raise argparse.ArgumentTypeError(f"expected NAME=NUMBER or NAME=BURST/SECONDS, got {text!r}") from None
 
 
-def _secret_lines(path: str | None, variable: str, what: str) -> list[tuple[str, ...]]:
+def _secret_lines(path: str | None, variable: str, shape: str) -> list[tuple[str, ...]]:
     """Secrets kept off the command line (where `ps` shows them): ``EMAIL:PASSWORD`` or
     ``ID:KEY`` lines (everything after the first colon is the secret) from a file, and
     from the environment variable, one per line (a comma may be part of a secret). Blank
@@ -61,7 +61,8 @@ def _secret_lines(path: str | None, variable: str, what: str) -> list[tuple[str,
                 continue
             parts = line.split(":", 1)
             if len(parts) < 2 or not all(parts[:2]):
-                raise ValueError(f"{variable if not path else path}: expected {what.upper()} lines, got {line!r}")
+                where = variable if text is texts[-1] else path
+                raise ValueError(f"{where}: expected {shape} lines, got {line!r}")
             found.append(tuple(parts))
     return found
 
@@ -174,8 +175,8 @@ def serve_main(args: Any) -> int:
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="msgr: %(name)s: %(message)s", stream=sys.stderr)
     try:
-        users = args.user + _secret_lines(args.users_file, "MSGR_USERS", "user")
-        licenses = args.license + _secret_lines(args.licenses_file, "MSGR_LICENSES", "license")
+        users = args.user + _secret_lines(args.users_file, "MSGR_USERS", "EMAIL:PASSWORD")
+        licenses = args.license + _secret_lines(args.licenses_file, "MSGR_LICENSES", "ID:KEY")
     except (OSError, ValueError) as exc:
         print(f"msgr: {exc}", file=sys.stderr)
         return 2

@@ -83,9 +83,14 @@ impl Embedded {
         for write in self.service.directory().writes() {
             store.apply(&write)?;
         }
-        self.service.attach_store(snapshot);
         self.store = Some(store);
-        Ok(())
+        self.service.attach_store(snapshot);
+        // What attaching wrote (passwords now kept hashed) is applied inline.
+        self.pump();
+        match self.service.admin_outcome() {
+            Some(outcome) => outcome,
+            None => Err(Error::api(HResult::E_FAIL, "the store did not take every write")),
+        }
     }
 
     pub fn service(&self) -> &ServiceEngine {

@@ -172,8 +172,12 @@ impl Server {
         for write in s.engine.directory().writes() {
             store.apply(&write)?;
         }
-        s.engine.attach_store(snapshot);
         s.writer = Some(tx);
+        // Attaching may write (passwords that are now to be kept hashed): those go out
+        // at once, and this waits for them below, as an owner operation does.
+        s.engine.attach_store(snapshot);
+        let now = self.shared.clock.now();
+        s.flush(now);
         drop(s);
         let shared = self.shared.clone();
         std::thread::Builder::new()
@@ -186,7 +190,7 @@ impl Server {
                 }
             })
             .map_err(|e| Error::api(HResult::E_FAIL, format!("cannot start the store's writer: {e}")))?;
-        Ok(())
+        self.admin(|_| Ok(()))
     }
 
     /// Runs an owner operation (`add_user`, `license`) and waits until its writes are

@@ -271,3 +271,25 @@ fn an_unreachable_server_is_a_connection_failure_with_the_system_error() {
         }
     });
 }
+
+#[test]
+fn a_store_from_an_msnp7_service_is_rehashed_by_one_without_it() {
+    let dir = std::env::temp_dir().join(format!("msgr-rehash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("r.sqlite");
+    let _ = std::fs::remove_file(&path);
+    {
+        let server = crate::net::Server::bind("127.0.0.1:0", testkit::service_config(1)).unwrap();
+        server.attach_store(&path).unwrap();
+        server.admin(|e| e.add_user(ALICE, "pw-a", None)).unwrap();
+    }
+    let mut config = testkit::service_config(1);
+    config.dialects = vec![crate::proto::Dialect::Msnp11];
+    let server = crate::net::Server::bind("127.0.0.1:0", config).unwrap();
+    server.attach_store(&path).unwrap();
+    let snap = crate::store::Store::open(&path).unwrap().load().unwrap();
+    assert!(snap.accounts[0].password.is_hashed(), "{:?}", snap.accounts);
+    assert!(server.with_engine(|e| e.directory().account(ALICE).unwrap().password.is_hashed()));
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
