@@ -4,6 +4,7 @@ database readable by its owner alone, secrets kept off the command line, and wha
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import stat
@@ -20,7 +21,9 @@ ALICE, BOB = "alice@example.com", "bob@example.com"
 
 
 def stored(db: Path) -> dict[str, tuple[str, int]]:
-    with sqlite3.connect(db) as c:
+    # closing(): sqlite3's own context manager ends the transaction, not the connection,
+    # and a reader left open pins an old snapshot of the WAL.
+    with contextlib.closing(sqlite3.connect(db)) as c:
         return {name: (password, hashed) for name, password, hashed in c.execute("SELECT name, password, hashed FROM accounts")}
 
 
