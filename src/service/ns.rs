@@ -78,6 +78,10 @@ impl NsConn {
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         self.challenges.iter().map(|c| c.expires).min()
     }
+
+    pub(super) fn challenge_count(&self) -> usize {
+        self.challenges.len()
+    }
 }
 
 /// Seconds a client may wait before its next `PNG` (MSNP9+ `QNG`); more than the 5
@@ -323,6 +327,7 @@ impl ServiceEngine {
                 for sb in self.sb_conns_of(&account.sign_in_name) {
                     self.close(sb);
                 }
+                self.drop_tickets_of(&account.sign_in_name);
             }
         }
         let dialect = self.ns(conn).and_then(|ns| {

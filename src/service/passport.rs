@@ -56,6 +56,10 @@ pub(super) struct Tickets {
 }
 
 impl Tickets {
+    pub(super) fn len(&self) -> usize {
+        self.issued.len()
+    }
+
     fn prune(&mut self, now: Instant) {
         self.issued.retain(|_, t| t.expires > now);
         while self.issued.len() >= MAX_TICKETS {
