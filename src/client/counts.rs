@@ -70,10 +70,18 @@ mod tests {
         let (sa, _) = p.invite();
         let c = p.a.read(|c| c.counts());
         assert_eq!((c.lock_objects, c.sessions, c.live_sessions), (1, 1, 1), "{c:?}");
-        assert_eq!((c.ns_connections, c.sb_links, c.sb_queued, c.awaiting), (1, 1, 0, 0), "{c:?}");
+        assert_eq!(
+            (c.ns_connections, c.sb_links, c.sb_queued, c.awaiting),
+            (1, 1, 0, 0),
+            "{c:?}"
+        );
         p.a.sign_out();
         let c = p.a.read(|c| c.counts());
-        assert_eq!((c.sessions, c.live_sessions, c.ns_connections, c.sb_links), (1, 0, 0, 0), "{c:?}");
+        assert_eq!(
+            (c.sessions, c.live_sessions, c.ns_connections, c.sb_links),
+            (1, 0, 0, 0),
+            "{c:?}"
+        );
         p.a.call(|c, _| {
             c.release_object(sa);
             Ok(())
@@ -81,6 +89,10 @@ mod tests {
         .unwrap();
         assert_eq!(p.a.read(|c| c.counts().sessions), 0);
         let b = p.b.read(|c| c.counts());
-        assert_eq!((b.live_sessions, b.sb_links), (0, 0), "the peer's side ended too: {b:?}");
+        assert_eq!(
+            (b.live_sessions, b.sb_links),
+            (0, 0),
+            "the peer's side ended too: {b:?}"
+        );
     }
 }
