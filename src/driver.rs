@@ -114,6 +114,23 @@ impl ServiceDriver {
         }
     }
 
+    /// The engine's counts, read without carrying anything out.
+    pub fn counts(&self) -> crate::service::ServiceCounts {
+        match self {
+            ServiceDriver::Embedded(hub) => lock_hub(hub).service().counts(),
+            ServiceDriver::Tcp(server) => server.read_engine(ServiceEngine::counts),
+        }
+    }
+
+    /// Connections the transport itself holds: the hub's links, or the server's
+    /// sockets. A leak here is one the engine cannot see.
+    pub fn transport_connections(&self) -> usize {
+        match self {
+            ServiceDriver::Embedded(hub) => lock_hub(hub).link_count(),
+            ServiceDriver::Tcp(server) => server.socket_count(),
+        }
+    }
+
     /// Runs an owner operation (`add_user`, `license`); returns once its writes are
     /// durable, with a failed write as its error.
     pub fn admin<T>(&self, f: impl FnOnce(&mut ServiceEngine) -> Result<T>) -> Result<T> {

@@ -22,6 +22,7 @@ from .errors import *  # noqa: F403 - one class per HRESULT, listed in errors.__
 from .errors import LockError, MsgrError, SessionError, error_for
 from . import diagram as _diagram  # noqa: F401 - attaches transitions()/diagram() to the enums
 from .contact import Contact
+from .counts import ClientCounts, ServiceCounts
 from .eventlog import EventLog, LoggedEvent
 from .lock import MsgrLock
 from .manager import MsgrSessionManager
@@ -43,6 +44,8 @@ __all__ = [
     "MessengerPriv",
     "MsgrSession",
     "Contact",
+    "ServiceCounts",
+    "ClientCounts",
     "EventLog",
     "LoggedEvent",
     "Trace",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from . import _args, _core
+from .counts import ServiceCounts
 from .errors import FailError
 
 
@@ -50,6 +51,13 @@ class ServiceOperations:
     def users(self) -> dict[str, str]:
         """Every account: sign-in name -> friendly name."""
         return dict(self._service.accounts())
+
+    def counts(self) -> ServiceCounts:
+        """What the service holds live now (``msgr.ServiceCounts``): connections,
+        signed-in users, switchboards, outstanding cookies, tickets and challenges,
+        writes in flight. Reading changes nothing. Once every user has signed out and
+        their connections have closed, every count is zero (``.idle``)."""
+        return ServiceCounts._from_core(self._service.counts())
 
     def is_online(self, email: str) -> bool:
         """Whether the account is signed in now."""

@@ -18,6 +18,7 @@ from .lock import MsgrLock, _EventSource
 from .manager import MsgrSessionManager
 from .priv import MessengerPriv
 from .contact import Contact
+from .counts import ClientCounts
 from .enums import HResult
 from .session import MsgrSession
 from .trace import Trace
@@ -306,6 +307,13 @@ class Messenger(_EventSource):
         if not callable(predicate):
             raise TypeError(f"predicate must be callable, not {type(predicate).__name__}")
         return self._service._wait_for(predicate, _args.seconds(timeout))
+
+    def counts(self) -> ClientCounts:
+        """What this Messenger holds live now (``msgr.ClientCounts``): objects,
+        sessions and those under way, its notification and switchboard connections,
+        queued messages, awaited calls. Reading changes nothing. Signed out, with its
+        sessions ended, ``.idle`` is true."""
+        return ClientCounts._from_core(self._core.counts())
 
     def send_text(self, user: str | Contact, text: str) -> None:
         """Sends ``text`` to ``user`` as a plain instant message (``text/plain`` on the

@@ -5,6 +5,7 @@
 
 mod apps;
 mod contacts;
+mod counts;
 #[cfg(test)]
 mod dialect_tests;
 mod error_codes;
@@ -31,6 +32,7 @@ use crate::wire::{Command, Direction};
 
 pub use apps::{AppRegistration, MAX_APPS, MAX_GUID, MAX_NAME, MAX_PATH, MAX_URL};
 pub use contacts::{notification_site_id, ContactInfo, MAX_ALERT_SITES};
+pub use counts::ClientCounts;
 pub use error_codes::msnp_error_meaning;
 pub use locks::{LockMode, ObjectKind};
 pub use sessions::{

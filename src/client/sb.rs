@@ -183,6 +183,14 @@ impl Links {
     pub(super) fn owns(&self, conn: ConnId) -> bool {
         self.links.iter().any(|l| l.conn == Some(conn))
     }
+
+    pub(super) fn len(&self) -> usize {
+        self.links.len()
+    }
+
+    pub(super) fn queued(&self) -> usize {
+        self.links.iter().map(|l| l.queue.len()).sum()
+    }
 }
 
 impl ClientEngine {

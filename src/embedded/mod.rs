@@ -97,6 +97,11 @@ impl Embedded {
         &self.service
     }
 
+    /// Connections joining a client engine to the service.
+    pub fn link_count(&self) -> usize {
+        self.links.len()
+    }
+
     pub fn service_mut(&mut self) -> &mut ServiceEngine {
         &mut self.service
     }

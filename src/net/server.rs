@@ -160,6 +160,16 @@ impl Server {
         self.shared.step(|e, _| f(e))
     }
 
+    /// Reads the engine under its lock; nothing is sent.
+    pub fn read_engine<T>(&self, f: impl FnOnce(&ServiceEngine) -> T) -> T {
+        f(&lock(&self.shared.state).engine)
+    }
+
+    /// Sockets open (each has an outbox until it closes).
+    pub fn socket_count(&self) -> usize {
+        lock(&self.shared.state).outboxes.len()
+    }
+
     /// Keeps accounts, licences and contact lists in a SQLite file. What it holds is
     /// loaded and what the service already has is written to it, here; later writes go
     /// to a writer thread, off the async workers, and whatever depends on one waits

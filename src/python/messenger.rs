@@ -118,6 +118,11 @@ impl PyMessenger {
         self.read(py, |c| Ok(c.object_counts()))
     }
 
+    /// The live state the core holds for this Messenger, as (name, count) pairs.
+    fn counts(&self, py: Python<'_>) -> PyResult<Vec<(&'static str, usize)>> {
+        self.read(py, |c| Ok(super::counts::client(&c.counts())))
+    }
+
     fn lock_status(&self, py: Python<'_>, obj: u64) -> PyResult<u8> {
         Ok(self.read(py, |c| c.lock_status(obj))? as u8)
     }

@@ -2,6 +2,7 @@
 //! the pure core; the Python package (python/msgr) builds the public API on top.
 
 mod convert;
+mod counts;
 mod embedded;
 mod journal;
 mod messenger;

@@ -75,6 +75,12 @@ impl PyServiceCore {
         self.with_engine(py, |e| e.directory().licensed_app_ids().map(str::to_string).collect())
     }
 
+    /// The live state the service holds, as (name, count) pairs: the engine's, and the
+    /// transport's own connections (hub links or sockets).
+    fn counts(&self, py: Python<'_>) -> Vec<(&'static str, usize)> {
+        py.detach(|| super::counts::service(&self.driver.counts(), self.driver.transport_connections()))
+    }
+
     fn is_online(&self, py: Python<'_>, sign_in_name: &str) -> bool {
         self.with_engine(py, |e| e.is_online(sign_in_name))
     }

@@ -4,6 +4,7 @@
 //! and the time; it answers with [`ServiceOutput`]s. It never touches a socket or a clock.
 
 mod alerts;
+mod counts;
 #[cfg(test)]
 mod dialect_tests;
 mod directory;
@@ -30,6 +31,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 pub use alerts::{Alert, MAX_ALERT_BODY};
+pub use counts::ServiceCounts;
 pub use directory::{Account, AddRefusal, Directory, Snapshot, Write, MAX_LIST};
 pub use limits::{LimitValue, Limits, Rate};
 pub use lists::contact_guid;
@@ -612,6 +614,7 @@ impl ServiceEngine {
                         log::info!(target: LOG, "{user} signed out on connection {conn}: {why}");
                         self.online.remove(&key);
                         self.broadcast_presence(user, false);
+                        self.drop_tickets_of(user);
                         // A user who is gone is gone from every conversation too.
                         for sb in self.sb_conns_of(user) {
                             self.close(sb);

@@ -78,6 +78,10 @@ impl NsConn {
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         self.challenges.iter().map(|c| c.expires).min()
     }
+
+    pub(super) fn challenge_count(&self) -> usize {
+        self.challenges.len()
+    }
 }
 
 /// The answer to a rate limit: `713`, "calling too rapidly" (msnp8-12.md §l).
@@ -337,6 +341,7 @@ impl ServiceEngine {
                 for sb in self.sb_conns_of(&account.sign_in_name) {
                     self.close(sb);
                 }
+                self.drop_tickets_of(&account.sign_in_name);
             }
         }
         let dialect = self.ns(conn).and_then(|ns| {

@@ -61,6 +61,10 @@ pub(super) struct Tickets {
 }
 
 impl Tickets {
+    pub(super) fn len(&self) -> usize {
+        self.issued.len()
+    }
+
     fn prune(&mut self, now: Instant) {
         while let Some(oldest) = self.by_age.front() {
             let expired = self.issued.get(oldest).is_none_or(|t| t.expires <= now);

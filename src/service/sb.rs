@@ -128,6 +128,11 @@ impl ServiceEngine {
         }
     }
 
+    /// A user who is gone is gone from every conversation: their cookies go too.
+    pub(super) fn drop_tickets_of(&mut self, user: &str) {
+        self.tickets.retain(|_, t| !t.user.eq_ignore_ascii_case(user));
+    }
+
     fn new_ticket(&mut self, user: &str, kind: TicketKind, now: Instant) -> String {
         self.tickets.prune(now);
         let cookie = self.unique_hex(20, |e, c| e.tickets.live.contains_key(c));
@@ -383,6 +388,9 @@ impl ServiceEngine {
         let rest: Vec<ConnId> = board.members.iter().map(|(c, _)| *c).collect();
         if rest.is_empty() {
             self.switchboards.remove(&sb_id);
+            // A call into it could only be refused now.
+            self.tickets
+                .retain(|_, t| !matches!(&t.kind, TicketKind::Join { sb } if *sb == sb_id));
         }
         for c in rest {
             self.sb_reply(c, Reply::Bye { account: user.clone() });
