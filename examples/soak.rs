@@ -43,14 +43,20 @@ fn cycle(address: &str, a_email: &str, b_email: &str, drop_hard: bool) {
         });
         if cancel {
             a.call(|c, now| c.cancel(sa, 0x8100_0606, None, now)).unwrap();
-            b.until("cancelled", |c| c.session(sb).is_ok_and(|s| s.state() == SessionState::Cancelled));
+            b.until("cancelled", |c| {
+                c.session(sb).is_ok_and(|s| s.state() == SessionState::Cancelled)
+            });
         } else {
             b.call(|c, now| c.accept(sb, Some("ok"), now)).unwrap();
             b.call(|c, _| c.launch_decided(sb, true, None)).unwrap();
-            a.until("connected", |c| c.session(sa).is_ok_and(|s| s.state() == SessionState::Connected));
+            a.until("connected", |c| {
+                c.session(sa).is_ok_and(|s| s.state() == SessionState::Connected)
+            });
             let id = a.call(|c, _| Ok(c.new_text_id())).unwrap();
             a.driver
-                .call_and_wait(a.m, Waiting::Text(id), WAIT, |c, now| c.send_text(id, b_email, "hi", now))
+                .call_and_wait(a.m, Waiting::Text(id), WAIT, |c, now| {
+                    c.send_text(id, b_email, "hi", now)
+                })
                 .expect("a message");
         }
     }
@@ -92,7 +98,10 @@ fn main() {
             std::thread::Builder::new()
                 .stack_size(256 * 1024)
                 .spawn(move || {
-                    let (a, b) = (format!("soak{}@example.com", 2 * i), format!("soak{}@example.com", 2 * i + 1));
+                    let (a, b) = (
+                        format!("soak{}@example.com", 2 * i),
+                        format!("soak{}@example.com", 2 * i + 1),
+                    );
                     let mut n = 0u64;
                     while !stop.load(Ordering::Relaxed) {
                         let ok = catch_unwind(AssertUnwindSafe(|| cycle(&address, &a, &b, n % 2 == 1))).is_ok();

@@ -27,7 +27,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 import msgr
 from msgr.testing import TEST_APP_ID, TEST_APP_KEY, TEST_APP_NAME, TEST_APP_PATH, TEST_APP_URL, TEST_GUID
 
-from model_world import RESTING, CANCEL_CODES, LOCK_CELLS, LOCK_GUARD, PASSWORDS, TERMINAL, USERS, World, User, Tracked
+from model_world import RESTING, CANCEL_CODES, LOCK_CELLS, LOCK_GUARD, PASSWORDS, TERMINAL, UNTHROTTLED, USERS, World, User, Tracked
 
 S = msgr.SessionState
 L = msgr.LockStatus
@@ -322,7 +322,7 @@ def test_the_embedded_service_keeps_to_the_tables() -> None:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[msgr.ServerHandle]:
-    with msgr.serve("127.0.0.1", 0, seed=3, users=list(USERS), licenses=[(TEST_APP_ID, TEST_APP_KEY)]) as handle:
+    with msgr.serve("127.0.0.1", 0, seed=3, users=list(USERS), licenses=[(TEST_APP_ID, TEST_APP_KEY)], limits=UNTHROTTLED) as handle:
         yield handle
 
 

@@ -30,6 +30,8 @@ use crate::proto::{ConnId, Dialect, Instant, CHALLENGE_TIMEOUT};
 use crate::trace::Crossing;
 use crate::wire::{Command, Direction};
 
+use sb::MsgKind;
+
 pub use apps::{AppRegistration, MAX_APPS, MAX_GUID, MAX_NAME, MAX_PATH, MAX_URL};
 pub use contacts::{notification_site_id, ContactInfo, MAX_ALERT_SITES};
 pub use counts::ClientCounts;
@@ -576,6 +578,7 @@ impl ClientEngine {
             .into_iter()
             .chain(self.sessions_next_deadline())
             .chain(self.ns_next_deadline())
+            .chain(self.sb_next_deadline())
             .min()
     }
 
@@ -583,6 +586,7 @@ impl ClientEngine {
         self.ns_tick(now);
         self.locks_tick(now);
         self.sessions_tick(now);
+        self.sb_tick(now);
     }
 
     /// The next thing for the driver to do. A message is traced here, as it leaves,
@@ -626,8 +630,18 @@ impl ClientEngine {
     /// The driver stopped waiting: a failure that comes later is an event instead
     /// (`OnSendError` for an invitation).
     pub fn abandon(&mut self, call: Waiting) {
-        if let Some(Some(Err(error))) = self.awaiting.remove(&call) {
-            self.unawaited_failure(call, error);
+        match self.awaiting.remove(&call) {
+            Some(Some(Err(error))) => self.unawaited_failure(call, error),
+            // Still queued behind a switchboard that never became ready: the caller
+            // was told it timed out, so it must not go out later behind their back.
+            Some(None) => match call {
+                Waiting::Invite(obj) if self.sb_withdraw(obj, MsgKind::Invite) => self.sessions_invite_withdrawn(obj),
+                Waiting::Text(id) if self.sb_withdraw(id, MsgKind::Text) => {
+                    self.texts.remove(&id);
+                }
+                _ => {}
+            },
+            _ => {}
         }
     }
 

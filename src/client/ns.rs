@@ -268,7 +268,7 @@ impl ClientEngine {
                     caller,
                     friendly,
                 },
-            ) => self.sb_ring(session, address, cookie, caller, friendly),
+            ) => self.sb_ring(session, address, cookie, caller, friendly, now),
             (_, Reply::Chl { trid: 0, challenge }) => self.ns_answer_ping(&challenge),
             (_, Reply::Chl { trid, challenge }) => self.locks_challenge(trid, &challenge, now),
             (_, Reply::Qry { trid }) => self.ns_verdict(trid, true, now),

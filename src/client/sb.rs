@@ -3,6 +3,7 @@
 //! the peer has joined (msnp.md §c).
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use crate::error::Error;
 use crate::hresult::HResult;
@@ -16,6 +17,11 @@ use super::{ClientEngine, ClientOutput, ObjId, LOG};
 
 /// Switchboards a client keeps open at once; rings past it are ignored.
 pub const MAX_SWITCHBOARDS: usize = 64;
+
+/// How long a switchboard may take to carry messages: from `XFR` (or `RNG`) to the
+/// peer's `JOI` (or our `ANS` answered). A peer who vanished while ringing never
+/// joins, and nothing on the wire says so; past this the link is given up.
+pub const SB_SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What an invitation message was for, to report the right send failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +98,8 @@ pub(super) enum SbFailure {
     Closed,
     /// The switchboard could not deliver a message (`NAK`).
     NotDelivered,
+    /// The peer did not join within [`SB_SETUP_TIMEOUT`].
+    NoAnswer,
 }
 
 impl SbFailure {
@@ -133,6 +141,14 @@ impl SbFailure {
                 unsent,
                 format!("the switchboard could not deliver the {} to {peer}", kind.noun()),
             ),
+            SbFailure::NoAnswer => Error::api(
+                HResult::SR_CONNECTION_FAILURE,
+                format!(
+                    "{peer} did not join the switchboard within {} s; the {} did not go out",
+                    SB_SETUP_TIMEOUT.as_secs(),
+                    kind.noun()
+                ),
+            ),
         }
     }
 }
@@ -143,6 +159,8 @@ struct Link {
     addr: Option<String>,
     peer: String,
     stage: Stage,
+    /// When the link is given up unless it is ready by then.
+    setup_deadline: Instant,
     decoder: Decoder,
     next_trid: u32,
     queue: Vec<(ObjId, MsgKind, Vec<u8>)>,
@@ -150,12 +168,13 @@ struct Link {
 }
 
 impl Link {
-    fn new(peer: &str, stage: Stage, conn: Option<ConnId>) -> Self {
+    fn new(peer: &str, stage: Stage, conn: Option<ConnId>, now: Instant) -> Self {
         Link {
             conn,
             addr: None,
             peer: peer.to_string(),
             stage,
+            setup_deadline: now + SB_SETUP_TIMEOUT,
             decoder: Decoder::new(Direction::ServerToClient),
             next_trid: 1,
             queue: Vec::new(),
@@ -213,7 +232,7 @@ impl ClientEngine {
             kind: "SB".into(),
         }) {
             Some(trid) => {
-                let mut link = Link::new(peer, Stage::AwaitXfr { trid }, None);
+                let mut link = Link::new(peer, Stage::AwaitXfr { trid }, None, now);
                 link.queue.push((obj, kind, payload));
                 self.sbs.links.push(link);
             }
@@ -261,7 +280,15 @@ impl ClientEngine {
     }
 
     /// `RNG <session> <addr> CKI <cookie> <caller> <name>`: someone wants to talk.
-    pub(super) fn sb_ring(&mut self, session: String, addr: String, cookie: String, caller: String, friendly: String) {
+    pub(super) fn sb_ring(
+        &mut self,
+        session: String,
+        addr: String,
+        cookie: String,
+        caller: String,
+        friendly: String,
+        now: Instant,
+    ) {
         // One switchboard per peer, and only so many in all: a peer ringing us a
         // thousand times must not make us open a thousand connections.
         if self.sbs.links.iter().any(|l| l.peer.eq_ignore_ascii_case(&caller)) {
@@ -281,6 +308,7 @@ impl ClientEngine {
                 session: Some(session),
             },
             Some(conn),
+            now,
         );
         link.addr = Some(addr.clone());
         self.sbs.links.push(link);
@@ -479,15 +507,62 @@ impl ClientEngine {
         }
     }
 
+    pub(super) fn sb_next_deadline(&self) -> Option<Instant> {
+        self.sbs
+            .links
+            .iter()
+            .filter(|l| l.stage != Stage::Ready)
+            .map(|l| l.setup_deadline)
+            .min()
+    }
+
+    /// Gives up the links that were not ready in time: what they queued fails.
+    pub(super) fn sb_tick(&mut self, now: Instant) {
+        while let Some(i) = self
+            .sbs
+            .links
+            .iter()
+            .position(|l| l.stage != Stage::Ready && l.setup_deadline <= now)
+        {
+            self.sb_close_link(i);
+            self.sb_fail(i, &SbFailure::NoAnswer, now);
+        }
+    }
+
+    /// Takes back a message of ours still queued for a switchboard being set up,
+    /// because its caller stopped waiting; a link left with nothing to carry closes.
+    /// Whether it was still queued (false: it went out, or failed, already).
+    pub(super) fn sb_withdraw(&mut self, obj: ObjId, kind: MsgKind) -> bool {
+        let found = self.sbs.links.iter().enumerate().find_map(|(i, l)| {
+            let at = l.queue.iter().position(|&(o, k, _)| o == obj && k == kind)?;
+            Some((i, at))
+        });
+        let Some((i, at)) = found else { return false };
+        let link = &mut self.sbs.links[i];
+        link.queue.remove(at);
+        if link.queue.is_empty() && link.stage != Stage::Ready {
+            self.sb_close_link(i);
+            self.sbs.links.remove(i);
+        }
+        true
+    }
+
+    /// Leaves link `i` on the wire (it stays in the table for the caller to remove).
+    fn sb_close_link(&mut self, i: usize) {
+        let link = &self.sbs.links[i];
+        if let Some(conn) = link.conn {
+            if !matches!(link.stage, Stage::AwaitConnect { .. }) {
+                self.send(conn, Request::Out.to_command(None));
+            }
+            self.out.push_back(ClientOutput::Close { conn });
+        }
+    }
+
     /// Leaves every switchboard (sign-out).
     pub(super) fn sb_leave_all(&mut self) {
-        for link in std::mem::take(&mut self.sbs.links) {
-            if let Some(conn) = link.conn {
-                if !matches!(link.stage, Stage::AwaitConnect { .. }) {
-                    self.send(conn, Request::Out.to_command(None));
-                }
-                self.out.push_back(ClientOutput::Close { conn });
-            }
+        for i in 0..self.sbs.links.len() {
+            self.sb_close_link(i);
         }
+        self.sbs.links.clear();
     }
 }

@@ -683,6 +683,15 @@ impl ClientEngine {
         }
     }
 
+    /// An invitation whose caller stopped waiting before it went out: `READY` again.
+    pub(super) fn sessions_invite_withdrawn(&mut self, obj: ObjId) {
+        if self.apply(obj, Input::SendFailed, None) {
+            if let Ok(s) = self.session_mut(obj) {
+                s.peer = None;
+            }
+        }
+    }
+
     /// The invitation went out on a switchboard.
     pub(super) fn sessions_invite_sent(&mut self, obj: ObjId, now: Instant) {
         if self.apply(obj, Input::InvitationSent, None) {

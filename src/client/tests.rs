@@ -180,6 +180,17 @@ fn sent_lines(outputs: &[ClientOutput]) -> Vec<String> {
         .collect()
 }
 
+/// The outputs for connection `conn`.
+fn on_conn(outputs: &[ClientOutput], conn: u64) -> Vec<ClientOutput> {
+    let on = |o: &&ClientOutput| match o {
+        ClientOutput::Send { conn: c, .. }
+        | ClientOutput::Close { conn: c }
+        | ClientOutput::Connect { conn: c, .. } => *c == conn,
+        _ => false,
+    };
+    outputs.iter().filter(on).cloned().collect()
+}
+
 #[test]
 fn signing_out_while_an_invitation_waits_for_its_switchboard_fails_it() {
     use crate::client::Waiting;
@@ -198,26 +209,85 @@ fn signing_out_while_an_invitation_waits_for_its_switchboard_fails_it() {
 }
 
 #[test]
-fn an_invitation_that_fails_after_its_caller_gave_up_is_a_send_error() {
+fn an_invitation_whose_caller_gave_up_is_withdrawn_and_never_goes_out_later() {
     use crate::client::{ClientEvent, Waiting};
-    use crate::hresult::HResult;
     let (mut c, manager) = scripted_signed_in();
     let s = c.create_session(manager).unwrap();
     c.set_application(s, crate::testkit::GUID).unwrap();
     c.invite(s, "b@example.com", None, Duration::ZERO).unwrap();
     c.abandon(Waiting::Invite(s));
-    // The notification server refuses the switchboard.
-    let xfr_trid = 7;
-    c.receive(1, format!("913 {xfr_trid}\r\n").as_bytes(), Duration::ZERO);
-    let events: Vec<ClientEvent> = std::iter::from_fn(|| c.poll_event()).collect();
+    assert_eq!(c.session(s).unwrap().state(), SessionState::Ready);
+    assert_eq!(c.session(s).unwrap().phase, crate::session::Phase::Ready);
+    assert_eq!((c.counts().sb_links, c.counts().sb_queued), (0, 0));
+    // The switchboard comes after all: nobody wants it any more.
+    drain_outputs(&mut c);
+    c.receive(1, b"XFR 7 SB 127.0.0.1:1864 CKI k\r\n", Duration::ZERO);
+    assert_eq!(drain_outputs(&mut c), []);
+    let events = drain_events(&mut c);
     assert!(
-        events.contains(&ClientEvent::SendError {
-            obj: s,
-            hr: HResult::SR_INVITATION_SEND_FAILURE
-        }),
+        !events.iter().any(|e| matches!(e, ClientEvent::SendError { .. })),
         "{events:?}"
     );
+    // And the session can invite again.
+    c.invite(s, "b@example.com", None, Duration::ZERO).unwrap();
+}
+
+#[test]
+fn an_invitation_given_up_while_ringing_closes_the_switchboard() {
+    use crate::client::Waiting;
+    let (mut c, s) = invite_up_to_cal();
+    c.receive(2, b"CAL 2 RINGING 11752013\r\n", Duration::ZERO);
+    c.abandon(Waiting::Invite(s));
+    assert_eq!(
+        sent_lines(&drain_outputs(&mut c)),
+        ["OUT"],
+        "the switchboard is left, not kept for a peer who may never come"
+    );
     assert_eq!(c.session(s).unwrap().state(), SessionState::Ready);
+    assert_eq!((c.counts().sb_links, c.counts().sb_queued), (0, 0));
+}
+
+#[test]
+fn a_peer_who_never_joins_is_given_up_after_the_setup_timeout() {
+    use crate::client::sb::SB_SETUP_TIMEOUT;
+    use crate::client::Waiting;
+    let (mut c, s) = invite_up_to_cal();
+    c.receive(2, b"CAL 2 RINGING 11752013\r\n", Duration::ZERO);
+    assert_eq!(c.next_deadline(), Some(SB_SETUP_TIMEOUT));
+    c.tick(SB_SETUP_TIMEOUT - Duration::from_millis(1));
+    assert!(!c.outcome_known(Waiting::Invite(s)));
+    c.tick(SB_SETUP_TIMEOUT);
+    let error = c.take_outcome(Waiting::Invite(s)).expect("decided").unwrap_err();
+    assert_eq!(error.hresult(), HResult::SR_CONNECTION_FAILURE);
+    assert_eq!(
+        error.to_string(),
+        "SR_CONNECTION_FAILURE: b@example.com did not join the switchboard within 60 s; the invitation did not go out"
+    );
+    let out = drain_outputs(&mut c);
+    assert_eq!(sent_lines(&on_conn(&out, 2)), ["OUT"]);
+    assert!(out.contains(&ClientOutput::Close { conn: 2 }));
+    assert_eq!(c.session(s).unwrap().state(), SessionState::Ready);
+    assert_eq!((c.counts().sb_links, c.counts().sb_queued), (0, 0));
+    assert_eq!(c.state(), ClientState::SignedIn);
+}
+
+#[test]
+fn a_ring_whose_switchboard_never_lets_us_in_is_given_up_after_the_setup_timeout() {
+    use crate::client::sb::SB_SETUP_TIMEOUT;
+    let (mut c, _) = scripted_signed_in();
+    c.receive(
+        1,
+        b"RNG 11752013 127.0.0.1:1864 CKI k b@example.com Bob\r\n",
+        Duration::ZERO,
+    );
+    c.connected(2, Duration::ZERO);
+    drain_outputs(&mut c);
+    assert_eq!(c.counts().sb_links, 1);
+    c.tick(SB_SETUP_TIMEOUT);
+    let out = drain_outputs(&mut c);
+    assert_eq!(sent_lines(&on_conn(&out, 2)), ["OUT"]);
+    assert!(out.contains(&ClientOutput::Close { conn: 2 }));
+    assert_eq!(c.counts().sb_links, 0);
 }
 
 // ---- Lock and Key modes against legacy servers -----------------------------------------

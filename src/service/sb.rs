@@ -1,7 +1,7 @@
 //! Switchboards: `XFR SB`, `USR`, `CAL`/`RNG`/`ANS`, `IRO`, `JOI`, `MSG` relay with
 //! `ACK`/`NAK`, `BYE`, `OUT` (msnp.md §b.10–b.11, §c).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crate::proto::ns::Reply as NsReply;
@@ -114,7 +114,7 @@ impl ServiceEngine {
         if !self.tickets.live.get(cookie)?.user.eq_ignore_ascii_case(user) {
             return None;
         }
-        let t = self.tickets.live.remove(cookie)?;
+        let t = self.tickets.remove(cookie)?;
         (t.expires > now).then_some(t.kind)
     }
 
@@ -130,14 +130,13 @@ impl ServiceEngine {
 
     /// A user who is gone is gone from every conversation: their cookies go too.
     pub(super) fn drop_tickets_of(&mut self, user: &str) {
-        self.tickets.retain(|_, t| !t.user.eq_ignore_ascii_case(user));
+        self.tickets.remove_owned_by(user);
     }
 
     fn new_ticket(&mut self, user: &str, kind: TicketKind, now: Instant) -> String {
         self.tickets.prune(now);
         let cookie = self.unique_hex(20, |e, c| e.tickets.live.contains_key(c));
-        self.tickets.by_expiry.push_back((now + TICKET_TTL, cookie.clone()));
-        self.tickets.live.insert(
+        self.tickets.insert(
             cookie.clone(),
             Ticket {
                 user: user.to_string(),
@@ -389,8 +388,7 @@ impl ServiceEngine {
         if rest.is_empty() {
             self.switchboards.remove(&sb_id);
             // A call into it could only be refused now.
-            self.tickets
-                .retain(|_, t| !matches!(&t.kind, TicketKind::Join { sb } if *sb == sb_id));
+            self.tickets.remove_into(&sb_id);
         }
         for c in rest {
             self.sb_reply(c, Reply::Bye { account: user.clone() });
@@ -424,26 +422,75 @@ fn sb_trid(request: &Request) -> u32 {
 pub(super) type Switchboards = HashMap<String, Switchboard>;
 /// Switchboard cookies, found by key; they all live [`TICKET_TTL`], so the order they
 /// were issued in is the order they expire in and pruning never scans the live ones.
+/// They are also found by owner (gone at sign-out) and by the switchboard they join
+/// (gone when it ends), so neither scans all of them either.
 #[derive(Debug, Default)]
 pub(super) struct Tickets {
     live: HashMap<String, Ticket>,
     by_expiry: std::collections::VecDeque<(Instant, String)>,
+    by_owner: HashMap<String, HashSet<String>>,
+    by_board: HashMap<String, HashSet<String>>,
 }
 
 impl Tickets {
+    fn insert(&mut self, cookie: String, ticket: Ticket) {
+        self.by_expiry.push_back((ticket.expires, cookie.clone()));
+        index(&mut self.by_owner, ticket.user.to_ascii_lowercase(), &cookie);
+        if let TicketKind::Join { sb } = &ticket.kind {
+            index(&mut self.by_board, sb.clone(), &cookie);
+        }
+        self.live.insert(cookie, ticket);
+    }
+
+    fn remove(&mut self, cookie: &str) -> Option<Ticket> {
+        let ticket = self.live.remove(cookie)?;
+        unindex(&mut self.by_owner, &ticket.user.to_ascii_lowercase(), cookie);
+        if let TicketKind::Join { sb } = &ticket.kind {
+            unindex(&mut self.by_board, sb, cookie);
+        }
+        Some(ticket)
+    }
+
     fn prune(&mut self, now: Instant) {
         while let Some((expires, _)) = self.by_expiry.front() {
             if *expires > now {
                 break;
             }
-            if let Some((_, cookie)) = self.by_expiry.pop_front() {
-                self.live.remove(&cookie);
+            if let Some((expires, cookie)) = self.by_expiry.pop_front() {
+                // A cookie taken early and issued again is not this entry's to expire.
+                if self.live.get(&cookie).is_some_and(|t| t.expires == expires) {
+                    self.remove(&cookie);
+                }
             }
         }
     }
 
-    #[cfg(test)]
+    fn remove_owned_by(&mut self, user: &str) {
+        for cookie in self.by_owner.remove(&user.to_ascii_lowercase()).unwrap_or_default() {
+            self.remove(&cookie);
+        }
+    }
+
+    fn remove_into(&mut self, sb: &str) {
+        for cookie in self.by_board.remove(sb).unwrap_or_default() {
+            self.remove(&cookie);
+        }
+    }
+
     pub(super) fn len(&self) -> usize {
         self.live.len()
+    }
+}
+
+fn index(map: &mut HashMap<String, HashSet<String>>, key: String, cookie: &str) {
+    map.entry(key).or_default().insert(cookie.to_string());
+}
+
+fn unindex(map: &mut HashMap<String, HashSet<String>>, key: &str, cookie: &str) {
+    if let Some(set) = map.get_mut(key) {
+        set.remove(cookie);
+        if set.is_empty() {
+            map.remove(key);
+        }
     }
 }
