@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 pairs=${1:-500}
 seconds=${2:-600}
 work=$(mktemp -d)
+server=
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet .
