@@ -9,6 +9,7 @@ pub mod embedded;
 pub mod error;
 pub mod hresult;
 pub mod journal;
+pub mod load;
 pub mod lock;
 pub mod net;
 pub mod proto;

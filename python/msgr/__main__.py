@@ -3,7 +3,9 @@ managers unlock with Lock and Key; alice invites bob to an application session a
 accepts. An ``EventLog`` records the events, and they are printed interleaved with the
 MSNP lines that caused them.
 
-``python -m msgr serve``: run the MSNP service on a TCP port (``--help`` lists options)."""
+``python -m msgr serve``: run the MSNP service on a TCP port (``--help`` lists options).
+
+``python -m msgr load``: load an MSNP server (relay, rtt, signin, hold; docs/load.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sys
 
 import msgr
 from msgr import cli
+from msgr import load as load_cli
 
 APP_ID, APP_KEY = "demo@msnmsgr.com", "DEMOKEY42"
 CHESS = "{5D3E02AB-6190-11D3-BBBB-00C04F795683}"
@@ -63,11 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="unlock a session manager on the embedded service")
     cli.add_serve_arguments(sub.add_parser("serve", help="run the MSNP service on a TCP port"))
+    load_cli.add_load_arguments(sub.add_parser("load", help="load an MSNP server and report what it sustains"))
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo()
     if args.command == "serve":
         return cli.serve_main(args)
+    if args.command == "load":
+        return load_cli.load_main(args)
     return 2
 
 

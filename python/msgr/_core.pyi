@@ -14,6 +14,7 @@ __all__ = [
     "session_machine",
     "parse_invitation",
     "event_catalogue",
+    "load_run",
     "EmbeddedService",
     "Server",
     "NetworkClient",
@@ -27,6 +28,28 @@ __version__: str
 
 def event_catalogue() -> list[tuple[str, int]]: ...
 def hresult_catalogue() -> list[tuple[str, int, str, str, str]]: ...
+def load_run(
+    mode: str,
+    host: str,
+    port: int,
+    *,
+    duration: float | None = None,
+    count: int | None = None,
+    warmup: float | None = None,
+    accounts: str | None = None,
+    pairs: int = 1,
+    window: int = 64,
+    concurrency: int = 8,
+    clients: int = 100,
+    source_addresses: int | None = None,
+    server_pid: int | None = None,
+    allow_remote: bool = False,
+    protocol: str = "MSNP7",
+    nexus: str | None = None,
+    timeout: float = 10.0,
+    threads: int = 1,
+    progress: bool = False,
+) -> tuple[str, str]: ...
 def lock_response(challenge: str, key: str) -> str: ...
 def lock_statuses() -> list[tuple[str, int]]: ...
 def lock_machine() -> list[tuple[int, str, str, int | None, int | None, str, str | None]]: ...

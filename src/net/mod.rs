@@ -11,7 +11,7 @@
 pub mod client;
 mod conn;
 pub mod nexus;
-mod passport;
+pub(crate) mod passport;
 #[cfg(test)]
 mod passport_tests;
 pub mod server;

@@ -5,6 +5,7 @@ mod convert;
 mod counts;
 mod embedded;
 mod journal;
+mod load;
 mod messenger;
 mod net;
 mod service;
@@ -197,6 +198,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(session_machine, m)?)?;
     m.add_function(wrap_pyfunction!(parse_invitation, m)?)?;
     m.add_function(wrap_pyfunction!(event_catalogue, m)?)?;
+    m.add_function(wrap_pyfunction!(load::load_run, m)?)?;
     m.add_class::<embedded::EmbeddedService>()?;
     m.add_class::<net::PyServer>()?;
     m.add_class::<net::NetworkClient>()?;
