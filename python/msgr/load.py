@@ -44,7 +44,8 @@ def run(
 ) -> dict[str, Any]:
     """Runs one load test and returns its report (``report["ok"]`` is False when a check
     failed). A bad option raises ``ValueError``; a server that refuses or hangs up,
-    ``RuntimeError`` with the server's line."""
+    ``RuntimeError`` with the server's line. Ctrl-C ends the run early: the report
+    covers what ran, with ``report["interrupted"]`` True."""
     report_json, _ = _core.load_run(
         mode, host, port, duration=duration, count=count, warmup=warmup, accounts=accounts, pairs=pairs,
         window=window, concurrency=concurrency, clients=clients, source_addresses=source_addresses,
@@ -120,7 +121,8 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_main(args: Any) -> int:
     """Runs ``msgr load``: 0 when every check passed, 1 when one failed or the server
-    refused, 2 for a bad option."""
+    refused, 2 for a bad option, 130 when Ctrl-C ended it early (the report covers what
+    ran)."""
     try:
         report_json, text = _core.load_run(
             args.mode, args.host, args.port, duration=args.duration, count=args.count, warmup=args.warmup,
@@ -136,4 +138,7 @@ def load_main(args: Any) -> int:
         print(f"msgr load: {exc}", file=sys.stderr)
         return 1
     print(report_json if args.json else text, flush=True)
-    return 0 if json.loads(report_json)["ok"] else 1
+    report = json.loads(report_json)
+    if report["interrupted"]:
+        return 130
+    return 0 if report["ok"] else 1

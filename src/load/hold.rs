@@ -4,6 +4,7 @@
 //! counted by reason: past its caps msgr serve closes a new connection at once, without
 //! a line, which shows as "closed by the server after VER, no reply".
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,9 +95,16 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
             *report.dropped.entry(e.reason()).or_default() += 1;
         }
     };
+    // Ctrl-C is looked for this often.
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let cancelled = || opts.cancel.load(Ordering::Relaxed);
     let mut settled = 0;
-    while settled < opts.clients {
-        let Some(event) = rx.recv().await else { break };
+    while settled < opts.clients && !cancelled() {
+        let event = tokio::select! {
+            event = rx.recv() => event,
+            _ = tick.tick() => continue,
+        };
+        let Some(event) = event else { break };
         if !matches!(event, Event::Dropped(_)) {
             settled += 1;
             if opts.progress && settled % 1000 == 0 {
@@ -115,9 +123,10 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
     }
 
     let hold_until = Instant::now() + hold_for;
-    loop {
+    while !cancelled() {
         tokio::select! {
             _ = tokio::time::sleep_until(hold_until) => break,
+            _ = tick.tick() => {}
             event = rx.recv() => match event {
                 Some(event) => note(event, &mut figures, &mut report),
                 None => break,

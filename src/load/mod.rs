@@ -25,7 +25,7 @@ mod system;
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -122,6 +122,9 @@ pub struct Options {
     pub threads: usize,
     /// Progress lines on stderr (hold's ramp).
     pub progress: bool,
+    /// Set from outside (Ctrl-C) to end the run early: what was measured so far is
+    /// reported, marked as interrupted.
+    pub cancel: Arc<AtomicBool>,
 }
 
 impl Options {
@@ -146,6 +149,7 @@ impl Options {
             timeout: DEFAULT_TIMEOUT,
             threads: 1,
             progress: false,
+            cancel: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -207,6 +211,7 @@ pub(crate) struct Budget {
     deadline: Option<Instant>,
     count: Option<u64>,
     claimed: AtomicU64,
+    cancel: Arc<AtomicBool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,7 +224,11 @@ pub(crate) enum Claim {
 impl Budget {
     /// Starts now: `warmup`, then the measured stretch, bounded by `duration` and/or
     /// `count` (with neither, [`DEFAULT_DURATION`]).
-    pub fn start(warmup: Duration, duration: Option<Duration>, count: Option<u64>) -> Budget {
+    pub fn start(opts: &Options) -> Budget {
+        Budget::new(opts.warmup, opts.duration, opts.count, opts.cancel.clone())
+    }
+
+    pub fn new(warmup: Duration, duration: Option<Duration>, count: Option<u64>, cancel: Arc<AtomicBool>) -> Budget {
         let base = Instant::now();
         let measure_from = base + warmup;
         let duration = match (duration, count) {
@@ -232,11 +241,15 @@ impl Budget {
             deadline: duration.map(|d| measure_from + d),
             count,
             claimed: AtomicU64::new(0),
+            cancel,
         }
     }
 
     /// May one more operation start, and is it measured?
     pub fn claim(&self) -> Claim {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Claim::Stop;
+        }
         let now = Instant::now();
         if now < self.measure_from {
             return Claim::Warmup;
@@ -415,7 +428,9 @@ pub fn run(opts: &Options) -> Result<Report, LoadError> {
     });
     // Sockets still closing must not hold the caller.
     rt.shutdown_timeout(Duration::from_secs(1));
-    report
+    let mut report = report?;
+    report.interrupted = opts.cancel.load(Ordering::Relaxed);
+    Ok(report)
 }
 
 #[cfg(test)]
@@ -516,7 +531,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_budget_counts_only_measured_operations() {
-        let b = Budget::start(Duration::ZERO, None, Some(3));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let b = Budget::new(Duration::ZERO, None, Some(3), cancel.clone());
         let claims: Vec<Claim> = (0..5).map(|_| b.claim()).collect();
         assert_eq!(
             claims,
@@ -528,9 +544,16 @@ mod tests {
                 Claim::Stop
             ]
         );
-        let w = Budget::start(Duration::from_secs(3_600), Some(Duration::from_secs(1)), None);
+        let w = Budget::new(
+            Duration::from_secs(3_600),
+            Some(Duration::from_secs(1)),
+            None,
+            cancel.clone(),
+        );
         assert_eq!(w.claim(), Claim::Warmup);
         assert!(!w.measured_ns(w.now_ns()));
         assert_eq!(w.elapsed(Instant::now()), 0.0);
+        cancel.store(true, Ordering::Relaxed);
+        assert_eq!(w.claim(), Claim::Stop);
     }
 }

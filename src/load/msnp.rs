@@ -252,6 +252,14 @@ impl Link {
                     })
                 }
                 ns::Reply::Chl { trid: 0, challenge } => self.answer_ping(&challenge).await?,
+                ns::Reply::XfrNs { address, .. } => {
+                    return Err(LoadError::Protocol {
+                        who: self.who.clone(),
+                        detail: format!(
+                            "the server sends sign-ins to another notification server, {address};                              msgr load does not follow: give that one's --host and --port"
+                        ),
+                    })
+                }
                 reply => {
                     if let Some(t) = pick(reply) {
                         return Ok(t);

@@ -290,7 +290,7 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
     });
     let pairs = set_up_all(&ctx, opts.pairs).await?;
     let (stop_tx, stop) = watch::channel(false);
-    let budget = Arc::new(Budget::start(opts.warmup, opts.duration, opts.count));
+    let budget = Arc::new(Budget::start(opts));
     let before = Samples::at(budget.measure_from(), opts.server_pid);
 
     let mut keep = JoinSet::new();

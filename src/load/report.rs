@@ -100,6 +100,8 @@ pub struct Report {
     pub client: Option<ProcFigures>,
     /// What went wrong, one line each (the first few of each kind).
     pub failures: Vec<String>,
+    /// Ended early from outside (Ctrl-C): the figures cover what ran.
+    pub interrupted: bool,
 }
 
 /// Failure lines kept; the counts in `checks` say how many there were in all.
@@ -122,6 +124,7 @@ impl Report {
             server: None,
             client: None,
             failures: Vec::new(),
+            interrupted: false,
         }
     }
 
@@ -144,6 +147,7 @@ impl Report {
     /// refused or dropped.
     pub fn ok(&self) -> bool {
         self.failures.is_empty()
+            && !self.interrupted
             && self.refused.is_empty()
             && self.dropped.is_empty()
             && self.checks.is_none_or(|c| c.in_order() && c.intact())
@@ -196,6 +200,7 @@ impl Report {
         json!({
             "mode": self.mode.as_str(),
             "ok": self.ok(),
+            "interrupted": self.interrupted,
             "failures": self.failures,
             "target": self.target,
             "protocol": self.protocol,
@@ -322,7 +327,12 @@ impl Report {
         for f in &self.failures {
             out.push(format!("  FAILED       {f}"));
         }
-        out.push(format!("  result       {}", if self.ok() { "ok" } else { "FAILED" }));
+        let result = match (self.ok(), self.interrupted) {
+            (true, _) => "ok",
+            (false, true) => "INTERRUPTED",
+            (false, false) => "FAILED",
+        };
+        out.push(format!("  result       {result}"));
         out.join("\n")
     }
 }

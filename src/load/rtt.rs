@@ -121,7 +121,7 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
         .settings
         .insert("payload_bytes".into(), relay::PAYLOAD_LEN.into());
     super::describe_bounds(&mut report, opts);
-    let budget = Budget::start(opts.warmup, opts.duration, opts.count);
+    let budget = Budget::start(opts);
     let before = Samples::at(budget.measure_from(), opts.server_pid);
     let mut latencies = Latencies::new();
     let mut checks = Checks::default();

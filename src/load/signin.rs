@@ -56,7 +56,7 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
     let mut report = Report::new(opts.mode, ctx.target.addr.to_string(), opts.dialect.to_string());
     report.settings.insert("concurrency".into(), opts.concurrency.into());
     super::describe_bounds(&mut report, opts);
-    let budget = Arc::new(Budget::start(opts.warmup, opts.duration, opts.count));
+    let budget = Arc::new(Budget::start(opts));
     let before = Samples::at(budget.measure_from(), opts.server_pid);
     let mut workers = JoinSet::new();
     for w in 0..opts.concurrency {

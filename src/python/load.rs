@@ -1,6 +1,8 @@
 //! `_core.load_run`: `msgr load` (src/load) for Python. Options in, the report out as
 //! JSON and as text; the run happens with the GIL released.
 
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -8,6 +10,9 @@ use pyo3::prelude::*;
 
 use crate::load::{self, AccountPattern, LoadError, Mode, Options};
 use crate::proto::Dialect;
+
+/// How often a running load test looks for Ctrl-C.
+const SIGNAL_POLL: Duration = Duration::from_millis(100);
 
 fn duration(what: &str, s: f64) -> PyResult<Duration> {
     Duration::try_from_secs_f64(s)
@@ -74,6 +79,36 @@ pub fn load_run(
     opts.timeout = self::duration("timeout", timeout)?;
     opts.threads = threads;
     opts.progress = progress;
-    let report = py.detach(|| load::run(&opts)).map_err(load_err)?;
+    let report = run_interruptibly(py, opts)?.map_err(load_err)?;
     Ok((report.to_json().to_string(), report.to_text()))
+}
+
+/// Runs on a thread of its own while this one looks for Ctrl-C: a signal ends the run
+/// early (its report says so) instead of waiting for its end.
+fn run_interruptibly(py: Python<'_>, opts: Options) -> PyResult<Result<load::Report, LoadError>> {
+    let cancel = opts.cancel.clone();
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("msgr-load".into())
+        .spawn(move || {
+            let _ = tx.send(load::run(&opts));
+        })
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the load run: {e}")))?;
+    let mut rx = rx;
+    loop {
+        // A Receiver is not Sync: it goes into the GIL-free closure and comes back.
+        let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_POLL), rx));
+        rx = back;
+        match got {
+            Ok(result) => return Ok(result),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if py.check_signals().is_err() {
+                    cancel.store(true, Ordering::Relaxed);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(PyRuntimeError::new_err("the load run ended without a report"));
+            }
+        }
+    }
 }
