@@ -7,8 +7,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use subtle::ConstantTimeEq;
+
 use crate::proto::Instant;
-use crate::wire::{challenge, urlenc};
+use crate::wire::urlenc;
 
 use super::{ServiceEngine, LOG};
 
@@ -117,7 +119,9 @@ impl ServiceEngine {
             log::info!(target: LOG, "Passport login refused for {sign_in_name}: no such account");
             return Err(LoginRefused::UnknownAccount);
         };
-        if !challenge::responses_match(&account.password, password) {
+        // Exactly, in constant time: `responses_match` is for hex digests, and would
+        // take "PW " for "pw" (found by fuzzing the nexus).
+        if !bool::from(account.password.as_bytes().ct_eq(password.as_bytes())) {
             log::info!(target: LOG, "Passport login refused for {sign_in_name}: wrong password");
             return Err(LoginRefused::WrongPassword);
         }
@@ -206,6 +210,19 @@ mod tests {
             e.passport_login("carol@example.com", "pw", T0),
             Err(LoginRefused::UnknownAccount)
         );
+    }
+
+    #[test]
+    fn passwords_match_exactly() {
+        let mut e = engine();
+        for close in ["PW", "Pw", "pw ", " pw", "\tpw\r\n", "p"] {
+            assert_eq!(
+                e.passport_login("bob@example.com", close, T0),
+                Err(LoginRefused::WrongPassword),
+                "{close:?}"
+            );
+        }
+        assert!(e.passport_login("BOB@example.com", "pw", T0).is_ok());
     }
 
     #[test]
