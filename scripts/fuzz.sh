@@ -50,7 +50,7 @@ for t in "${targets[@]}"; do
         -max_total_time="$seconds" -max_len=4096 -dict="$(dict "$t")" -print_final_stats=1 \
         >"fuzz/logs/$t.log" 2>&1
     rc=$?
-    grep -E "^#[0-9]+ +(DONE|INITED)|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)" "fuzz/logs/$t.log"
+    grep -E "^#[0-9]+[[:space:]]+(DONE|INITED)|^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)" "fuzz/logs/$t.log"
     if [ $rc -ne 0 ]; then
         echo "!! $t failed ($rc): see fuzz/logs/$t.log and fuzz/artifacts/$t"
         status=1

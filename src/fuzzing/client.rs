@@ -375,13 +375,18 @@ impl World {
             self.deliver_plain();
         }
         for i in 0..2 {
-            let mut open: Vec<ConnId> = self.sides[i].open.drain().collect();
-            open.sort_unstable();
-            for conn in open {
-                self.sides[i].c.closed(conn, self.now);
-                self.s.closed(self.sides[i].conns[&conn], self.now);
+            // One at a time, draining between, as a driver does: closing the
+            // notification connection sends OUT on the switchboards still open.
+            for _ in 0..100 {
+                let Some(conn) = self.sides[i].open.iter().min().copied() else {
+                    break;
+                };
+                let side = &mut self.sides[i];
+                side.open.remove(&conn);
+                side.c.closed(conn, self.now);
+                self.s.closed(side.conns[&conn], self.now);
+                self.pump();
             }
-            self.pump();
             assert_eq!(
                 self.sides[i].c.state(),
                 ClientState::Offline,
