@@ -146,10 +146,12 @@ impl Directory {
             .map(str::to_string)
             .or_else(|| existing.filter(|_| exist_ok).map(|a| a.friendly_name.clone()))
             .unwrap_or_else(|| sign_in_name.split('@').next().unwrap_or(sign_in_name).to_string());
-        if friendly.chars().count() > 129 {
+        // Empty, it would go on the wire as an empty parameter, which shifts every field
+        // after it for the client (found by fuzzing).
+        if friendly.is_empty() || friendly.chars().count() > 129 {
             return Err(Error::api(
                 HResult::E_INVALIDARG,
-                "a friendly name is at most 129 characters",
+                "a friendly name is 1 to 129 characters",
             ));
         }
         let write = Write::Account(Account {
@@ -478,6 +480,17 @@ mod tests {
                 .hresult(),
             HResult::E_INVALIDARG
         );
+    }
+
+    #[test]
+    fn an_empty_friendly_name_is_refused() {
+        let mut d = Directory::default();
+        let err = d.add_user("a@b.com", "pw", Some("")).unwrap_err();
+        assert_eq!(err.hresult(), HResult::E_INVALIDARG);
+        d.add_user("a@b.com", "pw", Some("A")).unwrap();
+        let update = d.new_account("a@b.com", "pw", Some(""), true).unwrap_err();
+        assert_eq!(update.hresult(), HResult::E_INVALIDARG);
+        assert_eq!(d.account("a@b.com").unwrap().friendly_name, "A");
     }
 
     #[test]
