@@ -299,7 +299,7 @@ impl Shared {
                     .push(self.handle.spawn(self.clone().run_conn(conn, addr, inbox)));
             }
             ClientOutput::Send { conn, cmd } => {
-                if s.outboxes.get(&conn).is_some_and(|o| !o.push(cmd.encode())) {
+                if s.outboxes.get(&conn).is_some_and(|o| !o.push_command(&cmd)) {
                     s.drop_conn(conn);
                     s.engine.closed(conn, now);
                 }

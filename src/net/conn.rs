@@ -1,12 +1,24 @@
 //! One socket: what is read goes to the engine, what the engine queued is written.
+//!
+//! The engine's output for a connection is encoded straight into one byte buffer (no
+//! message is allocated on its own), and the socket's task takes the whole buffer per
+//! wakeup and writes it with one call: a burst of relayed messages costs one `write`,
+//! not one per message. Reads go into a buffer shared by every connection of a worker
+//! thread, so an idle connection holds no read buffer at all.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
+
+use crate::wire::Command;
 
 /// Most bytes a connection may have waiting to be written. A peer that stops reading
 /// is cut off instead of growing our memory without bound.
@@ -17,8 +29,14 @@ pub(crate) const MAX_QUEUED_BYTES: usize = 1 << 20;
 /// is gone, or does this on purpose.
 pub(crate) const WRITE_STALL: Duration = Duration::from_secs(30);
 
-/// Read size; the engines' decoders bound how much of it they keep.
-const READ_CHUNK: usize = 8192;
+/// Size of the per-thread read buffer: one read takes in a whole burst of pipelined
+/// messages, so the engine is stepped (and locked) once per burst. The engines'
+/// decoders bound how much of it they keep.
+const READ_SIZE: usize = 64 * 1024;
+
+/// A written buffer bigger than this is freed rather than kept for the next batch, so
+/// a connection that once sent a burst does not hold its size for ever.
+const KEEP_WRITE_BUFFER: usize = 16 * 1024;
 
 /// After we close, how long to keep draining the peer's bytes so the socket ends with a
 /// FIN rather than a reset that could destroy our last messages in flight: a server's
@@ -27,52 +45,95 @@ const READ_CHUNK: usize = 8192;
 pub(crate) const SERVER_LINGER: Duration = Duration::from_secs(1);
 pub(crate) const CLIENT_LINGER: Duration = Duration::from_millis(20);
 
+thread_local! {
+    /// Never held across an await: filled and handed to the engine in one poll.
+    static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_SIZE].into_boxed_slice());
+}
+
+/// What the engine queued for one socket, and whether it is done with it.
+#[derive(Default)]
+struct Queue {
+    bytes: Vec<u8>,
+    /// The outbox was dropped: write what is queued, then close.
+    closed: bool,
+    /// The socket's task has ended: nothing more can be written.
+    gone: bool,
+}
+
+#[derive(Default)]
+struct Link {
+    queue: Mutex<Queue>,
+    /// Bytes were queued (notified when the queue turns non-empty), or it was closed.
+    ready: Notify,
+    kill: Notify,
+}
+
 /// The engine's side of a connection: bytes to write. Dropping it closes the socket
 /// once everything queued is written; [`Outbox::cut_off`] closes it at once.
 pub(crate) struct Outbox {
-    tx: mpsc::UnboundedSender<Vec<u8>>,
-    queued: Arc<AtomicUsize>,
-    kill: Arc<Notify>,
+    link: Arc<Link>,
 }
 
 /// The socket task's side of an [`Outbox`].
 pub(crate) struct Inbox {
-    rx: mpsc::UnboundedReceiver<Vec<u8>>,
-    queued: Arc<AtomicUsize>,
-    kill: Arc<Notify>,
+    link: Arc<Link>,
 }
 
 pub(crate) fn outbox() -> (Outbox, Inbox) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let queued = Arc::new(AtomicUsize::new(0));
-    let kill = Arc::new(Notify::new());
-    (
-        Outbox {
-            tx,
-            queued: queued.clone(),
-            kill: kill.clone(),
-        },
-        Inbox { rx, queued, kill },
-    )
+    let link = Arc::new(Link::default());
+    (Outbox { link: link.clone() }, Inbox { link })
 }
 
 impl Outbox {
     /// Queues bytes for writing; false when the peer is too far behind or gone (the
     /// caller then closes the connection).
-    pub(crate) fn push(&self, bytes: Vec<u8>) -> bool {
-        let n = bytes.len();
-        if self.queued.load(Ordering::Relaxed).saturating_add(n) > MAX_QUEUED_BYTES {
+    #[cfg(test)]
+    pub(crate) fn push(&self, bytes: impl AsRef<[u8]>) -> bool {
+        self.push_with(|out| out.extend_from_slice(bytes.as_ref()))
+    }
+
+    /// Queues a command's wire bytes, encoded in place; false as for `push`.
+    pub(crate) fn push_command(&self, cmd: &Command) -> bool {
+        self.push_with(|out| cmd.encode_into(out))
+    }
+
+    fn push_with(&self, encode: impl FnOnce(&mut Vec<u8>)) -> bool {
+        let mut q = super::lock(&self.link.queue);
+        if q.gone {
             return false;
         }
-        self.queued.fetch_add(n, Ordering::Relaxed);
-        self.tx.send(bytes).is_ok()
+        let before = q.bytes.len();
+        encode(&mut q.bytes);
+        if q.bytes.len() > MAX_QUEUED_BYTES {
+            q.bytes.truncate(before);
+            return false;
+        }
+        drop(q);
+        // A non-empty queue has a wakeup pending already: one per batch is enough.
+        if before == 0 {
+            self.link.ready.notify_one();
+        }
+        true
     }
 
     /// Ends the socket now, with whatever is still queued: for a peer that stopped
     /// reading, whose pending write would otherwise hold the task and its buffers until
     /// the peer hangs up.
     pub(crate) fn cut_off(self) {
-        self.kill.notify_one();
+        self.link.kill.notify_one();
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        super::lock(&self.link.queue).closed = true;
+        self.link.ready.notify_one();
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        super::lock(&self.link.queue).gone = true;
     }
 }
 
@@ -84,42 +145,68 @@ pub(crate) enum Ended {
     ByPeer,
 }
 
+/// Reads once into the thread's buffer and hands what came to `on_bytes`; the count
+/// (0 at end of stream).
+async fn read_some(rd: &mut OwnedReadHalf, on_bytes: &mut impl FnMut(&[u8])) -> std::io::Result<usize> {
+    poll_fn(|cx| {
+        READ_BUF.with_borrow_mut(|buf| {
+            let mut rb = ReadBuf::new(buf);
+            match Pin::new(&mut *rd).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => {
+                    let n = rb.filled().len();
+                    if n > 0 {
+                        on_bytes(rb.filled());
+                    }
+                    Poll::Ready(Ok(n))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+    })
+    .await
+}
+
 /// Pumps one socket until either side ends it.
-pub(crate) async fn pump(
-    stream: TcpStream,
-    mut inbox: Inbox,
-    linger: Duration,
-    mut on_bytes: impl FnMut(&[u8]),
-) -> Ended {
+pub(crate) async fn pump(stream: TcpStream, inbox: Inbox, linger: Duration, mut on_bytes: impl FnMut(&[u8])) -> Ended {
     let (mut rd, mut wr) = stream.into_split();
-    let mut buf = vec![0u8; READ_CHUNK];
-    let kill = inbox.kill.clone();
+    let link = inbox.link.clone();
+    // The writer's half of a double buffer: swapped with the queue, written, cleared.
+    let mut batch = Vec::new();
     loop {
         tokio::select! {
             // Writes first: what the engine said before a close must go out before it.
             biased;
-            _ = kill.notified() => return Ended::ByUs,
-            out = inbox.rx.recv() => match out {
-                Some(bytes) => {
-                    inbox.queued.fetch_sub(bytes.len(), Ordering::Relaxed);
+            _ = link.kill.notified() => return Ended::ByUs,
+            _ = link.ready.notified() => {
+                let closed = {
+                    let mut q = super::lock(&link.queue);
+                    std::mem::swap(&mut q.bytes, &mut batch);
+                    q.closed
+                };
+                if !batch.is_empty() {
                     tokio::select! {
-                        written = tokio::time::timeout(WRITE_STALL, wr.write_all(&bytes)) => match written {
+                        written = tokio::time::timeout(WRITE_STALL, wr.write_all(&batch)) => match written {
                             Ok(Ok(())) => {}
                             Ok(Err(_)) | Err(_) => return Ended::ByPeer,
                         },
-                        _ = kill.notified() => return Ended::ByUs,
+                        _ = link.kill.notified() => return Ended::ByUs,
+                    }
+                    batch.clear();
+                    if batch.capacity() > KEEP_WRITE_BUFFER {
+                        batch = Vec::new();
                     }
                 }
-                None => {
+                if closed {
                     let _ = wr.shutdown().await;
-                    let drain = async { while matches!(rd.read(&mut buf).await, Ok(n) if n > 0) {} };
+                    let drain = async { while matches!(read_some(&mut rd, &mut |_| {}).await, Ok(n) if n > 0) {} };
                     let _ = tokio::time::timeout(linger, drain).await;
                     return Ended::ByUs;
                 }
             },
-            n = rd.read(&mut buf) => match n {
+            n = read_some(&mut rd, &mut on_bytes) => match n {
                 Ok(0) | Err(_) => return Ended::ByPeer,
-                Ok(n) => on_bytes(&buf[..n]),
+                Ok(_) => {}
             },
         }
     }

@@ -325,7 +325,7 @@ impl State {
             self.collect_trace(now);
             match out {
                 ServiceOutput::Send { conn, cmd } => {
-                    let delivered = self.outboxes.get(&conn).map(|o| o.push(cmd.encode()));
+                    let delivered = self.outboxes.get(&conn).map(|o| o.push_command(&cmd));
                     if delivered == Some(false) {
                         log::warn!(target: LOG, "connection {conn} stopped reading: cut off");
                         // Too far behind: cut it off now (its pending write is dropped
