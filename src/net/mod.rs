@@ -172,11 +172,17 @@ fn spawn_timer<S: Timed>(
 ) -> tokio::task::JoinHandle<()> {
     // A deadline the engine fails to clear must not turn into a busy loop.
     const MIN_GAP: Duration = Duration::from_millis(1);
+    // Finding the next deadline looks at every connection under the engine's lock, and
+    // every step notifies: after a notice the timer looks again only this much later,
+    // so a busy server pays for a look 20 times a second, not once per message. Every
+    // deadline is seconds long, so one may be noticed this much late.
+    const RESCAN_GAP: Duration = Duration::from_millis(50);
     rt.spawn(async move {
         let clock = driver.clock();
         let mut last_tick = tokio::time::Instant::now();
         loop {
             let next = driver.deadline().map(|t| clock.at(t).max(last_tick + MIN_GAP));
+            let looked = tokio::time::Instant::now();
             let sleep = async {
                 match next {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -185,7 +191,12 @@ fn spawn_timer<S: Timed>(
             };
             tokio::select! {
                 _ = stop.changed() => return,
-                _ = driver.wake().notified() => {}
+                _ = driver.wake().notified() => {
+                    tokio::select! {
+                        _ = stop.changed() => return,
+                        _ = tokio::time::sleep_until(looked + RESCAN_GAP) => {}
+                    }
+                }
                 _ = sleep => {
                     last_tick = tokio::time::Instant::now();
                     driver.tick();
