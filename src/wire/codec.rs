@@ -16,6 +16,8 @@ pub enum Direction {
 
 const DEFAULT_MAX_LINE: usize = 8192;
 const DEFAULT_MAX_PAYLOAD: usize = 65536;
+/// Most buffer capacity a decoder keeps once it has nothing buffered.
+const KEEP_IDLE: usize = 1024;
 
 /// The parameter that must hold the payload byte count, when `name` is a payload command in
 /// this direction with enough parameters to have one.
@@ -106,6 +108,10 @@ impl Decoder {
             return Err(err.clone());
         }
         match self.step() {
+            Ok(None) => {
+                self.release_if_idle();
+                Ok(None)
+            }
             Ok(cmd) => Ok(cmd),
             Err(err) => {
                 self.failed = Some(err.clone());
@@ -162,6 +168,16 @@ impl Decoder {
                     });
                 }
             }
+        }
+    }
+
+    /// With everything consumed, a buffer grown by a burst is given back: an idle
+    /// connection should hold (almost) nothing.
+    fn release_if_idle(&mut self) {
+        if self.pending.is_none() && self.start == self.buf.len() && self.buf.capacity() > KEEP_IDLE {
+            self.buf = Vec::new();
+            self.start = 0;
+            self.scanned = 0;
         }
     }
 
