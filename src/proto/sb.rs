@@ -245,7 +245,7 @@ impl Reply {
                 sender,
                 friendly,
                 payload,
-            } => payload_cmd("MSG", vec![sender.clone(), urlenc::encode(friendly)], payload.clone()),
+            } => relayed_msg(sender, friendly, payload.clone()),
             Reply::Ack { trid } => cmd("ACK", vec![t(trid)]),
             Reply::Nak { trid } => cmd("NAK", vec![t(trid)]),
             Reply::Bye { account } => cmd("BYE", vec![account.clone()]),
@@ -253,6 +253,12 @@ impl Reply {
             Reply::Other(c) => c.clone(),
         }
     }
+}
+
+/// The `MSG <sender> <friendly> <len>` a switchboard relays, taking the payload over:
+/// the relay's hot path builds it without copying the payload.
+pub fn relayed_msg(sender: &str, friendly: &str, payload: Vec<u8>) -> Command {
+    payload_cmd("MSG", vec![sender.to_string(), urlenc::encode(friendly)], payload)
 }
 
 super::message!(Request, crate::wire::Direction::ClientToServer);

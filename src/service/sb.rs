@@ -157,8 +157,17 @@ impl ServiceEngine {
         self.reply(conn, NsReply::XfrSb { trid, address, cookie });
     }
 
-    pub(super) fn sb_command(&mut self, conn: ConnId, cmd: Command, now: Instant) {
-        let request = Request::parse(&cmd, None);
+    pub(super) fn sb_command(&mut self, conn: ConnId, mut cmd: Command, now: Instant) {
+        // The relay's hot path: the payload moves on rather than being copied.
+        let payload = cmd.payload.take();
+        let request = match Request::parse(&cmd, None) {
+            Request::Msg { trid, ack, .. } => Request::Msg {
+                trid,
+                ack,
+                payload: payload.unwrap_or_default(),
+            },
+            request => request,
+        };
         let joined = self.sb_conn(conn).is_some_and(|s| s.sb.is_some());
         match (request, joined) {
             (Request::Out, _) => self.close(conn),
@@ -345,30 +354,30 @@ impl ServiceEngine {
             return;
         };
         let friendly = self.friendly(&sender);
-        let recipients: Vec<ConnId> = self
-            .switchboards
-            .get(&sb_id)
-            .map(|sb| sb.members.iter().filter(|(c, _)| *c != conn).map(|(c, _)| *c).collect())
-            .unwrap_or_default();
-        let relayed = Reply::Msg {
-            sender,
-            friendly,
-            payload,
-        }
-        .to_command(None);
-        for r in &recipients {
-            self.send(*r, relayed.clone());
+        let Some(board) = self.switchboards.get_mut(&sb_id) else {
+            return;
+        };
+        let mut recipients = board.members.iter().map(|(c, _)| *c).filter(|c| *c != conn).peekable();
+        let alone = recipients.peek().is_none();
+        let mut relayed = Some(crate::proto::sb::relayed_msg(&sender, &friendly, payload));
+        // Each recipient but the last gets a copy; the last (usually the only one), or the
+        // callee still ringing, gets the message itself.
+        while let Some(r) = recipients.next() {
+            let cmd = if recipients.peek().is_some() {
+                relayed.clone()
+            } else {
+                relayed.take()
+            };
+            if let Some(cmd) = cmd {
+                self.out.push_back(super::ServiceOutput::Send { conn: r, cmd });
+            }
         }
         // Alone, with a call out: held for the callee, and acknowledged as delivered.
-        let held = recipients.is_empty()
-            && self.switchboards.get_mut(&sb_id).is_some_and(|sb| {
-                let room = sb.ringing && sb.held.len() < MAX_HELD;
-                if room {
-                    sb.held.push(relayed);
-                }
-                room
-            });
-        match (ack, recipients.is_empty() && !held) {
+        let held = alone && board.ringing && board.held.len() < MAX_HELD;
+        if let Some(msg) = relayed.filter(|_| held) {
+            board.held.push(msg);
+        }
+        match (ack, alone && !held) {
             ("A" | "D" | "S", false) => self.sb_reply(conn, Reply::Ack { trid }),
             ("A" | "D" | "N", true) => self.sb_reply(conn, Reply::Nak { trid }),
             _ => {}
