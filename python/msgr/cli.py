@@ -185,6 +185,9 @@ def serve_main(args: Any) -> int:
             args.host, args.port, lock_and_key=args.lock_and_key, seed=args.seed, db=args.db,
             users=users, licenses=licenses, advertise=args.advertise, protocols=args.protocols,
             tls_cert=args.tls_cert, tls_key=args.tls_key, nexus_port=args.nexus_port, limits=dict(args.limit),
+            # Only --trace reads the trace: without it, keeping one would copy every
+            # message the server relays (docs/bench-tcp.md).
+            trace_limit=None if args.trace else 0,
         )
     except (MsgrError, OSError) as exc:
         print(f"msgr: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
