@@ -274,6 +274,24 @@ impl ClientEngine {
             (_, Reply::Qry { trid }) => self.ns_verdict(trid, true, now),
             (_, Reply::Error { code: 540, trid }) => self.ns_verdict(trid, false, now),
             (Stage::SignedIn, Reply::Error { code, trid }) => self.ns_refused(trid, code, now),
+            // A server past its caps says so before closing: the service cannot be
+            // reached now, as when the connection fails.
+            (
+                _,
+                Reply::Error {
+                    code: code @ (600 | 601 | 604),
+                    ..
+                },
+            ) => {
+                let e = Error::api(
+                    HResult::SR_CONNECTION_FAILURE,
+                    format!(
+                        "the service refused the connection: error {}",
+                        super::error_codes::quoted(code)
+                    ),
+                );
+                self.ns_fail(e, now);
+            }
             (_, Reply::Error { code: 911, .. }) => {
                 let e = Error::api(
                     HResult::SR_AUTHENTICATION_FAILED,

@@ -8,9 +8,11 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{watch, Notify};
 use tokio::task::{JoinHandle, JoinSet};
@@ -380,8 +382,39 @@ impl Caps {
     }
 }
 
+/// What a client refused past the caps reads before the close: `600` (server busy), in
+/// place of an answer to its first command.
+pub(crate) const REFUSAL: &[u8] = b"600 0\r\n";
+
+/// Refusals being told at once; past this a flood of them is closed without a word.
+const MAX_REFUSING: usize = 64;
+
+/// How long a refused socket drains what its client sent, so that it ends with a FIN
+/// the client can read the refusal before, not a reset that could destroy it.
+const REFUSAL_LINGER: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Tells a connection past the caps why it is closed ([`REFUSAL`]), then closes it.
+fn refuse(stream: TcpStream, refusing: &Arc<AtomicUsize>) {
+    if refusing.fetch_add(1, Ordering::Relaxed) >= MAX_REFUSING {
+        refusing.fetch_sub(1, Ordering::Relaxed);
+        return drop(stream);
+    }
+    let refusing = refusing.clone();
+    tokio::spawn(async move {
+        // A new socket's send buffer has room for one line.
+        let _ = stream.try_write(REFUSAL);
+        let (mut rd, mut wr) = stream.into_split();
+        let _ = wr.shutdown().await;
+        let mut sink = [0u8; 256];
+        let drain = async { while matches!(rd.read(&mut sink).await, Ok(n) if n > 0) {} };
+        let _ = tokio::time::timeout(REFUSAL_LINGER, drain).await;
+        refusing.fetch_sub(1, Ordering::Relaxed);
+    });
+}
+
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>, mut caps: Caps) {
     let mut conns = JoinSet::new();
+    let refusing = Arc::new(AtomicUsize::new(0));
     loop {
         tokio::select! {
             _ = stop.changed() => break,
@@ -392,10 +425,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
             }
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => match caps.admits(conns.len(), peer.ip()) {
-                    // Past a cap: dropping the stream closes it cleanly.
                     Err(why) => {
                         log::warn!(target: LOG, "refused a connection from {peer}: {why}");
-                        drop(stream)
+                        refuse(stream, &refusing);
                     }
                     Ok(()) => match shared.open(peer) {
                         Some((conn, inbox)) => {

@@ -293,3 +293,38 @@ fn a_store_from_an_msnp7_service_is_rehashed_by_one_without_it() {
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Reads a raw socket until the server closes it (bounded); what it said.
+fn read_until_closed(mut sock: std::net::TcpStream) -> Vec<u8> {
+    sock.set_read_timeout(Some(WAIT)).unwrap();
+    let mut said = Vec::new();
+    let _ = sock.read_to_end(&mut said);
+    said
+}
+
+#[test]
+fn a_connection_past_a_cap_is_told_the_server_is_busy_then_closed() {
+    within(Duration::from_secs(30), || {
+        for (total, per_address) in [(1, 64), (64, 1)] {
+            let mut config = testkit::service_config(5);
+            config.limits.max_connections = Some(total);
+            config.limits.max_per_address = per_address;
+            let server = super::Server::bind("127.0.0.1:0", config).unwrap();
+            server.with_engine(testkit::populate);
+            let first = std::net::TcpStream::connect(server.local_addr()).unwrap();
+            let mut second = std::net::TcpStream::connect(server.local_addr()).unwrap();
+            // What a client sends at once does not turn the close into a reset.
+            second.write_all(b"VER 1 MSNP7 CVR0\r\n").unwrap();
+            assert_eq!(read_until_closed(second), super::server::REFUSAL);
+            // msgr's own client reads it as a connection failure that says why.
+            match Side::tcp(&server, ALICE).sign_in() {
+                Err(NetError::Core(error)) => {
+                    assert_eq!(error.hresult(), HResult::SR_CONNECTION_FAILURE);
+                    assert!(error.to_string().contains("600 (server busy)"), "{error}");
+                }
+                other => panic!("expected a refusal, got {other:?}"),
+            }
+            drop(first);
+        }
+    });
+}
