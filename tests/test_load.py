@@ -127,8 +127,8 @@ def test_hold_reports_the_clients_refused_past_the_per_address_cap() -> None:
         report = run(capped, "hold", clients=12, duration=0.1)
     assert report["ok"] is False
     assert report["hold"]["held"] == 8 and report["hold"]["refused"] == 4
-    # msgr serve says nothing past a cap: it closes the new connection at once.
-    assert report["refused"] == {"total": 4, "reasons": {"closed by the server after VER, no reply": 4}}
+    # Past a cap msgr serve answers `600 0` (server busy) and closes the connection.
+    assert report["refused"] == {"total": 4, "reasons": {"600 (server busy) to VER": 4}}
 
 
 def test_a_wrong_password_is_refused_with_the_servers_line(server: msgr.ServerHandle) -> None:
