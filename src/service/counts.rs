@@ -95,6 +95,24 @@ mod tests {
     }
 
     #[test]
+    fn a_user_who_signs_out_leaves_every_switchboard_and_no_seat_behind() {
+        let mut w = Wire::new();
+        let (a, b) = switchboard_with(&mut w, |_| {});
+        w.take(a);
+        w.take(b);
+        w.s.closed(1, w.now);
+        w.pump();
+        assert_eq!(w.take(b), ["BYE alice@example.com"]);
+        assert_eq!(w.s.counts().sb_connections, 1);
+        assert!(w.s.sb_conns_of(ALICE).is_empty());
+        assert_eq!(w.s.sb_conns_of("BOB@example.com"), [b]);
+        w.s.closed(2, w.now);
+        w.pump();
+        assert!(w.s.counts().is_idle(), "{:?}", w.s.counts());
+        assert!(w.s.sb_conns_of("bob@example.com").is_empty());
+    }
+
+    #[test]
     fn a_cookie_of_a_user_who_signed_out_is_gone_with_them() {
         let mut w = Wire::new();
         w.sign_in(1, ALICE, Dialect::Msnp11);

@@ -212,6 +212,9 @@ pub struct ServiceEngine {
     passport: passport::Tickets,
     alert_seq: u32,
     switchboards: sb::Switchboards,
+    /// Each user's seated switchboard connections (lower-cased name): a sign-out closes
+    /// them without looking at every connection.
+    seats: sb::Seats,
     out: VecDeque<ServiceOutput>,
     trace: VecDeque<Crossing>,
     /// A driver with a store: changes wait for [`ServiceEngine::persisted`].
@@ -241,6 +244,7 @@ impl ServiceEngine {
             passport: passport::Tickets::default(),
             alert_seq: 0,
             switchboards: HashMap::new(),
+            seats: sb::Seats::default(),
             out: VecDeque::new(),
             trace: VecDeque::new(),
             durable: false,

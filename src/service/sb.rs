@@ -212,6 +212,7 @@ impl ServiceEngine {
             sb.user = Some(user.clone());
             sb.sb = Some(id);
         }
+        self.seats.seat(&user, conn);
         let friendly = self.friendly(&user);
         self.sb_reply(
             conn,
@@ -338,6 +339,7 @@ impl ServiceEngine {
         for msg in held {
             self.send(conn, msg);
         }
+        self.seats.seat(&user, conn);
         if let Some(s) = self.sb_conn(conn) {
             s.user = Some(user);
             s.sb = Some(sb_id.to_string());
@@ -389,6 +391,7 @@ impl ServiceEngine {
         let (Some(sb_id), Some(user)) = (sb.sb, sb.user) else {
             return;
         };
+        self.seats.unseat(&user, conn);
         let Some(board) = self.switchboards.get_mut(&sb_id) else {
             return;
         };
@@ -406,13 +409,7 @@ impl ServiceEngine {
 
     /// Every switchboard connection of a user (closed when their NS connection ends).
     pub(super) fn sb_conns_of(&self, user: &str) -> Vec<ConnId> {
-        self.conns
-            .iter()
-            .filter_map(|(id, c)| match &c.role {
-                Role::Sb(sb) if sb.user.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(user)) => Some(*id),
-                _ => None,
-            })
-            .collect()
+        self.seats.of(user)
     }
 }
 
@@ -429,6 +426,30 @@ fn sb_trid(request: &Request) -> u32 {
 }
 
 pub(super) type Switchboards = HashMap<String, Switchboard>;
+
+/// Seated switchboard connections by user (lower-cased).
+#[derive(Debug, Default)]
+pub(super) struct Seats(HashMap<String, Vec<ConnId>>);
+
+impl Seats {
+    fn seat(&mut self, user: &str, conn: ConnId) {
+        self.0.entry(user.to_ascii_lowercase()).or_default().push(conn);
+    }
+
+    fn unseat(&mut self, user: &str, conn: ConnId) {
+        let key = user.to_ascii_lowercase();
+        if let Some(conns) = self.0.get_mut(&key) {
+            conns.retain(|c| *c != conn);
+            if conns.is_empty() {
+                self.0.remove(&key);
+            }
+        }
+    }
+
+    fn of(&self, user: &str) -> Vec<ConnId> {
+        self.0.get(&user.to_ascii_lowercase()).cloned().unwrap_or_default()
+    }
+}
 /// Switchboard cookies, found by key; they all live [`TICKET_TTL`], so the order they
 /// were issued in is the order they expire in and pruning never scans the live ones.
 /// They are also found by owner (gone at sign-out) and by the switchboard they join
