@@ -3,7 +3,7 @@
 
 use divan::{black_box, Bencher};
 use msgr::proto::ns::{Reply, Request};
-use msgr::proto::Dialect;
+use msgr::proto::{sb, Dialect};
 use msgr::wire::challenge::{md5_response, msnp11_response};
 use msgr::wire::{Decoder, Direction, InviteMessage};
 
@@ -81,4 +81,39 @@ fn parse_an_invitation(bencher: Bencher) {
     ))
     .expect("fixture");
     bencher.bench(|| InviteMessage::parse_payload(black_box(&payload)).ok());
+}
+
+/// 64 switchboard `MSG`s with 332-byte payloads, as a sender with 64 in flight writes them.
+fn relay_stream() -> Vec<u8> {
+    let payload = [b'x'; 332];
+    let mut bytes = Vec::new();
+    for i in 1..=64 {
+        bytes.extend_from_slice(format!("MSG {i} A 332\r\n").as_bytes());
+        bytes.extend_from_slice(&payload);
+    }
+    bytes
+}
+
+/// The server's relay path on the wire side: one read of 64 `MSG`s decoded, each typed,
+/// rebuilt as the relayed `MSG` (the payload moved, not copied) and encoded with its
+/// `ACK` into the two connections' output buffers, as the TCP server does per read.
+#[divan::bench(counter = divan::counter::ItemsCount::new(64usize))]
+fn relay_64_messages(bencher: Bencher) {
+    let bytes = relay_stream();
+    let (mut to_recipient, mut to_sender) = (Vec::with_capacity(32 * 1024), Vec::with_capacity(1024));
+    bencher.bench_local(|| {
+        to_recipient.clear();
+        to_sender.clear();
+        let mut d = Decoder::new(Direction::ClientToServer);
+        d.push(black_box(&bytes));
+        while let Ok(Some(mut cmd)) = d.next_command() {
+            let payload = cmd.payload.take().unwrap_or_default();
+            let sb::Request::Msg { trid, .. } = sb::Request::parse(&cmd, None) else {
+                continue;
+            };
+            sb::relayed_msg("alice@example.com", "Alice A", payload).encode_into(&mut to_recipient);
+            sb::Reply::Ack { trid }.to_command(None).encode_into(&mut to_sender);
+        }
+        black_box((to_recipient.len(), to_sender.len()))
+    });
 }

@@ -48,6 +48,30 @@ def test_the_msgr_loggers_record_what_happens(caplog: pytest.LogCaptureFixture) 
     assert ALICE_PASSWORD not in everything and "not-it" not in everything
 
 
+def test_below_the_core_log_level_info_records_stay_out_of_python(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="msgr")
+    msgr._core.set_log_level("warning")
+    try:
+        with msgr.serve(users=[(ALICE, ALICE_PASSWORD)]) as server:
+            with msgr.connect(server.address, ALICE, ALICE_PASSWORD):
+                pass
+            with socket.create_connection(server.address) as raw:
+                raw.sendall(b"\xff\xfe garbage\r\n")
+                raw.settimeout(5)
+                assert raw.recv(100) == b""
+            deadline = time.monotonic() + 5
+            while not any("not MSNP" in m for m in _messages(caplog, "msgr.server")):
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+    finally:
+        msgr._core.set_log_level("info")
+    # Warnings still come; connections and sign-ins (INFO) do not.
+    server_log = _messages(caplog, "msgr.server")
+    assert not any("from 127.0.0.1" in m or "signed in" in m for m in server_log), server_log
+    with pytest.raises(msgr.InvalidArgError, match="debug"):
+        msgr._core.set_log_level("debug")
+
+
 def test_the_server_handle_has_a_trace() -> None:
     with msgr.serve(users=[(ALICE, ALICE_PASSWORD)], trace_limit=1000) as server:
         with msgr.connect(server.address, ALICE, ALICE_PASSWORD):

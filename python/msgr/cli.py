@@ -12,6 +12,7 @@ import threading
 import time
 from typing import Any, Callable, TextIO
 
+from . import _core
 from .errors import MsgrError
 from .net import ServerHandle, serve
 from .trace import TraceEntry
@@ -174,6 +175,10 @@ def serve_main(args: Any) -> int:
     ``quit``, stdin EOF or Ctrl-C (SIGTERM too) and closes cleanly."""
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="msgr: %(name)s: %(message)s", stream=sys.stderr)
+    else:
+        # Nothing shows INFO records without -v; handing each one to Python's logging
+        # would take the GIL per connection and sign-in (docs/bench-tcp.md).
+        _core.set_log_level("warning")
     try:
         users = args.user + _secret_lines(args.users_file, "MSGR_USERS", "EMAIL:PASSWORD")
         licenses = args.license + _secret_lines(args.licenses_file, "MSGR_LICENSES", "ID:KEY")

@@ -179,6 +179,24 @@ fn event_catalogue() -> Vec<(&'static str, usize)> {
     crate::client::ClientEvent::CATALOGUE.to_vec()
 }
 
+/// The most detailed level the core logs at: "info" (the default) or "warning". A
+/// record below it never reaches Python's `logging`, each of which takes the GIL (on a
+/// server's thread, with a thread state made for it): `msgr serve` without `-v`, where
+/// nothing would show them, sets "warning" and saves that per connection and sign-in.
+#[pyfunction]
+fn set_log_level(py: Python<'_>, level: &str) -> PyResult<()> {
+    let filter = match level.to_ascii_lowercase().as_str() {
+        "info" => log::LevelFilter::Info,
+        "warning" => log::LevelFilter::Warn,
+        _ => {
+            let detail = format!("the log level is \"info\" or \"warning\", not {level:?}");
+            return Err(convert::to_py_err(py, convert::invalid(detail)));
+        }
+    };
+    log::set_max_level(filter);
+    Ok(())
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Python's `logging` decides, each time, whether a record is wanted (levels set
@@ -198,6 +216,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(session_machine, m)?)?;
     m.add_function(wrap_pyfunction!(parse_invitation, m)?)?;
     m.add_function(wrap_pyfunction!(event_catalogue, m)?)?;
+    m.add_function(wrap_pyfunction!(set_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(load::load_run, m)?)?;
     m.add_class::<embedded::EmbeddedService>()?;
     m.add_class::<net::PyServer>()?;
