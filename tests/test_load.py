@@ -77,7 +77,10 @@ def test_relay_two_pairs(server: msgr.ServerHandle) -> None:
     check_delivery(report)
     assert report["latency_us"]["count"] == report["operations"]
     assert report["rate_per_s"] > 0 and report["elapsed_s"] > 0
-    assert report["settings"] == {"pairs": 2, "window": 16, "payload_bytes": 332, "duration_s": 0.3, "warmup_s": 0.05}
+    assert report["settings"] == {
+        "accounts": "load{i}@example.com:***", "first_account": 0,
+        "pairs": 2, "window": 16, "payload_bytes": 332, "duration_s": 0.3, "warmup_s": 0.05,
+    }
     assert report["hold"] is None
 
 

@@ -34,9 +34,13 @@ async fn client(
     stop: watch::Receiver<bool>,
 ) {
     let Ok(permit) = gate.acquire_owned().await else { return };
+    // The run ended (Ctrl-C) while this one waited its turn.
+    if *stop.borrow() {
+        return;
+    }
     let start = Instant::now();
     let signed_in = async {
-        let mut link = msnp::sign_in(&ctx.target, &ctx.opts.accounts.get(c), ctx.source(c)).await?;
+        let mut link = msnp::sign_in(&ctx.target, &ctx.account(c), ctx.source(c)).await?;
         msnp::go_online(&mut link).await?;
         Ok::<_, LoadError>(link)
     }

@@ -256,7 +256,8 @@ impl Link {
                     return Err(LoadError::Protocol {
                         who: self.who.clone(),
                         detail: format!(
-                            "the server sends sign-ins to another notification server, {address};                              msgr load does not follow: give that one's --host and --port"
+                            "the server sends sign-ins to another notification server, {address}; \
+                             msgr load does not follow: give that one's --host and --port"
                         ),
                     })
                 }

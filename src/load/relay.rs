@@ -8,8 +8,9 @@ use tokio::sync::{oneshot, watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::checks::{Arrival, Checks, Sequence};
 use super::msnp::{self, Link, Reader, Writer};
-use super::report::{Checks, ProcFigures, Report};
+use super::report::{ProcFigures, Report};
 use super::stats::Latencies;
 use super::{Budget, Claim, Ctx, LoadError, Samples};
 use crate::proto::{sb, Dialect};
@@ -53,39 +54,74 @@ pub(crate) fn stamp(payload: &[u8]) -> Option<(u64, u64)> {
 #[derive(Default)]
 pub(crate) struct Received {
     pub checks: Checks,
+    pub sequence: Sequence,
     pub measured: u64,
     pub latencies: Latencies,
     pub failures: Vec<String>,
 }
 
+/// Failure lines kept per pair; the counts say how many there were.
+const PAIR_FAILURES: usize = 5;
+
 impl Received {
     fn fail(&mut self, line: String) {
-        if self.failures.len() < 5 {
+        if self.failures.len() < PAIR_FAILURES {
             self.failures.push(line);
         }
     }
+
+    /// Whether all of the `sent` messages have arrived.
+    fn all_in(&self, sent: u64) -> bool {
+        self.sequence.outstanding(sent) == 0
+    }
 }
 
-/// Checks one arrived message against what `pair` must have sent next.
-pub(crate) fn check(got: &mut Received, pair: usize, from_ok: bool, bytes: &[u8], next: &mut u64) -> Option<u64> {
+/// Checks one message arriving from `sender` (A, unless `from_ok` is false) against
+/// what `pair` sent. Returns its send time when it is the first arrival of one of ours.
+pub(crate) fn check(got: &mut Received, pair: usize, from_ok: bool, bytes: &[u8]) -> Option<u64> {
     got.checks.received += 1;
     let Some((seq, sent_ns)) = stamp(bytes) else {
         got.checks.corrupt += 1;
+        got.sequence.unreadable();
         got.fail(format!(
             "pair {pair}: a message arrived that is not one of ours ({} bytes)",
             bytes.len()
         ));
         return None;
     };
-    if !from_ok || bytes != payload(pair, seq, sent_ns).as_slice() {
+    let intact = from_ok && bytes == payload(pair, seq, sent_ns).as_slice();
+    if !intact {
         got.checks.corrupt += 1;
-        got.fail(format!("pair {pair}: message {seq} arrived changed"));
+        got.fail(if from_ok {
+            format!("pair {pair}: message {seq} arrived changed")
+        } else {
+            format!("pair {pair}: message {seq} arrived from someone else")
+        });
     }
-    if seq != *next {
-        got.checks.out_of_order += 1;
-        got.fail(format!("pair {pair}: message {seq} arrived when {} was due", *next));
+    match got.sequence.arrived(seq) {
+        Arrival::Next => {}
+        Arrival::Ahead { missing } => {
+            let due = got.sequence.next() - 1 - missing;
+            got.fail(format!("pair {pair}: message {seq} arrived when {due} was due"));
+        }
+        Arrival::Late => {
+            got.checks.out_of_order += 1;
+            got.fail(format!("pair {pair}: message {seq} arrived after later ones"));
+        }
+        Arrival::Duplicate => {
+            got.checks.duplicated += 1;
+            got.fail(format!("pair {pair}: message {seq} arrived again"));
+            return None;
+        }
+        Arrival::Implausible => {
+            // Its number was damaged; the bytes check has counted it already.
+            if intact {
+                got.checks.corrupt += 1;
+            }
+            got.sequence.unreadable();
+            return None;
+        }
     }
-    *next = seq + 1;
     Some(sent_ns)
 }
 
@@ -162,10 +198,9 @@ async fn receive(
     timeout: std::time::Duration,
 ) -> Received {
     let mut got = Received::default();
-    let mut next = 0u64;
     let mut sent: Option<u64> = None;
     loop {
-        if sent.is_some_and(|s| got.checks.received >= s) {
+        if sent.is_some_and(|s| got.all_in(s)) {
             break;
         }
         tokio::select! {
@@ -175,7 +210,7 @@ async fn receive(
                     sb::Reply::Msg { sender: from, payload, .. } => {
                         slots.add_permits(1);
                         let now = budget.now_ns();
-                        if let Some(sent_ns) = check(&mut got, pair, from == sender, &payload, &mut next) {
+                        if let Some(sent_ns) = check(&mut got, pair, from == sender, &payload) {
                             if budget.measured_ns(sent_ns) {
                                 got.measured += 1;
                                 got.latencies.record(std::time::Duration::from_nanos(now.saturating_sub(sent_ns)));
@@ -193,8 +228,12 @@ async fn receive(
                     break;
                 }
                 Err(_) => {
+                    let outstanding = sent.map_or_else(
+                        || "messages".to_string(),
+                        |s| format!("{} of its {s} messages", got.sequence.outstanding(s)),
+                    );
                     got.fail(format!(
-                        "pair {pair}: nothing arrived for {} with messages outstanding",
+                        "pair {pair}: nothing arrived for {} with {outstanding} outstanding",
                         crate::net::seconds(timeout)
                     ));
                     break;
@@ -205,8 +244,9 @@ async fn receive(
     if let Ok(n) = total.try_recv() {
         sent = Some(n);
     }
-    got.checks.sent = sent.unwrap_or(got.checks.received);
-    got.checks.lost = got.checks.sent.saturating_sub(got.checks.received);
+    // Without A's total (A's task failed), what arrived is all that is known of.
+    got.checks.sent = sent.unwrap_or(got.sequence.next());
+    got.checks.lost = got.sequence.outstanding(got.checks.sent);
     got
 }
 
@@ -257,7 +297,7 @@ pub(crate) struct Pair {
 /// Signs in pair `p`'s users (accounts 2p and 2p+1) and opens their switchboard.
 pub(crate) async fn set_up(ctx: &Ctx, p: usize) -> Result<Pair, LoadError> {
     let target = &ctx.target;
-    let (a, b) = (ctx.opts.accounts.get(2 * p), ctx.opts.accounts.get(2 * p + 1));
+    let (a, b) = (ctx.account(2 * p), ctx.account(2 * p + 1));
     let (src_a, src_b) = (ctx.source(2 * p), ctx.source(2 * p + 1));
     let mut a_ns = msnp::sign_in(target, &a, src_a).await?;
     let mut b_ns = msnp::sign_in(target, &b, src_b).await?;
@@ -405,26 +445,33 @@ mod tests {
     }
 
     #[test]
-    fn the_check_finds_reordering_corruption_and_strangers() {
+    fn the_check_finds_loss_reordering_duplicates_corruption_and_strangers() {
         let mut got = Received::default();
-        let mut next = 0;
-        assert_eq!(check(&mut got, 1, true, &payload(1, 0, 10), &mut next), Some(10));
-        assert_eq!(check(&mut got, 1, true, &payload(1, 1, 11), &mut next), Some(11));
-        assert_eq!(got.checks.out_of_order + got.checks.corrupt, 0);
-        // 2 skipped: out of order (and, once A's total is known, lost).
-        check(&mut got, 1, true, &payload(1, 3, 13), &mut next);
-        assert_eq!((got.checks.out_of_order, next), (1, 4));
-        // Another pair's message, or a changed byte: corrupt.
-        check(&mut got, 1, true, &payload(2, 4, 14), &mut next);
+        assert_eq!(check(&mut got, 1, true, &payload(1, 0, 10)), Some(10));
+        assert_eq!(check(&mut got, 1, true, &payload(1, 1, 11)), Some(11));
+        assert!(got.checks.passed() && got.failures.is_empty());
+        // 2 skipped: missing for now, late once it comes.
+        check(&mut got, 1, true, &payload(1, 3, 13));
+        assert_eq!((got.checks.out_of_order, got.sequence.outstanding(4)), (0, 1));
+        assert_eq!(check(&mut got, 1, true, &payload(1, 2, 12)), Some(12));
+        assert_eq!((got.checks.out_of_order, got.sequence.outstanding(4)), (1, 0));
+        assert_eq!(check(&mut got, 1, true, &payload(1, 3, 13)), None);
+        assert_eq!(got.checks.duplicated, 1);
+        // Another pair's message, a changed byte, another sender, or garbage: corrupt.
+        check(&mut got, 1, true, &payload(2, 4, 14));
         let mut changed = payload(1, 5, 15);
         let last = changed.len() - 6;
         changed[last] ^= 1;
-        check(&mut got, 1, true, &changed, &mut next);
-        check(&mut got, 1, false, &payload(1, 6, 16), &mut next);
-        assert_eq!(check(&mut got, 1, true, b"garbage", &mut next), None);
+        check(&mut got, 1, true, &changed);
+        check(&mut got, 1, false, &payload(1, 6, 16));
+        assert_eq!(check(&mut got, 1, true, b"garbage"), None);
         assert_eq!(got.checks.corrupt, 4);
-        assert_eq!(got.checks.received, 7);
-        assert!(got.failures.len() <= 5);
+        assert_eq!(got.checks.received, 9);
+        // 7 never came, 8 did: with the garbage standing for 7, nothing is outstanding.
+        check(&mut got, 1, true, &payload(1, 8, 18));
+        assert_eq!(got.sequence.outstanding(9), 0);
+        assert_eq!(got.sequence.outstanding(10), 1);
+        assert_eq!(got.failures.len(), PAIR_FAILURES);
         assert!(
             got.failures[0].contains("message 3 arrived when 2 was due"),
             "{:?}",

@@ -5,40 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+use super::checks::Checks;
 use super::stats::{round1, LatencySummary};
 use super::system::ProcSample;
 use super::Mode;
-
-/// What the relay and rtt checks found: every message and answer, warm-up included.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Checks {
-    pub sent: u64,
-    pub received: u64,
-    /// Sent but never arrived.
-    pub lost: u64,
-    /// Arrived with a sequence number other than the next one due.
-    pub out_of_order: u64,
-    /// Arrived with different bytes than were sent, or from someone else.
-    pub corrupt: u64,
-}
-
-impl Checks {
-    pub fn in_order(&self) -> bool {
-        self.lost == 0 && self.out_of_order == 0
-    }
-
-    pub fn intact(&self) -> bool {
-        self.corrupt == 0
-    }
-
-    pub fn add(&mut self, other: &Checks) {
-        self.sent += other.sent;
-        self.received += other.received;
-        self.lost += other.lost;
-        self.out_of_order += other.out_of_order;
-        self.corrupt += other.corrupt;
-    }
-}
 
 /// A process's CPU and memory over the measured stretch.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -150,7 +120,7 @@ impl Report {
             && !self.interrupted
             && self.refused.is_empty()
             && self.dropped.is_empty()
-            && self.checks.is_none_or(|c| c.in_order() && c.intact())
+            && self.checks.is_none_or(|c| c.passed())
             && self.operations > 0
     }
 
@@ -172,7 +142,8 @@ impl Report {
         let checks = self.checks.map(|c| {
             json!({
                 "sent": c.sent, "received": c.received, "lost": c.lost, "out_of_order": c.out_of_order,
-                "corrupt": c.corrupt, "in_order": c.in_order(), "intact": c.intact(),
+                "duplicated": c.duplicated, "corrupt": c.corrupt, "complete": c.complete(),
+                "in_order": c.in_order(), "intact": c.intact(), "failed": c.failed(),
             })
         });
         let proc_json = |p: &ProcFigures| {
@@ -263,14 +234,16 @@ impl Report {
             ));
         }
         if let Some(c) = self.checks {
-            let verdict = if c.in_order() && c.intact() {
-                "every one in order and intact".to_string()
+            let verdict = if c.passed() {
+                "every one once, in order and intact".to_string()
             } else {
                 format!(
-                    "{} lost, {} out of order, {} corrupt",
+                    "{} lost, {} out of order, {} duplicated, {} corrupt: FAILED {}",
                     thousands(c.lost as f64, 0),
                     thousands(c.out_of_order as f64, 0),
-                    thousands(c.corrupt as f64, 0)
+                    thousands(c.duplicated as f64, 0),
+                    thousands(c.corrupt as f64, 0),
+                    c.failed().join(", ")
                 )
             };
             out.push(format!(
@@ -415,7 +388,7 @@ mod tests {
         assert!(v["hold"].is_null() && v["client"].is_null());
         let text = relay_report().to_text();
         assert!(text.contains("1,000 in 2.00 s: 500.0/s"), "{text}");
-        assert!(text.contains("every one in order and intact"), "{text}");
+        assert!(text.contains("every one once, in order and intact"), "{text}");
         assert!(text.contains("25.0 µs CPU per message"), "{text}");
         assert!(text.ends_with("result       ok"), "{text}");
     }
@@ -432,8 +405,15 @@ mod tests {
         assert!(!r.ok());
         let v = r.to_json();
         assert_eq!(v["ok"], false);
-        assert_eq!(v["checks"]["in_order"], false);
-        assert!(r.to_text().contains("1 lost, 0 out of order, 0 corrupt"));
+        assert_eq!(v["checks"]["complete"], false);
+        assert_eq!(v["checks"]["in_order"], true);
+        assert_eq!(v["checks"]["failed"], json!(["loss"]));
+        let text = r.to_text();
+        assert!(
+            text.contains("1 lost, 0 out of order, 0 duplicated, 0 corrupt: FAILED loss"),
+            "{text}"
+        );
+        assert!(text.ends_with("result       FAILED"), "{text}");
         let mut nothing = relay_report();
         nothing.operations = 0;
         assert!(!nothing.ok());

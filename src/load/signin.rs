@@ -22,7 +22,7 @@ struct Worker {
 }
 
 async fn work(ctx: Arc<Ctx>, budget: Arc<Budget>, w: usize) -> Result<Worker, LoadError> {
-    let account = ctx.opts.accounts.get(w);
+    let account = ctx.account(w);
     let source = ctx.source(w);
     let mut done = Worker {
         measured: 0,
