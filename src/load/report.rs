@@ -164,7 +164,7 @@ impl Report {
             json!({
                 "requested": h.requested, "signed_in": h.signed_in, "dropped": h.dropped, "held": h.held,
                 "refused": self.refused.values().sum::<u64>(), "source_addresses": h.source_addresses,
-                "ramp_s": round3(h.ramp_s), "rss_kb_per_client": per_client,
+                "ramp_s": round6(h.ramp_s), "rss_kb_per_client": per_client,
                 "rss_kb_after_close": h.rss_kb_after_close,
             })
         });
@@ -176,7 +176,7 @@ impl Report {
             "target": self.target,
             "protocol": self.protocol,
             "settings": self.settings,
-            "elapsed_s": round3(self.elapsed_s),
+            "elapsed_s": round6(self.elapsed_s),
             "operations": self.operations,
             "unit": self.unit(),
             "rate_per_s": self.rate(),
@@ -310,8 +310,9 @@ impl Report {
     }
 }
 
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
+/// Seconds to the microsecond: a rate recomputed from the report agrees with its own.
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
 }
 
 /// `1234567.4` as `1,234,567.4` (with `decimals` 1).
