@@ -56,6 +56,8 @@ pub(crate) struct Received {
     pub checks: Checks,
     pub sequence: Sequence,
     pub measured: u64,
+    /// When the last measured message arrived.
+    pub last: Option<Instant>,
     pub latencies: Latencies,
     pub failures: Vec<String>,
 }
@@ -209,10 +211,12 @@ async fn receive(
                 Ok(Ok(cmd)) => match sb::Reply::parse(&cmd, dialect) {
                     sb::Reply::Msg { sender: from, payload, .. } => {
                         slots.add_permits(1);
-                        let now = budget.now_ns();
+                        let arrived = Instant::now();
+                        let now = budget.ns_at(arrived);
                         if let Some(sent_ns) = check(&mut got, pair, from == sender, &payload) {
                             if budget.measured_ns(sent_ns) {
                                 got.measured += 1;
+                                got.last = Some(arrived);
                                 got.latencies.record(std::time::Duration::from_nanos(now.saturating_sub(sent_ns)));
                             }
                         }
@@ -387,23 +391,26 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
             }
         }
     }
-    let after = Samples::take(opts.server_pid);
-    let before = before.await.unwrap_or_default();
-    report.elapsed_s = budget.elapsed(last_stop);
-
     let mut checks = Checks::default();
     let mut latencies = Latencies::new();
+    // The measured stretch ends when its last message arrived (the senders stopped
+    // before, with messages still on their way).
+    let mut end = last_stop;
     while let Some(done) = receivers.join_next().await {
         if let Ok((got, b_w)) = done {
             writers.push(b_w);
             checks.add(&got.checks);
             report.operations += got.measured;
+            end = end.max(got.last.unwrap_or(end));
             latencies.merge(&got.latencies);
             for f in got.failures {
                 report.fail(f);
             }
         }
     }
+    let after = Samples::take(opts.server_pid);
+    let before = before.await.unwrap_or_default();
+    report.elapsed_s = budget.elapsed(end);
     // Everyone stops watching before anyone leaves: a BYE now is no failure.
     let _ = stop_tx.send(true);
     for mut w in writers {
