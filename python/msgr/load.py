@@ -89,9 +89,9 @@ def _seconds(text: str) -> float:
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Load an MSNP server: relay (pairs streaming invitations through switchboards, every message checked), "
-        "rtt (INVITE -> ACCEPT round trips), signin (concurrent MD5 sign-ins) or hold (idle signed-in clients "
-        "and the server's memory). Accounts come from --accounts; create them on the server first "
-        "(msgr serve --users-file). See docs/load.md."
+        "rtt (INVITE -> ACCEPT round trips), signin (concurrent full sign-ins, MD5 or Passport) or hold "
+        "(idle signed-in clients and the server's memory). Accounts come from --accounts; create them on the "
+        "server first (msgr serve --users-file). See docs/load.md."
     )
     parser.add_argument("mode", choices=MODES, help="what to measure")
     parser.add_argument("--host", default="127.0.0.1", help="the server's host (default 127.0.0.1; loopback only unless --allow-remote)")

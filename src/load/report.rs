@@ -192,17 +192,7 @@ impl Report {
 
     pub fn to_text(&self) -> String {
         let mut out = Vec::new();
-        let settings: Vec<String> = self
-            .settings
-            .iter()
-            .map(|(k, v)| {
-                let k = k.replace('_', " ");
-                match v {
-                    Value::String(s) => format!("{k} {s}"),
-                    v => format!("{k} {v}"),
-                }
-            })
-            .collect();
+        let settings: Vec<String> = self.settings.iter().map(|(k, v)| setting(k, v)).collect();
         out.push(format!(
             "msgr load {}: {} ({}), {}",
             self.mode,
@@ -310,6 +300,21 @@ impl Report {
     }
 }
 
+/// One setting as the text report's first line shows it: `duration_s` 5.0 as
+/// `duration 5 s`, `payload_bytes` as `payload 332 bytes`.
+fn setting(key: &str, value: &Value) -> String {
+    let shown = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), |x| format!("{x}")),
+        v => v.to_string(),
+    };
+    match (key.strip_suffix("_s"), key.strip_suffix("_bytes")) {
+        (Some(name), _) => format!("{name} {shown} s"),
+        (_, Some(name)) => format!("{name} {shown} bytes"),
+        _ => format!("{} {shown}", key.replace('_', " ")),
+    }
+}
+
 /// Seconds to the microsecond: a rate recomputed from the report agrees with its own.
 fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
@@ -392,6 +397,18 @@ mod tests {
         assert!(text.contains("every one once, in order and intact"), "{text}");
         assert!(text.contains("25.0 µs CPU per message"), "{text}");
         assert!(text.ends_with("result       ok"), "{text}");
+        let mut timed = relay_report();
+        timed.settings.insert("duration_s".into(), json!(5.0));
+        timed.settings.insert("warmup_s".into(), json!(0.25));
+        timed.settings.insert("payload_bytes".into(), json!(332));
+        timed.settings.insert("accounts".into(), json!("u{i}@x.org:***"));
+        timed.settings.insert("first_account".into(), json!(3));
+        let first = timed.to_text().lines().next().unwrap().to_string();
+        assert_eq!(
+            first,
+            "msgr load relay: 127.0.0.1:1863 (MSNP7), accounts u{i}@x.org:***, duration 5 s, \
+             first account 3, pairs 2, payload 332 bytes, warmup 0.25 s"
+        );
     }
 
     #[test]
