@@ -4,11 +4,12 @@ times, medians printed as a Markdown table.
     nice target/venv-release/bin/python scripts/load_figures.py [--runs 3] [--cases relay1,hold1k]
 
 Use a release build (`pip install .` or `maturin build --release`); the python that runs
-this script runs both the server and the load generator. The server runs in a process of
-its own, with enough accounts for the biggest case and the per-address cap lifted; every
-run gives `--server-pid`, so the server's CPU per operation comes from /proc, which is
-less noisy than wall-clock rates on a shared machine. Each run's JSON report is kept in
---out.
+this script runs both the server and the load generator. Each run gets a fresh server, in
+a process of its own, with enough accounts for the biggest case and the per-address cap
+lifted (a server that had held clients before would reuse their freed memory, and
+hold's RSS per client would read near zero). Every run gives `--server-pid`, so the
+server's CPU per operation comes from /proc, which is less noisy than wall-clock rates
+on a shared machine. Each run's JSON report is kept in --out.
 """
 
 from __future__ import annotations
@@ -82,30 +83,31 @@ def main() -> int:
     python = sys.executable
     users = opts.out / "users.txt"
     users.write_text("".join(f"load{i}@example.com:pw\n" for i in range(ACCOUNTS)))
-    server, port = start_server(python, users)
     rows = []
-    try:
-        time.sleep(1)
-        for name in opts.cases.split(","):
-            reports = []
-            for k in range(opts.runs):
+    for name in opts.cases.split(","):
+        reports = []
+        for k in range(opts.runs):
+            server, port = start_server(python, users)
+            try:
+                # Let the server finish starting (its accounts, its runtime) first.
+                time.sleep(1)
                 report = run(python, port, server.pid, CASES[name])
-                (opts.out / f"{name}-{k}.json").write_text(json.dumps(report, indent=1))
-                reports.append(report)
-                print(f"{name} run {k}: {report['operations']} {report['unit']}, ok {report['ok']}", file=sys.stderr)
-            rows.append((name, reports))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    print("| case | ok | rate /s | p50 µs | p99 µs | server CPU µs/op | load gen CPU µs/op | server RSS kB/client |")
-    print("|---|---|---|---|---|---|---|---|")
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+            (opts.out / f"{name}-{k}.json").write_text(json.dumps(report, indent=1))
+            reports.append(report)
+            print(f"{name} run {k}: {report['operations']} {report['unit']}, ok {report['ok']}", file=sys.stderr)
+        rows.append((name, reports))
+    print("| case | ok | rate /s | p50 µs | p99 µs | server CPU µs/op | load gen CPU µs/op | server RSS kB/client | ramp s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, reports in rows:
         ok = sum(r["ok"] for r in reports)
         print(
             f"| {name} | {ok}/{len(reports)} | {fmt(median(reports, 'rate_per_s'), 0)} "
             f"| {fmt(median(reports, 'latency_us', 'p50'))} | {fmt(median(reports, 'latency_us', 'p99'))} "
             f"| {fmt(median(reports, 'server', 'cpu_us_per_op'))} | {fmt(median(reports, 'client', 'cpu_us_per_op'))} "
-            f"| {fmt(median(reports, 'hold', 'rss_kb_per_client'))} |"
+            f"| {fmt(median(reports, 'hold', 'rss_kb_per_client'))} | {fmt(median(reports, 'hold', 'ramp_s'), 2)} |"
         )
     return 0
 

@@ -367,6 +367,7 @@ def test_a_host_that_is_not_loopback_is_refused() -> None:
         ("rtt", {"threads": 0}, "--threads"),
         ("rtt", {"first_account": -5}, "--first-account"),
         ("rtt", {"server_pid": 2**31 - 1}, "--server-pid 2147483647: cannot read /proc"),
+        ("rtt", {"server_pid": os.getpid()}, "has no socket listening on port 1863, so it is not the server"),
     ],
 )
 def test_bad_options_are_value_errors_naming_the_option(mode: str, options: dict[str, Any], named: str) -> None:

@@ -87,6 +87,7 @@ def _seconds(text: str) -> float:
 
 
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """Gives ``parser`` (the ``load`` subcommand's) its description and options."""
     parser.description = (
         "Load an MSNP server: relay (pairs streaming invitations through switchboards, every message checked), "
         "rtt (INVITE -> ACCEPT round trips), signin (concurrent full sign-ins, MD5 or Passport) or hold "

@@ -438,6 +438,13 @@ pub fn run(opts: &Options) -> Result<Report, LoadError> {
     opts.check()?;
     if let Some(pid) = opts.server_pid {
         system::sample(&pid.to_string()).map_err(|e| LoadError::Options(format!("--server-pid {pid}: {e}")))?;
+        // Another process's figures would be reported as the server's.
+        if system::listens_on(pid, opts.port) == Some(false) {
+            return Err(LoadError::Options(format!(
+                "--server-pid {pid}: that process has no socket listening on port {}, so it is not the server",
+                opts.port
+            )));
+        }
     }
     check_descriptors(opts.connections(), system::raise_descriptor_limit())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
