@@ -34,7 +34,8 @@ PASSPORT = Feature("Passport 1.4", "msnp8-12.md §c.2–§c.5")
 PROFILE = Feature("login profile", "msnp.md §a.4; msnp8-12.md §c.6, §c.7")
 WRONG_PASSWORD = Feature("wrong password", "msnp.md §b.5; msnp8-12.md §c.5")
 UNKNOWN_ACCOUNT = Feature("unknown account", "msnp.md §b.5; msnp8-12.md §c.1, §c.5")
-SECOND_SIGN_IN = Feature("OUT OTH", "msnp.md §b.12; msnp8-12.md §c.6, §k")
+SECOND_SIGN_IN = Feature("OUT, OUT OTH", "msnp.md §b.12; msnp8-12.md §c.6, §k")
+FRAMING = Feature("framing", "msnp.md §a.2, §a.3")
 SYN = Feature("SYN and lists", "msnp.md §b.8; msnp8-12.md §d.1–§d.5")
 LISTS = Feature("ADD/ADC/REM", "msnp.md §g.2; msnp8-12.md §e.1–§e.3")
 LIST_ERRORS = Feature("list errors", "msnp.md §a.5, §g.2; msnp8-12.md §e.1–§e.3, §l")
@@ -55,6 +56,7 @@ LOCK_AND_KEY = Feature("Lock and Key", "msnp.md §e.1, §e.3; docs/decisions.md 
 
 #: Every feature, in the report's order.
 FEATURES: tuple[Feature, ...] = (
+    FRAMING,
     VER,
     CVR,
     SIGN_IN_MD5,

@@ -201,6 +201,32 @@ def test_an_unknown_account_is_refused(msnp: Harness, dialect: str) -> None:
         refused_passport(msnp, dialect, account, account.password, may_refuse_at_usr=True)
 
 
+@SECOND_SIGN_IN(source="msnp.md §b.12; msnp8-12.md §k")
+def test_out_signs_out_and_the_server_closes(msnp: Harness, dialect: str) -> None:
+    """`OUT` from the client (no TrID): the server closes the connection."""
+    ns = msnp.sign_in(msnp.a, dialect)
+    ns.conn.send("OUT")
+    ns.conn.expect_closed(what="the server to close after OUT")
+
+
+@SIGN_IN_TWN("MSNP8+", source="msnp.md §a.5; msnp8-12.md §c.1, §l")
+def test_a_second_usr_after_sign_in_is_207(msnp: Harness, dialect: str) -> None:
+    """`USR` on a connection that is signed in already: `207`."""
+    ns = msnp.sign_in(msnp.a, dialect)
+    reply = ns.conn.call("USR", "TWN", "I", ns.email)
+    if reply.error_code != 207:
+        ns.conn.fail(f"USR on a signed-in connection gets 207, got {reply.line!r}")
+
+
+@SIGN_IN_MD5("MSNP7", source="msnp.md §a.5")
+def test_a_second_md5_usr_after_sign_in_is_207(msnp: Harness, dialect: str) -> None:
+    """`USR` on a connection that is signed in already: `207`."""
+    ns = msnp.sign_in(msnp.a, dialect)
+    reply = ns.conn.call("USR", "MD5", "I", ns.email)
+    if reply.error_code != 207:
+        ns.conn.fail(f"USR on a signed-in connection gets 207, got {reply.line!r}")
+
+
 @SECOND_SIGN_IN()
 def test_a_second_sign_in_sends_out_oth_to_the_first(msnp: Harness, dialect: str) -> None:
     """The same account signs in again: the first connection gets `OUT OTH` and is

@@ -33,6 +33,16 @@ def test_xfr_sb_before_the_first_chg_is_913(msnp: Harness, dialect: str) -> None
         a.conn.fail(f"XFR SB before the first CHG should get 913, got {reply.line!r}")
 
 
+@XFR(source="msnp.md §b.10; msnp8-12.md §j.1")
+def test_xfr_sb_while_hidden_is_913(msnp: Harness, dialect: str) -> None:
+    """A user who appears offline (`HDN`) cannot open a switchboard: `913`."""
+    a = msnp.online(msnp.a, dialect)
+    a.chg("HDN")
+    reply = a.conn.call("XFR", "SB")
+    if reply.error_code != 913:
+        a.conn.fail(f"XFR SB while HDN should get 913, got {reply.line!r}")
+
+
 def joined_fields(ns: Ns, line: Command, first: int, who: Ns) -> None:
     """`IRO`/`JOI` end with `<account> <name>`, plus (MSNP12) the capabilities the user
     gave in `CHG`."""
@@ -107,6 +117,15 @@ def test_calls_that_cannot_ring(msnp: Harness, dialect: str) -> None:
         sb.conn.fail(f"CAL of someone not online should get 217, got {offline.line!r}")
 
 
+@CALL(source="msnp.md §c.1; msnp8-12.md §j.2")
+def test_calling_a_member_again_is_215(msnp: Harness, dialect: str) -> None:
+    """`CAL` of someone already in the switchboard: `215`."""
+    _, b, a_sb, _ = msnp.conversation(dialect)
+    reply = a_sb.conn.call("CAL", b.email)
+    if reply.error_code != 215:
+        a_sb.conn.fail(f"CAL of a member should get 215, got {reply.line!r}")
+
+
 def relayed(sender: Sb, receiver: Sb, ack: str, payload: bytes) -> int:
     """Sends ``payload`` as `MSG <t> <ack>` and checks that the receiver gets `MSG
     <sender> <name> <n>` with exactly those bytes; returns the TrID."""
@@ -161,6 +180,30 @@ def test_acknowledgements_of_delivered_messages(msnp: Harness, dialect: str) -> 
     silent = [relayed(a_sb, b_sb, "N", text_message("n")), relayed(a_sb, b_sb, "U", text_message("u"))]
     barrier_ack(a_sb, silent)
     b_sb.conn.next_async("MSG")
+
+
+@ACKS("MSNP11+", source="msnp8-12.md §j.4, §m.5 (msnp11-sdk writes before JOI)")
+def test_a_message_before_the_callee_joins_is_acked_and_delivered(msnp: Harness, dialect: str) -> None:
+    """msnp11-sdk sends its first message right after `CAL … RINGING`: the server
+    acknowledges it (`ACK`, not `NAK` or nothing) and the callee gets it once joined."""
+    a = msnp.online(msnp.a, dialect)
+    b = msnp.online(msnp.b, dialect)
+    a_sb = msnp.switchboard(a)
+    cal = a_sb.conn.call("CAL", b.email)
+    if cal.args[1:2] != ("RINGING",):
+        a_sb.conn.fail(f"expected CAL {cal.trid} RINGING <session>, got {cal.line!r}")
+    payload = text_message("sent before you joined")
+    trid = a_sb.conn.request("MSG", "A", payload=payload)
+    ack = a_sb.conn.expect(trid=trid, what=f"ACK {trid}")
+    if ack.name != "ACK":
+        a_sb.conn.fail(f"a message written before the callee joined gets ACK {trid}, got {ack.line!r}")
+    ring = b.conn.next_async("RNG")
+    host, port = address_of(b.conn, ring.args[1])
+    b_sb = msnp.connect(label_of(b.email, "SB"), host, port)
+    b_sb.collect(b_sb.request("ANS", b.email, ring.args[3], ring.args[0]), until=lambda c: c.name != "IRO")
+    got = b_sb.next_async("MSG")
+    if got.payload != payload:
+        b_sb.fail(f"the early message must arrive unchanged, got {got.payload!r}")
 
 
 @ACKS(source="msnp.md §a.4 (ack types: S as MSN 6+ sends invitations)")

@@ -307,6 +307,26 @@ class RawConnection:
         else:
             self.transcript.record(self.label, "C->S", parsed)
 
+    def send_bytes(self, data: bytes, *, chunk: int | None = None, may_close: bool = False) -> None:
+        """Sends ``data`` exactly as given (no line end added), in one write or, with
+        ``chunk``, in writes of that many bytes (to check that a server reassembles
+        commands split across TCP segments). The whole commands in ``data`` go into the
+        transcript as commands, anything else as raw bytes."""
+        decoder = Decoder("C->S", max_line=len(data) + 2, max_payload=len(data))
+        try:
+            for command in decoder.feed(data):
+                self.transcript.record(self.label, "C->S", command)
+            rest = decoder.buffered
+        except WireError:
+            rest = len(data)
+        if rest:
+            self.transcript.record_raw(self.label, "C->S", data[len(data) - rest :])
+        if chunk is None:
+            self._write(data, may_close)
+            return
+        for start in range(0, len(data), max(1, chunk)):
+            self._write(data[start : start + max(1, chunk)], may_close)
+
     def send_payload(self, name: str, *args: str | int, payload: bytes) -> Command:
         """Builds a payload command (the byte count appended) and sends it."""
         command = Command(name, *args, payload=payload)
