@@ -39,6 +39,8 @@ FRAMING = Feature("framing", "msnp.md §a.2, §a.3")
 SYN = Feature("SYN and lists", "msnp.md §b.8; msnp8-12.md §d.1–§d.5")
 LISTS = Feature("ADD/ADC/REM", "msnp.md §g.2; msnp8-12.md §e.1–§e.3")
 LIST_ERRORS = Feature("list errors", "msnp.md §a.5, §g.2; msnp8-12.md §e.1–§e.3, §l")
+PRIVACY = Feature("GTC/BLP", "msnp8-12.md §d.7")
+RENAME = Feature("friendly name", "msnp8-12.md §d.8, §f.3")
 CHG = Feature("CHG", "msnp.md §b.9; msnp8-12.md §f.1")
 PRESENCE = Feature("presence to watchers", "msnp8-12.md §f.1, §f.3")
 XFR = Feature("XFR SB", "msnp.md §b.10; msnp8-12.md §j.1")
@@ -50,7 +52,7 @@ PINGS = Feature("server pings", "msnp.md §d.1, §d.3, §d.4; msnp8-12.md §i")
 KEEPALIVE = Feature("PNG/QNG", "msnp.md §b.13; msnp8-12.md §g")
 BAD_INPUT = Feature("bad input", "msnp.md §a.2–§a.5")
 OTHER_DIALECT = Feature("other dialects' commands", "msnp8-12.md §b.4, §c.1, §e.1, §l")
-UUX = Feature("UUX", "msnp8-12.md §h.1")
+UUX = Feature("UUX/UBX", "msnp8-12.md §h.1, §h.2")
 GCF = Feature("GCF Shields.xml", "msnp8-12.md §h.3")
 LOCK_AND_KEY = Feature("Lock and Key", "msnp.md §e.1, §e.3; docs/decisions.md (Lock and Key, wire)")
 
@@ -69,6 +71,8 @@ FEATURES: tuple[Feature, ...] = (
     SYN,
     LISTS,
     LIST_ERRORS,
+    PRIVACY,
+    RENAME,
     CHG,
     PRESENCE,
     XFR,

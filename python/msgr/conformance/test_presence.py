@@ -50,7 +50,7 @@ def test_chg_to_fln_is_201(msnp: Harness, dialect: str) -> None:
 @PRESENCE()
 def test_iln_answers_the_first_chg(msnp: Harness, dialect: str) -> None:
     """B is online; A (B on A's forward list) sends its first `CHG`: the `CHG` reply,
-    then `ILN <same TrID> NLN <B> <name> …`."""
+    then `ILN <same TrID> NLN <B> <name> …` and, from MSNP11, B's `UBX`."""
     b = msnp.online(msnp.b, dialect)
     a = msnp.sign_in(msnp.a, dialect)
     a.ensure_on_forward_list(b.email)
@@ -61,6 +61,10 @@ def test_iln_answers_the_first_chg(msnp: Harness, dialect: str) -> None:
         a.conn.fail(f"the CHG reply comes first, got {first.line!r}")
     iln = a.conn.expect(trid=trid, name="ILN", what=f"ILN {trid} NLN {b.email} …")
     check_presence_line(a, iln, "NLN", b, 1)
+    if a.number >= 11:
+        ubx = a.conn.next_async("UBX")
+        if ubx.args[:1] != (b.email,) or ubx.payload is None or not ubx.payload.startswith(b"<Data"):
+            a.conn.fail(f"MSNP11+ follow each ILN with the contact's UBX {b.email} <n> + <Data>…, got {ubx.line!r}")
 
 
 @PRESENCE()
