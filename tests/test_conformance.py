@@ -6,6 +6,7 @@ report shows the lines exchanged; without a server it stops with a usage error."
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -32,6 +33,17 @@ LIMITS = {name: (10_000, 0.001) for name in ("xfr", "cal", "rings", "wrong_passw
 def server() -> Iterator[msgr.ServerHandle]:
     with msgr.serve("127.0.0.1", 0, users=USERS, licenses=[LICENSE], limits=LIMITS) as handle:
         yield handle
+
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def readme_sample() -> list[str]:
+    """The report rows the README shows for msgr serve, and its summary line."""
+    section = README.split("## Check your own server", 1)[1]
+    found = re.search(r"^(msgr conformance of .*?)^```", section, re.S | re.M)
+    assert found is not None, "the README shows no sample report"
+    return [line for line in found.group(1).splitlines() if re.search(r"\d$", line) or line.startswith("msgr conformance of")]
 
 
 def run_suite(cwd: Path, address: tuple[str, int] | None, *extra: str, nexus: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -67,6 +79,9 @@ def test_msgr_serve_passes_in_every_dialect(server: msgr.ServerHandle, tmp_path:
     for test in data["tests"]:
         assert set(test) == {"nodeid", "name", "feature", "source", "dialect", "outcome", "message", "duration", "exchanged"}
         assert test["dialect"] in (*DIALECTS, None) and test["outcome"] == "passed" and test["exchanged"] == []
+    # The README's sample is what the run prints (but for the address).
+    for line in readme_sample():
+        assert re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:1863", line) in re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:1863", done.stdout), line
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and html.count("<tr><th class='feature'>") == len(FEATURES)
 

@@ -112,7 +112,7 @@ def test_a_switchboard_command_before_usr_is_refused(msnp: Harness, dialect: str
         conn.fail(f"CAL before USR must be refused, got {reply.line!r}")
 
 
-@OTHER_DIALECT("MSNP8+", source="msnp8-12.md §b.4 (msnp.md), §c.1")
+@OTHER_DIALECT("MSNP8+", source="msnp.md §b.4, §b.5; msnp8-12.md §c.1")
 def test_md5_sign_in_is_gone_from_msnp8(msnp: Harness, dialect: str) -> None:
     """`INF` and `USR MD5` on MSNP8+: the server hangs up (with or without an error)."""
     for command, args in (("INF", ()), ("USR", ("MD5", "I", msnp.a.email))):
