@@ -4,7 +4,7 @@ given, its Passport nexus, and the dialects it agrees to (asked once, with ``VER
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from msgr.testing.wire import Command, Decoder, WireError
 
@@ -42,8 +42,8 @@ class Target:
     accepted: tuple[str, ...] = ()
     #: The dialects the run checks (``--msgr-protocols``, or ``accepted``).
     dialects: tuple[str, ...] = ()
+    #: Seconds each expectation waits for the server.
     timeout: float = 10.0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def address(self) -> str:
