@@ -1,6 +1,6 @@
 """The conformance suite (``pytest --pyargs msgr.conformance``) run as a server author
-runs it, in a subprocess from another directory: against ``msgr serve`` in every
-dialect it passes; against a server whose replies a proxy alters it fails, and the
+runs it, in a subprocess from another directory: against ``msgr serve`` (the command,
+started on free ports) in every dialect it passes; against a server whose replies a proxy alters it fails, and the
 report shows the lines exchanged; without a server it stops with a usage error."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,37 @@ USERS = [("alice@example.com", "pw-a"), ("bob@example.com", "pw-b"), ("carol@exa
 LICENSE = ("conformance@msnmsgr.com", "CONFORMANCEKEY1")
 #: The suite signs in, opens switchboards and guesses passwords faster than a person;
 #: msgr's abuse limits (docs/security.md) would refuse some of it.
-LIMITS = {name: (10_000, 0.001) for name in ("xfr", "cal", "rings", "wrong_password_account", "wrong_password_address", "qry")}
+LIMITS = [f"--limit={name}=10000/0.001" for name in ("xfr", "cal", "rings", "wrong_password_account", "wrong_password_address", "qry")]
+
+
+@dataclass(frozen=True)
+class Served:
+    """A running `msgr serve`: its MSNP address and its nexus URL."""
+
+    address: tuple[str, int]
+    nexus_url: str
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[msgr.ServerHandle]:
-    with msgr.serve("127.0.0.1", 0, users=USERS, licenses=[LICENSE], limits=LIMITS) as handle:
-        yield handle
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """`msgr serve` as a server author would start it, on free ports, every dialect."""
+    secrets = tmp_path_factory.mktemp("serve")
+    users, licenses = secrets / "users.txt", secrets / "licenses.txt"
+    users.write_text("".join(f"{e}:{p}\n" for e, p in USERS), encoding="utf-8")
+    licenses.write_text(f"{LICENSE[0]}:{LICENSE[1]}\n", encoding="utf-8")
+    args = ["--host", "127.0.0.1", "--port", "0", "--nexus-port", "0", "--no-stdin"]
+    args += ["--users-file", str(users), "--licenses-file", str(licenses), *LIMITS]
+    proc = subprocess.Popen([sys.executable, "-m", "msgr", "serve", *args], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        serving = proc.stdout.readline().strip()
+        nexus = proc.stdout.readline().strip()
+        found = re.fullmatch(r"msgr: serving MSNP on 127\.0\.0\.1:(\d+)", serving)
+        assert found and nexus.startswith("msgr: Passport nexus at http://"), (serving, nexus)
+        yield Served(("127.0.0.1", int(found.group(1))), nexus.split(" at ", 1)[1])
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -58,7 +83,7 @@ def run_suite(cwd: Path, address: tuple[str, int] | None, *extra: str, nexus: st
     return subprocess.run([*args, *extra], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-def test_msgr_serve_passes_in_every_dialect(server: msgr.ServerHandle, tmp_path: Path) -> None:
+def test_msgr_serve_passes_in_every_dialect(server: Served, tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     page = tmp_path / "report.html"
     done = run_suite(tmp_path, server.address, f"--msgr-report={report}", f"--msgr-report={page}", nexus=server.nexus_url)
@@ -135,7 +160,7 @@ def qng_without_seconds(command: Command) -> Command:
     return Command("QNG") if command.name == "QNG" else command
 
 
-def test_a_faulty_server_fails_with_the_lines_exchanged(server: msgr.ServerHandle, tmp_path: Path) -> None:
+def test_a_faulty_server_fails_with_the_lines_exchanged(server: Served, tmp_path: Path) -> None:
     proxy = AlteringProxy(server.address, qng_without_seconds)
     report = tmp_path / "faulty.json"
     try:
