@@ -1,7 +1,8 @@
 """The features the suite checks, each with where its expectations come from: the
-project's protocol notes (``msnp.md`` for MSNP7 and what did not change,
-``msnp8-12.md`` for MSNP8 to MSNP12; section numbers as in those files) and, for the
-Lock and Key extension, ``docs/decisions.md``. ``docs/conformance.md`` describes each."""
+project's protocol notes (in the repository, ``docs/protocol/msnp.md`` for MSNP7 and what
+did not change, ``docs/protocol/msnp8-12.md`` for MSNP8 to MSNP12; section numbers as in
+those files) and, for the Lock and Key extension, ``docs/decisions.md``.
+``docs/conformance.md`` describes each."""
 
 from __future__ import annotations
 
