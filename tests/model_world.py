@@ -12,7 +12,9 @@ every Messenger hold nothing (``counts()``).
 
 from __future__ import annotations
 
+import sys
 import threading
+import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -353,7 +355,12 @@ class World:
         pending, self._pending = self._pending, []
 
         def quiet() -> bool:
-            return not self._undelivered() and all(p() for _, p in pending) and not self._disagreements()
+            return (
+                not self._undelivered()
+                and not self._server_behind()
+                and all(p() for _, p in pending)
+                and not self._disagreements()
+            )
 
         if self.mode == "tcp":
             waiter = next(iter(self.users.values())).messenger
@@ -361,13 +368,14 @@ class World:
                 waiter.wait_for(quiet, BOUND)
             except TimeoutError:
                 pass  # the checks below say what did not happen
-        late = self._undelivered()
-        assert not late, f"events still undelivered after {BOUND:g} s: {late}"
-        assert not self.callback_errors, self.callback_errors
-        for what, predicate in pending:
-            assert predicate(), f"not settled: {what}"
-        problems = self._disagreements()
-        assert not problems, "paired sessions disagree once settled:\n" + "\n".join(problems)
+        # Every reason at once: one can keep another going (a delivery caught half-way
+        # is only a symptom when a session keeps moving).
+        problems = [f"not settled: {what}" for what, predicate in pending if not predicate()]
+        problems += [f"paired sessions disagree once settled: {p}" for p in self._disagreements()]
+        problems += [f"events still undelivered after {BOUND:g} s: {late}\n{_delivery_stacks()}\n{self._last_lines()}" for late in [self._undelivered()] if late]
+        problems += [behind for behind in [self._server_behind()] if behind]
+        problems += self.callback_errors
+        assert not problems, "\n".join(problems)
         self.check_events()
 
     def _undelivered(self) -> str:
@@ -383,6 +391,24 @@ class World:
             if queued or delivering:
                 late.append(f"{user.email} ({'queued' if queued else ''}{' delivering' if delivering else ''})")
         return ", ".join(late)
+
+    def _last_lines(self) -> str:
+        """Each TCP user's last wire lines, with their times: what keeps events coming."""
+        out = []
+        for user in self.users.values():
+            entries = list(user.messenger.service.trace)[-10:]
+            out.append(f"{user.email}:\n" + "\n".join(f"  {e.time:9.3f} {e.conn} {e.direction} {e.line}" for e in entries))
+        return "\n".join(out)
+
+    def _server_behind(self) -> str:
+        """Over TCP a client knows it left before the server does (a sign-out's ``OUT``
+        or a cut link reaches the server later), so a call made meanwhile may still find
+        the user online: settled means the server counts the users signed in too."""
+        if self.mode != "tcp":
+            return ""
+        online = sum(u.messenger.signed_in for u in self.users.values())
+        counted = self.service.counts().signed_in
+        return "" if counted == online else f"the server counts {counted} users signed in, the clients {online}"
 
     def _disagreements(self) -> list[str]:
         problems = []
@@ -474,3 +500,15 @@ class World:
 
     def __iter__(self) -> Iterator[User]:
         return iter(self.users.values())
+
+
+def _delivery_stacks() -> str:
+    """Where each event-delivery thread is now: what holds up a late delivery."""
+    frames = sys._current_frames()
+    stacks = []
+    for thread in threading.enumerate():
+        frame = frames.get(thread.ident or -1)
+        if thread.name.startswith("msgr-events-") and frame is not None:
+            stacks.append(f"{thread.name}:\n" + "".join(traceback.format_stack(frame)))
+    return "\n".join(stacks)
+
