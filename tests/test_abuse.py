@@ -97,6 +97,16 @@ def raws() -> Iterator[list[Raw]]:
         r.close()
 
 
+def _board(user: Raw, server: msgr.ServerHandle, email: str, source: str = ATTACKER) -> Raw:
+    """A switchboard ``user`` (signed in as ``email``) opened with ``XFR`` and joined."""
+    user.send("XFR 50 SB\r\n")
+    cookie = user.until("XFR 50").rsplit(" ", 1)[1]
+    board = Raw(server, source)
+    board.send(f"USR 1 {email} {cookie}\r\n")
+    assert board.until("USR 1").startswith("USR 1 OK")
+    return board
+
+
 def legit_signs_in(server: msgr.ServerHandle, email: str = ALICE, password: str = "pw-a") -> float:
     """Signs in and unlocks a session manager; the seconds it took."""
     start = time.monotonic()
@@ -158,11 +168,9 @@ def test_a_switchboard_member_that_never_reads_is_cut_off_and_others_are_served(
         raws.extend([bob, mallory])
         bob.sign_in(BOB, "pw-b")
         mallory.sign_in(MALLORY, "pw-m")
-        bob.send("XFR 7 SB\r\n")
-        cookie = bob.until("XFR 7").rsplit(" ", 1)[1]
-        board = Raw(server, ATTACKER_2)
+        board = _board(bob, server, BOB, ATTACKER_2)
         raws.append(board)
-        board.send(f"USR 1 {BOB} {cookie}\r\nCAL 2 {MALLORY}\r\n")
+        board.send(f"CAL 2 {MALLORY}\r\n")
         ring = mallory.until("RNG ").split(" ")
         seat = Raw(server, rcvbuf=4096)
         raws.append(seat)
@@ -185,12 +193,8 @@ def test_a_ring_flood_against_msgrs_client_opens_one_switchboard(raws: list[Raw]
         mallory = Raw(server)
         raws.append(mallory)
         mallory.sign_in(MALLORY, "pw-m")
-        mallory.send("XFR 7 SB\r\n")
-        cookie = mallory.until("XFR 7").rsplit(" ", 1)[1]
-        board = Raw(server)
+        board = _board(mallory, server, MALLORY)
         raws.append(board)
-        board.send(f"USR 1 {MALLORY} {cookie}\r\n")
-        board.until("USR 1 OK")
         board.send("".join(f"CAL {2 + i} {ALICE}\r\n" for i in range(1400)))
         answers = [board.line() for _ in range(1400)]
         rung = sum(" RINGING " in a for a in answers)
@@ -247,16 +251,6 @@ def test_passport_guessing_across_accounts_is_slowed_per_address() -> None:
 
 
 # --------------------------------------------------------------------------- privacy
-
-
-def _board(user: Raw, server: msgr.ServerHandle, email: str, source: str = ATTACKER) -> Raw:
-    """A switchboard ``user`` (signed in as ``email``) opened with ``XFR`` and joined."""
-    user.send("XFR 50 SB\r\n")
-    cookie = user.until("XFR 50").rsplit(" ", 1)[1]
-    board = Raw(server, source)
-    board.send(f"USR 1 {email} {cookie}\r\n")
-    assert board.until("USR 1").startswith("USR 1 OK")
-    return board
 
 
 def test_a_blocked_or_hidden_user_looks_offline_and_cannot_be_called(raws: list[Raw]) -> None:

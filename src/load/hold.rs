@@ -61,11 +61,8 @@ async fn client(
 
 pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
     let opts = &ctx.opts;
-    let shared = Arc::new(Ctx {
-        opts: opts.clone(),
-        target: ctx.target.clone(),
-    });
-    let mut report = Report::new(opts.mode, ctx.target.addr.to_string(), opts.dialect.to_string());
+    let shared = ctx.shared();
+    let mut report = ctx.report();
     report.settings.insert("clients".into(), opts.clients.into());
     report.settings.insert("concurrency".into(), opts.concurrency.into());
     super::describe_bounds(&mut report, opts);

@@ -330,6 +330,28 @@ impl Budget {
     }
 }
 
+/// Ends a run that kept notification connections in `keep`: their failures, then the
+/// checks, the latencies and the CPU and memory used between the two samples.
+pub(crate) async fn conclude(
+    mut report: Report,
+    keep: &mut tokio::task::JoinSet<Option<LoadError>>,
+    checks: Checks,
+    latencies: &Latencies,
+    server_pid: Option<u32>,
+    (before, after): (Samples, Samples),
+) -> Report {
+    while let Some(done) = keep.join_next().await {
+        if let Ok(Some(e)) = done {
+            report.fail(format!("a notification connection ended: {e}"));
+        }
+    }
+    report.checks = Some(checks);
+    report.latency = latencies.summary();
+    report.server = ProcFigures::between(server_pid, before.server, after.server);
+    report.client = ProcFigures::between(None, before.client, after.client);
+    report
+}
+
 /// The server's and this process's CPU and memory at one moment.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Samples {
@@ -355,12 +377,27 @@ impl Samples {
 }
 
 /// What every mode gets.
+#[derive(Clone)]
 pub(crate) struct Ctx {
     pub opts: Options,
     pub target: Arc<Target>,
 }
 
 impl Ctx {
+    /// A copy the run's tasks can share.
+    pub fn shared(&self) -> Arc<Ctx> {
+        Arc::new(self.clone())
+    }
+
+    /// This run's report, empty.
+    pub fn report(&self) -> Report {
+        Report::new(
+            self.opts.mode,
+            self.target.addr.to_string(),
+            self.opts.dialect.to_string(),
+        )
+    }
+
     /// The `k`-th account of the run (the pattern's index `--first-account` + k).
     pub fn account(&self, k: usize) -> Account {
         self.opts.accounts.get(self.opts.first_account.saturating_add(k))

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::checks::{Arrival, Checks, Sequence};
 use super::msnp::{self, Link, Reader, Writer};
-use super::report::{ProcFigures, Report};
+use super::report::Report;
 use super::stats::Latencies;
 use super::{Budget, Claim, Ctx, LoadError, Samples};
 use crate::proto::{sb, Dialect};
@@ -328,10 +328,7 @@ pub(crate) async fn set_up_all(ctx: &Arc<Ctx>, pairs: usize) -> Result<Vec<Pair>
 
 pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
     let opts = &ctx.opts;
-    let ctx = Arc::new(Ctx {
-        opts: opts.clone(),
-        target: ctx.target.clone(),
-    });
+    let ctx = ctx.shared();
     let pairs = set_up_all(&ctx, opts.pairs).await?;
     let (stop_tx, stop) = watch::channel(false);
     let budget = Arc::new(Budget::start(opts));
@@ -374,7 +371,7 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
         });
     }
 
-    let mut report = Report::new(opts.mode, ctx.target.addr.to_string(), opts.dialect.to_string());
+    let mut report = ctx.report();
     report.settings.insert("pairs".into(), opts.pairs.into());
     report.settings.insert("window".into(), opts.window.into());
     report.settings.insert("payload_bytes".into(), PAYLOAD_LEN.into());
@@ -421,16 +418,7 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
             report.fail(f);
         }
     }
-    while let Some(done) = keep.join_next().await {
-        if let Ok(Some(e)) = done {
-            report.fail(format!("a notification connection ended: {e}"));
-        }
-    }
-    report.checks = Some(checks);
-    report.latency = latencies.summary();
-    report.server = ProcFigures::between(opts.server_pid, before.server, after.server);
-    report.client = ProcFigures::between(None, before.client, after.client);
-    Ok(report)
+    Ok(super::conclude(report, &mut keep, checks, &latencies, opts.server_pid, (before, after)).await)
 }
 
 #[cfg(test)]

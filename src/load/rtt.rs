@@ -2,7 +2,6 @@
 //! answers each with `ACCEPT` carrying the same cookie; A times the round trip and
 //! checks the answer is to the invitation it just sent.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -11,7 +10,7 @@ use tokio::task::JoinSet;
 use super::checks::Checks;
 use super::msnp::{self, Link, Reader, Writer};
 use super::relay::{self, payload};
-use super::report::{ProcFigures, Report};
+use super::report::Report;
 use super::stats::Latencies;
 use super::{Budget, Claim, Ctx, LoadError, Samples};
 use crate::proto::{sb, Dialect};
@@ -158,10 +157,7 @@ async fn await_accept(
 
 pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
     let opts = &ctx.opts;
-    let shared = Arc::new(Ctx {
-        opts: opts.clone(),
-        target: ctx.target.clone(),
-    });
+    let shared = ctx.shared();
     let pair = relay::set_up(&shared, 0).await?;
     let (stop_tx, stop) = watch::channel(false);
     let mut keep = JoinSet::new();
@@ -173,7 +169,7 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
     let responder = tokio::spawn(answer(b_r, b_w, inviter, dialect, stop.clone()));
     let mut a = pair.a_sb;
 
-    let mut report = Report::new(opts.mode, ctx.target.addr.to_string(), opts.dialect.to_string());
+    let mut report = ctx.report();
     report
         .settings
         .insert("payload_bytes".into(), relay::PAYLOAD_LEN.into());
@@ -239,16 +235,7 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
         }
     }
     checks.received += checks.duplicated;
-    while let Some(done) = keep.join_next().await {
-        if let Ok(Some(e)) = done {
-            report.fail(format!("a notification connection ended: {e}"));
-        }
-    }
-    report.checks = Some(checks);
-    report.latency = latencies.summary();
-    report.server = ProcFigures::between(opts.server_pid, before.server, after.server);
-    report.client = ProcFigures::between(None, before.client, after.client);
-    Ok(report)
+    Ok(super::conclude(report, &mut keep, checks, &latencies, opts.server_pid, (before, after)).await)
 }
 
 #[cfg(test)]
