@@ -107,6 +107,15 @@ def _board(user: Raw, server: msgr.ServerHandle, email: str, source: str = ATTAC
     return board
 
 
+def _bob_and_mallory(server: msgr.ServerHandle, raws: list[Raw]) -> tuple[Raw, Raw]:
+    """Bob (from the second attacker address) and Mallory, signed in by hand."""
+    bob, mallory = Raw(server, ATTACKER_2), Raw(server)
+    raws.extend([bob, mallory])
+    bob.sign_in(BOB, "pw-b")
+    mallory.sign_in(MALLORY, "pw-m")
+    return bob, mallory
+
+
 def legit_signs_in(server: msgr.ServerHandle, email: str = ALICE, password: str = "pw-a") -> float:
     """Signs in and unlocks a session manager; the seconds it took."""
     start = time.monotonic()
@@ -164,10 +173,7 @@ def test_a_challenge_and_qry_flood_stays_cheap_and_others_are_served(raws: list[
 
 def test_a_switchboard_member_that_never_reads_is_cut_off_and_others_are_served(raws: list[Raw]) -> None:
     with served() as server:
-        bob, mallory = Raw(server, ATTACKER_2), Raw(server)
-        raws.extend([bob, mallory])
-        bob.sign_in(BOB, "pw-b")
-        mallory.sign_in(MALLORY, "pw-m")
+        bob, mallory = _bob_and_mallory(server, raws)
         board = _board(bob, server, BOB, ATTACKER_2)
         raws.append(board)
         board.send(f"CAL 2 {MALLORY}\r\n")
@@ -286,10 +292,7 @@ def test_a_blocked_or_hidden_user_looks_offline_and_cannot_be_called(raws: list[
 
 def test_a_second_seat_and_a_stolen_cookie_are_refused(raws: list[Raw]) -> None:
     with served() as server:
-        bob, mallory = Raw(server, ATTACKER_2), Raw(server)
-        raws.extend([bob, mallory])
-        bob.sign_in(BOB, "pw-b")
-        mallory.sign_in(MALLORY, "pw-m")
+        bob, mallory = _bob_and_mallory(server, raws)
         board = _board(bob, server, BOB, ATTACKER_2)
         raws.append(board)
         # Rung twice before answering: two cookies for one switchboard.
@@ -323,10 +326,7 @@ def test_a_second_seat_and_a_stolen_cookie_are_refused(raws: list[Raw]) -> None:
 
 def test_signing_in_elsewhere_ends_the_old_sessions_switchboards(raws: list[Raw]) -> None:
     with served() as server:
-        bob, mallory = Raw(server, ATTACKER_2), Raw(server)
-        raws.extend([bob, mallory])
-        bob.sign_in(BOB, "pw-b")
-        mallory.sign_in(MALLORY, "pw-m")
+        bob, mallory = _bob_and_mallory(server, raws)
         board = _board(mallory, server, MALLORY)
         raws.append(board)
         board.send(f"CAL 2 {BOB}\r\n")
