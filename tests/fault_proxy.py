@@ -9,6 +9,10 @@ payload, framed as msgr's codec frames them), counts them in both directions on 
 the link's connections, and once ``arm(k)`` has seen the k-th go through, closes
 every connection on both sides: the k-th message arrives, the (k+1)-th never does.
 
+``tamper`` makes it a faulty link instead: it sees each whole message and returns what
+goes on in its place (none drops it, two duplicate it, and one held back and sent later
+reorders).
+
 Only 127.0.0.1 is used; the listening port is a free one.
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 #: Commands whose last parameter is a payload length, by direction, and how many
@@ -74,6 +79,10 @@ class _Framer:
                 out.append(("", whole))
 
 
+#: ``tamper(direction, line, whole)``: the bytes to send in place of one whole message.
+Tamper = Callable[[str, str, bytes], list[bytes]]
+
+
 class FaultProxy:
     """One machine's link to the MSNP server at ``upstream`` (``(host, port)``).
 
@@ -81,10 +90,12 @@ class FaultProxy:
     cuts the link right after the k-th message (``None``: count only); ``count`` and
     ``messages`` say what went through since. ``cut()`` cuts it now. While
     ``refusing`` (after a cut, until ``heal()``), new connections are closed at once,
-    as on a link that is down. Usable as a context manager (``close()`` at the end)."""
+    as on a link that is down. Usable as a context manager (``close()`` at the end).
+    ``tamper``, if given, rewrites each message on its way (module docstring)."""
 
-    def __init__(self, upstream: tuple[str, int]) -> None:
+    def __init__(self, upstream: tuple[str, int], tamper: Tamper | None = None) -> None:
         self.upstream = upstream
+        self._tamper = tamper
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.address: tuple[str, int] = self._listener.getsockname()[:2]
         self._upstream_text = f"{upstream[0]}:{upstream[1]}".encode()
@@ -214,8 +225,10 @@ class FaultProxy:
         with self._lock:
             if dst not in self._sockets:
                 return False
+            pieces = self._tamper(direction, line, whole) if self._tamper and line else [whole]
             try:
-                dst.sendall(whole)
+                for piece in pieces:
+                    dst.sendall(piece)
             except OSError:
                 return False
             if not line:

@@ -1,6 +1,8 @@
 """Attacks replayed against ``msgr serve`` on loopback, one legitimate client served
 throughout: idle and half-finished sockets, challenge and QRY floods, a reader that
-never reads, ring floods against msgr's client, password guessing. Each asserts the
+never reads, ring floods against msgr's client, password guessing, and the privacy
+holes closed earlier (block list, hidden user, a second seat, a stolen cookie, a
+displaced session's switchboards). Each asserts the
 attack is bounded and the legitimate client keeps being served within a bound (the
 bounds are generous: they catch starvation, not slowness)."""
 
@@ -95,6 +97,25 @@ def raws() -> Iterator[list[Raw]]:
         r.close()
 
 
+def _board(user: Raw, server: msgr.ServerHandle, email: str, source: str = ATTACKER) -> Raw:
+    """A switchboard ``user`` (signed in as ``email``) opened with ``XFR`` and joined."""
+    user.send("XFR 50 SB\r\n")
+    cookie = user.until("XFR 50").rsplit(" ", 1)[1]
+    board = Raw(server, source)
+    board.send(f"USR 1 {email} {cookie}\r\n")
+    assert board.until("USR 1").startswith("USR 1 OK")
+    return board
+
+
+def _bob_and_mallory(server: msgr.ServerHandle, raws: list[Raw]) -> tuple[Raw, Raw]:
+    """Bob (from the second attacker address) and Mallory, signed in by hand."""
+    bob, mallory = Raw(server, ATTACKER_2), Raw(server)
+    raws.extend([bob, mallory])
+    bob.sign_in(BOB, "pw-b")
+    mallory.sign_in(MALLORY, "pw-m")
+    return bob, mallory
+
+
 def legit_signs_in(server: msgr.ServerHandle, email: str = ALICE, password: str = "pw-a") -> float:
     """Signs in and unlocks a session manager; the seconds it took."""
     start = time.monotonic()
@@ -152,15 +173,10 @@ def test_a_challenge_and_qry_flood_stays_cheap_and_others_are_served(raws: list[
 
 def test_a_switchboard_member_that_never_reads_is_cut_off_and_others_are_served(raws: list[Raw]) -> None:
     with served() as server:
-        bob, mallory = Raw(server, ATTACKER_2), Raw(server)
-        raws.extend([bob, mallory])
-        bob.sign_in(BOB, "pw-b")
-        mallory.sign_in(MALLORY, "pw-m")
-        bob.send("XFR 7 SB\r\n")
-        cookie = bob.until("XFR 7").rsplit(" ", 1)[1]
-        board = Raw(server, ATTACKER_2)
+        bob, mallory = _bob_and_mallory(server, raws)
+        board = _board(bob, server, BOB, ATTACKER_2)
         raws.append(board)
-        board.send(f"USR 1 {BOB} {cookie}\r\nCAL 2 {MALLORY}\r\n")
+        board.send(f"CAL 2 {MALLORY}\r\n")
         ring = mallory.until("RNG ").split(" ")
         seat = Raw(server, rcvbuf=4096)
         raws.append(seat)
@@ -183,12 +199,8 @@ def test_a_ring_flood_against_msgrs_client_opens_one_switchboard(raws: list[Raw]
         mallory = Raw(server)
         raws.append(mallory)
         mallory.sign_in(MALLORY, "pw-m")
-        mallory.send("XFR 7 SB\r\n")
-        cookie = mallory.until("XFR 7").rsplit(" ", 1)[1]
-        board = Raw(server)
+        board = _board(mallory, server, MALLORY)
         raws.append(board)
-        board.send(f"USR 1 {MALLORY} {cookie}\r\n")
-        board.until("USR 1 OK")
         board.send("".join(f"CAL {2 + i} {ALICE}\r\n" for i in range(1400)))
         answers = [board.line() for _ in range(1400)]
         rung = sum(" RINGING " in a for a in answers)
@@ -242,3 +254,93 @@ def test_passport_guessing_across_accounts_is_slowed_per_address() -> None:
         assert _passport_login(server, ATTACKER, BOB, "pw-b") == 401
         # Others are not held up by it.
         assert _passport_login(server, "127.0.0.1", BOB, "pw-b") == 200
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+def test_a_blocked_or_hidden_user_looks_offline_and_cannot_be_called(raws: list[Raw]) -> None:
+    with served() as server:
+        alice, mallory = Raw(server, ATTACKER_2), Raw(server)
+        raws.extend([alice, mallory])
+        mallory.sign_in(MALLORY, "pw-m")
+        mallory.send(f"ADD 7 FL {ALICE} alice\r\n")
+        mallory.until("ADD 7")
+        alice.sign_in(ALICE, "pw-a")
+        assert mallory.until("NLN ").startswith(f"NLN NLN {ALICE} ")
+        board = _board(mallory, server, MALLORY)
+        raws.append(board)
+        # Blocked: Mallory reads Alice as gone, and calling her is as for an offline user.
+        alice.send(f"ADD 8 BL {MALLORY} mallory\r\n")
+        alice.until("ADD 8")
+        assert mallory.until("FLN ") == f"FLN {ALICE}"
+        board.send(f"CAL 2 {ALICE}\r\n")
+        assert board.line() == "217 2"
+        # Unblocked but hidden: the same.
+        alice.send(f"REM 9 BL {MALLORY}\r\n")
+        alice.until("REM 9")
+        assert mallory.until("NLN ").startswith(f"NLN NLN {ALICE} ")
+        alice.send("CHG 10 HDN\r\n")
+        alice.until("CHG 10")
+        assert mallory.until("FLN ") == f"FLN {ALICE}"
+        board.send(f"CAL 3 {ALICE}\r\n")
+        assert board.line() == "217 3"
+        alice.send("PNG\r\n")
+        assert alice.until("QNG"), "no RNG reached Alice before her QNG"
+        assert legit_signs_in(server, BOB, "pw-b") < BOUND
+
+
+def test_a_second_seat_and_a_stolen_cookie_are_refused(raws: list[Raw]) -> None:
+    with served() as server:
+        bob, mallory = _bob_and_mallory(server, raws)
+        board = _board(bob, server, BOB, ATTACKER_2)
+        raws.append(board)
+        # Rung twice before answering: two cookies for one switchboard.
+        board.send(f"CAL 2 {MALLORY}\r\nCAL 3 {MALLORY}\r\n")
+        ring, second = mallory.until("RNG ").split(" "), mallory.until("RNG ").split(" ")
+        session, cookie = ring[1], ring[4]
+        # Bob's own XFR cookie and Mallory's ring are no use to anyone else.
+        bob.send("XFR 51 SB\r\n")
+        bobs = bob.until("XFR 51").rsplit(" ", 1)[1]
+        thief = Raw(server)
+        raws.append(thief)
+        thief.send(f"USR 1 {MALLORY} {bobs}\r\n")
+        assert thief.line() == "911 1"
+        seat = Raw(server)
+        raws.append(seat)
+        seat.send(f"ANS 1 {MALLORY} {cookie} {session}\r\n")
+        seat.until("ANS 1 OK")
+        assert board.until("JOI ").startswith(f"JOI {MALLORY} ")
+        # A second seat, with the second ring, is refused and closed: messages go once.
+        again = Raw(server)
+        raws.append(again)
+        again.send(f"ANS 1 {MALLORY} {second[4]} {second[1]}\r\n")
+        assert again.line() == "215 1"
+        assert again.closed_within(BOUND)
+        board.send(f"CAL 4 {MALLORY}\r\n")
+        assert board.until("215 ") == "215 4", "already there"
+        board.send("MSG 5 N 2\r\nhi")
+        assert seat.until("MSG ").startswith(f"MSG {BOB} ")
+        assert legit_signs_in(server) < BOUND
+
+
+def test_signing_in_elsewhere_ends_the_old_sessions_switchboards(raws: list[Raw]) -> None:
+    with served() as server:
+        bob, mallory = _bob_and_mallory(server, raws)
+        board = _board(mallory, server, MALLORY)
+        raws.append(board)
+        board.send(f"CAL 2 {BOB}\r\n")
+        ring = bob.until("RNG ").split(" ")
+        seat = Raw(server, ATTACKER_2)
+        raws.append(seat)
+        seat.send(f"ANS 1 {BOB} {ring[4]} {ring[1]}\r\n")
+        seat.until("ANS 1 OK")
+        # Mallory's account signs in again (a stolen password, say): her old session and
+        # its conversations end, so the new holder hears nothing meant for the old one.
+        again = Raw(server, ATTACKER_2)
+        raws.append(again)
+        again.sign_in(MALLORY, "pw-m")
+        assert mallory.until("OUT") == "OUT OTH"
+        assert seat.until("BYE ") == f"BYE {MALLORY}"
+        assert board.closed_within(BOUND)
+        assert legit_signs_in(server) < BOUND

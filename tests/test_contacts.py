@@ -57,12 +57,12 @@ def test_add_existing_online_user(w: World) -> None:
     assert w.log == [("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(BOB, BOB_NAME, "NLN")))]
     contact = w.log[0][2][1]
     assert contact.online
-    # Request, the contact's presence with the same TrID, the reply with the new list
-    # version and group 0, then the reverse-list notice to Bob (msnp.md §g.2).
+    # Request, the contact's presence with the same TrID, the reply (the request with the
+    # new list version inserted), then the reverse-list notice to Bob (msnp.md §g.2).
     assert wire[:3] == [
         f"ADD {t} FL {BOB} {BOB}",
         f"ILN {t} NLN {BOB} {BOB_NAME}",
-        f"ADD {t} FL 1 {BOB} {BOB_NAME} 0",
+        f"ADD {t} FL 1 {BOB} {BOB}",
     ]
     assert len(wire) == 4
     assert re.fullmatch(rf"ADD 0 RL {VER} {re.escape(ALICE)} {ALICE_NAME_WIRE}", wire[3]), wire[3]
@@ -77,10 +77,12 @@ def test_add_existing_online_user(w: World) -> None:
 
 def test_add_existing_offline_user(w: World) -> None:
     t, wire = add(w, CAROL)
-    assert w.log == [("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(CAROL, CAROL_NAME, "FLN")))]
+    # Offline, so no ILN tells her friendly name: the contact is known by the custom
+    # name the reply echoes, the account (as against any legacy server).
+    assert w.log == [("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(CAROL, CAROL, "FLN")))]
     assert not w.log[0][2][1].online
     # No ILN (offline) and no RL notice (nobody to tell).
-    assert wire == [f"ADD {t} FL {CAROL} {CAROL}", f"ADD {t} FL 1 {CAROL} {CAROL_NAME_WIRE} 0"]
+    assert wire == [f"ADD {t} FL {CAROL} {CAROL}", f"ADD {t} FL 1 {CAROL} {CAROL}"]
 
 
 def test_add_again_is_success_215(w: World) -> None:
@@ -93,7 +95,7 @@ def test_add_again_is_success_215(w: World) -> None:
     assert wire2 == [f"ADD {t2} FL {CAROL} {CAROL}", f"215 {t2}"]
     assert w.log == [
         ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(BOB, BOB_NAME, "NLN"))),
-        ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(CAROL, CAROL_NAME, "FLN"))),
+        ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(CAROL, CAROL, "FLN"))),
     ]
     assert w.service.contact_list(ALICE, "FL") == [BOB, CAROL]
 
@@ -132,7 +134,7 @@ def test_outcomes_in_a_row_keep_their_order(w: World) -> None:
         ("priv", "on_contact_list_add", (H.E_FAIL, None)),
         ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(BOB, BOB_NAME, "NLN"))),
         ("priv", "on_contact_list_add", (H.E_INVALIDARG, None)),
-        ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(CAROL, CAROL_NAME, "FLN"))),
+        ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(CAROL, CAROL, "FLN"))),
         ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(BOB, BOB_NAME, "NLN"))),
     ]
     trids = [e.trid for e in commands(w.service.trace[:], "ADD") if e.direction == "C->S"]
@@ -246,7 +248,7 @@ def test_service_lists_after_adds(w: World) -> None:
     assert s.contact_list(CAROL, "RL") == [ALICE]
     assert s.contact_list(ALICE, "RL") == []
     assert s.contact_list(BOB, "FL") == []
-    assert w.alice.contacts == [msgr.Contact(BOB, BOB_NAME, "NLN"), msgr.Contact(CAROL, CAROL_NAME, "FLN")]
+    assert w.alice.contacts == [msgr.Contact(BOB, BOB_NAME, "NLN"), msgr.Contact(CAROL, CAROL, "FLN")]
     # Bob's forward list is not touched by being added.
     assert w.bob.contacts == []
 
@@ -262,7 +264,7 @@ def test_reverse_list_gathers_everyone_who_added(w: World) -> None:
 def test_presence_follows_the_contact_signing_in_and_out(w: World) -> None:
     add(w, CAROL)
     w.log.clear()
-    assert w.alice.contacts == [msgr.Contact(CAROL, CAROL_NAME, "FLN")]
+    assert w.alice.contacts == [msgr.Contact(CAROL, CAROL, "FLN")]
 
     mark = w.wire_mark()
     carol = w.service.sign_in(CAROL, CAROL_PASSWORD)
@@ -318,7 +320,7 @@ def test_forward_list_holds_at_most_600() -> None:
     for name in names[:MAX_LIST]:
         w.priv.add_contact(name)
     assert w.log == [
-        ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(name, name.split("@")[0], "FLN"))) for name in names[:MAX_LIST]
+        ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(name, name, "FLN"))) for name in names[:MAX_LIST]
     ]
     w.log.clear()
     w.service.trace.clear()
@@ -333,7 +335,7 @@ def test_forward_list_holds_at_most_600() -> None:
     w.priv.add_contact(names[0])
     w.priv.add_contact(NOBODY)
     assert w.log == [
-        ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(names[0], "user000", "FLN"))),
+        ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(names[0], names[0], "FLN"))),
         ("priv", "on_contact_list_add", (H.E_FAIL, None)),
     ]
     # The limit is per list owner: Bob can still add.
@@ -345,7 +347,7 @@ def test_contacts_of_two_users_do_not_mix(w: World) -> None:
     add(w, BOB)
     w.bobpriv.add_contact(CAROL)
     assert w.alice.contacts == [msgr.Contact(BOB, BOB_NAME, "NLN")]
-    assert w.bob.contacts == [msgr.Contact(CAROL, CAROL_NAME, "FLN")]
+    assert w.bob.contacts == [msgr.Contact(CAROL, CAROL, "FLN")]
 
 
 def test_priv_of_an_off_service_adds_without_unlocking() -> None:

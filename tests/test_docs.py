@@ -14,6 +14,7 @@ import pytest
 import msgr
 import msgr.aio
 import msgr.testing
+import msgr.testing.wire
 from msgr._callback import Callback
 from msgr._events import ALL_EVENTS
 
@@ -41,7 +42,7 @@ def _members(module: ModuleType) -> Iterator[tuple[str, Any]]:
                 yield f"{module.__name__}.{name}.{attr}", value
 
 
-PUBLIC = dict(m for module in (msgr, msgr.aio, msgr.testing) for m in _members(module))
+PUBLIC = dict(m for module in (msgr, msgr.aio, msgr.testing, msgr.testing.wire) for m in _members(module))
 
 
 @pytest.mark.parametrize("name", sorted(PUBLIC))

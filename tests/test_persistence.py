@@ -157,7 +157,7 @@ def test_adds_after_a_restart_are_kept_too(db: Path) -> None:
     priv.add_contact(DAVE)
     assert log == [
         ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(BOB, BOB_NAME, "FLN"))),
-        ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(DAVE, "Dave D", "FLN"))),
+        ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(DAVE, DAVE, "FLN"))),
     ]
     third = restart(db)
     assert third.users[DAVE] == "Dave D"

@@ -13,7 +13,6 @@ from conftest import (
     BOB,
     BOB_NAME,
     CAROL,
-    CAROL_NAME,
     H,
     L,
     WORLD_SITE,
@@ -164,7 +163,7 @@ def test_contact_list_add_goes_to_the_object_that_asked() -> None:
     other.add_contact(CAROL)
     w.priv.add_contact(BOB)
     assert w.log == [
-        ("other", "on_contact_list_add", (H.S_OK, msgr.Contact(CAROL, CAROL_NAME, "FLN"))),
+        ("other", "on_contact_list_add", (H.S_OK, msgr.Contact(CAROL, CAROL, "FLN"))),
         ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(BOB, BOB_NAME, "NLN"))),
     ]
 
@@ -274,7 +273,7 @@ def test_no_contact_list_add_leaks_into_the_next_session() -> None:
     w.priv.add_contact(CAROL)
     assert w.log == [
         ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(BOB, BOB_NAME, "NLN"))),
-        ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(CAROL, CAROL_NAME, "FLN"))),
+        ("priv", "on_contact_list_add", (H.S_OK, msgr.Contact(CAROL, CAROL, "FLN"))),
     ]
     w.log.clear()
     w.alice.sign_out()

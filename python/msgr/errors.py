@@ -61,6 +61,7 @@ __all__ = [
     "OldSipStackError",
     "InvalidArgTypeError",
     "ConnectionTimeoutError",
+    "WireError",
 ]
 
 
@@ -274,8 +275,20 @@ class ConnectionTimeoutError(ConnectionFailureError, TimeoutError):
     ``TimeoutError``."""
 
 
+class WireError(InvalidArgError):
+    """``E_INVALIDARG`` for bytes that are not MSNP, or a command or payload that cannot
+    be encoded (``msgr.testing.wire``). ``kind`` names the fault: ``line_too_long``,
+    ``bad_command_name``, ``bad_payload_length``, ``payload_too_large``, ``not_utf8``,
+    ``bad_parameter``, ``not_an_invitation``, ``bad_field``, ``missing_field``,
+    ``incomplete``, ``trailing_data`` or ``bad_direction``."""
+
+    def __init__(self, message: str | None = None, kind: str = "bad_parameter") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 #: Classes that refine another's code for Python's sake (they share its HRESULT).
-_REFINEMENTS = (InvalidArgTypeError, ConnectionTimeoutError)
+_REFINEMENTS = (InvalidArgTypeError, ConnectionTimeoutError, WireError)
 
 _BY_CODE: dict[int, type[MsgrError]] = {}
 _LEGACY = {0x80000002: 0x8007000E, 0x80000003: 0x80070057}
@@ -322,6 +335,11 @@ def _from_core(hresult: int, message: str) -> MsgrError:
     """Called by the Rust bindings to build the exception for a core error."""
     cls = error_for(hresult)
     return MsgrError(message, hresult=hresult) if cls is MsgrError else cls(message)
+
+
+def _wire(message: str, kind: str) -> WireError:
+    """Called by the Rust bindings for a codec error (``kind`` as ``WireError`` lists)."""
+    return WireError(message, kind)
 
 
 def _timeout(message: str) -> ConnectionTimeoutError:

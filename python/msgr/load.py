@@ -29,6 +29,7 @@ def run(
     count: int | None = None,
     warmup: float | None = None,
     accounts: str | None = None,
+    first_account: int = 0,
     pairs: int = 1,
     window: int = 64,
     concurrency: int = 8,
@@ -42,14 +43,20 @@ def run(
     threads: int = 1,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Runs one load test and returns its report (``report["ok"]`` is False when a check
-    failed). A bad option raises ``ValueError``; a server that refuses or hangs up,
-    ``RuntimeError`` with the server's line. Ctrl-C ends the run early: the report
-    covers what ran, with ``report["interrupted"]`` True."""
+    """Runs one load test against the MSNP server at ``host``:``port`` and returns its
+    report, the ``--json`` document, as a dict. Each keyword is the command line's option
+    of the same name (``first_account`` is ``--first-account``).
+
+    ``report["ok"]`` is False when a check failed (``report["checks"]["failed"]`` names
+    it) or a client was refused or dropped. A bad option raises ``ValueError`` naming the
+    option; a server that refuses a sign-in, hangs up or is not there, ``RuntimeError``
+    with the server's line or the system's error. Ctrl-C ends the run early: the report
+    covers what ran, with ``report["interrupted"]`` True; a second Ctrl-C raises
+    ``KeyboardInterrupt`` at once."""
     report_json, _ = _core.load_run(
-        mode, host, port, duration=duration, count=count, warmup=warmup, accounts=accounts, pairs=pairs,
-        window=window, concurrency=concurrency, clients=clients, source_addresses=source_addresses,
-        server_pid=server_pid, allow_remote=allow_remote, protocol=protocol, nexus=nexus, timeout=timeout,
+        mode, host, port, duration=duration, count=count, warmup=warmup, accounts=accounts,
+        first_account=first_account, pairs=pairs, window=window, concurrency=concurrency, clients=clients,
+        source_addresses=source_addresses, server_pid=server_pid, allow_remote=allow_remote, protocol=protocol, nexus=nexus, timeout=timeout,
         threads=threads, progress=progress,
     )
     report: dict[str, Any] = json.loads(report_json)
@@ -80,11 +87,12 @@ def _seconds(text: str) -> float:
 
 
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """Gives ``parser`` (the ``load`` subcommand's) its description and options."""
     parser.description = (
         "Load an MSNP server: relay (pairs streaming invitations through switchboards, every message checked), "
-        "rtt (INVITE -> ACCEPT round trips), signin (concurrent MD5 sign-ins) or hold (idle signed-in clients "
-        "and the server's memory). Accounts come from --accounts; create them on the server first "
-        "(msgr serve --users-file). See docs/load.md."
+        "rtt (INVITE -> ACCEPT round trips), signin (concurrent full sign-ins, MD5 or Passport) or hold "
+        "(idle signed-in clients and the server's memory). Accounts come from --accounts; create them on the "
+        "server first (msgr serve --users-file). See docs/load.md."
     )
     parser.add_argument("mode", choices=MODES, help="what to measure")
     parser.add_argument("--host", default="127.0.0.1", help="the server's host (default 127.0.0.1; loopback only unless --allow-remote)")
@@ -105,29 +113,33 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     who = parser.add_argument_group("server and accounts")
     who.add_argument(
         "--accounts", default="load{i}@example.com:pw", metavar="PATTERN",
-        help="EMAIL:PASSWORD with {i} for the account's index from 0 (default load{i}@example.com:pw); "
-        "relay pair p uses 2p and 2p+1, signin worker w and hold client c their own index",
+        help="EMAIL:PASSWORD with {i} for the account's index (default load{i}@example.com:pw); "
+        "relay pair p uses F+2p and F+2p+1, signin worker w and hold client c F+w and F+c, F being --first-account",
+    )
+    who.add_argument(
+        "--first-account", type=int, default=0, metavar="F",
+        help="index of the run's first account (default 0): runs at once, or one run split over several processes, each take their own",
     )
     who.add_argument("--protocol", default="MSNP7", metavar="MSNPn", help="dialect to sign in with (default MSNP7; MSNP8-12 need --nexus)")
     who.add_argument("--nexus", default=None, metavar="URL", help="MSNP8+: the server's Passport nexus (msgr serve prints it)")
     who.add_argument("--server-pid", type=int, default=None, metavar="PID", help="report the server's CPU per operation and its memory, from /proc/PID")
     who.add_argument("--allow-remote", action="store_true", help="allow a server that is not on a loopback address")
     who.add_argument("--timeout", type=_positive(float), default=10.0, metavar="SECONDS", help="longest wait for any one answer (default 10)")
+    who.add_argument("--threads", type=_positive(int), default=1, metavar="N", help="worker threads of the load generator (default 1)")
     out = parser.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    out.add_argument("--threads", type=_positive(int), default=1, metavar="N", help="worker threads of the load generator (default 1)")
     out.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
 
 
 def load_main(args: Any) -> int:
     """Runs ``msgr load``: 0 when every check passed, 1 when one failed or the server
     refused, 2 for a bad option, 130 when Ctrl-C ended it early (the report covers what
-    ran)."""
+    ran; a second Ctrl-C leaves without one)."""
     try:
         report_json, text = _core.load_run(
             args.mode, args.host, args.port, duration=args.duration, count=args.count, warmup=args.warmup,
-            accounts=args.accounts, pairs=args.pairs, window=args.window, concurrency=args.concurrency,
-            clients=args.clients, source_addresses=args.source_addresses, server_pid=args.server_pid,
+            accounts=args.accounts, first_account=args.first_account, pairs=args.pairs, window=args.window,
+            concurrency=args.concurrency, clients=args.clients, source_addresses=args.source_addresses, server_pid=args.server_pid,
             allow_remote=args.allow_remote, protocol=args.protocol, nexus=args.nexus, timeout=args.timeout,
             threads=args.threads, progress=not args.quiet,
         )
@@ -137,6 +149,9 @@ def load_main(args: Any) -> int:
     except RuntimeError as exc:
         print(f"msgr load: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("msgr load: interrupted", file=sys.stderr)
+        return 130
     print(report_json if args.json else text, flush=True)
     report = json.loads(report_json)
     if report["interrupted"]:

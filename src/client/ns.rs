@@ -258,7 +258,7 @@ impl ClientEngine {
                 Stage::AwaitVer | Stage::AwaitCvr | Stage::AwaitTwnChallenge | Stage::AwaitInf | Stage::AwaitSalt,
                 Reply::XfrNs { address, .. },
             ) => self.ns_redirect(address, now),
-            (Stage::SignedIn, Reply::XfrSb { trid, address, cookie }) => self.sb_xfr_reply(trid, address, cookie),
+            (Stage::SignedIn, Reply::XfrSb { trid, address, cookie }) => self.sb_xfr_reply(trid, address, cookie, now),
             (
                 Stage::SignedIn,
                 Reply::Rng {

@@ -260,10 +260,15 @@ impl ClientEngine {
     }
 
     /// `XFR <t> SB <addr> CKI <cookie>` from the notification server.
-    pub(super) fn sb_xfr_reply(&mut self, trid: u32, addr: String, cookie: String) {
+    pub(super) fn sb_xfr_reply(&mut self, trid: u32, addr: String, cookie: String, now: Instant) {
         let Some(i) = self.sbs.links.iter().position(|l| l.stage == Stage::AwaitXfr { trid }) else {
             return;
         };
+        if addr.is_empty() || cookie.is_empty() {
+            // Our USR would carry an empty field, which no server reads back as sent.
+            log::warn!(target: LOG, "{}: XFR {trid} named no switchboard address or cookie", self.config.sign_in_name);
+            return self.sb_fail(i, &SbFailure::NoSwitchboard { code: None }, now);
+        }
         let conn = self.new_conn();
         let link = &mut self.sbs.links[i];
         link.conn = Some(conn);
@@ -289,6 +294,10 @@ impl ClientEngine {
         friendly: String,
         now: Instant,
     ) {
+        if [&session, &addr, &cookie, &caller].iter().any(|f| f.is_empty()) {
+            log::warn!(target: LOG, "{}: ignored a ring missing its session, address, cookie or caller", self.config.sign_in_name);
+            return;
+        }
         // One switchboard per peer, and only so many in all: a peer ringing us a
         // thousand times must not make us open a thousand connections.
         if self.sbs.links.iter().any(|l| l.peer.eq_ignore_ascii_case(&caller)) {

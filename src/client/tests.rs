@@ -767,6 +767,54 @@ fn an_unreachable_switchboard_is_named() {
 }
 
 #[test]
+fn an_xfr_without_an_address_or_cookie_fails_the_invitation_and_opens_nothing() {
+    // Found by the client fuzz target: the empty cookie went out as `USR 1 a@… ` (an
+    // empty last field), which the server reads as a USR without a cookie.
+    use crate::client::Waiting;
+    for reply in [
+        "XFR 7 SB 127.0.0.1:1864 CKI\r\n",
+        "XFR 7 SB 127.0.0.1:1864\r\n",
+        "XFR 7 SB\r\n",
+    ] {
+        let (mut c, manager) = scripted_signed_in();
+        let s = c.create_session(manager).unwrap();
+        c.set_application(s, crate::testkit::GUID).unwrap();
+        c.invite(s, "b@example.com", None, Duration::ZERO).unwrap();
+        drain_outputs(&mut c);
+        c.receive(1, reply.as_bytes(), Duration::ZERO);
+        let out = drain_outputs(&mut c);
+        assert!(
+            !out.iter().any(|o| matches!(o, ClientOutput::Connect { .. })),
+            "{reply:?}: {out:?}"
+        );
+        let error = c.take_outcome(Waiting::Invite(s)).expect("decided").unwrap_err();
+        assert_eq!(
+            error.hresult(),
+            HResult::SR_INVITATION_SEND_FAILURE,
+            "{reply:?}: {error}"
+        );
+        assert_eq!(c.session(s).unwrap().state(), SessionState::Ready);
+        assert_eq!(c.state(), ClientState::SignedIn);
+    }
+}
+
+#[test]
+fn a_ring_without_a_session_address_cookie_or_caller_is_ignored() {
+    for ring in [
+        "RNG 11752013 127.0.0.1:1864 CKI\r\n",
+        "RNG 11752013\r\n",
+        "RNG 11752013 127.0.0.1:1864 CKI k\r\n",
+    ] {
+        let (mut c, _) = scripted_signed_in();
+        drain_outputs(&mut c);
+        c.receive(1, ring.as_bytes(), Duration::ZERO);
+        assert_eq!(drain_outputs(&mut c), [], "{ring:?}");
+        assert_eq!(c.counts().sb_links, 0);
+        assert_eq!(c.state(), ClientState::SignedIn);
+    }
+}
+
+#[test]
 fn a_refused_message_on_a_ready_switchboard_is_a_send_error() {
     let (mut c, s) = invite_up_to_cal();
     c.receive(2, b"CAL 2 RINGING 1\r\nJOI b@example.com B\r\n", Duration::ZERO);

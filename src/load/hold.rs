@@ -34,9 +34,13 @@ async fn client(
     stop: watch::Receiver<bool>,
 ) {
     let Ok(permit) = gate.acquire_owned().await else { return };
+    // The run ended (Ctrl-C) while this one waited its turn.
+    if *stop.borrow() {
+        return;
+    }
     let start = Instant::now();
     let signed_in = async {
-        let mut link = msnp::sign_in(&ctx.target, &ctx.opts.accounts.get(c), ctx.source(c)).await?;
+        let mut link = msnp::sign_in(&ctx.target, &ctx.account(c), ctx.source(c)).await?;
         msnp::go_online(&mut link).await?;
         Ok::<_, LoadError>(link)
     }
@@ -57,11 +61,8 @@ async fn client(
 
 pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
     let opts = &ctx.opts;
-    let shared = Arc::new(Ctx {
-        opts: opts.clone(),
-        target: ctx.target.clone(),
-    });
-    let mut report = Report::new(opts.mode, ctx.target.addr.to_string(), opts.dialect.to_string());
+    let shared = ctx.shared();
+    let mut report = ctx.report();
     report.settings.insert("clients".into(), opts.clients.into());
     report.settings.insert("concurrency".into(), opts.concurrency.into());
     super::describe_bounds(&mut report, opts);

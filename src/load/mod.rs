@@ -10,6 +10,7 @@
 //! options and what each mode measures.
 
 mod accounts;
+mod checks;
 mod error;
 mod hold;
 mod msnp;
@@ -32,8 +33,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 pub use accounts::{Account, AccountPattern};
+pub use checks::{Checks, CHECK_NAMES};
 pub use error::LoadError;
-pub use report::{Checks, HoldFigures, ProcFigures, Report};
+pub use report::{HoldFigures, ProcFigures, Report};
 pub use stats::{Latencies, LatencySummary};
 
 use crate::net::passport::Passport;
@@ -101,6 +103,9 @@ pub struct Options {
     /// Operations in this first stretch are done but not measured (not for hold).
     pub warmup: Duration,
     pub accounts: AccountPattern,
+    /// The index of the run's first account: several runs at once (or one run split
+    /// over several processes) each take their own accounts.
+    pub first_account: usize,
     /// relay: pairs of users, each with its own switchboard.
     pub pairs: usize,
     /// relay: messages in flight per pair.
@@ -137,6 +142,7 @@ impl Options {
             count: None,
             warmup: DEFAULT_WARMUP,
             accounts: AccountPattern::default(),
+            first_account: 0,
             pairs: 1,
             window: DEFAULT_WINDOW,
             concurrency: 8,
@@ -163,35 +169,38 @@ impl Options {
         }
     }
 
+    /// The whole-number options with their values, by flag.
+    fn numbers(&self) -> Vec<(&'static str, u64)> {
+        let mut n = vec![
+            ("--port", u64::from(self.port)),
+            ("--pairs", self.pairs as u64),
+            ("--window", self.window as u64),
+            ("--concurrency", self.concurrency as u64),
+            ("--clients", self.clients as u64),
+            ("--threads", self.threads as u64),
+            ("--first-account", self.first_account as u64),
+        ];
+        n.extend(self.count.map(|c| ("--count", c)));
+        n.extend(self.source_addresses.map(|k| ("--source-addresses", k as u64)));
+        n.extend(self.server_pid.map(|p| ("--server-pid", u64::from(p))));
+        n
+    }
+
     fn check(&self) -> Result<(), LoadError> {
         let bad = |s: String| Err(LoadError::Options(s));
-        if self.port == 0 {
-            return bad("--port must name the server's port (1 to 65535)".into());
+        for (flag, value) in self.numbers() {
+            let (lo, hi) = range(flag);
+            if !(lo..=hi).contains(&value) {
+                return Err(out_of_range(flag, value));
+            }
         }
-        if self.duration.is_some_and(|d| d.is_zero()) {
-            return bad("--duration must be above 0 seconds".into());
-        }
-        if self.count == Some(0) {
-            return bad("--count must be at least 1".into());
+        for (flag, d) in [("--duration", self.duration), ("--timeout", Some(self.timeout))] {
+            if d.is_some_and(|d| d.is_zero()) {
+                return bad(format!("{flag} must be above 0 seconds"));
+            }
         }
         if self.mode == Mode::Hold && self.count.is_some() {
             return bad("hold takes --clients N (how many to keep signed in), not --count".into());
-        }
-        for (name, value, mode) in [
-            ("--pairs", self.pairs, Mode::Relay),
-            ("--window", self.window, Mode::Relay),
-            ("--concurrency", self.concurrency, Mode::Signin),
-            ("--clients", self.clients, Mode::Hold),
-        ] {
-            if value == 0 && (self.mode == mode || name == "--concurrency") {
-                return bad(format!("{name} must be at least 1"));
-            }
-        }
-        if self.threads == 0 || self.threads > 256 {
-            return bad("--threads must be from 1 to 256".into());
-        }
-        if self.source_addresses == Some(0) || self.source_addresses.is_some_and(|k| k > system::MAX_SOURCES) {
-            return bad(format!("--source-addresses must be from 1 to {}", system::MAX_SOURCES));
         }
         if self.dialect.auth() == Auth::Twn && self.nexus.is_none() {
             return bad(format!(
@@ -201,6 +210,38 @@ impl Options {
         }
         Ok(())
     }
+}
+
+/// Connections one run may ask for (the descriptor limit usually says no well before).
+const MAX_CONNECTIONS: u64 = 1_000_000;
+
+/// The whole-number options and what each may be.
+const RANGES: [(&str, u64, u64); 10] = [
+    ("--port", 1, 65_535),
+    ("--count", 1, i64::MAX as u64),
+    ("--pairs", 1, MAX_CONNECTIONS / 4),
+    ("--window", 1, 1_000_000),
+    ("--concurrency", 1, MAX_CONNECTIONS),
+    ("--clients", 1, MAX_CONNECTIONS),
+    ("--source-addresses", 1, system::MAX_SOURCES as u64),
+    ("--server-pid", 1, i32::MAX as u64),
+    ("--threads", 1, 256),
+    ("--first-account", 0, u32::MAX as u64),
+];
+
+/// The smallest and largest value of a whole-number option (`"--port"`); (0, 0) for a
+/// flag that is not one.
+pub fn range(flag: &str) -> (u64, u64) {
+    RANGES
+        .iter()
+        .find(|(f, ..)| *f == flag)
+        .map_or((0, 0), |&(_, lo, hi)| (lo, hi))
+}
+
+/// The error for a whole-number option outside its [`range`]; `value` as given.
+pub fn out_of_range(flag: &str, value: impl fmt::Display) -> LoadError {
+    let (lo, hi) = range(flag);
+    LoadError::Options(format!("{flag} must be a whole number from {lo} to {hi}, not {value}"))
 }
 
 /// Where a run is in its time line, and how much of its count is left.
@@ -289,6 +330,28 @@ impl Budget {
     }
 }
 
+/// Ends a run that kept notification connections in `keep`: their failures, then the
+/// checks, the latencies and the CPU and memory used between the two samples.
+pub(crate) async fn conclude(
+    mut report: Report,
+    keep: &mut tokio::task::JoinSet<Option<LoadError>>,
+    checks: Checks,
+    latencies: &Latencies,
+    server_pid: Option<u32>,
+    (before, after): (Samples, Samples),
+) -> Report {
+    while let Some(done) = keep.join_next().await {
+        if let Ok(Some(e)) = done {
+            report.fail(format!("a notification connection ended: {e}"));
+        }
+    }
+    report.checks = Some(checks);
+    report.latency = latencies.summary();
+    report.server = ProcFigures::between(server_pid, before.server, after.server);
+    report.client = ProcFigures::between(None, before.client, after.client);
+    report
+}
+
 /// The server's and this process's CPU and memory at one moment.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Samples {
@@ -314,20 +377,46 @@ impl Samples {
 }
 
 /// What every mode gets.
+#[derive(Clone)]
 pub(crate) struct Ctx {
     pub opts: Options,
     pub target: Arc<Target>,
 }
 
 impl Ctx {
+    /// A copy the run's tasks can share.
+    pub fn shared(&self) -> Arc<Ctx> {
+        Arc::new(self.clone())
+    }
+
+    /// This run's report, empty.
+    pub fn report(&self) -> Report {
+        Report::new(
+            self.opts.mode,
+            self.target.addr.to_string(),
+            self.opts.dialect.to_string(),
+        )
+    }
+
+    /// The `k`-th account of the run (the pattern's index `--first-account` + k).
+    pub fn account(&self, k: usize) -> Account {
+        self.opts.accounts.get(self.opts.first_account.saturating_add(k))
+    }
+
     /// The `k`-th connection's source address.
     pub fn source(&self, k: usize) -> Option<std::net::IpAddr> {
         system::source_address(k, self.target.sources)
     }
 }
 
-/// The run's bounds, as the report shows them.
+/// The run's bounds and accounts, as the report shows them.
 pub(crate) fn describe_bounds(report: &mut Report, opts: &Options) {
+    report
+        .settings
+        .insert("accounts".into(), opts.accounts.to_string().into());
+    report
+        .settings
+        .insert("first_account".into(), opts.first_account.into());
     let duration = match (opts.duration, opts.count) {
         (None, None) => Some(DEFAULT_DURATION),
         (d, _) => d,
@@ -366,22 +455,35 @@ async fn resolve(opts: &Options) -> Result<SocketAddr, LoadError> {
     Ok(addr)
 }
 
+/// Refuses a run whose `connections` would not fit in the descriptor `limit` (None:
+/// no limit known).
+fn check_descriptors(connections: usize, limit: Option<u64>) -> Result<(), LoadError> {
+    let needed = connections as u64 + SPARE_DESCRIPTORS;
+    match limit {
+        Some(limit) if limit < needed => Err(LoadError::Options(format!(
+            "{connections} connections need {needed} descriptors, and this process may open {limit} \
+             (its hard RLIMIT_NOFILE): split the run over several msgr load processes, each \
+             with its own --first-account, or raise the limit (ulimit -Hn, as root)"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Runs a load test and reports it. A run that completes returns its report even when
 /// a check failed (`Report::ok`); an error means it could not run at all.
 pub fn run(opts: &Options) -> Result<Report, LoadError> {
     opts.check()?;
     if let Some(pid) = opts.server_pid {
         system::sample(&pid.to_string()).map_err(|e| LoadError::Options(format!("--server-pid {pid}: {e}")))?;
+        // Another process's figures would be reported as the server's.
+        if system::listens_on(pid, opts.port) == Some(false) {
+            return Err(LoadError::Options(format!(
+                "--server-pid {pid}: that process has no socket listening on port {}, so it is not the server",
+                opts.port
+            )));
+        }
     }
-    let limit = system::raise_descriptor_limit();
-    let needed = opts.connections() as u64 + SPARE_DESCRIPTORS;
-    if let Some(limit) = limit.filter(|&l| l < needed) {
-        return Err(LoadError::Options(format!(
-            "{} connections need {needed} descriptors, and this process may open {limit} \
-             (its hard RLIMIT_NOFILE; raise it with ulimit -Hn as root)",
-            opts.connections()
-        )));
-    }
+    check_descriptors(opts.connections(), system::raise_descriptor_limit())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(opts.threads)
         .thread_name("msgr-load")
@@ -508,11 +610,49 @@ mod tests {
                 },
                 "--source-addresses",
             ),
+            (
+                Options {
+                    threads: 257,
+                    ..base.clone()
+                },
+                "--threads must be a whole number from 1 to 256, not 257",
+            ),
+            (
+                Options {
+                    timeout: Duration::ZERO,
+                    ..base.clone()
+                },
+                "--timeout must be above 0",
+            ),
         ];
         for (opts, named) in cases {
             let err = opts.check().unwrap_err();
             assert!(err.is_usage() && err.to_string().contains(named), "{named}: {err}");
         }
+    }
+
+    #[test]
+    fn whole_number_options_have_ranges() {
+        assert_eq!(range("--port"), (1, 65_535));
+        assert_eq!(range("--first-account"), (0, u32::MAX as u64));
+        assert_eq!(range("--nonsense"), (0, 0));
+        assert_eq!(
+            out_of_range("--window", -3).to_string(),
+            "--window must be a whole number from 1 to 1000000, not -3"
+        );
+        assert!(out_of_range("--port", 70_000).is_usage());
+    }
+
+    #[test]
+    fn too_many_connections_for_the_descriptor_limit_is_an_options_error() {
+        assert!(check_descriptors(19_936, Some(20_000)).is_ok());
+        assert!(check_descriptors(1_000_000, None).is_ok());
+        let err = check_descriptors(19_937, Some(20_000)).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            err.is_usage() && text.contains("20001 descriptors") && text.contains("--first-account"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

@@ -36,8 +36,11 @@ pub(crate) struct Target {
 /// signed-in connection after three silent minutes).
 const PING_EVERY: Duration = Duration::from_secs(60);
 
-/// Reads big enough that a busy switchboard is drained in few calls.
-const READ_CHUNK: usize = 64 * 1024;
+/// A connection's read buffer starts small (hold keeps thousands of idle ones) and
+/// doubles whenever a read fills it, up to a size that drains a busy switchboard in few
+/// calls.
+const FIRST_READ: usize = 2 * 1024;
+const MAX_READ: usize = 64 * 1024;
 
 /// Why a socket stopped giving commands.
 #[derive(Debug)]
@@ -65,7 +68,12 @@ impl Reader {
             }
             match self.rd.read(&mut self.buf).await {
                 Ok(0) => return Err(Ended::Closed),
-                Ok(n) => self.dec.push(&self.buf[..n]),
+                Ok(n) => {
+                    self.dec.push(&self.buf[..n]);
+                    if n == self.buf.len() && n < MAX_READ {
+                        self.buf.resize(n * 2, 0);
+                    }
+                }
                 Err(_) => return Err(Ended::Reset),
             }
         }
@@ -155,7 +163,7 @@ impl Link {
             r: Reader {
                 rd,
                 dec: Decoder::new(Direction::ServerToClient),
-                buf: vec![0; READ_CHUNK],
+                buf: vec![0; FIRST_READ],
             },
             w: Writer { wr, trid: 0 },
             dialect,
@@ -256,7 +264,8 @@ impl Link {
                     return Err(LoadError::Protocol {
                         who: self.who.clone(),
                         detail: format!(
-                            "the server sends sign-ins to another notification server, {address};                              msgr load does not follow: give that one's --host and --port"
+                            "the server sends sign-ins to another notification server, {address}; \
+                             msgr load does not follow: give that one's --host and --port"
                         ),
                     })
                 }

@@ -8,8 +8,9 @@ use tokio::sync::{oneshot, watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::checks::{Arrival, Checks, Sequence};
 use super::msnp::{self, Link, Reader, Writer};
-use super::report::{Checks, ProcFigures, Report};
+use super::report::Report;
 use super::stats::Latencies;
 use super::{Budget, Claim, Ctx, LoadError, Samples};
 use crate::proto::{sb, Dialect};
@@ -53,39 +54,76 @@ pub(crate) fn stamp(payload: &[u8]) -> Option<(u64, u64)> {
 #[derive(Default)]
 pub(crate) struct Received {
     pub checks: Checks,
+    pub sequence: Sequence,
     pub measured: u64,
+    /// When the last measured message arrived.
+    pub last: Option<Instant>,
     pub latencies: Latencies,
     pub failures: Vec<String>,
 }
 
+/// Failure lines kept per pair; the counts say how many there were.
+const PAIR_FAILURES: usize = 5;
+
 impl Received {
     fn fail(&mut self, line: String) {
-        if self.failures.len() < 5 {
+        if self.failures.len() < PAIR_FAILURES {
             self.failures.push(line);
         }
     }
+
+    /// Whether all of the `sent` messages have arrived.
+    fn all_in(&self, sent: u64) -> bool {
+        self.sequence.outstanding(sent) == 0
+    }
 }
 
-/// Checks one arrived message against what `pair` must have sent next.
-pub(crate) fn check(got: &mut Received, pair: usize, from_ok: bool, bytes: &[u8], next: &mut u64) -> Option<u64> {
+/// Checks one message arriving from `sender` (A, unless `from_ok` is false) against
+/// what `pair` sent. Returns its send time when it is the first arrival of one of ours.
+pub(crate) fn check(got: &mut Received, pair: usize, from_ok: bool, bytes: &[u8]) -> Option<u64> {
     got.checks.received += 1;
     let Some((seq, sent_ns)) = stamp(bytes) else {
         got.checks.corrupt += 1;
+        got.sequence.unreadable();
         got.fail(format!(
             "pair {pair}: a message arrived that is not one of ours ({} bytes)",
             bytes.len()
         ));
         return None;
     };
-    if !from_ok || bytes != payload(pair, seq, sent_ns).as_slice() {
+    let intact = from_ok && bytes == payload(pair, seq, sent_ns).as_slice();
+    if !intact {
         got.checks.corrupt += 1;
-        got.fail(format!("pair {pair}: message {seq} arrived changed"));
+        got.fail(if from_ok {
+            format!("pair {pair}: message {seq} arrived changed")
+        } else {
+            format!("pair {pair}: message {seq} arrived from someone else")
+        });
     }
-    if seq != *next {
-        got.checks.out_of_order += 1;
-        got.fail(format!("pair {pair}: message {seq} arrived when {} was due", *next));
+    match got.sequence.arrived(seq) {
+        Arrival::Next => {}
+        Arrival::Ahead { missing } => {
+            let due = got.sequence.next() - 1 - missing;
+            got.fail(format!("pair {pair}: message {seq} arrived when {due} was due"));
+        }
+        Arrival::Late => {
+            got.checks.out_of_order += 1;
+            got.fail(format!("pair {pair}: message {seq} arrived after later ones"));
+        }
+        Arrival::Duplicate => {
+            got.checks.duplicated += 1;
+            got.fail(format!("pair {pair}: message {seq} arrived again"));
+            return None;
+        }
+        Arrival::Implausible => {
+            // Its number was damaged; the bytes check has counted it already.
+            if intact {
+                got.checks.corrupt += 1;
+            }
+            got.sequence.unreadable();
+            return None;
+        }
     }
-    *next = seq + 1;
     Some(sent_ns)
 }
 
@@ -162,10 +200,9 @@ async fn receive(
     timeout: std::time::Duration,
 ) -> Received {
     let mut got = Received::default();
-    let mut next = 0u64;
     let mut sent: Option<u64> = None;
     loop {
-        if sent.is_some_and(|s| got.checks.received >= s) {
+        if sent.is_some_and(|s| got.all_in(s)) {
             break;
         }
         tokio::select! {
@@ -174,10 +211,12 @@ async fn receive(
                 Ok(Ok(cmd)) => match sb::Reply::parse(&cmd, dialect) {
                     sb::Reply::Msg { sender: from, payload, .. } => {
                         slots.add_permits(1);
-                        let now = budget.now_ns();
-                        if let Some(sent_ns) = check(&mut got, pair, from == sender, &payload, &mut next) {
+                        let arrived = Instant::now();
+                        let now = budget.ns_at(arrived);
+                        if let Some(sent_ns) = check(&mut got, pair, from == sender, &payload) {
                             if budget.measured_ns(sent_ns) {
                                 got.measured += 1;
+                                got.last = Some(arrived);
                                 got.latencies.record(std::time::Duration::from_nanos(now.saturating_sub(sent_ns)));
                             }
                         }
@@ -193,8 +232,12 @@ async fn receive(
                     break;
                 }
                 Err(_) => {
+                    let outstanding = sent.map_or_else(
+                        || "messages".to_string(),
+                        |s| format!("{} of its {s} messages", got.sequence.outstanding(s)),
+                    );
                     got.fail(format!(
-                        "pair {pair}: nothing arrived for {} with messages outstanding",
+                        "pair {pair}: nothing arrived for {} with {outstanding} outstanding",
                         crate::net::seconds(timeout)
                     ));
                     break;
@@ -205,8 +248,9 @@ async fn receive(
     if let Ok(n) = total.try_recv() {
         sent = Some(n);
     }
-    got.checks.sent = sent.unwrap_or(got.checks.received);
-    got.checks.lost = got.checks.sent.saturating_sub(got.checks.received);
+    // Without A's total (A's task failed), what arrived is all that is known of.
+    got.checks.sent = sent.unwrap_or(got.sequence.next());
+    got.checks.lost = got.sequence.outstanding(got.checks.sent);
     got
 }
 
@@ -257,7 +301,7 @@ pub(crate) struct Pair {
 /// Signs in pair `p`'s users (accounts 2p and 2p+1) and opens their switchboard.
 pub(crate) async fn set_up(ctx: &Ctx, p: usize) -> Result<Pair, LoadError> {
     let target = &ctx.target;
-    let (a, b) = (ctx.opts.accounts.get(2 * p), ctx.opts.accounts.get(2 * p + 1));
+    let (a, b) = (ctx.account(2 * p), ctx.account(2 * p + 1));
     let (src_a, src_b) = (ctx.source(2 * p), ctx.source(2 * p + 1));
     let mut a_ns = msnp::sign_in(target, &a, src_a).await?;
     let mut b_ns = msnp::sign_in(target, &b, src_b).await?;
@@ -284,10 +328,7 @@ pub(crate) async fn set_up_all(ctx: &Arc<Ctx>, pairs: usize) -> Result<Vec<Pair>
 
 pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
     let opts = &ctx.opts;
-    let ctx = Arc::new(Ctx {
-        opts: opts.clone(),
-        target: ctx.target.clone(),
-    });
+    let ctx = ctx.shared();
     let pairs = set_up_all(&ctx, opts.pairs).await?;
     let (stop_tx, stop) = watch::channel(false);
     let budget = Arc::new(Budget::start(opts));
@@ -330,7 +371,7 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
         });
     }
 
-    let mut report = Report::new(opts.mode, ctx.target.addr.to_string(), opts.dialect.to_string());
+    let mut report = ctx.report();
     report.settings.insert("pairs".into(), opts.pairs.into());
     report.settings.insert("window".into(), opts.window.into());
     report.settings.insert("payload_bytes".into(), PAYLOAD_LEN.into());
@@ -347,23 +388,26 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
             }
         }
     }
-    let after = Samples::take(opts.server_pid);
-    let before = before.await.unwrap_or_default();
-    report.elapsed_s = budget.elapsed(last_stop);
-
     let mut checks = Checks::default();
     let mut latencies = Latencies::new();
+    // The measured stretch ends when its last message arrived (the senders stopped
+    // before, with messages still on their way).
+    let mut end = last_stop;
     while let Some(done) = receivers.join_next().await {
         if let Ok((got, b_w)) = done {
             writers.push(b_w);
             checks.add(&got.checks);
             report.operations += got.measured;
+            end = end.max(got.last.unwrap_or(end));
             latencies.merge(&got.latencies);
             for f in got.failures {
                 report.fail(f);
             }
         }
     }
+    let after = Samples::take(opts.server_pid);
+    let before = before.await.unwrap_or_default();
+    report.elapsed_s = budget.elapsed(end);
     // Everyone stops watching before anyone leaves: a BYE now is no failure.
     let _ = stop_tx.send(true);
     for mut w in writers {
@@ -374,16 +418,7 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
             report.fail(f);
         }
     }
-    while let Some(done) = keep.join_next().await {
-        if let Ok(Some(e)) = done {
-            report.fail(format!("a notification connection ended: {e}"));
-        }
-    }
-    report.checks = Some(checks);
-    report.latency = latencies.summary();
-    report.server = ProcFigures::between(opts.server_pid, before.server, after.server);
-    report.client = ProcFigures::between(None, before.client, after.client);
-    Ok(report)
+    Ok(super::conclude(report, &mut keep, checks, &latencies, opts.server_pid, (before, after)).await)
 }
 
 #[cfg(test)]
@@ -405,26 +440,33 @@ mod tests {
     }
 
     #[test]
-    fn the_check_finds_reordering_corruption_and_strangers() {
+    fn the_check_finds_loss_reordering_duplicates_corruption_and_strangers() {
         let mut got = Received::default();
-        let mut next = 0;
-        assert_eq!(check(&mut got, 1, true, &payload(1, 0, 10), &mut next), Some(10));
-        assert_eq!(check(&mut got, 1, true, &payload(1, 1, 11), &mut next), Some(11));
-        assert_eq!(got.checks.out_of_order + got.checks.corrupt, 0);
-        // 2 skipped: out of order (and, once A's total is known, lost).
-        check(&mut got, 1, true, &payload(1, 3, 13), &mut next);
-        assert_eq!((got.checks.out_of_order, next), (1, 4));
-        // Another pair's message, or a changed byte: corrupt.
-        check(&mut got, 1, true, &payload(2, 4, 14), &mut next);
+        assert_eq!(check(&mut got, 1, true, &payload(1, 0, 10)), Some(10));
+        assert_eq!(check(&mut got, 1, true, &payload(1, 1, 11)), Some(11));
+        assert!(got.checks.passed() && got.failures.is_empty());
+        // 2 skipped: missing for now, late once it comes.
+        check(&mut got, 1, true, &payload(1, 3, 13));
+        assert_eq!((got.checks.out_of_order, got.sequence.outstanding(4)), (0, 1));
+        assert_eq!(check(&mut got, 1, true, &payload(1, 2, 12)), Some(12));
+        assert_eq!((got.checks.out_of_order, got.sequence.outstanding(4)), (1, 0));
+        assert_eq!(check(&mut got, 1, true, &payload(1, 3, 13)), None);
+        assert_eq!(got.checks.duplicated, 1);
+        // Another pair's message, a changed byte, another sender, or garbage: corrupt.
+        check(&mut got, 1, true, &payload(2, 4, 14));
         let mut changed = payload(1, 5, 15);
         let last = changed.len() - 6;
         changed[last] ^= 1;
-        check(&mut got, 1, true, &changed, &mut next);
-        check(&mut got, 1, false, &payload(1, 6, 16), &mut next);
-        assert_eq!(check(&mut got, 1, true, b"garbage", &mut next), None);
+        check(&mut got, 1, true, &changed);
+        check(&mut got, 1, false, &payload(1, 6, 16));
+        assert_eq!(check(&mut got, 1, true, b"garbage"), None);
         assert_eq!(got.checks.corrupt, 4);
-        assert_eq!(got.checks.received, 7);
-        assert!(got.failures.len() <= 5);
+        assert_eq!(got.checks.received, 9);
+        // 7 never came, 8 did: with the garbage standing for 7, nothing is outstanding.
+        check(&mut got, 1, true, &payload(1, 8, 18));
+        assert_eq!(got.sequence.outstanding(9), 0);
+        assert_eq!(got.sequence.outstanding(10), 1);
+        assert_eq!(got.failures.len(), PAIR_FAILURES);
         assert!(
             got.failures[0].contains("message 3 arrived when 2 was due"),
             "{:?}",

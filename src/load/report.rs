@@ -5,40 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+use super::checks::Checks;
 use super::stats::{round1, LatencySummary};
 use super::system::ProcSample;
 use super::Mode;
-
-/// What the relay and rtt checks found: every message and answer, warm-up included.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Checks {
-    pub sent: u64,
-    pub received: u64,
-    /// Sent but never arrived.
-    pub lost: u64,
-    /// Arrived with a sequence number other than the next one due.
-    pub out_of_order: u64,
-    /// Arrived with different bytes than were sent, or from someone else.
-    pub corrupt: u64,
-}
-
-impl Checks {
-    pub fn in_order(&self) -> bool {
-        self.lost == 0 && self.out_of_order == 0
-    }
-
-    pub fn intact(&self) -> bool {
-        self.corrupt == 0
-    }
-
-    pub fn add(&mut self, other: &Checks) {
-        self.sent += other.sent;
-        self.received += other.received;
-        self.lost += other.lost;
-        self.out_of_order += other.out_of_order;
-        self.corrupt += other.corrupt;
-    }
-}
 
 /// A process's CPU and memory over the measured stretch.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -150,7 +120,7 @@ impl Report {
             && !self.interrupted
             && self.refused.is_empty()
             && self.dropped.is_empty()
-            && self.checks.is_none_or(|c| c.in_order() && c.intact())
+            && self.checks.is_none_or(|c| c.passed())
             && self.operations > 0
     }
 
@@ -172,7 +142,8 @@ impl Report {
         let checks = self.checks.map(|c| {
             json!({
                 "sent": c.sent, "received": c.received, "lost": c.lost, "out_of_order": c.out_of_order,
-                "corrupt": c.corrupt, "in_order": c.in_order(), "intact": c.intact(),
+                "duplicated": c.duplicated, "corrupt": c.corrupt, "complete": c.complete(),
+                "in_order": c.in_order(), "intact": c.intact(), "failed": c.failed(),
             })
         });
         let proc_json = |p: &ProcFigures| {
@@ -193,7 +164,7 @@ impl Report {
             json!({
                 "requested": h.requested, "signed_in": h.signed_in, "dropped": h.dropped, "held": h.held,
                 "refused": self.refused.values().sum::<u64>(), "source_addresses": h.source_addresses,
-                "ramp_s": round3(h.ramp_s), "rss_kb_per_client": per_client,
+                "ramp_s": round6(h.ramp_s), "rss_kb_per_client": per_client,
                 "rss_kb_after_close": h.rss_kb_after_close,
             })
         });
@@ -205,7 +176,7 @@ impl Report {
             "target": self.target,
             "protocol": self.protocol,
             "settings": self.settings,
-            "elapsed_s": round3(self.elapsed_s),
+            "elapsed_s": round6(self.elapsed_s),
             "operations": self.operations,
             "unit": self.unit(),
             "rate_per_s": self.rate(),
@@ -221,17 +192,7 @@ impl Report {
 
     pub fn to_text(&self) -> String {
         let mut out = Vec::new();
-        let settings: Vec<String> = self
-            .settings
-            .iter()
-            .map(|(k, v)| {
-                let k = k.replace('_', " ");
-                match v {
-                    Value::String(s) => format!("{k} {s}"),
-                    v => format!("{k} {v}"),
-                }
-            })
-            .collect();
+        let settings: Vec<String> = self.settings.iter().map(|(k, v)| setting(k, v)).collect();
         out.push(format!(
             "msgr load {}: {} ({}), {}",
             self.mode,
@@ -263,14 +224,16 @@ impl Report {
             ));
         }
         if let Some(c) = self.checks {
-            let verdict = if c.in_order() && c.intact() {
-                "every one in order and intact".to_string()
+            let verdict = if c.passed() {
+                "every one once, in order and intact".to_string()
             } else {
                 format!(
-                    "{} lost, {} out of order, {} corrupt",
+                    "{} lost, {} out of order, {} duplicated, {} corrupt: FAILED {}",
                     thousands(c.lost as f64, 0),
                     thousands(c.out_of_order as f64, 0),
-                    thousands(c.corrupt as f64, 0)
+                    thousands(c.duplicated as f64, 0),
+                    thousands(c.corrupt as f64, 0),
+                    c.failed().join(", ")
                 )
             };
             out.push(format!(
@@ -337,8 +300,24 @@ impl Report {
     }
 }
 
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
+/// One setting as the text report's first line shows it: `duration_s` 5.0 as
+/// `duration 5 s`, `payload_bytes` as `payload 332 bytes`.
+fn setting(key: &str, value: &Value) -> String {
+    let shown = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), |x| format!("{x}")),
+        v => v.to_string(),
+    };
+    match (key.strip_suffix("_s"), key.strip_suffix("_bytes")) {
+        (Some(name), _) => format!("{name} {shown} s"),
+        (_, Some(name)) => format!("{name} {shown} bytes"),
+        _ => format!("{} {shown}", key.replace('_', " ")),
+    }
+}
+
+/// Seconds to the microsecond: a rate recomputed from the report agrees with its own.
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
 }
 
 /// `1234567.4` as `1,234,567.4` (with `decimals` 1).
@@ -415,9 +394,21 @@ mod tests {
         assert!(v["hold"].is_null() && v["client"].is_null());
         let text = relay_report().to_text();
         assert!(text.contains("1,000 in 2.00 s: 500.0/s"), "{text}");
-        assert!(text.contains("every one in order and intact"), "{text}");
+        assert!(text.contains("every one once, in order and intact"), "{text}");
         assert!(text.contains("25.0 µs CPU per message"), "{text}");
         assert!(text.ends_with("result       ok"), "{text}");
+        let mut timed = relay_report();
+        timed.settings.insert("duration_s".into(), json!(5.0));
+        timed.settings.insert("warmup_s".into(), json!(0.25));
+        timed.settings.insert("payload_bytes".into(), json!(332));
+        timed.settings.insert("accounts".into(), json!("u{i}@x.org:***"));
+        timed.settings.insert("first_account".into(), json!(3));
+        let first = timed.to_text().lines().next().unwrap().to_string();
+        assert_eq!(
+            first,
+            "msgr load relay: 127.0.0.1:1863 (MSNP7), accounts u{i}@x.org:***, duration 5 s, \
+             first account 3, pairs 2, payload 332 bytes, warmup 0.25 s"
+        );
     }
 
     #[test]
@@ -432,8 +423,15 @@ mod tests {
         assert!(!r.ok());
         let v = r.to_json();
         assert_eq!(v["ok"], false);
-        assert_eq!(v["checks"]["in_order"], false);
-        assert!(r.to_text().contains("1 lost, 0 out of order, 0 corrupt"));
+        assert_eq!(v["checks"]["complete"], false);
+        assert_eq!(v["checks"]["in_order"], true);
+        assert_eq!(v["checks"]["failed"], json!(["loss"]));
+        let text = r.to_text();
+        assert!(
+            text.contains("1 lost, 0 out of order, 0 duplicated, 0 corrupt: FAILED loss"),
+            "{text}"
+        );
+        assert!(text.ends_with("result       FAILED"), "{text}");
         let mut nothing = relay_report();
         nothing.operations = 0;
         assert!(!nothing.ok());

@@ -2,15 +2,15 @@
 //! answers each with `ACCEPT` carrying the same cookie; A times the round trip and
 //! checks the answer is to the invitation it just sent.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::checks::Checks;
 use super::msnp::{self, Link, Reader, Writer};
 use super::relay::{self, payload};
-use super::report::{Checks, ProcFigures, Report};
+use super::report::Report;
 use super::stats::Latencies;
 use super::{Budget, Claim, Ctx, LoadError, Samples};
 use crate::proto::{sb, Dialect};
@@ -30,8 +30,30 @@ pub(crate) fn accept_for(invite: &InviteMessage) -> Option<Vec<u8>> {
         .ok()
 }
 
-/// B: answers every invitation until the switchboard ends or `stop`.
-async fn answer(mut r: Reader, mut w: Writer, dialect: Option<Dialect>, mut stop: watch::Receiver<bool>) {
+/// What B found in the invitations it answered.
+#[derive(Default)]
+struct Answered {
+    corrupt: u64,
+    failures: Vec<String>,
+}
+
+/// B: answers every invitation from `inviter` until the switchboard ends or `stop`,
+/// checking each is one of ours, intact (an unreadable one gets no answer, so A's
+/// wait for it runs out).
+async fn answer(
+    mut r: Reader,
+    mut w: Writer,
+    inviter: String,
+    dialect: Option<Dialect>,
+    mut stop: watch::Receiver<bool>,
+) -> Answered {
+    let mut found = Answered::default();
+    let corrupt = |found: &mut Answered, why: String| {
+        found.corrupt += 1;
+        if found.failures.len() < 5 {
+            found.failures.push(why);
+        }
+    };
     loop {
         let cmd = tokio::select! {
             _ = msnp::stopped(&mut stop) => break,
@@ -40,16 +62,22 @@ async fn answer(mut r: Reader, mut w: Writer, dialect: Option<Dialect>, mut stop
                 Err(_) => break,
             },
         };
-        let sb::Reply::Msg { payload, .. } = sb::Reply::parse(&cmd, dialect) else {
+        let sb::Reply::Msg { sender, payload, .. } = sb::Reply::parse(&cmd, dialect) else {
             continue;
         };
-        let Ok(invite) = InviteMessage::parse_payload(&payload) else {
+        let Some((seq, sent_ns)) = relay::stamp(&payload) else {
+            corrupt(
+                &mut found,
+                format!("B got a message that is not one of ours ({} bytes)", payload.len()),
+            );
             continue;
         };
-        if invite.command() != Some(InvitationCommand::Invite) {
-            continue;
+        if sender != inviter || payload != relay::payload(0, seq, sent_ns) {
+            corrupt(&mut found, format!("invitation {seq} reached B changed"));
         }
-        let Some(accept) = accept_for(&invite) else { continue };
+        let Some(accept) = InviteMessage::parse_payload(&payload).ok().and_then(|i| accept_for(&i)) else {
+            continue;
+        };
         let trid = w.next_trid();
         let msg = sb::Request::Msg {
             trid,
@@ -61,26 +89,53 @@ async fn answer(mut r: Reader, mut w: Writer, dialect: Option<Dialect>, mut stop
         }
     }
     w.goodbye().await;
+    found
 }
 
-/// A's answer to invitation `seq`, or why there is none.
-async fn await_accept(a: &mut Link, seq: u64, timeout: Duration) -> Result<(), String> {
+/// How A's wait for the answer to one invitation ended.
+enum Answer {
+    /// The ACCEPT, as B must have sent it.
+    Intact,
+    /// Something else came back in its place (said why).
+    Changed(String),
+}
+
+/// A's answer to invitation `seq` (whose ACCEPT must be `expected`, from `invitee`),
+/// or why none came. Answers to earlier invitations arriving again are counted in
+/// `duplicated` and passed over.
+async fn await_accept(
+    a: &mut Link,
+    seq: u64,
+    expected: &[u8],
+    invitee: &str,
+    duplicated: &mut u64,
+    timeout: Duration,
+) -> Result<Answer, String> {
     let dialect = a.dialect;
     let wait = async {
         loop {
             match a.r.next().await {
                 Ok(cmd) => match sb::Reply::parse(&cmd, dialect) {
-                    sb::Reply::Msg { payload, .. } => {
-                        let invite = InviteMessage::parse_payload(&payload)
-                            .map_err(|e| format!("an answer that is not an invitation: {e}"))?;
-                        let cookie = invite.cookie().unwrap_or_default().to_string();
-                        if invite.command() != Some(InvitationCommand::Accept) {
-                            return Err(format!("{:?} came back instead of ACCEPT", invite.command()));
+                    sb::Reply::Msg { sender, payload, .. } => {
+                        if sender == invitee && payload == expected {
+                            return Ok(Answer::Intact);
                         }
-                        if cookie.parse::<u64>().ok() != Some(seq) {
-                            return Err(format!("the ACCEPT for invitation {cookie} came when {seq} was due"));
+                        let invite = InviteMessage::parse_payload(&payload).ok();
+                        let answered = invite.as_ref().and_then(|i| i.cookie()?.parse::<u64>().ok());
+                        let accept =
+                            invite.as_ref().and_then(InviteMessage::command) == Some(InvitationCommand::Accept);
+                        if accept && answered.is_some_and(|c| c < seq) {
+                            *duplicated += 1;
+                            continue;
                         }
-                        return Ok(());
+                        let why = match answered {
+                            _ if sender != invitee => format!("the answer to invitation {seq} came from {sender}"),
+                            Some(c) if accept && c != seq => {
+                                format!("the answer to invitation {seq} came back for invitation {c}")
+                            }
+                            _ => format!("the answer to invitation {seq} arrived changed"),
+                        };
+                        return Ok(Answer::Changed(why));
                     }
                     sb::Reply::Nak { .. } | sb::Reply::Bye { .. } | sb::Reply::Error { .. } => {
                         return Err(format!("A's switchboard said `{}`", cmd.line()));
@@ -94,7 +149,7 @@ async fn await_accept(a: &mut Link, seq: u64, timeout: Duration) -> Result<(), S
     match tokio::time::timeout(timeout, wait).await {
         Ok(r) => r,
         Err(_) => Err(format!(
-            "no ACCEPT for invitation {seq} within {}",
+            "no answer to invitation {seq} within {}",
             crate::net::seconds(timeout)
         )),
     }
@@ -102,21 +157,19 @@ async fn await_accept(a: &mut Link, seq: u64, timeout: Duration) -> Result<(), S
 
 pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
     let opts = &ctx.opts;
-    let shared = Arc::new(Ctx {
-        opts: opts.clone(),
-        target: ctx.target.clone(),
-    });
+    let shared = ctx.shared();
     let pair = relay::set_up(&shared, 0).await?;
     let (stop_tx, stop) = watch::channel(false);
     let mut keep = JoinSet::new();
     keep.spawn(msnp::keep_alive(pair.a_ns, stop.clone()));
     keep.spawn(msnp::keep_alive(pair.b_ns, stop.clone()));
     let dialect = pair.b_sb.dialect;
+    let (inviter, invitee) = (pair.a_sb.who.clone(), pair.b_sb.who.clone());
     let (b_r, b_w) = pair.b_sb.split();
-    let responder = tokio::spawn(answer(b_r, b_w, dialect, stop.clone()));
+    let responder = tokio::spawn(answer(b_r, b_w, inviter, dialect, stop.clone()));
     let mut a = pair.a_sb;
 
-    let mut report = Report::new(opts.mode, ctx.target.addr.to_string(), opts.dialect.to_string());
+    let mut report = ctx.report();
     report
         .settings
         .insert("payload_bytes".into(), relay::PAYLOAD_LEN.into());
@@ -132,20 +185,35 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
             break;
         }
         let start = tokio::time::Instant::now();
+        let invitation = payload(0, seq, budget.ns_at(start));
+        let expected = InviteMessage::parse_payload(&invitation)
+            .ok()
+            .and_then(|i| accept_for(&i))
+            .unwrap_or_default();
         let msg = sb::Request::Msg {
             trid: a.w.next_trid(),
             ack: "N".to_string(),
-            payload: payload(0, seq, budget.ns_at(start)),
+            payload: invitation,
         };
         if a.w.write(&msg.to_command(a.dialect).encode()).await.is_err() {
             report.fail("the server closed A's switchboard connection".to_string());
             break;
         }
         checks.sent += 1;
-        if let Err(why) = await_accept(&mut a, seq, opts.timeout).await {
-            checks.lost += 1;
-            report.fail(why);
-            break;
+        let answer = await_accept(&mut a, seq, &expected, &invitee, &mut checks.duplicated, opts.timeout).await;
+        match answer {
+            Ok(Answer::Intact) => {}
+            Ok(Answer::Changed(why)) => {
+                checks.corrupt += 1;
+                report.fail(why);
+            }
+            // The run stops at the first answer that does not come: a late one would
+            // only be taken for the next invitation's.
+            Err(why) => {
+                checks.lost += 1;
+                report.fail(why);
+                break;
+            }
         }
         checks.received += 1;
         if claim == Claim::Measured {
@@ -160,17 +228,14 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
     report.elapsed_s = budget.elapsed(end);
     let _ = stop_tx.send(true);
     a.goodbye().await;
-    let _ = responder.await;
-    while let Some(done) = keep.join_next().await {
-        if let Ok(Some(e)) = done {
-            report.fail(format!("a notification connection ended: {e}"));
+    if let Ok(found) = responder.await {
+        checks.corrupt += found.corrupt;
+        for f in found.failures {
+            report.fail(f);
         }
     }
-    report.checks = Some(checks);
-    report.latency = latencies.summary();
-    report.server = ProcFigures::between(opts.server_pid, before.server, after.server);
-    report.client = ProcFigures::between(None, before.client, after.client);
-    Ok(report)
+    checks.received += checks.duplicated;
+    Ok(super::conclude(report, &mut keep, checks, &latencies, opts.server_pid, (before, after)).await)
 }
 
 #[cfg(test)]

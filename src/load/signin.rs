@@ -22,7 +22,7 @@ struct Worker {
 }
 
 async fn work(ctx: Arc<Ctx>, budget: Arc<Budget>, w: usize) -> Result<Worker, LoadError> {
-    let account = ctx.opts.accounts.get(w);
+    let account = ctx.account(w);
     let source = ctx.source(w);
     let mut done = Worker {
         measured: 0,
@@ -49,11 +49,8 @@ async fn work(ctx: Arc<Ctx>, budget: Arc<Budget>, w: usize) -> Result<Worker, Lo
 
 pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
     let opts = &ctx.opts;
-    let shared = Arc::new(Ctx {
-        opts: opts.clone(),
-        target: ctx.target.clone(),
-    });
-    let mut report = Report::new(opts.mode, ctx.target.addr.to_string(), opts.dialect.to_string());
+    let shared = ctx.shared();
+    let mut report = ctx.report();
     report.settings.insert("concurrency".into(), opts.concurrency.into());
     super::describe_bounds(&mut report, opts);
     let budget = Arc::new(Budget::start(opts));

@@ -56,6 +56,38 @@ pub fn sample(pid: &str) -> Result<ProcSample, String> {
     })
 }
 
+/// The inodes of the sockets listening on `port`, from the text of `/proc/net/tcp` or
+/// `tcp6` (state `0A` is LISTEN).
+pub fn listening_inodes(table: &str, port: u16) -> Vec<u64> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let local_port = u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()?;
+            (local_port == port && *f.get(3)? == "0A").then(|| f.get(9)?.parse().ok())?
+        })
+        .collect()
+}
+
+/// Whether process `pid` holds a socket listening on `port`; None when it cannot be
+/// told (no /proc, or another user's process).
+pub fn listens_on(pid: u32, port: u16) -> Option<bool> {
+    let mut inodes = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")) {
+            inodes.extend(listening_inodes(&text, port));
+        }
+    }
+    let wanted: Vec<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    let found = fds
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .any(|target| wanted.iter().any(|w| target.as_os_str() == w.as_str()));
+    Some(found)
+}
+
 /// Raises this process's soft descriptor limit to the hard one; returns the soft limit
 /// now in force (None where there is no such limit to read).
 pub fn raise_descriptor_limit() -> Option<u64> {
@@ -138,6 +170,22 @@ mod tests {
         let s = sample("self").unwrap();
         assert!(s.rss_kb > 0);
         assert!(sample("999999999").is_err());
+    }
+
+    #[test]
+    fn listening_sockets_by_port() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   \
+                     0: 0100007F:074F 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4711 1 0 100 0 0 10 0\n   \
+                     1: 0100007F:074F 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 4712 1 0 20 4 30 10 -1\n   \
+                     2: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 99 1 0 100 0 0 10 0\n";
+        assert_eq!(listening_inodes(table, 1871), [4711]);
+        assert_eq!(listening_inodes(table, 80), [99]);
+        assert!(listening_inodes(table, 1863).is_empty());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert_eq!(listens_on(std::process::id(), port), Some(true));
+        drop(listener);
+        assert_eq!(listens_on(std::process::id(), port), Some(false));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! pyo3 bindings: a thin layer that converts values and errors. All behaviour lives in
 //! the pure core; the Python package (python/msgr) builds the public API on top.
 
+mod codec;
 mod convert;
 mod counts;
 mod embedded;
@@ -15,7 +16,7 @@ use pyo3::prelude::*;
 use crate::hresult::{Group, HResult};
 use crate::lock::{self, LockInput, LockPhase, LockStatus};
 use crate::session::{self, flags, Ending, SessionState};
-use crate::wire::{challenge, InviteMessage};
+use crate::wire::challenge;
 
 /// `lock_response(challenge, key)`: 32 lowercase hex digits of MD5(challenge ‖ key).
 #[pyfunction]
@@ -162,17 +163,6 @@ fn session_machine() -> Vec<SessionCell> {
         .collect()
 }
 
-/// (Invitation-Command or None, fields in order).
-type ParsedInvitation = (Option<String>, Vec<(String, String)>);
-
-/// A `text/x-msmsgsinvite` payload as (Invitation-Command or None, [(field, value)]),
-/// parsed with the same lenient rules the client uses (unknown fields kept, in order).
-#[pyfunction]
-fn parse_invitation(py: Python<'_>, payload: &[u8]) -> PyResult<ParsedInvitation> {
-    let msg = InviteMessage::parse_payload(payload).map_err(|e| convert::to_py_err(py, e.into()))?;
-    Ok((msg.command().map(|c| c.as_str().to_string()), msg.fields))
-}
-
 /// Every event the core fires: (name, number of callback arguments).
 #[pyfunction]
 fn event_catalogue() -> Vec<(&'static str, usize)> {
@@ -214,10 +204,17 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(session_flags, m)?)?;
     m.add_function(wrap_pyfunction!(session_table, m)?)?;
     m.add_function(wrap_pyfunction!(session_machine, m)?)?;
-    m.add_function(wrap_pyfunction!(parse_invitation, m)?)?;
+    m.add_function(wrap_pyfunction!(codec::parse_invitation, m)?)?;
+    m.add_function(wrap_pyfunction!(codec::encode_invitation, m)?)?;
+    m.add_function(wrap_pyfunction!(codec::parse_message, m)?)?;
+    m.add_function(wrap_pyfunction!(codec::payload_follows, m)?)?;
+    m.add_function(wrap_pyfunction!(codec::url_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(codec::url_decode, m)?)?;
     m.add_function(wrap_pyfunction!(event_catalogue, m)?)?;
     m.add_function(wrap_pyfunction!(set_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(load::load_run, m)?)?;
+    m.add_class::<codec::PyCommand>()?;
+    m.add_class::<codec::PyDecoder>()?;
     m.add_class::<embedded::EmbeddedService>()?;
     m.add_class::<net::PyServer>()?;
     m.add_class::<net::NetworkClient>()?;

@@ -87,13 +87,35 @@ fn add_up_to_msnp9_and_adc_from_msnp10_each_refused_in_the_other() {
             got,
             [
                 "ILN 7 NLN bob@example.com bob 1073741824",
-                "ADD 7 FL 1 bob@example.com bob 0"
+                "ADD 7 FL 1 bob@example.com bob@example.com"
             ],
             "{d}"
         );
         assert_eq!(w.take(2), ["ADD 0 RL 0 alice@example.com Alice%20A"], "{d}");
         assert_eq!(w.send(1, "ADD 8 FL nobody@example.com x"), ["205 8"]);
         assert_eq!(w.send(1, "ADC 9 FL N=carol@example.com"), ["502 9"]);
+    }
+}
+
+#[test]
+fn an_add_is_answered_with_the_request_and_the_list_version() {
+    // msnp.md §g.2, msnp8-12.md §e.1: the reply echoes the request, the list version
+    // inserted after the list; a group only when the request had one. Group 0 is the
+    // only one there is.
+    for d in [Dialect::Msnp7, Dialect::Msnp8, Dialect::Msnp9] {
+        let mut w = Wire::new();
+        w.sign_in(1, ALICE, d);
+        assert_eq!(
+            w.send(1, "ADD 7 AL Bob@Example.com My%20Bob"),
+            ["ADD 7 AL 1 Bob@Example.com My%20Bob"],
+            "{d}"
+        );
+        assert_eq!(
+            w.send(1, "ADD 8 FL carol@example.com c 0"),
+            ["ADD 8 FL 2 carol@example.com c 0"],
+            "{d}"
+        );
+        assert_eq!(w.send(1, "ADD 9 FL bob@example.com bob 3"), ["224 9"], "{d}");
     }
     for d in MODERN {
         let mut w = Wire::new();

@@ -18,14 +18,28 @@ const SYN_STAMP: &str = "2001-10-25T00:00:00.0000000-00:00";
 /// What a client's change waits for before it is answered.
 #[derive(Debug)]
 pub(super) enum Change {
-    /// `ADD`, or `ADC` whose account and name the reply echoes as written.
-    Add { echo: Option<Adc> },
+    /// `ADD` or `ADC`, whose request the reply echoes.
+    Add { echo: Echo },
     /// `REM`, whose target the reply echoes.
     Rem { target: String },
     /// `GTC` or `BLP`.
     Setting,
     /// `PRP MFN` or `REA`, whose name the reply echoes byte for byte.
     Rename { name: String },
+}
+
+/// What an add's reply echoes (msnp.md §g.2, msnp8-12.md §e.1–§e.2).
+#[derive(Debug)]
+pub(super) enum Echo {
+    /// `ADD <t> <list> <account> <name> [<group>]`: the reply is the request with the
+    /// list version inserted, account, name and group as the client gave them.
+    Add {
+        account: String,
+        name: Option<String>,
+        group: Option<String>,
+    },
+    /// `ADC`: the account and name as written, and the GUID for the forward list.
+    Adc(Adc),
 }
 
 /// The GUID of `contact` on `owner`'s forward list (MSNP10+): stable, so nothing needs
@@ -180,7 +194,7 @@ impl ServiceEngine {
 
     /// `ADD <t> <list> <account> <name> [<group>]` (up to MSNP9, msnp.md §g.2) and the
     /// checked part of `ADC`: answered once the entry is durable.
-    pub(super) fn ns_add(&mut self, conn: ConnId, trid: u32, list: &str, contact: &str, echo: Option<Adc>) {
+    pub(super) fn ns_add(&mut self, conn: ConnId, trid: u32, list: &str, contact: &str, echo: Echo) {
         let user = self.ns_user(conn);
         if list == "RL" {
             // The reverse list is the server's to keep: legacy servers hang up.
@@ -188,7 +202,7 @@ impl ServiceEngine {
         }
         match self.dir.new_entry(&user, list, contact) {
             // From MSNP10 an unknown account is 208, not 205 (msnp8-12.md §e.2).
-            Err(AddRefusal::UnknownUser) if echo.is_some() => self.error_reply(conn, 208, trid),
+            Err(AddRefusal::UnknownUser) if matches!(echo, Echo::Adc(_)) => self.error_reply(conn, 208, trid),
             Err(refusal) => self.error_reply(conn, refusal as u16, trid),
             Ok(write) => self.commit_change(conn, trid, write, Change::Add { echo }),
         }
@@ -208,7 +222,7 @@ impl ServiceEngine {
             return self.error_reply(conn, 201, trid);
         }
         let list = adc.list.clone();
-        self.ns_add(conn, trid, &list, &account, Some(adc));
+        self.ns_add(conn, trid, &list, &account, Echo::Adc(adc));
     }
 
     /// `REM <t> <list> <target> [<group>]`: from MSNP10 a forward-list entry is named
@@ -353,16 +367,7 @@ impl ServiceEngine {
     /// The entry an `ADD`/`ADC` asked for is in: the contact's presence if on the
     /// forward list, the reply, and the contact hears of it.
     #[allow(clippy::too_many_arguments)]
-    fn ns_added(
-        &mut self,
-        conn: ConnId,
-        trid: u32,
-        list: &str,
-        contact: &str,
-        version: u32,
-        echo: Option<Adc>,
-        user: &str,
-    ) {
+    fn ns_added(&mut self, conn: ConnId, trid: u32, list: &str, contact: &str, version: u32, echo: Echo, user: &str) {
         let Some(account) = self.dir.account(contact).cloned() else {
             return;
         };
@@ -371,18 +376,22 @@ impl ServiceEngine {
             self.tell_presence(conn, trid, &account.sign_in_name);
         }
         let reply = match echo {
-            // ADD: the list version, and group 0 for the forward list.
-            None => Reply::Add {
+            // ADD: the request with the list version inserted.
+            Echo::Add {
+                account: written,
+                name,
+                group,
+            } => Reply::Add {
                 trid,
                 list: list.to_string(),
                 version: version.to_string(),
-                account: account.sign_in_name.clone(),
-                friendly: account.friendly_name.clone(),
-                group: forward.then(|| "0".to_string()),
+                account: written,
+                friendly: name.unwrap_or_else(|| account.friendly_name.clone()),
+                group,
             },
             // ADC: the account as the client wrote it, and for the forward list always
             // a name and the new GUID (msnp11-sdk reads the GUID as the sixth field).
-            Some(adc) => Reply::Adc(Adc {
+            Echo::Adc(adc) => Reply::Adc(Adc {
                 trid,
                 list: list.to_string(),
                 friendly: if forward {

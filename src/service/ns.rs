@@ -9,6 +9,7 @@ use crate::proto::ns::{at_least, Reply, Request, UsrRequest};
 use crate::proto::{ping_pairs, ping_response, ConnId, Instant, CHALLENGE_TIMEOUT, LOCK_AND_KEY_HEADER};
 use crate::wire::{challenge, Command};
 
+use super::lists::Echo;
 use super::{Role, ServiceEngine, LOG};
 
 #[derive(Debug)]
@@ -158,8 +159,23 @@ impl ServiceEngine {
             Request::Chl { trid } => self.ns_chl(conn, trid, now),
             Request::Qry { trid, id, digest } => self.ns_qry(conn, trid, &id, &digest, now),
             Request::Add {
-                trid, list, account, ..
-            } if !since(Dialect::Msnp10) => self.ns_add(conn, trid, &list, &account, None),
+                trid,
+                list,
+                account,
+                name,
+                group,
+            } if !since(Dialect::Msnp10) => {
+                // Group 0 ("Other Contacts") is the only one this service has.
+                if group.as_deref().is_some_and(|g| g != "0") {
+                    return self.error_reply(conn, 224, trid);
+                }
+                let echo = Echo::Add {
+                    account: account.clone(),
+                    name,
+                    group,
+                };
+                self.ns_add(conn, trid, &list, &account, echo)
+            }
             Request::Adc(adc) if since(Dialect::Msnp10) => self.ns_adc(conn, adc),
             Request::Rem {
                 trid,

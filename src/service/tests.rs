@@ -133,7 +133,7 @@ fn with_a_store_an_add_is_answered_once_durable_and_later_commands_wait() {
     assert!(s.directory().list(testkit::ALICE, "FL").is_empty());
     s.persisted(ticket, Ok(()), Duration::ZERO);
     let out: Vec<ServiceOutput> = std::iter::from_fn(|| s.poll_output()).collect();
-    assert_eq!(lines_of(&out), ["ADD 6 FL 1 bob@example.com bob 0", "QNG"]);
+    assert_eq!(lines_of(&out), ["ADD 6 FL 1 bob@example.com bob", "QNG"]);
     assert_eq!(s.directory().list(testkit::ALICE, "FL").len(), 1);
 }
 

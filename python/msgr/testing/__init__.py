@@ -12,6 +12,10 @@
   MSNP server a network suite runs against (a local ``msgr.serve`` or a remote one)
   and two users signed in to it over TCP (the ``msgr_server`` and
   ``msgr_network_pair`` fixtures).
+
+``msgr.testing.wire`` works a level lower, on the wire: msgr's MSNP codec (``Command``,
+``Decoder``, ``x-msmsgsinvite`` payloads) and ``RawConnection``, a raw test connection
+that records every line (the conformance suite, ``msgr.conformance``, is built on it).
 """
 
 from __future__ import annotations

@@ -28,6 +28,20 @@ Options (checked when pytest starts; a malformed one is a usage error, exit stat
 * ``--msgr-license ID:KEY`` (only with ``--msgr-server``): the Lock and Key pair that
   server licenses, for ``NetworkPair.unlock`` (default: ``msgr.testing``'s test pair).
 
+For the conformance suite (``pytest --pyargs msgr.conformance``, which needs
+``--msgr-server`` and two ``--msgr-user``):
+
+* ``--msgr-nexus URL``: the server's Passport nexus, for MSNP8+ sign-ins;
+* ``--msgr-protocols MSNP7,MSNP11``: the dialects to check (default: every one of
+  MSNP7 to MSNP12 the server agrees to);
+* ``--msgr-report PATH`` (repeatable): write the report there, as JSON for a ``.json``
+  path and HTML for ``.html``.
+
+The marker ``msgr_feature(name, source, dialects="all")`` names the feature a check
+belongs to, where its expectation comes from, and the dialects it applies to
+(``"all"``, ``"MSNP8+"``, ``"MSNP7-9"``, ``"MSNP11"``, or ``"once"`` for a check that
+does not run per dialect).
+
 The marker ``msgr_local`` skips a test when ``--msgr-server`` is given (for tests that
 create accounts or licences, or need the local ``ServerHandle``).
 
@@ -49,6 +63,10 @@ if TYPE_CHECKING:
     from msgr.testing.network import NetworkPair, ServerUnderTest
 
 _LOCAL_MARKER = "msgr_local"
+_FEATURE_MARKER = "msgr_feature"
+
+#: The dialects ``--msgr-protocols`` may name (the ones the conformance suite knows).
+KNOWN_DIALECTS = ("MSNP7", "MSNP8", "MSNP9", "MSNP10", "MSNP11", "MSNP12")
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,29 @@ class _Remote:
 
 #: The parsed ``--msgr-*`` options: None for the local server.
 _REMOTE = pytest.StashKey[_Remote | None]()
+
+
+@dataclass(frozen=True)
+class ConformanceOptions:
+    """The options of a conformance run, checked: the server's ``address`` (None
+    without ``--msgr-server``), its ``users`` and ``license`` (``--msgr-license``, or
+    None), ``nexus``, ``protocols`` (None: every one the server agrees to) and the
+    ``reports`` to write."""
+
+    address: tuple[str, int] | None
+    users: tuple[tuple[str, str], ...]
+    license: tuple[str, str] | None
+    nexus: str | None
+    protocols: tuple[str, ...] | None
+    reports: tuple[str, ...]
+
+
+_CONFORMANCE = pytest.StashKey[ConformanceOptions]()
+
+
+def conformance_options(config: pytest.Config) -> ConformanceOptions:
+    """The checked conformance options of this run (``msgr.conformance`` reads them)."""
+    return config.stash[_CONFORMANCE]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -87,6 +128,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="ID:KEY",
         help="the Lock and Key pair the --msgr-server server licenses (default: msgr.testing's test pair)",
+    )
+    group.addoption(
+        "--msgr-nexus",
+        action="store",
+        default=None,
+        metavar="URL",
+        help="conformance: the --msgr-server server's Passport nexus (http[s]://…), for MSNP8+ sign-ins",
+    )
+    group.addoption(
+        "--msgr-protocols",
+        action="store",
+        default=None,
+        metavar="MSNP7,MSNP11",
+        help="conformance: the dialects to check, comma-separated (default: every one of MSNP7 to MSNP12 the server agrees to)",
+    )
+    group.addoption(
+        "--msgr-report",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="conformance: write the report to PATH, as JSON (.json) or HTML (.html); repeatable",
     )
 
 
@@ -172,11 +234,45 @@ def _parse_options(config: pytest.Config) -> _Remote | None:
     return _Remote(address, tuple(accounts), test_license)
 
 
+def _parse_conformance(config: pytest.Config, remote: _Remote | None) -> ConformanceOptions:
+    """The conformance options, checked; ``pytest.UsageError`` for a malformed one."""
+    nexus: str | None = config.getoption("--msgr-nexus")
+    if nexus is not None:
+        nexus = nexus.strip()
+        if not nexus.startswith(("http://", "https://")) or len(nexus.split("/")) < 3 or not nexus.split("/")[2]:
+            raise pytest.UsageError(f"--msgr-nexus wants the nexus URL, http://HOST:PORT/… or https://…, not {nexus!r}")
+    protocols_text: str | None = config.getoption("--msgr-protocols")
+    protocols = None
+    if protocols_text is not None:
+        names = [n.strip().upper() for n in protocols_text.split(",") if n.strip()]
+        unknown = [n for n in names if n not in KNOWN_DIALECTS]
+        if not names or unknown:
+            raise pytest.UsageError(
+                f"--msgr-protocols wants dialects among {','.join(KNOWN_DIALECTS)}, comma-separated, not {protocols_text!r}"
+            )
+        protocols = tuple(d for d in KNOWN_DIALECTS if d in names)
+    reports: list[str] = config.getoption("--msgr-report") or []
+    for path in reports:
+        if not path.lower().endswith((".json", ".html", ".htm")):
+            raise pytest.UsageError(f"--msgr-report wants a path ending in .json or .html, not {path!r}")
+    if remote is None:
+        return ConformanceOptions(None, (), None, nexus, protocols, tuple(reports))
+    return ConformanceOptions(remote.address, remote.users, remote.test_license, nexus, protocols, tuple(reports))
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Registers the ``msgr_local`` marker and checks the ``--msgr-*`` options, so a
-    malformed one stops the run before collection (``pytest.UsageError``, status 4)."""
+    """Registers the ``msgr_local`` and ``msgr_feature`` markers and checks the
+    ``--msgr-*`` options, so a malformed one stops the run before collection
+    (``pytest.UsageError``, status 4)."""
     config.addinivalue_line("markers", f"{_LOCAL_MARKER}: needs msgr's local server (creates accounts or licences); skipped with --msgr-server")
-    config.stash[_REMOTE] = _parse_options(config)
+    config.addinivalue_line(
+        "markers",
+        f"{_FEATURE_MARKER}(name, source, dialects='all'): the protocol feature a conformance check belongs to, "
+        "the protocol notes its expectation comes from, and the dialects it applies to",
+    )
+    remote = _parse_options(config)
+    config.stash[_REMOTE] = remote
+    config.stash[_CONFORMANCE] = _parse_conformance(config, remote)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -340,6 +340,10 @@ impl Run {
 
     /// Bob signs in over MSNP7, downloads his lists, goes online and adds Alice.
     fn fresh_msnp7_sign_in(&mut self) {
+        // Wrong passwords in the script may have spent Bob's guesses (docs/security.md):
+        // an hour refills them, so this sign-in's password is checked.
+        self.now += Duration::from_secs(3600);
+        self.s.tick(self.now);
         self.open(0);
         let conn = self.slots[0].conn.expect("just opened");
         let ask = |run: &mut Run, line: &str| -> Vec<Command> {
@@ -349,7 +353,7 @@ impl Run {
                 match out {
                     ServiceOutput::Send { conn: c, cmd } if c == conn => got.push(cmd),
                     ServiceOutput::Persist { ticket, .. } => run.s.persisted(ticket, Ok(()), run.now),
-                    other => panic!("a fresh sign-in caused {other:?}"),
+                    other => panic!("a fresh sign-in: {line:?} caused {other:?}"),
                 }
             }
             got
