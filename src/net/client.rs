@@ -376,7 +376,12 @@ impl Shared {
         if !wanted {
             return;
         }
-        if conn::pump(stream, inbox, conn::CLIENT_LINGER, |bytes| self.received(conn, bytes)).await == Ended::ByPeer {
+        if conn::pump(stream, inbox, conn::CLIENT_LINGER, conn::CLIENT_READ, |bytes| {
+            self.received(conn, bytes)
+        })
+        .await
+            == Ended::ByPeer
+        {
             self.closed(conn);
         }
     }

@@ -29,10 +29,12 @@ pub(crate) const MAX_QUEUED_BYTES: usize = 1 << 20;
 /// is gone, or does this on purpose.
 pub(crate) const WRITE_STALL: Duration = Duration::from_secs(30);
 
-/// Size of the per-thread read buffer: one read takes in a whole burst of pipelined
-/// messages, so the engine is stepped (and locked) once per burst. The engines'
-/// decoders bound how much of it they keep.
-const READ_SIZE: usize = 64 * 1024;
+/// How much one read takes, into the per-thread buffer. A server's read takes in a
+/// whole burst of pipelined messages, so the engine is stepped (and locked) once per
+/// burst; a client's runtime (one thread per client) needs no more than the old
+/// per-connection buffer. The engines' decoders bound how much of it they keep.
+pub(crate) const SERVER_READ: usize = 64 * 1024;
+pub(crate) const CLIENT_READ: usize = 8 * 1024;
 
 /// A written buffer bigger than this is freed rather than kept for the next batch, so
 /// a connection that once sent a burst does not hold its size for ever.
@@ -47,7 +49,8 @@ pub(crate) const CLIENT_LINGER: Duration = Duration::from_millis(20);
 
 thread_local! {
     /// Never held across an await: filled and handed to the engine in one poll.
-    static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_SIZE].into_boxed_slice());
+    /// Grown to the largest read size asked for on this thread.
+    static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// What the engine queued for one socket, and whether it is done with it.
@@ -145,12 +148,15 @@ pub(crate) enum Ended {
     ByPeer,
 }
 
-/// Reads once into the thread's buffer and hands what came to `on_bytes`; the count
-/// (0 at end of stream).
-async fn read_some(rd: &mut OwnedReadHalf, on_bytes: &mut impl FnMut(&[u8])) -> std::io::Result<usize> {
+/// Reads up to `size` bytes once into the thread's buffer and hands what came to
+/// `on_bytes`; the count (0 at end of stream).
+async fn read_some(rd: &mut OwnedReadHalf, size: usize, on_bytes: &mut impl FnMut(&[u8])) -> std::io::Result<usize> {
     poll_fn(|cx| {
         READ_BUF.with_borrow_mut(|buf| {
-            let mut rb = ReadBuf::new(buf);
+            if buf.len() < size {
+                buf.resize(size, 0);
+            }
+            let mut rb = ReadBuf::new(&mut buf[..size]);
             match Pin::new(&mut *rd).poll_read(cx, &mut rb) {
                 Poll::Ready(Ok(())) => {
                     let n = rb.filled().len();
@@ -167,8 +173,14 @@ async fn read_some(rd: &mut OwnedReadHalf, on_bytes: &mut impl FnMut(&[u8])) -> 
     .await
 }
 
-/// Pumps one socket until either side ends it.
-pub(crate) async fn pump(stream: TcpStream, inbox: Inbox, linger: Duration, mut on_bytes: impl FnMut(&[u8])) -> Ended {
+/// Pumps one socket until either side ends it, reading up to `read_size` at a time.
+pub(crate) async fn pump(
+    stream: TcpStream,
+    inbox: Inbox,
+    linger: Duration,
+    read_size: usize,
+    mut on_bytes: impl FnMut(&[u8]),
+) -> Ended {
     let (mut rd, mut wr) = stream.into_split();
     let link = inbox.link.clone();
     // The writer's half of a double buffer: swapped with the queue, written, cleared.
@@ -199,12 +211,12 @@ pub(crate) async fn pump(stream: TcpStream, inbox: Inbox, linger: Duration, mut 
                 }
                 if closed {
                     let _ = wr.shutdown().await;
-                    let drain = async { while matches!(read_some(&mut rd, &mut |_| {}).await, Ok(n) if n > 0) {} };
+                    let drain = async { while matches!(read_some(&mut rd, read_size, &mut |_| {}).await, Ok(n) if n > 0) {} };
                     let _ = tokio::time::timeout(linger, drain).await;
                     return Ended::ByUs;
                 }
             },
-            n = read_some(&mut rd, &mut on_bytes) => match n {
+            n = read_some(&mut rd, read_size, &mut on_bytes) => match n {
                 Ok(0) | Err(_) => return Ended::ByPeer,
                 Ok(_) => {}
             },

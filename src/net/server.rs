@@ -457,7 +457,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
 
 async fn serve(stream: TcpStream, conn: ConnId, inbox: Inbox, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
-    let ended = conn::pump(stream, inbox, conn::SERVER_LINGER, |bytes| {
+    let ended = conn::pump(stream, inbox, conn::SERVER_LINGER, conn::SERVER_READ, |bytes| {
         shared.step(|e, now| e.receive(conn, bytes, now))
     })
     .await;
