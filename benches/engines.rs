@@ -1,8 +1,11 @@
 //! The engines on the embedded hub, built with the test kit: `cargo bench --bench
 //! engines`. Run by `cargo test` too, once each, so none rots.
 
+use std::time::Duration;
+
 use divan::Bencher;
 use msgr::client::{ClientEvent, ObjectKind};
+use msgr::service::{ServiceConfig, ServiceEngine};
 use msgr::testkit::{self, Side, ALICE};
 
 fn main() {
@@ -44,4 +47,15 @@ fn invite_to_connected(bencher: Bencher) {
         p.a.events();
         p.hub().clear_trace();
     });
+}
+
+/// The TCP server's timer looking for the next deadline with 100,000 connections open:
+/// a scan of every connection, made at most 20 times a second (docs/bench-tcp.md).
+#[divan::bench]
+fn next_deadline_of_100k_connections(bencher: Bencher) {
+    let mut e = ServiceEngine::new(ServiceConfig::new());
+    for conn in 0..100_000 {
+        e.open(conn, Duration::from_millis(conn));
+    }
+    bencher.bench_local(|| e.next_deadline());
 }
