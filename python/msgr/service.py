@@ -318,9 +318,10 @@ class Messenger(_EventSource):
     def send_text(self, user: str | Contact, text: str) -> None:
         """Sends ``text`` to ``user`` as a plain instant message (``text/plain`` on the
         switchboard shared with them, opened if need be), the way MSN Messenger and other
-        clients talk; the peer's ``on_text_received`` gets it. Returns once the message
-        is on its way; an offline peer raises ``NotLoggedOnError``, an empty or too long
-        text (over 1,533 bytes of UTF-8, what fits one message) ``InvalidArgError``."""
+        clients talk; the peer's ``on_text_received`` gets it. Returns once the switchboard
+        acknowledged delivery (the message goes with ack type ``A``); a peer who is offline,
+        or left the switchboard before it arrived, raises ``NotLoggedOnError``, an empty or
+        too long text (over 1,533 bytes of UTF-8, what fits one message) ``InvalidArgError``."""
         if isinstance(user, Contact):
             user = user.sign_in_name
         self._dispatch.call(self._core.send_text, _args.text(user, "user"), _args.text(text, "text"))
