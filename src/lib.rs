@@ -7,6 +7,10 @@ pub mod client;
 pub mod driver;
 pub mod embedded;
 pub mod error;
+/// The fuzz harnesses (docs/fuzzing.md): for tests and `cargo fuzz`, never shipped.
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hresult;
 pub mod journal;
 pub mod lock;

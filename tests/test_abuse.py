@@ -7,7 +7,9 @@ bounds are generous: they catch starvation, not slowness)."""
 from __future__ import annotations
 
 import hashlib
+import http.client
 import socket
+import urllib.parse
 import time
 from collections.abc import Iterator
 
@@ -217,3 +219,26 @@ def test_password_guessing_is_slowed_per_account_and_address(raws: list[Raw]) ->
             msgr.connect(server.address, ALICE, "pw-a", timeout=BOUND)
         # Bob is not held up by the attack on Alice.
         assert legit_signs_in(server, BOB, "pw-b") < BOUND
+
+
+def _passport_login(server: msgr.ServerHandle, source: str, account: str, password: str) -> int:
+    """One Passport 1.4 login at the server's nexus from ``source``: the HTTP status."""
+    nexus = urllib.parse.urlsplit(server.nexus_url)
+    conn = http.client.HTTPConnection(nexus.hostname or "", nexus.port, timeout=BOUND, source_address=(source, 0))
+    try:
+        sign_in, pw = urllib.parse.quote(account), urllib.parse.quote(password)
+        conn.request("GET", "/login2.srf", headers={"Authorization": f"Passport1.4 OrgVerb=GET,sign-in={sign_in},pwd={pw},ct=1"})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_passport_guessing_across_accounts_is_slowed_per_address() -> None:
+    with msgr.serve(users=USERS, protocols=["MSNP8"], limits={"wrong_password_address": (4, 60.0)}) as server:
+        assert _passport_login(server, "127.0.0.1", BOB, "pw-b") == 200
+        for i in range(4):
+            assert _passport_login(server, ATTACKER, f"guess{i}@example.com", "x") == 401
+        # The address's budget is spent: even a right password from it is refused unchecked.
+        assert _passport_login(server, ATTACKER, BOB, "pw-b") == 401
+        # Others are not held up by it.
+        assert _passport_login(server, "127.0.0.1", BOB, "pw-b") == 200

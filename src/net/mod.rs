@@ -23,7 +23,10 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 pub use client::{Client, ClientOptions};
-pub use nexus::{NexusConfig, TlsFiles};
+pub use nexus::{NexusConfig, Routes, TlsFiles};
+// The client's half of the Passport headers, public so that the nexus's fuzz target can
+// check that what the service answers reads back as the client reads it.
+pub use passport::{authorization, da_login, from_pp};
 pub use server::Server;
 
 use crate::error::Error;

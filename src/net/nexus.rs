@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use http_body_util::Empty;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{HeaderName, HeaderValue, ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use hyper::http::Extensions;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -72,9 +72,9 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// The login check: sign-in name and password to a ticket (the engine's
-/// `passport_login`, under the server's lock).
-pub type Login = Arc<dyn Fn(&str, &str) -> Result<String, LoginRefused> + Send + Sync>;
+/// The login check: sign-in name, password and the client's address to a ticket (the
+/// engine's `passport_begin`/`passport_finish`, wrong passwords counted by address).
+pub type Login = Arc<dyn Fn(&str, &str, Option<IpAddr>) -> Result<String, LoginRefused> + Send + Sync>;
 
 /// A bound nexus, as clients reach it.
 #[derive(Clone, Debug)]
@@ -86,10 +86,16 @@ pub struct Nexus {
     pub login_url: String,
 }
 
-/// What answers the requests of one nexus.
-struct Site {
+/// How a nexus answers a request, apart from HTTP: a pure function of the method, the
+/// path and the headers, so that tests and the fuzzer reach it without a socket.
+pub struct Routes {
     login: Login,
     passport_urls: HeaderValue,
+}
+
+/// What answers the requests of one nexus.
+struct Site {
+    routes: Routes,
     /// Every response carries a copy: hyper then writes the names in it as spelt there.
     spellings: Extensions,
 }
@@ -122,15 +128,14 @@ pub(super) fn start(
         nexus_url: format!("{origin}{NEXUS_PATH}"),
         login_url: format!("{origin}{LOGIN_PATH}"),
     };
-    let passport_urls = HeaderValue::try_from(passport_urls(&nexus.login_url)).map_err(|_| {
+    let routes = Routes::new(&nexus.login_url, login).ok_or_else(|| {
         Error::api(
             HResult::E_INVALIDARG,
             format!("advertise: {host:?} cannot be put in a URL"),
         )
     })?;
     let site = Arc::new(Site {
-        login,
-        passport_urls,
+        routes,
         spellings: rt.block_on(spellings())?,
     });
     let task = rt.spawn(accept_loop(listener, site, tls, stop));
@@ -182,30 +187,44 @@ async fn spellings() -> Result<Extensions, NetError> {
     taken.ok_or_else(|| failed("hyper read no request".into()).into())
 }
 
-impl Site {
-    /// The answer to one request (bodies are never read: the nexus needs none).
-    fn answer(&self, method: &Method, path: &str, authorization: Option<&HeaderValue>) -> Response<Empty<Bytes>> {
+impl Routes {
+    /// The routes of a nexus whose login endpoint is `login_url`; None when that URL
+    /// cannot go in a header.
+    pub fn new(login_url: &str, login: Login) -> Option<Routes> {
+        let passport_urls = HeaderValue::try_from(passport_urls(login_url)).ok()?;
+        Some(Routes { login, passport_urls })
+    }
+
+    /// The status and headers that answer one request from `peer` (bodies are never
+    /// read or sent: the nexus needs none).
+    pub fn respond(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> (StatusCode, HeaderMap) {
         let known = path == NEXUS_PATH || path.starts_with(LOGIN_PATH);
         if !known {
-            return self.reply(StatusCode::NOT_FOUND, None);
+            return reply(StatusCode::NOT_FOUND, None);
         }
         if method != Method::GET && method != Method::HEAD {
-            return self.reply(
+            return reply(
                 StatusCode::METHOD_NOT_ALLOWED,
                 Some((ALLOW, HeaderValue::from_static("GET, HEAD"))),
             );
         }
         if path == NEXUS_PATH {
             let name = HeaderName::from_static("passporturls");
-            return self.reply(StatusCode::OK, Some((name, self.passport_urls.clone())));
+            return reply(StatusCode::OK, Some((name, self.passport_urls.clone())));
         }
-        self.login(authorization)
+        self.login(headers.get(AUTHORIZATION), peer)
     }
 
-    fn login(&self, authorization: Option<&HeaderValue>) -> Response<Empty<Bytes>> {
+    fn login(&self, authorization: Option<&HeaderValue>, peer: Option<IpAddr>) -> (StatusCode, HeaderMap) {
         let refused = || {
             let header = (WWW_AUTHENTICATE, HeaderValue::from_static(LOGIN_FAILED));
-            self.reply(StatusCode::UNAUTHORIZED, Some(header))
+            reply(StatusCode::UNAUTHORIZED, Some(header))
         };
         // Not `to_str`: a client that sends its password raw may send non-ASCII bytes.
         let given = authorization.and_then(|v| std::str::from_utf8(v.as_bytes()).ok());
@@ -213,28 +232,35 @@ impl Site {
             log::info!(target: LOG, "Passport login refused: no Passport1.4 credentials");
             return refused();
         };
-        match (self.login)(&sign_in, &password) {
+        match (self.login)(&sign_in, &password, peer) {
             Ok(ticket) => match HeaderValue::try_from(authentication_info(&ticket)) {
                 Ok(info) => {
                     let name = HeaderName::from_static("authentication-info");
-                    self.reply(StatusCode::OK, Some((name, info)))
+                    reply(StatusCode::OK, Some((name, info)))
                 }
-                Err(_) => self.reply(StatusCode::INTERNAL_SERVER_ERROR, None),
+                Err(_) => reply(StatusCode::INTERNAL_SERVER_ERROR, None),
             },
             Err(_) => refused(),
         }
     }
+}
 
-    fn reply(&self, status: StatusCode, header: Option<(HeaderName, HeaderValue)>) -> Response<Empty<Bytes>> {
+fn reply(status: StatusCode, header: Option<(HeaderName, HeaderValue)>) -> (StatusCode, HeaderMap) {
+    let mut headers = HeaderMap::new();
+    // The official client wants text/html even on an empty reply (msnp8-12.md §c.4).
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    if let Some((name, value)) = header {
+        headers.insert(name, value);
+    }
+    (status, headers)
+}
+
+impl Site {
+    fn answer(&self, method: &Method, path: &str, headers: &HeaderMap, peer: IpAddr) -> Response<Empty<Bytes>> {
+        let (status, headers) = self.routes.respond(method, path, headers, Some(peer));
         let mut response = Response::new(Empty::new());
         *response.status_mut() = status;
-        // The official client wants text/html even on an empty reply (msnp8-12.md §c.4).
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
-        if let Some((name, value)) = header {
-            response.headers_mut().insert(name, value);
-        }
+        *response.headers_mut() = headers;
         *response.extensions_mut() = self.spellings.clone();
         response
     }
@@ -257,7 +283,7 @@ async fn accept_loop(
                     Ok(slot) => {
                         let (site, tls) = (site.clone(), tls.clone());
                         conns.spawn(async move {
-                            let served = serve(stream, site, tls);
+                            let served = serve(stream, peer.ip(), site, tls);
                             if tokio::time::timeout(CONNECTION_LIFETIME, served).await.is_err() {
                                 log::info!(target: LOG, "nexus: closed {peer}'s connection after {}", super::seconds(CONNECTION_LIFETIME));
                             }
@@ -278,24 +304,36 @@ async fn accept_loop(
     conns.shutdown().await;
 }
 
-async fn serve(stream: TcpStream, site: Arc<Site>, tls: Option<TlsAcceptor>) {
+async fn serve(stream: TcpStream, peer: IpAddr, site: Arc<Site>, tls: Option<TlsAcceptor>) {
     let _ = stream.set_nodelay(true);
     match tls {
-        None => http(TokioIo::new(stream), site).await,
+        None => http(TokioIo::new(stream), peer, site).await,
         Some(acceptor) => match acceptor.accept(stream).await {
-            Ok(stream) => http(TokioIo::new(stream), site).await,
+            Ok(stream) => http(TokioIo::new(stream), peer, site).await,
             Err(e) => log::info!(target: LOG, "nexus: TLS handshake failed: {e}"),
         },
     }
 }
 
-async fn http<I>(io: I, site: Arc<Site>)
+async fn http<I>(io: I, peer: IpAddr, site: Arc<Site>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let service = service_fn(move |req: Request<Incoming>| {
-        let response = site.answer(req.method(), req.uri().path(), req.headers().get(AUTHORIZATION));
-        async move { Ok::<_, Infallible>(response) }
+        let site = site.clone();
+        async move {
+            // A login checks a password hash, slow on purpose: off the workers that
+            // carry everyone's MSNP traffic.
+            let (parts, _) = req.into_parts();
+            let answered =
+                tokio::task::spawn_blocking(move || site.answer(&parts.method, parts.uri.path(), &parts.headers, peer));
+            let response = answered.await.unwrap_or_else(|_| {
+                let mut failed = Response::new(Empty::new());
+                *failed.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                failed
+            });
+            Ok::<_, Infallible>(response)
+        }
     });
     let served = http1::Builder::new()
         .timer(TokioTimer::new())

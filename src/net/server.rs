@@ -110,11 +110,11 @@ impl Server {
         });
         let (stop, stop_rx) = watch::channel(false);
         let engine = shared.clone();
-        let login: nexus::Login = Arc::new(move |sign_in: &str, password: &str| {
+        let login: nexus::Login = Arc::new(move |sign_in: &str, password: &str, peer| {
             // The hash is checked with the engine unlocked: Argon2 is slow on purpose.
-            let secret = engine.step(|e, now| e.passport_begin(sign_in, None, now))?;
+            let secret = engine.step(|e, now| e.passport_begin(sign_in, peer, now))?;
             let verified = secret.verify(password);
-            engine.step(|e, now| e.passport_finish(sign_in, verified, None, now))
+            engine.step(|e, now| e.passport_finish(sign_in, verified, peer, now))
         });
         let (nexus, nexus_task) = nexus::start(&rt, local_addr.ip(), &host, nexus, login, stop_rx.clone())?;
         let caps = Caps {

@@ -505,6 +505,19 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_friendly_name_is_refused() {
+        let mut d = Directory::default();
+        let err = d.add_user("a@b.com", "pw", Some("")).unwrap_err();
+        assert_eq!(err.hresult(), HResult::E_INVALIDARG);
+        d.add_user("a@b.com", "pw", Some("A")).unwrap();
+        let update = d
+            .new_account("a@b.com", "pw", Some(""), true, |p| Secret::Plain(p.to_string()))
+            .unwrap_err();
+        assert_eq!(update.hresult(), HResult::E_INVALIDARG);
+        assert_eq!(d.account("a@b.com").unwrap().friendly_name, "A");
+    }
+
+    #[test]
     fn licenses_cannot_reuse_client_ids() {
         let mut d = Directory::default();
         d.license("app@msnmsgr.com", "KEY1").unwrap();

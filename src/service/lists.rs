@@ -272,6 +272,11 @@ impl ServiceEngine {
     /// A client's change is durable (or could not be made): its reply, and who else
     /// hears of it.
     pub(super) fn ns_changed(&mut self, conn: ConnId, trid: u32, change: Change, write: &Write, version: Option<u32>) {
+        // The write stands, but the connection that asked is gone: nobody is left to
+        // answer, and what follows acts as that connection's user (found by fuzzing).
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
         let dialect = self.ns_dialect(conn);
         let Some(version) = version else {
             // The database refused the write: 603 from MSNP10 (msnp8-12.md §l).

@@ -10,9 +10,7 @@ use std::time::Duration;
 use crate::proto::Instant;
 use crate::wire::urlenc;
 
-use super::Secret;
-
-use super::{ServiceEngine, LOG};
+use super::{Secret, ServiceEngine, LOG};
 
 /// How long a ticket may wait for its `USR TWN S` (Escargot: 30 s; R2M: a day). Long
 /// enough for a slow client, short enough that a leaked one is soon worthless.
@@ -265,6 +263,19 @@ mod tests {
             e.passport_login("carol@example.com", "pw", T0),
             Err(LoginRefused::UnknownAccount)
         );
+    }
+
+    #[test]
+    fn passwords_match_exactly() {
+        for close in ["PW", "Pw", "pw ", " pw", "\tpw\r\n", "p"] {
+            // A fresh engine each time: five wrong guesses spend the account's budget.
+            assert_eq!(
+                engine().passport_login("bob@example.com", close, T0),
+                Err(LoginRefused::WrongPassword),
+                "{close:?}"
+            );
+        }
+        assert!(engine().passport_login("BOB@example.com", "pw", T0).is_ok());
     }
 
     #[test]

@@ -162,6 +162,26 @@ fn a_failed_write_is_a_500_and_changes_nothing() {
 }
 
 #[test]
+fn a_write_reported_after_its_connection_closed_answers_nobody() {
+    let disk_full = || crate::error::Error::api(crate::hresult::HResult::E_FAIL, "disk full");
+    for (outcome, kept) in [(Ok(()), 1), (Err(disk_full()), 0)] {
+        let mut s = ServiceEngine::new(testkit::service_config(3));
+        testkit::populate(&mut s);
+        s.attach_store(super::Snapshot::default());
+        signed_in(&mut s, 1, testkit::ALICE);
+        s.receive(1, b"ADD 6 FL bob@example.com bob\r\n", Duration::ZERO);
+        let Some(ServiceOutput::Persist { ticket, .. }) = s.poll_output() else {
+            panic!("a write first");
+        };
+        s.closed(1, Duration::ZERO);
+        while s.poll_output().is_some() {}
+        s.persisted(ticket, outcome, Duration::ZERO);
+        assert_eq!(s.poll_output(), None, "nothing for the closed connection");
+        assert_eq!(s.directory().list(testkit::ALICE, "FL").len(), kept);
+    }
+}
+
+#[test]
 fn owner_operations_wait_for_their_writes_too() {
     let mut s = ServiceEngine::new(testkit::service_config(3));
     s.attach_store(super::Snapshot::default());
