@@ -5,7 +5,7 @@
 //! Run-to-completion: each call pumps the links until nothing moves, so the events it
 //! caused are all queued (in order) when it returns.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
@@ -32,7 +32,13 @@ const MAX_PUMP_STEPS: usize = 1_000_000;
 pub struct Embedded {
     service: ServiceEngine,
     clients: BTreeMap<MessengerId, ClientEngine>,
+    /// Messengers whose engine was handed something since the pump last drained it:
+    /// only they can have output, so the pump visits them alone (in id order, as a
+    /// visit of every engine would) and its cost does not grow with the Messengers.
+    touched: BTreeSet<MessengerId>,
     links: BTreeMap<ConnId, Link>,
+    /// The service's connection of each (Messenger, client connection).
+    conns: HashMap<(MessengerId, ConnId), ConnId>,
     next_conn: ConnId,
     next_messenger: MessengerId,
     now: Instant,
@@ -58,7 +64,9 @@ impl Embedded {
             seed,
             service: ServiceEngine::new(config),
             clients: BTreeMap::new(),
+            touched: BTreeSet::new(),
             links: BTreeMap::new(),
+            conns: HashMap::new(),
             next_conn: 1,
             next_messenger: 1,
             now: Duration::ZERO,
@@ -132,7 +140,9 @@ impl Embedded {
         })
     }
 
+    /// A Messenger's engine, to hand it something: the pump will look at it next time.
     fn client_mut(&mut self, m: MessengerId) -> Result<&mut ClientEngine> {
+        self.touched.insert(m);
         self.clients.get_mut(&m).ok_or(Error::UnknownHandle {
             what: "messenger",
             id: m,
@@ -244,7 +254,7 @@ impl Embedded {
         self.service.tick(now);
         let ids: Vec<MessengerId> = self.clients.keys().copied().collect();
         for m in ids {
-            if let Some(c) = self.clients.get_mut(&m) {
+            if let Ok(c) = self.client_mut(m) {
                 c.tick(now);
             }
             self.collect(m);
@@ -295,7 +305,9 @@ impl Embedded {
     fn pump(&mut self) {
         for _ in 0..MAX_PUMP_STEPS {
             let mut moved = false;
-            let ids: Vec<MessengerId> = self.clients.keys().copied().collect();
+            // A client's output only reaches the service, so nothing touches another
+            // client before the service's outputs below.
+            let ids = std::mem::take(&mut self.touched);
             for m in ids {
                 while let Some(out) = self.clients.get_mut(&m).and_then(ClientEngine::poll_output) {
                     moved = true;
@@ -316,10 +328,18 @@ impl Embedded {
     }
 
     fn service_conn(&self, m: MessengerId, local: ConnId) -> Option<ConnId> {
-        self.links
-            .iter()
-            .find(|(_, l)| l.messenger == m && l.local == local)
-            .map(|(c, _)| *c)
+        self.conns.get(&(m, local)).copied()
+    }
+
+    fn add_link(&mut self, conn: ConnId, messenger: MessengerId, local: ConnId) {
+        self.links.insert(conn, Link { messenger, local });
+        self.conns.insert((messenger, local), conn);
+    }
+
+    fn remove_link(&mut self, conn: ConnId) -> Option<Link> {
+        let link = self.links.remove(&conn)?;
+        self.conns.remove(&(link.messenger, link.local));
+        Some(link)
     }
 
     fn client_output(&mut self, m: MessengerId, out: ClientOutput) {
@@ -328,9 +348,9 @@ impl Embedded {
             ClientOutput::Connect { conn: local, .. } => {
                 let conn = self.next_conn;
                 self.next_conn += 1;
-                self.links.insert(conn, Link { messenger: m, local });
+                self.add_link(conn, m, local);
                 self.service.open(conn, now);
-                if let Some(c) = self.clients.get_mut(&m) {
+                if let Ok(c) = self.client_mut(m) {
                     c.connected(local, now);
                 }
                 self.collect(m);
@@ -342,7 +362,7 @@ impl Embedded {
             }
             ClientOutput::Close { conn: local } => {
                 if let Some(conn) = self.service_conn(m, local) {
-                    self.links.remove(&conn);
+                    self.remove_link(conn);
                     self.service.closed(conn, now);
                 }
             }
@@ -357,7 +377,7 @@ impl Embedded {
                     .service
                     .passport_login(&account, &password, now)
                     .map_err(|why| why.to_error());
-                if let Some(c) = self.clients.get_mut(&m) {
+                if let Ok(c) = self.client_mut(m) {
                     c.passport_ticket(local, ticket, now);
                 }
                 self.collect(m);
@@ -371,7 +391,7 @@ impl Embedded {
             ServiceOutput::Send { conn, cmd } => {
                 if let Some(link) = self.links.get(&conn) {
                     let (m, local) = (link.messenger, link.local);
-                    if let Some(c) = self.clients.get_mut(&m) {
+                    if let Ok(c) = self.client_mut(m) {
                         c.receive(local, &cmd.encode(), now);
                     }
                     self.collect(m);
@@ -385,8 +405,8 @@ impl Embedded {
                 self.service.persisted(ticket, outcome, now);
             }
             ServiceOutput::Close { conn } => {
-                if let Some(link) = self.links.remove(&conn) {
-                    if let Some(c) = self.clients.get_mut(&link.messenger) {
+                if let Some(link) = self.remove_link(conn) {
+                    if let Ok(c) = self.client_mut(link.messenger) {
                         c.closed(link.local, now);
                     }
                     self.collect(link.messenger);
