@@ -251,8 +251,11 @@ class Messenger(_EventSource):
 
     def _register(self, obj: MsgrLock, kind: str) -> int:
         oid: int = self._core.create_lock_object(kind)
-        self._service._objects[(self._id, oid)] = weakref.ref(obj)
-        weakref.finalize(obj, self._service._released.append, (self._id, oid))
+        key = (self._id, oid)
+        released = self._service._released
+        # The weak reference's callback queues the release (a finalizer would too, at
+        # several times the cost); ``_objects`` keeps the reference alive until then.
+        self._service._objects[key] = weakref.ref(obj, lambda _ref: released.append(key))
         return oid
 
     @property
