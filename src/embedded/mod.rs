@@ -5,7 +5,7 @@
 //! Run-to-completion: each call pumps the links until nothing moves, so the events it
 //! caused are all queued (in order) when it returns.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -31,12 +31,16 @@ const MAX_PUMP_STEPS: usize = 1_000_000;
 
 pub struct Embedded {
     service: ServiceEngine,
-    clients: BTreeMap<MessengerId, ClientEngine>,
-    /// Messengers whose engine was handed something since the pump last drained it:
-    /// only they can have output, so the pump visits them alone (in id order, as a
-    /// visit of every engine would) and its cost does not grow with the Messengers.
-    touched: BTreeSet<MessengerId>,
-    links: BTreeMap<ConnId, Link>,
+    /// Messenger `m` is at index `m - 1`: ids are handed out in order and never reused
+    /// (a Messenger stays for the hub's life), so finding one costs the same among ten
+    /// or ten thousand.
+    clients: Vec<ClientEngine>,
+    /// Messengers whose engine was handed something since the pump last drained it
+    /// (perhaps more than once): only they can have output, so the pump visits them
+    /// alone (in id order, as a visit of every engine would) and its cost does not grow
+    /// with the Messengers.
+    touched: Vec<MessengerId>,
+    links: HashMap<ConnId, Link>,
     /// The service's connection of each (Messenger, client connection).
     conns: HashMap<(MessengerId, ConnId), ConnId>,
     next_conn: ConnId,
@@ -63,9 +67,9 @@ impl Embedded {
             client_dialects,
             seed,
             service: ServiceEngine::new(config),
-            clients: BTreeMap::new(),
-            touched: BTreeSet::new(),
-            links: BTreeMap::new(),
+            clients: Vec::new(),
+            touched: Vec::new(),
+            links: HashMap::new(),
             conns: HashMap::new(),
             next_conn: 1,
             next_messenger: 1,
@@ -129,12 +133,13 @@ impl Embedded {
         config.seed = self.seed.map(|s| s.wrapping_add(id));
         config.trace = self.journal.trace().limit() > 0;
         config.dialects = self.client_dialects.clone();
-        self.clients.insert(id, ClientEngine::new(config));
+        debug_assert_eq!(self.clients.len() as u64, id - 1);
+        self.clients.push(ClientEngine::new(config));
         id
     }
 
     pub fn client(&self, m: MessengerId) -> Result<&ClientEngine> {
-        self.clients.get(&m).ok_or(Error::UnknownHandle {
+        self.clients.get(index(m)).ok_or(Error::UnknownHandle {
             what: "messenger",
             id: m,
         })
@@ -142,8 +147,8 @@ impl Embedded {
 
     /// A Messenger's engine, to hand it something: the pump will look at it next time.
     fn client_mut(&mut self, m: MessengerId) -> Result<&mut ClientEngine> {
-        self.touched.insert(m);
-        self.clients.get_mut(&m).ok_or(Error::UnknownHandle {
+        self.touched.push(m);
+        self.clients.get_mut(index(m)).ok_or(Error::UnknownHandle {
             what: "messenger",
             id: m,
         })
@@ -234,7 +239,7 @@ impl Embedded {
         loop {
             let next = self
                 .clients
-                .values()
+                .iter()
                 .filter_map(ClientEngine::next_deadline)
                 .chain(self.service.next_deadline())
                 .min();
@@ -252,7 +257,7 @@ impl Embedded {
     fn tick_all(&mut self) {
         let now = self.now;
         self.service.tick(now);
-        let ids: Vec<MessengerId> = self.clients.keys().copied().collect();
+        let ids: Vec<MessengerId> = (1..=self.clients.len() as u64).collect();
         for m in ids {
             if let Ok(c) = self.client_mut(m) {
                 c.tick(now);
@@ -296,7 +301,7 @@ impl Embedded {
     }
 
     fn collect(&mut self, m: MessengerId) {
-        if let Some(c) = self.clients.get_mut(&m) {
+        if let Some(c) = self.clients.get_mut(index(m)) {
             self.journal.collect(m, c, self.now);
         }
     }
@@ -307,9 +312,11 @@ impl Embedded {
             let mut moved = false;
             // A client's output only reaches the service, so nothing touches another
             // client before the service's outputs below.
-            let ids = std::mem::take(&mut self.touched);
+            let mut ids = std::mem::take(&mut self.touched);
+            ids.sort_unstable();
+            ids.dedup();
             for m in ids {
-                while let Some(out) = self.clients.get_mut(&m).and_then(ClientEngine::poll_output) {
+                while let Some(out) = self.clients.get_mut(index(m)).and_then(ClientEngine::poll_output) {
                     moved = true;
                     // What leaves is traced as it leaves, before anyone answers it.
                     self.collect(m);
@@ -414,6 +421,12 @@ impl Embedded {
             }
         }
     }
+}
+
+/// Where Messenger `m` sits in [`Embedded::clients`] (ids start at 1; 0 is nobody's,
+/// and its index is out of range).
+fn index(m: MessengerId) -> usize {
+    usize::try_from(m).map_or(usize::MAX, |m| m.wrapping_sub(1))
 }
 
 #[cfg(test)]
