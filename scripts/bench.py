@@ -211,7 +211,8 @@ def invite_row(s: Settings) -> Row:
 
 def scaling_rows(s: Settings) -> list[Row]:
     """Per-call cost with n Messengers signed in to one Service: unlocks go round the
-    first 100 of them, invitations round 5 pairs."""
+    first 100 of them, invitations round 5 pairs; then an unlock by a Messenger whose
+    app holds n unlocked objects."""
     rows = []
     for n in s.scale:
         service = msgr.Service(seed=1, trace_limit=10_000)
@@ -235,7 +236,31 @@ def scaling_rows(s: Settings) -> list[Row]:
         rows.append(measure(f"unlock, {n:,} Messengers signed in", unlocks, s))
         rows.append(measure(f"invite -> connected + context, {n:,} Messengers", invitations, s))
         service.close()
+        rows.append(held_row(n, s))
     return rows
+
+
+def held_row(n: int, s: Settings) -> Row:
+    """An unlock by a Messenger whose app holds n unlocked objects."""
+    service = msgr.Service(seed=1)
+    service.license(APP, KEY)
+    alice = service.sign_in("alice@example.com")
+    held = []
+    for _ in range(n):
+        obj = alice.session_manager()
+        unlock(obj)
+        held.append(obj)
+    batch = 1 if s is QUICK else 20
+
+    def unlocks() -> int:
+        for _ in range(batch):
+            unlock(alice.session_manager())
+        return batch
+
+    row = measure(f"unlock, {n:,} unlocked objects held", unlocks, s)
+    assert all(o.status == msgr.LockStatus.UNLOCKED for o in held[:10])
+    service.close()
+    return row
 
 
 def run(s: Settings) -> list[Row]:
