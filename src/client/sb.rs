@@ -378,8 +378,10 @@ impl ClientEngine {
             };
             match l.decoder.next_command() {
                 Ok(Some(cmd)) => {
-                    self.record(conn, Direction::ServerToClient, &cmd);
-                    self.sb_command(conn, cmd, now)
+                    // Numbered as it arrives (before what it causes), kept once handled.
+                    let stamp = self.trace_stamp();
+                    self.sb_command(conn, &cmd, now);
+                    self.record_received(stamp, conn, cmd);
                 }
                 Ok(None) => return,
                 Err(_) => {
@@ -390,12 +392,12 @@ impl ClientEngine {
         }
     }
 
-    fn sb_command(&mut self, conn: ConnId, cmd: Command, now: Instant) {
+    fn sb_command(&mut self, conn: ConnId, cmd: &Command, now: Instant) {
         let Some(i) = self.sbs.links.iter().position(|l| l.conn == Some(conn)) else {
             return;
         };
         let stage = self.sbs.links[i].stage.clone();
-        match (stage, Reply::parse(&cmd, None)) {
+        match (stage, Reply::parse(cmd, None)) {
             (Stage::AwaitUsr, Reply::UsrOk { .. }) => {
                 let link = &mut self.sbs.links[i];
                 let cal = Request::Cal {
