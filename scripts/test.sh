@@ -17,3 +17,6 @@ cargo clippy --quiet --all-targets --features python -- -D warnings
 .venv/bin/python -m mypy.stubtest msgr._core msgr.enums
 .venv/bin/python -m mypy --strict python/msgr
 .venv/bin/python -m pytest -q
+# Every Python benchmark once, in a tiny configuration, so none rots; it asserts no time
+# (BENCHMARKS.md has the figures and how to take them).
+.venv/bin/python scripts/bench.py --quick

@@ -4,6 +4,7 @@
 //! the same way.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::proto::{ConnId, Instant};
 use crate::wire::{Command, Direction};
@@ -20,8 +21,9 @@ pub struct TraceEntry {
     pub time: Instant,
     /// The client's connection number (each sign-in and switchboard gets a new one).
     pub conn: ConnId,
-    /// Who is on the client end, e.g. `alice@example.com`.
-    pub user: String,
+    /// Who is on the client end, e.g. `alice@example.com` (shared by every entry of
+    /// one connection's user, not copied into each).
+    pub user: Arc<str>,
     pub direction: Direction,
     pub cmd: Command,
 }
@@ -32,7 +34,7 @@ pub struct Crossing {
     /// The engine's running number, shared with its events.
     pub stamp: u64,
     pub conn: ConnId,
-    pub user: String,
+    pub user: Arc<str>,
     pub direction: Direction,
     pub cmd: Command,
 }

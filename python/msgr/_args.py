@@ -32,6 +32,8 @@ def integer(value: Any, what: str, low: int, high: int, *, meaning: str = "") ->
 
 def long(value: Any, what: str) -> int:
     """A COM ``long``: a 32-bit signed integer."""
+    if type(value) is int and LONG_MIN <= value <= LONG_MAX:
+        return value
     return integer(value, what, LONG_MIN, LONG_MAX, meaning="does not fit a 32-bit long")
 
 
@@ -86,6 +88,8 @@ def text(value: Any, what: str, *, null: type[Exception] = InvalidArgError) -> s
         raise null(f"{what} must not be None")
     if not isinstance(value, str):
         raise InvalidArgTypeError(f"{what} must be a str, not {type(value).__name__}")
+    if value.isascii():
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:

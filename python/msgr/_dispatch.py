@@ -13,7 +13,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, NamedTuple, Protocol
 
-from ._events import ALL_EVENTS, ARITY, UnknownEventError
+from ._callback import callback_of
+from ._events import ALL_EVENTS, ARITY, EventSpec, UnknownEventError, _same
 
 
 class CoreEvent(NamedTuple):
@@ -65,24 +66,28 @@ class Dispatcher:
         return result
 
     def deliver(self) -> None:
-        with self._lock:
+        lock = self._lock
+        with lock:
             if self._delivering:
                 return
             self._delivering = True
         errors: list[BaseException] = []
+        take, fire, make = self._journal.take_events, self._fire, tuple.__new__
         try:
             while True:
                 # Taking the batch and clearing the flag happen under one lock, so an
                 # event queued by another thread is never left behind.
-                with self._lock:
-                    batch = self._journal.take_events()
+                with lock:
+                    batch = take()
                     if not batch:
                         self._delivering = False
                         break
                 for raw in batch:
-                    self._fire(CoreEvent(*raw), errors)
+                    # The core's tuple has CoreEvent's fields in order: made without the
+                    # NamedTuple's Python-level constructor, which costs more than the rest.
+                    fire(make(CoreEvent, raw), errors)
         except BaseException:
-            with self._lock:
+            with lock:
                 self._delivering = False
             raise
         if errors:
@@ -93,16 +98,18 @@ class Dispatcher:
 
     def _fire(self, event: CoreEvent, errors: list[BaseException]) -> None:
         name, args = event.name, event.args
-        spec = ALL_EVENTS.get(name)
-        if spec is None or len(args) != ARITY[name]:
+        entry = _FIRING.get(name)
+        if entry is None or len(args) != entry[1]:
             raise UnknownEventError(f"the core sent {name}{args!r}, which msgr._events does not describe")
         target = self._resolve(event.messenger, event.obj)
         if target is None:
             return
-        values = spec.convert(target, *args)
-        for listener in list(self.listeners):
-            listener(target, spec, values, event)
-        callback = getattr(target, spec.callback, None)
+        spec = entry[0]
+        values = args if entry[2] else spec.convert(target, *args)
+        if self.listeners:
+            for listener in list(self.listeners):
+                listener(target, spec, values, event)
+        callback = callback_of(target, spec.callback)
         result = None
         if callback is not None:
             try:
@@ -113,3 +120,10 @@ class Dispatcher:
         if spec.reply is not None:
             # The core waits for this answer; a callback that raised leaves the default.
             spec.reply(target, result)
+
+
+#: Core event name -> (spec, the number of arguments the core sends, whether they reach
+#: the callback as they are), looked up once per event.
+_FIRING: dict[str, tuple[EventSpec, int, bool]] = {
+    name: (spec, ARITY[name], spec.convert is _same) for name, spec in ALL_EVENTS.items()
+}

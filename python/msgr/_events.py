@@ -31,7 +31,16 @@ class EventSpec:
     reply: Callable[[Any, Any], None] | None = None
 
 
+# Enum members by value: calling the enum class costs more than the rest of an event.
+_HRESULTS: dict[int, HResult] = {m.value: m for m in HResult}
+_LOCK_STATUSES: dict[int, LockStatus] = {m.value: m for m in LockStatus}
+_SESSION_STATES: dict[int, SessionState] = {m.value: m for m in SessionState}
+
+
 def _hresult(code: int) -> int:
+    member = _HRESULTS.get(code)
+    if member is not None:
+        return member
     try:
         return HResult(code)
     except ValueError:
@@ -39,7 +48,8 @@ def _hresult(code: int) -> int:
 
 
 def _lock_status(target: Any, value: int) -> tuple[Any, ...]:
-    return (LockStatus(value),)
+    member = _LOCK_STATUSES.get(value)
+    return (LockStatus(value) if member is None else member,)
 
 
 def _invitation(target: Any, session: int, app_data: str | None) -> tuple[Any, ...]:
@@ -47,7 +57,8 @@ def _invitation(target: Any, session: int, app_data: str | None) -> tuple[Any, .
 
 
 def _state(target: Any, prev: int) -> tuple[Any, ...]:
-    return (SessionState(prev),)
+    member = _SESSION_STATES.get(prev)
+    return (SessionState(prev) if member is None else member,)
 
 
 def _termination(target: Any, hr: int, app_data: str | None) -> tuple[Any, ...]:

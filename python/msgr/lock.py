@@ -3,9 +3,10 @@ carry. Each object unlocks separately."""
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-from . import _args
+from . import _args, _callback
 from ._callback import Callback
 from ._events import LOCK_EVENTS
 from .enums import LockStatus
@@ -27,11 +28,19 @@ class _EventSource:
     if not TYPE_CHECKING:
 
         def __setattr__(self, name: str, value: Any) -> None:
-            if name.startswith(("on_", "before_")):
-                if name not in self._callbacks:
-                    known = ", ".join(sorted(self._callbacks))
-                    raise AttributeError(f"{type(self).__name__} has no event {name!r}; its events are: {known}")
+            if name in self._callbacks:
+                _callback.check(name, value)
+            elif name.startswith(("on_", "before_")):
+                known = ", ".join(sorted(self._callbacks))
+                raise AttributeError(f"{type(self).__name__} has no event {name!r}; its events are: {known}")
             object.__setattr__(self, name, value)
+
+        def __delattr__(self, name: str) -> None:
+            # Deleting a callback unassigns it, assigned or not.
+            if name in self._callbacks and isinstance(inspect.getattr_static(type(self), name, None), Callback):
+                self.__dict__.pop(name, None)
+            else:
+                object.__delattr__(self, name)
 
 
 class MsgrLock(_EventSource):

@@ -188,9 +188,10 @@ class Messenger(_EventSource):
     _core: _core.Messenger
     _dispatch: Dispatcher
     _id: int
-    _sessions: weakref.WeakValueDictionary[int, MsgrSession]
+    #: Every session's object, held weakly; a dead one's entry goes with it.
+    _sessions: dict[int, weakref.ref[MsgrSession]]
     _live: dict[int, MsgrSession]
-    _sessions_lock: threading.Lock
+    _sessions_lock: threading.RLock
 
     on_signed_in: Callback[Callable[[], object]] = Callback(
         """``on_signed_in()`` (OnSignin): sign-in finished; the lock objects get
@@ -226,24 +227,44 @@ class Messenger(_EventSource):
         object.__setattr__(self, "sign_in_name", email)
         # Sessions are held weakly, except live ones (invited or invited to): an app
         # often sets a session's callbacks inside on_invitation without keeping it.
-        object.__setattr__(self, "_sessions", weakref.WeakValueDictionary())
+        object.__setattr__(self, "_sessions", {})
         object.__setattr__(self, "_live", {})
-        object.__setattr__(self, "_sessions_lock", threading.Lock())
+        object.__setattr__(self, "_sessions_lock", threading.RLock())
         service._messengers[self._id] = self
 
     def _session(self, oid: int, *, hold: bool = False) -> MsgrSession:
         """The one Python object of a core session; ``hold`` keeps it alive until it ends."""
+        # Every event of a session comes here: the usual case, a session that has its
+        # object, is read without the lock.
+        ref = self._sessions.get(oid)
+        session = None if ref is None else ref()
+        if session is not None and not hold:
+            return session
         # Over the network the delivery thread may get here at the same time as the
         # caller, and both must end up with the same object.
         with self._sessions_lock:
-            session = self._sessions.get(oid)
+            ref = self._sessions.get(oid)
+            session = None if ref is None else ref()
             if session is None:
                 session = MsgrSession(self, oid)
-                self._sessions[oid] = session
-                weakref.finalize(session, self._service._released.append, (self._id, oid))
+                self._sessions[oid] = weakref.ref(session, self._session_gone(oid))
             if hold:
                 self._live[oid] = session
         return session
+
+    def _session_gone(self, oid: int) -> Callable[[weakref.ref[MsgrSession]], None]:
+        """The callback of a session object's weak reference: forgets the reference and
+        queues the release (the next API call hands it to the core)."""
+        sessions, lock, released, key = self._sessions, self._sessions_lock, self._service._released, (self._id, oid)
+
+        def gone(ref: weakref.ref[MsgrSession]) -> None:
+            # Re-entrant: this may run at any allocation, the lock's holder included.
+            with lock:
+                if sessions.get(oid) is ref:
+                    del sessions[oid]
+            released.append(key)
+
+        return gone
 
     def _session_ended(self, session: MsgrSession) -> None:
         with self._sessions_lock:
@@ -251,8 +272,11 @@ class Messenger(_EventSource):
 
     def _register(self, obj: MsgrLock, kind: str) -> int:
         oid: int = self._core.create_lock_object(kind)
-        self._service._objects[(self._id, oid)] = weakref.ref(obj)
-        weakref.finalize(obj, self._service._released.append, (self._id, oid))
+        key = (self._id, oid)
+        released = self._service._released
+        # The weak reference's callback queues the release (a finalizer would too, at
+        # several times the cost); ``_objects`` keeps the reference alive until then.
+        self._service._objects[key] = weakref.ref(obj, lambda _ref: released.append(key))
         return oid
 
     @property
@@ -318,9 +342,10 @@ class Messenger(_EventSource):
     def send_text(self, user: str | Contact, text: str) -> None:
         """Sends ``text`` to ``user`` as a plain instant message (``text/plain`` on the
         switchboard shared with them, opened if need be), the way MSN Messenger and other
-        clients talk; the peer's ``on_text_received`` gets it. Returns once the message
-        is on its way; an offline peer raises ``NotLoggedOnError``, an empty or too long
-        text (over 1,533 bytes of UTF-8, what fits one message) ``InvalidArgError``."""
+        clients talk; the peer's ``on_text_received`` gets it. Returns once the switchboard
+        acknowledged delivery (the message goes with ack type ``A``); a peer who is offline,
+        or left the switchboard before it arrived, raises ``NotLoggedOnError``, an empty or
+        too long text (over 1,533 bytes of UTF-8, what fits one message) ``InvalidArgError``."""
         if isinstance(user, Contact):
             user = user.sign_in_name
         self._dispatch.call(self._core.send_text, _args.text(user, "user"), _args.text(text, "text"))

@@ -2,7 +2,7 @@
 //! run by the service over `CHL`/`QRY` or, against a server without Lock and Key, by
 //! the client itself (`LockMode::Local`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use rand::Rng;
@@ -138,19 +138,25 @@ struct LockObject {
 #[derive(Debug, Default)]
 pub(super) struct Locks {
     objects: BTreeMap<ObjId, LockObject>,
+    /// The objects with a transaction under way: the few a reply can be for, so an
+    /// app holding many objects does not make every reply scan them all.
+    open: BTreeSet<ObjId>,
 }
 
 impl Locks {
+    fn with_txn(&self) -> impl Iterator<Item = (ObjId, &LockObject)> {
+        self.open.iter().filter_map(|id| self.objects.get(id).map(|o| (*id, o)))
+    }
+
     pub(super) fn next_deadline(&self) -> Option<Instant> {
-        self.objects
-            .values()
-            .filter_map(|o| o.txn.as_ref().map(|t| t.deadline))
+        self.with_txn()
+            .filter_map(|(_, o)| o.txn.as_ref().map(|t| t.deadline))
             .min()
     }
 
     /// The object whose transaction in `phase` used `trid`.
     fn by_trid(&self, trid: u32, phase: LockPhase) -> Option<ObjId> {
-        self.objects.iter().find_map(|(id, o)| {
+        self.with_txn().find_map(|(id, o)| {
             let Verifier::Service { chl, qry } = o.txn.as_ref()?.verifier else {
                 return None;
             };
@@ -158,7 +164,7 @@ impl Locks {
                 LockPhase::AwaitingChallenge => chl == trid,
                 _ => qry == Some(trid),
             };
-            (o.phase == phase && used).then_some(*id)
+            (o.phase == phase && used).then_some(id)
         })
     }
 }
@@ -207,6 +213,7 @@ impl ClientEngine {
     /// The app released a session manager, MessengerPriv or session: its state goes.
     pub fn release_object(&mut self, obj: ObjId) {
         if self.locks.objects.remove(&obj).is_some() {
+            self.locks.open.remove(&obj);
             self.contacts_object_released(obj);
         } else {
             self.release_session(obj);
@@ -281,6 +288,7 @@ impl ClientEngine {
                 verifier,
                 deadline: now + self.config.challenge_timeout,
             });
+            self.locks.open.insert(obj);
         }
         self.lock_input(obj, LockInput::RequestChallenge);
         if let Some(challenge) = issued {
@@ -428,6 +436,7 @@ impl ClientEngine {
         };
         let Ok(next) = lock::next(o.phase, input) else { return };
         let Some(txn) = o.txn.take() else { return };
+        self.locks.open.remove(&obj);
         self.emit(ClientEvent::LockResult {
             obj,
             cookie: txn.cookie,
@@ -440,10 +449,9 @@ impl ClientEngine {
     pub(super) fn locks_tick(&mut self, now: Instant) {
         let expired: Vec<ObjId> = self
             .locks
-            .objects
-            .iter()
+            .with_txn()
             .filter(|(_, o)| o.txn.as_ref().is_some_and(|t| t.deadline <= now))
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         for obj in expired {
             self.warn_unanswered(obj);
@@ -505,6 +513,7 @@ impl ClientEngine {
             if let Some(o) = self.locks.objects.get_mut(&obj) {
                 o.txn = None;
             }
+            self.locks.open.remove(&obj);
             self.lock_input(obj, LockInput::SignOut);
         }
     }

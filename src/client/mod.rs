@@ -18,6 +18,7 @@ mod tests;
 mod text;
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -399,10 +400,13 @@ pub struct ClientEngine {
     /// Calls being waited for, and their outcome once known.
     awaiting: HashMap<Waiting, Option<Result<()>>>,
     trace: VecDeque<Crossing>,
+    /// The sign-in name every trace entry carries, shared rather than copied.
+    trace_user: Arc<str>,
 }
 
 impl ClientEngine {
     pub fn new(config: ClientConfig) -> Self {
+        let trace_user = Arc::from(config.sign_in_name.as_str());
         let rng = match config.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
@@ -428,6 +432,7 @@ impl ClientEngine {
             attempt_password: None,
             awaiting: HashMap::new(),
             trace: VecDeque::new(),
+            trace_user,
         }
     }
 
@@ -707,16 +712,37 @@ impl ClientEngine {
         self.out.push_back(ClientOutput::Send { conn, cmd });
     }
 
-    /// Reports a message to the trace (a parsed one as it arrives).
+    /// Reports a message sent to the trace.
     fn record(&mut self, conn: ConnId, direction: Direction, cmd: &Command) {
         if self.config.trace {
             let stamp = self.stamp();
             self.trace.push_back(Crossing {
                 stamp,
                 conn,
-                user: self.config.sign_in_name.clone(),
+                user: self.trace_user.clone(),
                 direction,
                 cmd: cmd.clone(),
+            });
+        }
+    }
+
+    /// The number of a message received, taken as it arrives so that it comes before
+    /// the events it causes; None when tracing is off.
+    fn trace_stamp(&mut self) -> Option<u64> {
+        self.config.trace.then(|| self.stamp())
+    }
+
+    /// Reports a message received, once handled (so it is moved, not copied), under
+    /// the number [`ClientEngine::trace_stamp`] took for it. Handling a message only
+    /// queues what it sends (traced when it leaves), so the trace stays in order.
+    fn record_received(&mut self, stamp: Option<u64>, conn: ConnId, cmd: Command) {
+        if let Some(stamp) = stamp {
+            self.trace.push_back(Crossing {
+                stamp,
+                conn,
+                user: self.trace_user.clone(),
+                direction: Direction::ServerToClient,
+                cmd,
             });
         }
     }

@@ -136,8 +136,10 @@ impl ClientEngine {
             let conn = ns.conn;
             match ns.decoder.next_command() {
                 Ok(Some(cmd)) => {
-                    self.record(conn, Direction::ServerToClient, &cmd);
-                    self.ns_command(cmd, now)
+                    // Numbered as it arrives (before what it causes), kept once handled.
+                    let stamp = self.trace_stamp();
+                    self.ns_command(&cmd, now);
+                    self.record_received(stamp, conn, cmd);
                 }
                 Ok(None) => return,
                 Err(e) => {
@@ -148,10 +150,10 @@ impl ClientEngine {
         }
     }
 
-    fn ns_command(&mut self, cmd: Command, now: Instant) {
+    fn ns_command(&mut self, cmd: &Command, now: Instant) {
         let Some(stage) = self.stage() else { return };
         let dialect = self.ns.as_ref().and_then(NsSession::dialect);
-        match (stage, Reply::parse(&cmd, dialect)) {
+        match (stage, Reply::parse(cmd, dialect)) {
             (_, Reply::Out { reason }) => self.signed_out_by_server(reason.as_deref(), now),
             (Stage::AwaitVer, Reply::Ver { versions, .. }) => self.ns_version(&versions, now),
             (Stage::AwaitInf, Reply::Inf { methods, .. }) => {

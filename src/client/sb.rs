@@ -100,6 +100,8 @@ pub(super) enum SbFailure {
     NotDelivered,
     /// The peer did not join within [`SB_SETUP_TIMEOUT`].
     NoAnswer,
+    /// We signed out (or lost the service) first.
+    SignedOut,
 }
 
 impl SbFailure {
@@ -137,9 +139,18 @@ impl SbFailure {
                 unsent,
                 format!("the switchboard closed before the {} to {peer} went out", kind.noun()),
             ),
+            // A text is acknowledged, so this is the one answer to "is the peer there".
+            SbFailure::NotDelivered if kind == MsgKind::Text => Error::api(
+                HResult::MSGR_E_NOT_LOGGED_ON,
+                format!("{peer} left the switchboard before the message reached them"),
+            ),
             SbFailure::NotDelivered => Error::api(
                 unsent,
                 format!("the switchboard could not deliver the {} to {peer}", kind.noun()),
+            ),
+            SbFailure::SignedOut => Error::api(
+                HResult::MSGR_E_NOT_LOGGED_ON,
+                format!("signed out before the {} to {peer} was delivered", kind.noun()),
             ),
             SbFailure::NoAnswer => Error::api(
                 HResult::SR_CONNECTION_FAILURE,
@@ -244,18 +255,19 @@ impl ClientEngine {
         let link = &mut self.sbs.links[i];
         let Some(conn) = link.conn else { return };
         let t = link.trid();
-        // `N`: only a failure is reported back, as the captured clients did.
         link.sent.insert(t, (obj, kind));
+        // Invitations go as `N` (only a failure is reported back), as the captured
+        // clients did. A text goes as `A`: send_text says whether it was delivered, and
+        // only the ACK tells that from a peer who left a moment ago.
+        let ack = if kind == MsgKind::Text { "A" } else { "N" };
         let cmd = Request::Msg {
             trid: t,
-            ack: "N".into(),
+            ack: ack.into(),
             payload,
         };
         self.send(conn, cmd.to_command(None));
-        match kind {
-            MsgKind::Invite => self.sessions_invite_sent(obj, now),
-            MsgKind::Text => self.text_sent(obj),
-            _ => {}
+        if kind == MsgKind::Invite {
+            self.sessions_invite_sent(obj, now);
         }
     }
 
@@ -366,8 +378,10 @@ impl ClientEngine {
             };
             match l.decoder.next_command() {
                 Ok(Some(cmd)) => {
-                    self.record(conn, Direction::ServerToClient, &cmd);
-                    self.sb_command(conn, cmd, now)
+                    // Numbered as it arrives (before what it causes), kept once handled.
+                    let stamp = self.trace_stamp();
+                    self.sb_command(conn, &cmd, now);
+                    self.record_received(stamp, conn, cmd);
                 }
                 Ok(None) => return,
                 Err(_) => {
@@ -378,12 +392,12 @@ impl ClientEngine {
         }
     }
 
-    fn sb_command(&mut self, conn: ConnId, cmd: Command, now: Instant) {
+    fn sb_command(&mut self, conn: ConnId, cmd: &Command, now: Instant) {
         let Some(i) = self.sbs.links.iter().position(|l| l.conn == Some(conn)) else {
             return;
         };
         let stage = self.sbs.links[i].stage.clone();
-        match (stage, Reply::parse(&cmd, None)) {
+        match (stage, Reply::parse(cmd, None)) {
             (Stage::AwaitUsr, Reply::UsrOk { .. }) => {
                 let link = &mut self.sbs.links[i];
                 let cal = Request::Cal {
@@ -409,9 +423,12 @@ impl ClientEngine {
                 }
             }
             (_, Reply::Ack { trid }) => {
-                self.sbs.links[i].sent.remove(&trid);
+                if let Some((obj, MsgKind::Text)) = self.sbs.links[i].sent.remove(&trid) {
+                    self.text_sent(obj);
+                }
             }
             (_, Reply::Bye { account }) if account.eq_ignore_ascii_case(&self.sbs.links[i].peer) => {
+                self.sb_fail_unacknowledged(i, &SbFailure::NotDelivered, now);
                 self.out.push_back(ClientOutput::Close { conn });
                 self.sb_closed(conn, now);
             }
@@ -481,6 +498,7 @@ impl ClientEngine {
             return;
         };
         if self.sbs.links[i].stage == Stage::Ready {
+            self.sb_fail_unacknowledged(i, &SbFailure::Closed, now);
             let link = self.sbs.links.remove(i);
             self.sessions_peer_left(&link.peer, now);
         } else {
@@ -507,6 +525,16 @@ impl ClientEngine {
             why: why.to_string(),
         };
         self.sb_fail(i, &failure, now);
+    }
+
+    /// Fails the texts link `i` sent that still wait for their `ACK`.
+    fn sb_fail_unacknowledged(&mut self, i: usize, failure: &SbFailure, now: Instant) {
+        let sent = std::mem::take(&mut self.sbs.links[i].sent);
+        for (obj, kind) in sent.into_values() {
+            if kind == MsgKind::Text {
+                self.message_failed(obj, kind, failure, now);
+            }
+        }
     }
 
     fn sb_fail(&mut self, i: usize, failure: &SbFailure, now: Instant) {
@@ -567,11 +595,19 @@ impl ClientEngine {
         }
     }
 
-    /// Leaves every switchboard (sign-out).
+    /// Leaves every switchboard (sign-out); texts not yet delivered fail (sessions
+    /// are ended by the sign-out itself).
     pub(super) fn sb_leave_all(&mut self) {
         for i in 0..self.sbs.links.len() {
             self.sb_close_link(i);
         }
-        self.sbs.links.clear();
+        for link in std::mem::take(&mut self.sbs.links) {
+            let queued = link.queue.into_iter().map(|(obj, kind, _)| (obj, kind));
+            for (obj, kind) in queued.chain(link.sent.into_values()) {
+                if kind == MsgKind::Text {
+                    self.text_failed(obj, &SbFailure::SignedOut);
+                }
+            }
+        }
     }
 }

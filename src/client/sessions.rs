@@ -1,7 +1,7 @@
 //! `IMsgrSessionManager` and `IMsgrSession` on the client, and their mapping onto
 //! `text/x-msmsgsinvite` messages (msnp.md §f.6; decisions in docs/decisions.md).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use rand::Rng;
@@ -90,7 +90,49 @@ impl Session {
 #[derive(Default)]
 pub(super) struct Sessions {
     pub(super) map: BTreeMap<ObjId, Session>,
+    /// The sessions of each invitation cookie, so a message from a switchboard finds
+    /// its session without a scan (a cookie is fixed when the session is made).
+    by_cookie: HashMap<String, Vec<ObjId>>,
     next_pid: u32,
+}
+
+impl Sessions {
+    fn insert(&mut self, id: ObjId, session: Session) {
+        self.by_cookie.entry(session.cookie.clone()).or_default().push(id);
+        if let Some(old) = self.map.insert(id, session) {
+            self.unindex(id, &old.cookie);
+        }
+    }
+
+    fn remove(&mut self, id: ObjId) {
+        if let Some(old) = self.map.remove(&id) {
+            self.unindex(id, &old.cookie);
+        }
+    }
+
+    fn unindex(&mut self, id: ObjId, cookie: &str) {
+        if let Some(ids) = self.by_cookie.get_mut(cookie) {
+            ids.retain(|&i| i != id);
+            if ids.is_empty() {
+                self.by_cookie.remove(cookie);
+            }
+        }
+    }
+
+    /// The first session (by id) of `cookie` whose peer is `peer`.
+    fn find(&self, peer: &str, cookie: &str) -> Option<ObjId> {
+        self.by_cookie
+            .get(cookie)?
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.map
+                    .get(id)
+                    .and_then(|s| s.peer.as_deref())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(peer))
+            })
+            .min()
+    }
 }
 
 fn invalid(detail: impl Into<String>) -> Error {
@@ -193,7 +235,7 @@ impl ClientEngine {
             return;
         };
         if s.state().is_terminal() || s.phase == Phase::Ready {
-            self.sessions.map.remove(&obj);
+            self.sessions.remove(obj);
         } else {
             s.released = true;
         }
@@ -243,7 +285,7 @@ impl ClientEngine {
             session_id,
             cookie,
         );
-        self.sessions.map.insert(id, session);
+        self.sessions.insert(id, session);
         Ok(id)
     }
 
@@ -512,11 +554,7 @@ impl ClientEngine {
     }
 
     fn find_session(&self, peer: &str, cookie: &str) -> Option<ObjId> {
-        self.sessions
-            .map
-            .iter()
-            .find(|(_, s)| s.cookie == cookie && s.peer.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(peer)))
-            .map(|(id, _)| *id)
+        self.sessions.find(peer, cookie)
     }
 
     /// An invitation message from `peer` arrived on a switchboard.
@@ -606,7 +644,7 @@ impl ClientEngine {
             path: String::new(),
         }));
         session.peer = Some(peer.to_string());
-        self.sessions.map.insert(id, session);
+        self.sessions.insert(id, session);
         let app_data = msg.get("Context-Data").map(str::to_string);
         for m in managers {
             self.emit(ClientEvent::Invitation {
@@ -846,7 +884,7 @@ impl ClientEngine {
             };
             self.emit(ClientEvent::Termination { obj, hr, app_data });
             if self.sessions.map.get(&obj).is_some_and(|s| s.released) {
-                self.sessions.map.remove(&obj);
+                self.sessions.remove(obj);
             }
         }
         true

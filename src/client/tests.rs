@@ -814,6 +814,54 @@ fn a_ring_without_a_session_address_cookie_or_caller_is_ignored() {
     }
 }
 
+/// A text to b@example.com from a signed-in engine, on a switchboard made ready for it
+/// (`XFR 7`, conn 2, `CAL 2`, `JOI`): the engine and the text's id.
+fn text_on_a_ready_switchboard() -> (ClientEngine, u64) {
+    let (mut c, _) = scripted_signed_in();
+    let id = c.new_text_id();
+    c.send_text(id, "b@example.com", "hi", Duration::ZERO).unwrap();
+    c.receive(1, b"XFR 7 SB 127.0.0.1:1864 CKI k\r\n", Duration::ZERO);
+    c.connected(2, Duration::ZERO);
+    c.receive(2, b"USR 1 OK a@example.com A\r\n", Duration::ZERO);
+    c.receive(2, b"CAL 2 RINGING 1\r\nJOI b@example.com B\r\n", Duration::ZERO);
+    let sent = sent_lines(&on_conn(&drain_outputs(&mut c), 2));
+    assert!(
+        sent.iter().any(|l| l.starts_with("MSG 3 A ")),
+        "a text asks for its ACK: {sent:?}"
+    );
+    (c, id)
+}
+
+#[test]
+fn a_text_is_sent_once_acknowledged_and_not_when_the_peer_left() {
+    use crate::client::Waiting;
+    let (mut c, id) = text_on_a_ready_switchboard();
+    assert!(!c.outcome_known(Waiting::Text(id)), "not before the ACK");
+    c.receive(2, b"ACK 3\r\n", Duration::ZERO);
+    assert!(c.take_outcome(Waiting::Text(id)).unwrap().is_ok());
+    assert_eq!(c.counts().texts_in_flight, 0);
+
+    // Not delivered: the server's NAK, or the peer's BYE before the ACK.
+    for answer in ["NAK 3\r\n", "BYE b@example.com\r\n"] {
+        let (mut c, id) = text_on_a_ready_switchboard();
+        c.receive(2, answer.as_bytes(), Duration::ZERO);
+        let error = c.take_outcome(Waiting::Text(id)).expect("decided").unwrap_err();
+        assert_eq!(error.hresult(), HResult::MSGR_E_NOT_LOGGED_ON, "{answer:?}");
+        assert_eq!(
+            error.to_string(),
+            "MSGR_E_NOT_LOGGED_ON: b@example.com left the switchboard before the message reached them"
+        );
+        assert_eq!(c.counts().texts_in_flight, 0);
+    }
+
+    // Signed out first: it fails, and nothing is left in flight.
+    let (mut c, id) = text_on_a_ready_switchboard();
+    c.sign_out(Duration::ZERO);
+    let error = c.take_outcome(Waiting::Text(id)).expect("decided").unwrap_err();
+    assert_eq!(error.hresult(), HResult::MSGR_E_NOT_LOGGED_ON);
+    assert_eq!(c.counts().texts_in_flight, 0);
+}
+
 #[test]
 fn a_refused_message_on_a_ready_switchboard_is_a_send_error() {
     let (mut c, s) = invite_up_to_cal();

@@ -5,7 +5,7 @@
 //! Run-to-completion: each call pumps the links until nothing moves, so the events it
 //! caused are all queued (in order) when it returns.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -31,8 +31,18 @@ const MAX_PUMP_STEPS: usize = 1_000_000;
 
 pub struct Embedded {
     service: ServiceEngine,
-    clients: BTreeMap<MessengerId, ClientEngine>,
-    links: BTreeMap<ConnId, Link>,
+    /// Messenger `m` is at index `m - 1`: ids are handed out in order and never reused
+    /// (a Messenger stays for the hub's life), so finding one costs the same among ten
+    /// or ten thousand.
+    clients: Vec<ClientEngine>,
+    /// Messengers whose engine was handed something since the pump last drained it
+    /// (perhaps more than once): only they can have output, so the pump visits them
+    /// alone (in id order, as a visit of every engine would) and its cost does not grow
+    /// with the Messengers.
+    touched: Vec<MessengerId>,
+    links: HashMap<ConnId, Link>,
+    /// The service's connection of each (Messenger, client connection).
+    conns: HashMap<(MessengerId, ConnId), ConnId>,
     next_conn: ConnId,
     next_messenger: MessengerId,
     now: Instant,
@@ -57,8 +67,10 @@ impl Embedded {
             client_dialects,
             seed,
             service: ServiceEngine::new(config),
-            clients: BTreeMap::new(),
-            links: BTreeMap::new(),
+            clients: Vec::new(),
+            touched: Vec::new(),
+            links: HashMap::new(),
+            conns: HashMap::new(),
             next_conn: 1,
             next_messenger: 1,
             now: Duration::ZERO,
@@ -121,19 +133,22 @@ impl Embedded {
         config.seed = self.seed.map(|s| s.wrapping_add(id));
         config.trace = self.journal.trace().limit() > 0;
         config.dialects = self.client_dialects.clone();
-        self.clients.insert(id, ClientEngine::new(config));
+        debug_assert_eq!(self.clients.len() as u64, id - 1);
+        self.clients.push(ClientEngine::new(config));
         id
     }
 
     pub fn client(&self, m: MessengerId) -> Result<&ClientEngine> {
-        self.clients.get(&m).ok_or(Error::UnknownHandle {
+        self.clients.get(index(m)).ok_or(Error::UnknownHandle {
             what: "messenger",
             id: m,
         })
     }
 
+    /// A Messenger's engine, to hand it something: the pump will look at it next time.
     fn client_mut(&mut self, m: MessengerId) -> Result<&mut ClientEngine> {
-        self.clients.get_mut(&m).ok_or(Error::UnknownHandle {
+        self.touched.push(m);
+        self.clients.get_mut(index(m)).ok_or(Error::UnknownHandle {
             what: "messenger",
             id: m,
         })
@@ -224,7 +239,7 @@ impl Embedded {
         loop {
             let next = self
                 .clients
-                .values()
+                .iter()
                 .filter_map(ClientEngine::next_deadline)
                 .chain(self.service.next_deadline())
                 .min();
@@ -242,9 +257,9 @@ impl Embedded {
     fn tick_all(&mut self) {
         let now = self.now;
         self.service.tick(now);
-        let ids: Vec<MessengerId> = self.clients.keys().copied().collect();
+        let ids: Vec<MessengerId> = (1..=self.clients.len() as u64).collect();
         for m in ids {
-            if let Some(c) = self.clients.get_mut(&m) {
+            if let Ok(c) = self.client_mut(m) {
                 c.tick(now);
             }
             self.collect(m);
@@ -286,7 +301,7 @@ impl Embedded {
     }
 
     fn collect(&mut self, m: MessengerId) {
-        if let Some(c) = self.clients.get_mut(&m) {
+        if let Some(c) = self.clients.get_mut(index(m)) {
             self.journal.collect(m, c, self.now);
         }
     }
@@ -295,9 +310,13 @@ impl Embedded {
     fn pump(&mut self) {
         for _ in 0..MAX_PUMP_STEPS {
             let mut moved = false;
-            let ids: Vec<MessengerId> = self.clients.keys().copied().collect();
+            // A client's output only reaches the service, so nothing touches another
+            // client before the service's outputs below.
+            let mut ids = std::mem::take(&mut self.touched);
+            ids.sort_unstable();
+            ids.dedup();
             for m in ids {
-                while let Some(out) = self.clients.get_mut(&m).and_then(ClientEngine::poll_output) {
+                while let Some(out) = self.clients.get_mut(index(m)).and_then(ClientEngine::poll_output) {
                     moved = true;
                     // What leaves is traced as it leaves, before anyone answers it.
                     self.collect(m);
@@ -316,10 +335,18 @@ impl Embedded {
     }
 
     fn service_conn(&self, m: MessengerId, local: ConnId) -> Option<ConnId> {
-        self.links
-            .iter()
-            .find(|(_, l)| l.messenger == m && l.local == local)
-            .map(|(c, _)| *c)
+        self.conns.get(&(m, local)).copied()
+    }
+
+    fn add_link(&mut self, conn: ConnId, messenger: MessengerId, local: ConnId) {
+        self.links.insert(conn, Link { messenger, local });
+        self.conns.insert((messenger, local), conn);
+    }
+
+    fn remove_link(&mut self, conn: ConnId) -> Option<Link> {
+        let link = self.links.remove(&conn)?;
+        self.conns.remove(&(link.messenger, link.local));
+        Some(link)
     }
 
     fn client_output(&mut self, m: MessengerId, out: ClientOutput) {
@@ -328,9 +355,9 @@ impl Embedded {
             ClientOutput::Connect { conn: local, .. } => {
                 let conn = self.next_conn;
                 self.next_conn += 1;
-                self.links.insert(conn, Link { messenger: m, local });
+                self.add_link(conn, m, local);
                 self.service.open(conn, now);
-                if let Some(c) = self.clients.get_mut(&m) {
+                if let Ok(c) = self.client_mut(m) {
                     c.connected(local, now);
                 }
                 self.collect(m);
@@ -342,7 +369,7 @@ impl Embedded {
             }
             ClientOutput::Close { conn: local } => {
                 if let Some(conn) = self.service_conn(m, local) {
-                    self.links.remove(&conn);
+                    self.remove_link(conn);
                     self.service.closed(conn, now);
                 }
             }
@@ -357,7 +384,7 @@ impl Embedded {
                     .service
                     .passport_login(&account, &password, now)
                     .map_err(|why| why.to_error());
-                if let Some(c) = self.clients.get_mut(&m) {
+                if let Ok(c) = self.client_mut(m) {
                     c.passport_ticket(local, ticket, now);
                 }
                 self.collect(m);
@@ -371,7 +398,7 @@ impl Embedded {
             ServiceOutput::Send { conn, cmd } => {
                 if let Some(link) = self.links.get(&conn) {
                     let (m, local) = (link.messenger, link.local);
-                    if let Some(c) = self.clients.get_mut(&m) {
+                    if let Ok(c) = self.client_mut(m) {
                         c.receive(local, &cmd.encode(), now);
                     }
                     self.collect(m);
@@ -385,8 +412,8 @@ impl Embedded {
                 self.service.persisted(ticket, outcome, now);
             }
             ServiceOutput::Close { conn } => {
-                if let Some(link) = self.links.remove(&conn) {
-                    if let Some(c) = self.clients.get_mut(&link.messenger) {
+                if let Some(link) = self.remove_link(conn) {
+                    if let Ok(c) = self.client_mut(link.messenger) {
                         c.closed(link.local, now);
                     }
                     self.collect(link.messenger);
@@ -394,6 +421,12 @@ impl Embedded {
             }
         }
     }
+}
+
+/// Where Messenger `m` sits in [`Embedded::clients`] (ids start at 1; 0 is nobody's,
+/// and its index is out of range).
+fn index(m: MessengerId) -> usize {
+    usize::try_from(m).map_or(usize::MAX, |m| m.wrapping_sub(1))
 }
 
 #[cfg(test)]

@@ -85,11 +85,30 @@ fn at_most_eight_challenges_are_outstanding() {
         assert!(w.send(1, &format!("CHL {}", 10 + t))[0].starts_with("CHL "));
     }
     assert_eq!(w.send(1, "CHL 20"), ["713 20"]);
-    // A wrong answer spends one, so a new request fits again.
+    // A wrong answer spends none (it cannot say which it answered); they expire.
     let bad = "0".repeat(32);
     assert_eq!(w.send(1, &format!("QRY 21 {APP} 32\r\n{bad}")), ["540 21"]);
-    assert!(w.send(1, "CHL 22")[0].starts_with("CHL 22 "));
+    assert_eq!(w.send(1, "CHL 22"), ["713 22"]);
+    w.now += S(51);
+    w.s.tick(w.now);
+    assert!(w.send(1, "CHL 23")[0].starts_with("CHL 23 "));
     assert!(!w.closed.contains(&1));
+}
+
+#[test]
+fn a_wrong_answer_for_one_lock_object_leaves_the_others_challenge() {
+    let mut w = Wire::new();
+    w.sign_in(1, ALICE, D);
+    w.present(1, D);
+    let challenge = |got: Vec<String>| got[0].rsplit(' ').next().unwrap().to_string();
+    let first = challenge(w.send(1, "CHL 10"));
+    let second = challenge(w.send(1, "CHL 11"));
+    let bad = md5_response(&first, "NOTTHEKEY");
+    assert_eq!(w.send(1, &format!("QRY 12 {APP} 32\r\n{bad}")), ["540 12"]);
+    for (t, c) in [(13, &second), (14, &first)] {
+        let good = md5_response(c, KEY);
+        assert_eq!(w.send(1, &format!("QRY {t} {APP} 32\r\n{good}")), [format!("QRY {t}")]);
+    }
 }
 
 #[test]

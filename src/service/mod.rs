@@ -26,6 +26,7 @@ mod testwire;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -549,7 +550,7 @@ impl ServiceEngine {
     }
 
     fn record(&mut self, conn: ConnId, direction: Direction, cmd: &Command) {
-        let user = self.conn_user(conn).unwrap_or_default().to_string();
+        let user = Arc::from(self.conn_user(conn).unwrap_or_default());
         self.trace.push_back(Crossing {
             stamp: 0,
             conn,

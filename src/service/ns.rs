@@ -523,12 +523,9 @@ impl ServiceEngine {
             }
             None => {
                 // Project choice (msnp.md §e.3): a failed app answer keeps the
-                // connection. It answered one of the app challenges, which one a QRY
-                // does not say: the newest goes (an app answers what it just got), so
-                // failures do not pile up against the cap.
-                if let Some(i) = ns.challenges.iter().rposition(|c| c.kind == ChallengeKind::Requested) {
-                    ns.challenges.remove(i);
-                }
+                // connection, and spends no challenge. A QRY does not say which one it
+                // answered, so spending any could take another lock object's, whose
+                // right answer would then fail; a wrong one lives out its 50 s.
                 self.error_reply(conn, 540, trid);
             }
         }
