@@ -1,8 +1,8 @@
 //! hold: `clients` users sign in (MD5 or Passport, then `CHG NLN`), `concurrency` at a
 //! time, and stay signed in, idle but answering pings, for `duration`. The server's
 //! memory before and after says what one signed-in client costs it. Refusals are
-//! counted by reason: past its caps msgr serve closes a new connection at once, without
-//! a line, which shows as "closed by the server after VER, no reply".
+//! counted by reason: past its caps msgr serve answers a new connection `600` (server
+//! busy) and closes it, which shows as "600 (server busy) to VER".
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
