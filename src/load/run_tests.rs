@@ -87,7 +87,11 @@ fn hold_counts_the_clients_refused_past_the_per_address_cap() {
     let h = r.hold.unwrap();
     assert_eq!(h.held, 8, "{}", r.to_text());
     assert_eq!(r.refused.values().sum::<u64>(), 4, "{}", r.to_text());
-    assert!(r.refused.keys().all(|k| k.contains("600 (server busy) to VER")), "{:?}", r.refused);
+    assert!(
+        r.refused.keys().all(|k| k.contains("600 (server busy) to VER")),
+        "{:?}",
+        r.refused
+    );
     assert!(!r.ok());
 }
 
