@@ -20,6 +20,18 @@ def _messages(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == logger]
 
 
+def _send_garbage(server: msgr.ServerHandle, caplog: pytest.LogCaptureFixture) -> None:
+    """A peer that does not speak MSNP: closed at once, and (bounded) logged as such."""
+    with socket.create_connection(server.address) as raw:
+        raw.sendall(b"\xff\xfe garbage\r\n")
+        raw.settimeout(5)
+        assert raw.recv(100) == b""
+    deadline = time.monotonic() + 5
+    while not any("not MSNP" in m for m in _messages(caplog, "msgr.server")):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
 def test_the_msgr_loggers_record_what_happens(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="msgr")
     with msgr.serve(users=[(ALICE, ALICE_PASSWORD)]) as server:
@@ -27,14 +39,7 @@ def test_the_msgr_loggers_record_what_happens(caplog: pytest.LogCaptureFixture) 
             pass
         with pytest.raises(msgr.AuthenticationFailedError):
             msgr.connect(server.address, ALICE, "not-it")
-        with socket.create_connection(server.address) as raw:
-            raw.sendall(b"\xff\xfe garbage\r\n")
-            raw.settimeout(5)
-            assert raw.recv(100) == b""
-        deadline = time.monotonic() + 5
-        while not any("not MSNP" in m for m in _messages(caplog, "msgr.server")):
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        _send_garbage(server, caplog)
     server_log, client_log = _messages(caplog, "msgr.server"), _messages(caplog, "msgr.client")
     assert any(m.startswith("connection 1 from 127.0.0.1:") for m in server_log), server_log
     assert f"{ALICE} signed in on connection 1 (MSNP7)" in server_log
@@ -55,14 +60,7 @@ def test_below_the_core_log_level_info_records_stay_out_of_python(caplog: pytest
         with msgr.serve(users=[(ALICE, ALICE_PASSWORD)]) as server:
             with msgr.connect(server.address, ALICE, ALICE_PASSWORD):
                 pass
-            with socket.create_connection(server.address) as raw:
-                raw.sendall(b"\xff\xfe garbage\r\n")
-                raw.settimeout(5)
-                assert raw.recv(100) == b""
-            deadline = time.monotonic() + 5
-            while not any("not MSNP" in m for m in _messages(caplog, "msgr.server")):
-                assert time.monotonic() < deadline
-                time.sleep(0.01)
+            _send_garbage(server, caplog)
     finally:
         msgr._core.set_log_level("info")
     # Warnings still come; connections and sign-ins (INFO) do not.

@@ -28,6 +28,7 @@ __all__ = [
     "address_of",
     "text_message",
     "typing_message",
+    "refused_and_not_relayed",
 ]
 
 #: The client capabilities each dialect's `CHG` announces (msnp8-12.md §f.2): MSN 6.0's
@@ -297,3 +298,17 @@ def text_message(text: str) -> bytes:
 def typing_message(email: str) -> bytes:
     """A typing notification (msnp8-12.md §j.4)."""
     return f"MIME-Version: 1.0\r\nContent-Type: text/x-msmsgscontrol\r\nTypingUser: {email}\r\n\r\n\r\n".encode()
+
+
+def refused_and_not_relayed(sender: RawConnection, receiver: RawConnection, trid: int, body: bytes, what: str) -> None:
+    """The switchboard ``MSG`` ``trid`` (payload ``body``) that ``sender`` sent must be
+    refused (an error or a close) and never reach ``receiver``: after a refusal a small
+    message follows, so the next thing ``receiver`` gets tells which it saw."""
+    reply = sender.expect_or_closed(trid=trid, what=f"an error {trid} or a close")
+    if reply is not None:
+        if not reply.is_error:
+            sender.fail(f"{what} must be refused, got {reply.line!r}")
+        sender.request("MSG", "N", payload=text_message("small"))
+    first = receiver.next_async(("MSG", "BYE"))
+    if first.name == "MSG" and first.payload == body:
+        receiver.fail(f"{what} was relayed")
