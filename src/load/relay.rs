@@ -2,6 +2,7 @@
 //! keeping `window` in flight; B checks that each arrives whole and in order, and how
 //! long it took (the send time travels in the payload).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{oneshot, watch, Semaphore};
@@ -261,6 +262,7 @@ async fn watch_sender_side(
     pair: usize,
     dialect: Option<Dialect>,
     mut stop: watch::Receiver<bool>,
+    b_done: Arc<AtomicBool>,
 ) -> Vec<String> {
     let mut failures = Vec::new();
     loop {
@@ -272,6 +274,9 @@ async fn watch_sender_side(
                 Ok(cmd) => {
                     let line = cmd.line();
                     match sb::Reply::parse(&cmd, dialect) {
+                        // B's side has its verdict (every message in, or what went
+                        // wrong): its leaving afterwards says nothing about the relay.
+                        sb::Reply::Bye { .. } if b_done.load(Ordering::Acquire) => {}
                         sb::Reply::Nak { .. } | sb::Reply::Bye { .. } | sb::Reply::Error { .. } if failures.len() < 5 => {
                             failures.push(format!("pair {pair}: A's switchboard said `{line}`"));
                         }
@@ -347,7 +352,8 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
         let sender_email = pair.a_sb.who.clone();
         let (a_r, mut a_w) = pair.a_sb.split();
         let (mut b_r, b_w) = pair.b_sb.split();
-        watchers.spawn(watch_sender_side(a_r, p, dialect, stop.clone()));
+        let b_done = Arc::new(AtomicBool::new(false));
+        watchers.spawn(watch_sender_side(a_r, p, dialect, stop.clone(), b_done.clone()));
         let (budget_s, slots_s, window, timeout) = (budget.clone(), slots.clone(), opts.window, opts.timeout);
         senders.spawn(async move {
             let (sent, why) = send(&mut a_w, &slots_s, &budget_s, p, window, dialect, timeout).await;
@@ -367,6 +373,7 @@ pub(crate) async fn run(ctx: &Ctx) -> Result<Report, LoadError> {
                 timeout,
             )
             .await;
+            b_done.store(true, Ordering::Release);
             (got, b_w)
         });
     }
