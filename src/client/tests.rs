@@ -195,10 +195,7 @@ fn on_conn(outputs: &[ClientOutput], conn: u64) -> Vec<ClientOutput> {
 fn signing_out_while_an_invitation_waits_for_its_switchboard_fails_it() {
     use crate::client::Waiting;
     use crate::hresult::HResult;
-    let (mut c, manager) = scripted_signed_in();
-    let s = c.create_session(manager).unwrap();
-    c.set_application(s, crate::testkit::GUID).unwrap();
-    c.invite(s, "b@example.com", None, Duration::ZERO).unwrap();
+    let (mut c, s) = invite_sent();
     // XFR sent, never answered: the invitation is being sent.
     assert_eq!(c.session(s).unwrap().phase, crate::session::Phase::Sending);
     assert!(!c.outcome_known(Waiting::Invite(s)));
@@ -211,10 +208,7 @@ fn signing_out_while_an_invitation_waits_for_its_switchboard_fails_it() {
 #[test]
 fn an_invitation_whose_caller_gave_up_is_withdrawn_and_never_goes_out_later() {
     use crate::client::{ClientEvent, Waiting};
-    let (mut c, manager) = scripted_signed_in();
-    let s = c.create_session(manager).unwrap();
-    c.set_application(s, crate::testkit::GUID).unwrap();
-    c.invite(s, "b@example.com", None, Duration::ZERO).unwrap();
+    let (mut c, s) = invite_sent();
     c.abandon(Waiting::Invite(s));
     assert_eq!(c.session(s).unwrap().state(), SessionState::Ready);
     assert_eq!(c.session(s).unwrap().phase, crate::session::Phase::Ready);
@@ -685,11 +679,18 @@ fn out_during_sign_in_fails_the_sign_in_and_closes() {
 
 /// Invites b@example.com from a signed-in engine and opens the switchboard `XFR 7`
 /// names, up to the `CAL 2` the client sends on it.
-fn invite_up_to_cal() -> (ClientEngine, u64) {
+/// A signed-in engine whose session invites b@example.com: its `XFR` is sent and not
+/// answered yet. The engine and the session.
+fn invite_sent() -> (ClientEngine, u64) {
     let (mut c, manager) = scripted_signed_in();
     let s = c.create_session(manager).unwrap();
     c.set_application(s, crate::testkit::GUID).unwrap();
     c.invite(s, "b@example.com", None, Duration::ZERO).unwrap();
+    (c, s)
+}
+
+fn invite_up_to_cal() -> (ClientEngine, u64) {
+    let (mut c, s) = invite_sent();
     c.receive(1, b"XFR 7 SB 127.0.0.1:1864 CKI k\r\n", Duration::ZERO);
     c.connected(2, Duration::ZERO);
     c.receive(2, b"USR 1 OK a@example.com A\r\n", Duration::ZERO);
@@ -728,10 +729,7 @@ fn every_cal_error_reaches_the_invite_with_its_code_and_meaning() {
 #[test]
 fn a_switchboard_that_refuses_our_sign_in_says_so() {
     use crate::client::Waiting;
-    let (mut c, manager) = scripted_signed_in();
-    let s = c.create_session(manager).unwrap();
-    c.set_application(s, crate::testkit::GUID).unwrap();
-    c.invite(s, "b@example.com", None, Duration::ZERO).unwrap();
+    let (mut c, s) = invite_sent();
     c.receive(1, b"XFR 7 SB 127.0.0.1:1864 CKI k\r\n", Duration::ZERO);
     c.connected(2, Duration::ZERO);
     c.receive(2, b"911 1\r\n", Duration::ZERO);
@@ -745,10 +743,7 @@ fn a_switchboard_that_refuses_our_sign_in_says_so() {
 #[test]
 fn an_unreachable_switchboard_is_named() {
     use crate::client::Waiting;
-    let (mut c, manager) = scripted_signed_in();
-    let s = c.create_session(manager).unwrap();
-    c.set_application(s, crate::testkit::GUID).unwrap();
-    c.invite(s, "b@example.com", None, Duration::ZERO).unwrap();
+    let (mut c, s) = invite_sent();
     c.receive(1, b"XFR 7 SB 127.0.0.1:1999 CKI k\r\n", Duration::ZERO);
     assert!(drain_outputs(&mut c).contains(&ClientOutput::Connect {
         conn: 2,
@@ -776,10 +771,7 @@ fn an_xfr_without_an_address_or_cookie_fails_the_invitation_and_opens_nothing() 
         "XFR 7 SB 127.0.0.1:1864\r\n",
         "XFR 7 SB\r\n",
     ] {
-        let (mut c, manager) = scripted_signed_in();
-        let s = c.create_session(manager).unwrap();
-        c.set_application(s, crate::testkit::GUID).unwrap();
-        c.invite(s, "b@example.com", None, Duration::ZERO).unwrap();
+        let (mut c, s) = invite_sent();
         drain_outputs(&mut c);
         c.receive(1, reply.as_bytes(), Duration::ZERO);
         let out = drain_outputs(&mut c);
