@@ -571,6 +571,21 @@ def pipe_lines(stream: Any) -> queue.Queue[str]:
     return lines
 
 
+def quit_serve(proc: Any, timeout: float) -> None:
+    """Stops a ``msgr serve`` subprocess as its admin would (``quit`` on stdin); it must
+    exit 0 within ``timeout`` seconds."""
+    proc.stdin.write("quit\n")
+    proc.stdin.flush()
+    assert proc.wait(timeout=timeout) == 0
+
+
+def reap(proc: Any, timeout: float) -> None:
+    """Kills a subprocess a failing test left running, and waits for it."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=timeout)
+
+
 def pipe_until(lines: queue.Queue[str], prefix: str, timeout: float = 10.0) -> str:
     """The first line that starts with ``prefix``; ``queue.Empty`` after ``timeout``
     seconds without a line."""

@@ -28,7 +28,7 @@ import pytest
 import msgr
 from msgr.testing import TEST_APP_ID, TEST_APP_KEY, TEST_GUID
 
-from conftest import pipe_lines, pipe_until
+from conftest import pipe_lines, pipe_until, reap
 from model_world import BOUND, TERMINAL, UNTHROTTLED, USERS, Tracked, World
 
 S = msgr.SessionState
@@ -205,9 +205,7 @@ def kill_while_writing(db: Path, first: int) -> list[str]:
             if line.startswith("ok: user "):
                 confirmed.append(line.split()[2])
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=BOUND)
+        reap(proc, BOUND)
     return confirmed
 
 

@@ -26,7 +26,7 @@ from scripted_server import Line, ScriptedServer, refusing_address
 
 import msgr
 import msgr.load
-from conftest import pipe_lines, pipe_until
+from conftest import pipe_lines, pipe_until, reap, quit_serve
 
 WAIT = 30.0
 #: Enough accounts for every mode below (relay pair p uses 2p and 2p+1).
@@ -435,9 +435,7 @@ def test_ctrl_c_ends_the_run_with_a_report(server: msgr.ServerHandle) -> None:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=WAIT)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=WAIT)
+        reap(proc, WAIT)
     assert proc.returncode == 130, err
     report = json.loads(out)
     assert report["interrupted"] is True and report["ok"] is False
@@ -468,10 +466,6 @@ def test_against_msgr_serve_with_a_users_file(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         report = json.loads(done.stdout)
         assert report["hold"]["held"] == 4 and report["protocol"] == "MSNP11"
-        proc.stdin.write("quit\n")
-        proc.stdin.flush()
-        assert proc.wait(timeout=WAIT) == 0
+        quit_serve(proc, WAIT)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=WAIT)
+        reap(proc, WAIT)

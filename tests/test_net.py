@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import msgr
-from conftest import ALICE, ALICE_AND_BOB, ALICE_NAME, ALICE_PASSWORD, APP, BOB, BOB_PASSWORD, GUID, pipe_lines, pipe_until
+from conftest import ALICE, ALICE_AND_BOB, ALICE_NAME, ALICE_PASSWORD, APP, BOB, BOB_PASSWORD, GUID, pipe_lines, pipe_until, reap, quit_serve
 from msgr.testing import TEST_APP_ID, TEST_APP_KEY, fail_unlock, pend, ready_manager, unlock
 
 S = msgr.SessionState
@@ -319,18 +319,14 @@ def test_python_m_msgr_serve(tmp_path: Any) -> None:
             assert listed[1].split("\t") == [BOB, "offline", "Bob B"]
             bob = msgr.connect((host, int(port)), BOB, BOB_PASSWORD, timeout=WAIT)
             bob.service.close()
-            proc.stdin.write("quit\n")
-            proc.stdin.flush()
-            assert proc.wait(timeout=WAIT) == 0
+            quit_serve(proc, WAIT)
             assert pipe_until(lines, "msgr: stopped")
             # The server went away under the client: it is signed out.
             alice.wait_for(lambda: not alice.signed_in, WAIT)
         finally:
             alice.service.close()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=WAIT)
+        reap(proc, WAIT)
 
 
 def test_msgr_serve_stops_at_stdin_eof() -> None:
@@ -343,9 +339,7 @@ def test_msgr_serve_stops_at_stdin_eof() -> None:
         proc.stdin.close()
         assert proc.wait(timeout=WAIT) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=WAIT)
+        reap(proc, WAIT)
 
 
 def test_contacts_survive_a_server_restart(tmp_path: Any) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import msgr
-from conftest import ALICE, ALICE_AND_BOB, ALICE_NAME, ALICE_PASSWORD, BOB, BOB_PASSWORD, pipe_lines, pipe_until
+from conftest import ALICE, ALICE_AND_BOB, ALICE_NAME, ALICE_PASSWORD, BOB, BOB_PASSWORD, pipe_lines, pipe_until, reap, quit_serve
 
 WAIT = 10.0
 NEXUS_URL = re.compile(r"(https?)://127\.0\.0\.1:(\d+)/rdr/pprdr\.asp")
@@ -199,13 +199,9 @@ def test_msgr_serve_prints_the_nexus_url() -> None:
         host, _, port = address.rpartition(":")
         alice = msgr.connect((host, int(port)), ALICE, ALICE_PASSWORD, timeout=WAIT, protocols=["MSNP8"], nexus=nexus)
         alice.service.close()
-        proc.stdin.write("quit\n")
-        proc.stdin.flush()
-        assert proc.wait(timeout=WAIT) == 0
+        quit_serve(proc, WAIT)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=WAIT)
+        reap(proc, WAIT)
 
 
 def test_msgr_serve_refuses_an_unknown_protocol() -> None:
@@ -236,9 +232,7 @@ def test_msgr_serve_with_tls_prints_an_https_nexus(tmp_path: Path) -> None:
         proc.stdin.close()
         assert proc.wait(timeout=WAIT) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=WAIT)
+        reap(proc, WAIT)
 
 
 def test_msgr_serve_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:

@@ -35,6 +35,8 @@ from msgr.testing import (
     make_pair,
 )
 
+from conftest import reap
+
 pytest_plugins = ("pytester",)
 
 HERE = Path(__file__).resolve().parent
@@ -328,9 +330,7 @@ def remote_server() -> Iterator[str]:
         proc.terminate()
         assert proc.wait(timeout=WAIT) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=WAIT)
+        reap(proc, WAIT)
         reader.join(timeout=WAIT)
         proc.stdout.close()
 
