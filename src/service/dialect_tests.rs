@@ -145,10 +145,12 @@ fn an_add_is_answered_with_the_request_and_the_list_version() {
             w.send(1, &format!("ADC 12 FL C={guid} 3c9d5a1e-2f4b-4e8a-9b7c-1d2e3f4a5b6c")),
             ["224 12"]
         );
-        assert_eq!(w.send(1, "ADD 13 FL carol@example.com carol"), ["502 13"]);
         // Without F=, the reply still names the contact, so it has its six fields.
         let got = w.send(1, "ADC 14 FL N=carol@example.com");
         assert_eq!(got.last().unwrap().split(' ').count(), 6, "{got:?}");
+        // ADD is gone from MSNP10: the connection is closed, as the original did.
+        assert_eq!(w.send(1, "ADD 15 FL carol@example.com carol"), Vec::<String>::new());
+        assert_eq!(w.closed, [1]);
     }
 }
 
@@ -221,13 +223,12 @@ fn a_new_friendly_name_is_echoed_byte_for_byte_and_watchers_see_it() {
         assert_eq!(w.s.directory().account(ALICE).unwrap().friendly_name, "Al!ce");
         let caps = if d >= Dialect::Msnp8 { " 1073741824" } else { "" };
         assert_eq!(w.take(2), [format!("NLN NLN alice@example.com Al!ce{caps}")], "{d}");
-        let wrong = if d >= Dialect::Msnp10 {
-            "REA 8 alice@example.com x"
+        if d >= Dialect::Msnp10 {
+            // REA on oneself is gone from MSNP10: closed, as the original did.
+            assert!(w.send(1, "REA 8 alice@example.com x").is_empty(), "{d}");
+            assert!(w.closed.contains(&1), "{d}");
         } else {
-            "PRP 8 MFN x"
-        };
-        assert_eq!(w.send(1, wrong), ["502 8"], "{d}");
-        if d < Dialect::Msnp10 {
+            assert_eq!(w.send(1, "PRP 8 MFN x"), ["502 8"], "{d}");
             assert_eq!(
                 w.send(1, "REA 9 bob@example.com Bobby"),
                 ["502 9"],

@@ -193,28 +193,65 @@ fn wrong_passwords_from_one_address_are_bounded_across_accounts() {
 
 #[test]
 fn switchboard_requests_calls_and_rings_are_rate_limited() {
-    let mut w = Wire::new();
+    let mut w = Wire::with_limits(|l| {
+        l.xfr = super::limits::Rate::new(5, S(1));
+        l.rings = super::limits::Rate::new(5, S(1));
+    });
     w.sign_in(1, ALICE, D);
     w.present(1, D);
-    for t in 0..20 {
+    for t in 0..5 {
         assert!(w.send(1, &format!("XFR {t} SB"))[0].starts_with("XFR "), "{t}");
     }
-    assert_eq!(w.send(1, "XFR 20 SB"), ["713 20"]);
+    assert_eq!(w.send(1, "XFR 5 SB"), ["713 5"]);
     w.now += S(1);
-    let cookie = w.send(1, "XFR 21 SB")[0].rsplit(' ').next().unwrap().to_string();
+    let cookie = w.send(1, "XFR 6 SB")[0].rsplit(' ').next().unwrap().to_string();
     w.sign_in(2, BOB, D);
     w.present(2, D);
     w.s.open(10, w.now);
     w.send(10, &format!("USR 1 alice@example.com {cookie}"));
-    // Bob, rung and never answering, is rung at most 20 times at once.
-    for t in 0..20 {
+    for t in 0..5 {
         assert!(
             w.send(10, &format!("CAL {} bob@example.com", 2 + t))[0].contains("RINGING"),
             "{t}"
         );
     }
     assert_eq!(w.send(10, "CAL 30 bob@example.com"), ["713 30"]);
-    assert_eq!(w.take(2).len(), 20, "20 RNGs reached Bob, not 21");
+    assert_eq!(w.take(2).len(), 5, "5 RNGs reached Bob, not 6");
+}
+
+#[test]
+fn unused_switchboard_cookies_per_user_are_capped() {
+    use super::sb::MAX_TICKETS_PER_USER as CAP;
+    let mut w = Wire::new();
+    w.sign_in(1, ALICE, D);
+    w.present(1, D);
+    let mut cookies = Vec::new();
+    for t in 0..CAP {
+        let reply = w.send(1, &format!("XFR {t} SB"));
+        assert!(reply[0].starts_with("XFR "), "{t}: {reply:?}");
+        cookies.push(reply[0].rsplit(' ').next().unwrap().to_string());
+    }
+    assert_eq!(w.send(1, "XFR 100 SB"), ["713 100"], "a flood holds at most the cap");
+    // Using one gives room for one more.
+    w.s.open(10, w.now);
+    assert!(w.send(10, &format!("USR 1 alice@example.com {}", cookies[0]))[0].starts_with("USR 1 OK"));
+    assert!(w.send(1, "XFR 101 SB")[0].starts_with("XFR "));
+    // Bob, rung and never answering, is rung at most the cap at once, by any caller.
+    w.sign_in(2, BOB, D);
+    w.present(2, D);
+    for t in 0..CAP {
+        let reply = w.send(10, &format!("CAL {} bob@example.com", 2 + t));
+        assert!(reply[0].contains("RINGING"), "{t}: {reply:?}");
+        if t % 10 == 9 {
+            w.now += S(1); // past the rate, so only the cap refuses
+        }
+    }
+    w.now += S(1);
+    assert_eq!(w.send(10, "CAL 300 bob@example.com"), ["713 300"]);
+    assert_eq!(w.take(2).iter().filter(|l| l.starts_with("RNG ")).count(), CAP);
+    // Once they expire, Bob may be rung again.
+    w.now += super::sb::TICKET_TTL;
+    assert!(w.send(10, "CAL 301 bob@example.com")[0].contains("RINGING"));
 }
 
 #[test]

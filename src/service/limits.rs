@@ -74,6 +74,7 @@ impl Limits {
 impl Default for Limits {
     fn default() -> Self {
         const S: Duration = Duration::from_secs(1);
+        const MS: Duration = Duration::from_millis(1);
         Limits {
             sign_in: Duration::from_secs(60),
             partial: Duration::from_secs(30),
@@ -82,9 +83,12 @@ impl Default for Limits {
             wrong_password_account: Rate::new(5, S * 30),
             wrong_password_address: Rate::new(20, S * 5),
             qry: Rate::new(10, S),
-            xfr: Rate::new(20, S),
-            cal: Rate::new(20, S),
-            rings: Rate::new(20, S),
+            // Flood guards, far above any person or scripted client (the conformance
+            // suite opens about 40 switchboards a second); what bounds the memory a
+            // flood holds is `sb::MAX_TICKETS_PER_USER`.
+            xfr: Rate::new(100, MS * 10),
+            cal: Rate::new(100, MS * 10),
+            rings: Rate::new(100, MS * 20),
             max_connections: None,
             max_per_address: 64,
         }

@@ -134,7 +134,8 @@ impl ServiceEngine {
         let dialect = self.ns_dialect(conn);
         let request = Request::parse(&cmd, dialect);
         let signed_in = self.ns(conn).is_some_and(|ns| ns.user().is_some());
-        // Commands another dialect has: `502` (command disabled), as R2M answers.
+        // Commands another dialect has: `502` (command disabled), as R2M answers; but
+        // ADD and REA from MSNP10 close the connection, as the original service did.
         let since = |d: Dialect| at_least(dialect, d);
         match request {
             Request::Out => self.close_because(conn, "it said OUT"),
@@ -201,12 +202,14 @@ impl ServiceEngine {
                 }
             }
             Request::Xfr { trid, kind } => self.ns_xfr_checked(conn, trid, &kind, now),
-            request @ (Request::Add { .. }
-            | Request::Adc(_)
-            | Request::Prp { .. }
-            | Request::Rea { .. }
-            | Request::Uux { .. }
-            | Request::Gcf { .. }) => self.error_reply(conn, 502, request_trid(&request)),
+            // MSNP10 dropped these two, and the original service hung up on them
+            // (yellows111 msnp-wiki, ADD and REA; Escargot closes too).
+            Request::Add { .. } | Request::Rea { .. } => {
+                self.close_because(conn, "it sent ADD or REA, which MSNP10+ lack")
+            }
+            request @ (Request::Adc(_) | Request::Prp { .. } | Request::Uux { .. } | Request::Gcf { .. }) => {
+                self.error_reply(conn, 502, request_trid(&request))
+            }
             Request::Unknown { trid, .. } => self.error_reply(conn, 200, trid),
         }
     }
@@ -429,7 +432,7 @@ impl ServiceEngine {
             return self.error_reply(conn, 913, trid);
         }
         let user = self.ns_user(conn);
-        if !self.rates.xfr.take(&user.to_ascii_lowercase(), now) {
+        if !self.ticket_room(&user, now) || !self.rates.xfr.take(&user.to_ascii_lowercase(), now) {
             return self.error_reply(conn, TOO_FAST, trid);
         }
         self.ns_xfr(conn, trid, kind, &user, now)

@@ -14,6 +14,12 @@ use super::{Role, ServiceEngine};
 /// How long an `XFR`/`RNG` cookie may be used (Escargot keeps them 120 s).
 pub const TICKET_TTL: Duration = Duration::from_secs(120);
 
+/// Unused switchboard cookies one user may hold: its own `XFR` tickets and the rings
+/// waiting for it. Past it `XFR` and a `CAL` of that user are `713`, so a flood of
+/// either holds at most this many cookies per user, however fast it goes; the rates
+/// in `Limits` only bound how fast.
+pub const MAX_TICKETS_PER_USER: usize = 32;
+
 #[derive(Debug, Clone)]
 pub(super) enum TicketKind {
     /// From `XFR … SB`: opens a new switchboard.
@@ -133,6 +139,12 @@ impl ServiceEngine {
         self.tickets.remove_owned_by(user);
     }
 
+    /// Whether ``user`` may be given one more cookie ([`MAX_TICKETS_PER_USER`]).
+    pub(super) fn ticket_room(&mut self, user: &str, now: Instant) -> bool {
+        self.tickets.prune(now);
+        self.tickets.owned(user) < MAX_TICKETS_PER_USER
+    }
+
     fn new_ticket(&mut self, user: &str, kind: TicketKind, now: Instant) -> String {
         self.tickets.prune(now);
         let cookie = self.unique_hex(20, |e, c| e.tickets.live.contains_key(c));
@@ -250,8 +262,9 @@ impl ServiceEngine {
         let Some(callee_ns) = reachable else {
             return self.error_reply(conn, 217, trid);
         };
-        // However many callers: a user is rung only so often.
-        if !self.rates.rings.take(&callee.to_ascii_lowercase(), now) {
+        // However many callers: a user is rung only so often, and only so many rings
+        // wait for an answer at once.
+        if !self.ticket_room(callee, now) || !self.rates.rings.take(&callee.to_ascii_lowercase(), now) {
             return self.error_reply(conn, super::ns::TOO_FAST, trid);
         }
         let callee = self.canonical(callee);
@@ -509,6 +522,11 @@ impl Tickets {
 
     pub(super) fn len(&self) -> usize {
         self.live.len()
+    }
+
+    /// How many live cookies ``user`` holds.
+    fn owned(&self, user: &str) -> usize {
+        self.by_owner.get(&user.to_ascii_lowercase()).map_or(0, HashSet::len)
     }
 }
 

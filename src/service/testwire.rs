@@ -21,7 +21,14 @@ pub struct Wire {
 
 impl Wire {
     pub fn new() -> Wire {
-        let mut s = ServiceEngine::new(testkit::service_config(5));
+        Wire::with_limits(|_| {})
+    }
+
+    /// A service whose default limits `change` alters first.
+    pub fn with_limits(change: impl FnOnce(&mut super::Limits)) -> Wire {
+        let mut config = testkit::service_config(5);
+        change(&mut config.limits);
+        let mut s = ServiceEngine::new(config);
         testkit::populate(&mut s);
         s.add_user(CAROL, PASSWORD, Some("Carol C")).unwrap();
         Wire {

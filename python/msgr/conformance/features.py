@@ -1,61 +1,51 @@
-"""The features the suite checks, each with where its expectations come from: the
-project's protocol notes (in the repository, ``docs/protocol/msnp.md`` for MSNP7 and what
-did not change, ``docs/protocol/msnp8-12.md`` for MSNP8 to MSNP12; section numbers as in
-those files) and, for the Lock and Key extension, ``docs/decisions.md``.
-``docs/conformance.md`` describes each."""
+"""The features the suite checks: the rows of its report. Each case (``cases.py``)
+belongs to one. A feature's ``key`` is how ``--msgr-without`` names it, to declare
+that the server under check does not offer it (its cases are then UNSUPPORTED)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
-
-__all__ = ["Feature", "FEATURES"]
+__all__ = ["Feature", "FEATURES", "by_key"]
 
 
 @dataclass(frozen=True)
 class Feature:
-    """A row of the report: ``name`` and ``source``."""
+    """A row of the report: ``name`` as shown, ``key`` as ``--msgr-without`` takes it."""
 
     name: str
-    source: str
-
-    def __call__(self, dialects: str = "all", source: str | None = None) -> pytest.MarkDecorator:
-        """The ``msgr_feature`` marker of a check of this feature: in ``dialects``
-        (``"all"``, ``"MSNP8+"``, ``"MSNP7-9"``, ``"MSNP11"``, or ``"once"``), with its
-        own ``source`` when it is narrower than the feature's."""
-        return pytest.mark.msgr_feature(self.name, source or self.source, dialects=dialects)
+    key: str
 
 
-VER = Feature("VER negotiation", "msnp8-12.md §b.1; msnp.md §b.2")
-CVR = Feature("CVR", "msnp8-12.md §b.2; msnp.md §b.3")
-SIGN_IN_MD5 = Feature("sign-in MD5", "msnp.md §b.4, §b.5")
-SIGN_IN_TWN = Feature("sign-in TWN", "msnp8-12.md §c.1, §c.6")
-PASSPORT = Feature("Passport 1.4", "msnp8-12.md §c.2–§c.5")
-PROFILE = Feature("login profile", "msnp.md §a.4; msnp8-12.md §c.6, §c.7")
-WRONG_PASSWORD = Feature("wrong password", "msnp.md §b.5; msnp8-12.md §c.5")
-UNKNOWN_ACCOUNT = Feature("unknown account", "msnp.md §b.5; msnp8-12.md §c.1, §c.5")
-SECOND_SIGN_IN = Feature("OUT, OUT OTH", "msnp.md §b.12; msnp8-12.md §c.6, §k")
-FRAMING = Feature("framing", "msnp.md §a.2, §a.3")
-SYN = Feature("SYN and lists", "msnp.md §b.8; msnp8-12.md §d.1–§d.5")
-LISTS = Feature("ADD/ADC/REM", "msnp.md §g.2; msnp8-12.md §e.1–§e.3")
-LIST_ERRORS = Feature("list errors", "msnp.md §a.5, §g.2; msnp8-12.md §e.1–§e.3, §l")
-PRIVACY = Feature("GTC/BLP", "msnp8-12.md §d.7")
-RENAME = Feature("friendly name", "msnp8-12.md §d.8, §f.3")
-CHG = Feature("CHG", "msnp.md §b.9; msnp8-12.md §f.1")
-PRESENCE = Feature("presence to watchers", "msnp8-12.md §f.1, §f.3")
-XFR = Feature("XFR SB", "msnp.md §b.10; msnp8-12.md §j.1")
-CALL = Feature("CAL/RNG/ANS/IRO/JOI", "msnp.md §b.11, §c.1, §c.2; msnp8-12.md §j.2, §j.3")
-RELAY = Feature("MSG relay", "msnp.md §a.4; msnp8-12.md §j.4")
-ACKS = Feature("ACK/NAK", "msnp.md §a.4")
-BYE = Feature("BYE", "msnp.md §c.3; msnp8-12.md §j.4")
-PINGS = Feature("server pings", "msnp.md §d.1, §d.3, §d.4; msnp8-12.md §i")
-KEEPALIVE = Feature("PNG/QNG", "msnp.md §b.13; msnp8-12.md §g")
-BAD_INPUT = Feature("bad input", "msnp.md §a.2–§a.5")
-OTHER_DIALECT = Feature("other dialects' commands", "msnp.md §b.4; msnp8-12.md §c.1, §e.1, §l")
-UUX = Feature("UUX/UBX", "msnp8-12.md §h.1, §h.2")
-GCF = Feature("GCF Shields.xml", "msnp8-12.md §h.3")
-LOCK_AND_KEY = Feature("Lock and Key", "msnp.md §e.1, §e.3; docs/decisions.md (Lock and Key, wire)")
+FRAMING = Feature("framing", "framing")
+VER = Feature("VER negotiation", "ver")
+CVR = Feature("CVR", "cvr")
+SIGN_IN_MD5 = Feature("sign-in MD5", "sign-in-md5")
+SIGN_IN_TWN = Feature("sign-in TWN", "sign-in-twn")
+PASSPORT = Feature("Passport 1.4", "passport")
+PROFILE = Feature("login profile", "profile")
+WRONG_PASSWORD = Feature("wrong password", "wrong-password")
+UNKNOWN_ACCOUNT = Feature("unknown account", "unknown-account")
+SECOND_SIGN_IN = Feature("OUT, OUT OTH", "out")
+SYN = Feature("SYN and lists", "syn")
+LISTS = Feature("ADD/ADC/REM", "lists")
+LIST_ERRORS = Feature("list errors", "list-errors")
+PRIVACY = Feature("GTC/BLP", "privacy")
+RENAME = Feature("friendly name", "rename")
+CHG = Feature("CHG", "chg")
+PRESENCE = Feature("presence to watchers", "presence")
+XFR = Feature("XFR SB", "xfr")
+CALL = Feature("CAL/RNG/ANS/IRO/JOI", "call")
+RELAY = Feature("MSG relay", "relay")
+ACKS = Feature("ACK/NAK", "acks")
+BYE = Feature("BYE", "bye")
+PINGS = Feature("server pings", "pings")
+KEEPALIVE = Feature("PNG/QNG", "keepalive")
+BAD_INPUT = Feature("bad input", "bad-input")
+OTHER_DIALECT = Feature("other dialects' commands", "other-dialects")
+UUX = Feature("UUX/UBX", "uux")
+GCF = Feature("GCF Shields.xml", "gcf")
+LOCK_AND_KEY = Feature("Lock and Key", "lock-and-key")
 
 #: Every feature, in the report's order.
 FEATURES: tuple[Feature, ...] = (
@@ -89,3 +79,8 @@ FEATURES: tuple[Feature, ...] = (
     GCF,
     LOCK_AND_KEY,
 )
+
+
+def by_key(key: str) -> Feature | None:
+    """The feature ``--msgr-without`` names ``key``, or None."""
+    return next((f for f in FEATURES if f.key == key), None)

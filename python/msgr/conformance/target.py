@@ -1,17 +1,23 @@
 """The server a conformance run checks: its address, the accounts and licence it was
-given, its Passport nexus, and the dialects it agrees to (asked once, with ``VER``)."""
+given, its Passport nexus, the dialects it agrees to (asked once, with ``VER``), and
+how the run judges it (time-out, strictness, features declared missing)."""
 
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from msgr.testing.wire import Command, Decoder, WireError
 
-__all__ = ["DIALECTS", "Account", "Target", "dialect_number", "probe"]
+__all__ = ["DIALECTS", "DEFAULT_TIMEOUT", "Account", "Target", "dialect_number", "probe"]
 
 #: The dialects the suite knows, oldest first.
 DIALECTS: tuple[str, ...] = ("MSNP7", "MSNP8", "MSNP9", "MSNP10", "MSNP11", "MSNP12")
+
+#: Seconds an expectation waits for the server unless ``--msgr-timeout`` says otherwise.
+#: Silence is found by a barrier wherever the protocol has one, so this bounds only a
+#: server that stops answering altogether.
+DEFAULT_TIMEOUT = 3.0
 
 
 def dialect_number(dialect: str) -> int:
@@ -25,6 +31,11 @@ class Account:
 
     email: str
     password: str
+
+    @property
+    def name(self) -> str:
+        """``alice`` for ``alice@example.com``: how the wire logs name its connections."""
+        return self.email.split("@", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -40,14 +51,28 @@ class Target:
     license: tuple[str, str] | None = None
     #: The dialects the server agreed to when offered each alone.
     accepted: tuple[str, ...] = ()
-    #: The dialects the run checks (``--msgr-protocols``, or ``accepted``).
+    #: The dialects the run reports on: ``--msgr-protocols``, or all of ``DIALECTS``
+    #: (those the server refuses show as UNSUPPORTED).
     dialects: tuple[str, ...] = ()
-    #: Seconds each expectation waits for the server.
-    timeout: float = 10.0
+    #: True when ``--msgr-protocols`` named the dialects: one the server then refuses
+    #: fails its ``VER`` case instead of being UNSUPPORTED.
+    requested: bool = False
+    #: Seconds each expectation waits for the server (``--msgr-timeout``).
+    timeout: float = DEFAULT_TIMEOUT
+    #: Feature keys declared missing (``--msgr-without``): their cases are UNSUPPORTED.
+    without: frozenset[str] = field(default_factory=frozenset)
+    #: NON-STRICT counts as FAILED (``--msgr-strict``).
+    strict: bool = False
 
     @property
     def address(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def limit_wait(self) -> float:
+        """How long a step backs off and retries a `713` (too active) or a `600`
+        (server busy) before the case is RATE-LIMITED."""
+        return max(2.0, 2 * self.timeout)
 
 
 def _ver_reply(host: str, port: int, dialect: str, timeout: float) -> Command | None:
@@ -65,7 +90,7 @@ def _ver_reply(host: str, port: int, dialect: str, timeout: float) -> Command | 
                     return command
 
 
-def probe(host: str, port: int, timeout: float = 10.0) -> tuple[str, ...]:
+def probe(host: str, port: int, timeout: float = DEFAULT_TIMEOUT) -> tuple[str, ...]:
     """The dialects of ``DIALECTS`` the server agrees to, each offered alone. Raises
     ``OSError`` when the server cannot be reached, ``WireError`` when it answers
     something that is not MSNP."""
@@ -73,7 +98,7 @@ def probe(host: str, port: int, timeout: float = 10.0) -> tuple[str, ...]:
     for dialect in DIALECTS:
         try:
             reply = _ver_reply(host, port, dialect, timeout)
-        except ConnectionResetError:
+        except (ConnectionResetError, TimeoutError):
             reply = None
         except WireError:
             raise

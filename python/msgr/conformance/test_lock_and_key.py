@@ -1,64 +1,88 @@
-"""msgr's Lock and Key extension, checked when the server announces it: the client asks
-for a challenge with `CHL <t>`, answers for an application with `QRY <t'> <app id> 32`
-+ MD5(challenge ‖ key), and a wrong answer costs only that answer."""
+"""Lock and Key, judged by behaviour: the client asks for a challenge with `CHL <t>`,
+answers for an application with `QRY <t'> <app id> 32` + MD5(challenge ‖ key), and a
+wrong answer costs only that answer. A server that does not answer `CHL <t>` with a
+challenge (an error, silence, or a close) does not offer Lock and Key: its cases are
+UNSUPPORTED."""
 
 from __future__ import annotations
 
-import pytest
-
 from msgr import lock_response
-from msgr.testing.wire import parse_message
 
+from .cases import case
 from .features import LOCK_AND_KEY
 from .harness import Harness
 from .steps import Ns
 
-#: The profile header by which a server says it runs Lock and Key (docs/decisions.md C7).
-HEADER = "x-msgr-lockandkey"
+#: Where the mapping of Lock and Key onto CHL/QRY is written: Microsoft's page on the
+#: API, and the note that chose the wire form (no public server is known to run it).
+SOURCES = (
+    "Microsoft Docs (win32, archived), Windows Messenger: Lock and Key overview — desktop-src/winmessenger/im-lock-and-key-ovw.md",
+    "msgr's protocol notes, msnp.md §e (Lock and Key mapped onto CHL/QRY), shipped decision C7",
+)
 
 
-def announced(msnp: Harness, dialect: str) -> Ns:
-    """A signed in; skips unless its profile says `X-Msgr-LockAndKey: enabled`."""
-    ns = msnp.sign_in(msnp.a, dialect)
-    ns.barrier()
-    profile = next((c for c in ns.conn.pending if c.name == "MSG" and c.args[:2] == ("Hotmail", "Hotmail") and c.payload), None)
-    mode = None
-    if profile is not None and profile.payload is not None:
-        mode = dict((k.lower(), v.strip()) for k, v in parse_message(profile.payload)[0]).get(HEADER)
-    if mode != "enabled":
-        pytest.skip(f"the server does not announce Lock and Key (its profile has X-Msgr-LockAndKey: {mode or 'nothing'})")
-    return ns
-
-
-def challenge(ns: Ns) -> str:
-    """`CHL <t>` -> `CHL <t> <challenge>` (the same TrID)."""
-    reply = ns.conn.call("CHL")
+def challenge(msnp: Harness, ns: Ns) -> str:
+    """`CHL <t>` -> `CHL <t> <challenge>` (the same TrID); UNSUPPORTED when the server
+    answers anything else, nothing (found by a `PNG` barrier) or closes."""
+    trid = ns.conn.request("CHL")
+    ns.conn.send("PNG", may_close=True)
+    reply = ns.conn.wait_for_or_closed(lambda c: c.trid == trid or c.name == "QNG", what=f"CHL {trid} <challenge>, an error, or QNG")
+    if reply is None:
+        msnp.verdict.unsupported("the server closed the connection on a client's CHL: no Lock and Key")
+    if reply.name == "QNG":
+        msnp.verdict.unsupported(f"the server ignored the client's CHL {trid}: no Lock and Key")
+    if reply.is_error:
+        msnp.verdict.unsupported(f"the server refused the client's CHL {trid} ({reply.line!r}): no Lock and Key")
     if reply.name != "CHL" or len(reply.args) != 2 or not reply.args[1]:
-        ns.conn.fail(f"expected CHL {reply.trid} <challenge>, got {reply.line!r}")
+        ns.conn.fail(f"expected CHL {trid} <challenge>, got {reply.line!r}")
+    ns.conn.next_async("QNG")
     return reply.args[1]
 
 
-@LOCK_AND_KEY()
+@case(
+    "ns/lock/1",
+    LOCK_AND_KEY,
+    rule="""A licensed object asks for a challenge (RequestChallenge): C: CHL <trid>, S: CHL <trid> <challenge>, the
+    same TrID; a server without Lock and Key refuses or ignores it.""",
+    sources=SOURCES,
+)
+def test_a_client_challenge_is_issued(msnp: Harness, dialect: str) -> None:
+    """`CHL <t>` from the client -> `CHL <t> <challenge>`."""
+    ns, _ = msnp.synced(msnp.a, dialect)
+    challenge(msnp, ns)
+
+
+@case(
+    "ns/lock/2",
+    LOCK_AND_KEY,
+    rule="""The object answers (SendResponse): C: QRY <trid'> <application id> 32 + lower-case hex MD5(challenge ‖
+    key); S: QRY <trid'> when the ID/key pair is licensed and the answer right (LOCK_UNLOCKED).""",
+    sources=SOURCES,
+)
 def test_a_right_answer_unlocks(msnp: Harness, dialect: str) -> None:
-    """`QRY <t'> <app id> 32` + MD5(challenge ‖ key) on a new TrID -> `QRY <t'>`. Needs
-    the pair the server licenses (``--msgr-license ID:KEY``)."""
-    ns = announced(msnp, dialect)
+    """A right answer for a licensed application -> `QRY <t'>` (needs ``--msgr-license``)."""
+    ns, _ = msnp.synced(msnp.a, dialect)
+    issued = challenge(msnp, ns)
     if msnp.target.license is None:
-        pytest.skip("give the Lock and Key pair the server licenses with --msgr-license ID:KEY")
+        msnp.verdict.not_run("the server issues Lock and Key challenges: give a pair it licenses with --msgr-license ID:KEY")
     app_id, key = msnp.target.license
-    digest = lock_response(challenge(ns), key)
-    reply = ns.conn.call("QRY", app_id, payload=digest.encode())
+    reply = ns.conn.call("QRY", app_id, payload=lock_response(issued, key).encode())
     if reply.name != "QRY" or len(reply.args) != 1:
         ns.conn.fail(f"a right answer for {app_id} gets QRY {reply.trid}, got {reply.line!r}")
 
 
-@LOCK_AND_KEY()
+@case(
+    "ns/lock/3",
+    LOCK_AND_KEY,
+    rule="""A wrong answer for an application: 540 <trid'>, and unlike a wrong answer to a server ping the
+    connection stays (the object is LOCK_UNLOCKFAILED; the user stays signed in).""",
+    sources=SOURCES,
+)
 def test_a_wrong_answer_is_540_and_the_connection_stays(msnp: Harness, dialect: str) -> None:
-    """A wrong answer for an application: `540 <t'>`, and unlike a wrong answer to a
-    ping the connection stays (`PNG` still gets `QNG`)."""
-    ns = announced(msnp, dialect)
+    """A wrong answer: `540 <t'>`, and the connection stays (`PNG` still gets `QNG`)."""
+    ns, _ = msnp.synced(msnp.a, dialect)
+    challenge(msnp, ns)
     app_id = msnp.target.license[0] if msnp.target.license else "conformance@msnmsgr.com"
-    challenge(ns)
     reply = ns.conn.call("QRY", app_id, payload=b"0" * 32)
     if reply.error_code != 540:
         ns.conn.fail(f"a wrong answer for {app_id} gets 540 {reply.trid}, got {reply.line!r}")

@@ -3,13 +3,21 @@ keep-alive (`PNG`/`QNG`)."""
 
 from __future__ import annotations
 
-import pytest
-
 from msgr import lock_response, msnp11_response
 
+from .cases import Grade, case
 from .features import KEEPALIVE, PINGS
 from .harness import Harness
+from .sources import HYP_ERRORS, escargot, nina, r2m, sdk, y111
 from .steps import Ns
+
+PING_SOURCES = (
+    "hypothetic.org, Notification: Pings and Challenges — http://hypothetic.org/docs/msn/sitev2.0/notification/pings_challenges.php",
+    nina("MSNP8/Challenges"),
+    nina("MSNP11/Challenges"),
+    y111("commands/chl"),
+    y111("commands/qry"),
+)
 
 #: The client pairs of each algorithm (msnp.md §d.3, §d.6; msnp8-12.md §i).
 MD5_PAIR = ("msmsgs@msnmsgr.com", "Q1P7W2E4J9R8U3S5")
@@ -27,18 +35,25 @@ def answer(ns: Ns, challenge: str) -> tuple[str, str]:
 
 
 def ping_after_chg(msnp: Harness, dialect: str) -> tuple[Ns, str]:
-    """A online; the challenge the server sent after the first `CHG` (skips when it
-    sent none: pings are optional)."""
+    """A online; the challenge the server sent after the first `CHG` (UNSUPPORTED when
+    it sent none: pings are optional)."""
     ns = msnp.online(msnp.a, dialect)
     ns.barrier()
     chl = next((c for c in ns.conn.pending if c.name == "CHL" and c.trid == 0 and len(c.args) == 2), None)
     if chl is None:
-        pytest.skip("the server sent no CHL 0 after the first CHG: it does not ping (optional; Escargot and R2M do not either)")
+        msnp.verdict.unsupported("the server sent no CHL 0 after the first CHG: it does not ping (optional; Escargot and R2M do not either)")
     ns.conn.wait_for(lambda c: c is chl)
     return ns, chl.args[1]
 
 
-@PINGS()
+@case(
+    "ns/chl/1",
+    PINGS,
+    rule="""S: CHL 0 <challenge>; C: QRY <trid> <product id> 32 + the answer; S: QRY <trid> with no payload. MSNP8–10:
+    lower-case hex MD5(challenge ‖ key) with msmsgs@msnmsgr.com / Q1P7W2E4J9R8U3S5; MSNP11–12 the advanced
+    answer with PROD0090YUAUV{2B / YMM8C_H7KCQ2S_KL.""",
+    sources=PING_SOURCES,
+)
 def test_a_right_answer_to_a_ping_is_accepted(msnp: Harness, dialect: str) -> None:
     """`CHL 0 <challenge>` -> `QRY <t> <product id> 32` + the answer -> `QRY <t>` (no
     payload): MD5 with `msmsgs@msnmsgr.com` up to MSNP10, the MSNP11 algorithm with
@@ -50,7 +65,12 @@ def test_a_right_answer_to_a_ping_is_accepted(msnp: Harness, dialect: str) -> No
         ns.conn.fail(f"a right answer gets QRY {reply.trid}, got {reply.line!r}")
 
 
-@PINGS()
+@case(
+    "ns/chl/2",
+    PINGS,
+    rule="540 Challenge response failed: a wrong QRY digest, an unknown client ID, or no QRY within the timeout; the server then closes the connection.",
+    sources=(*PING_SOURCES, HYP_ERRORS),
+)
 def test_a_wrong_answer_to_a_ping_is_540_then_closed(msnp: Harness, dialect: str) -> None:
     """A wrong digest: `540 <t>`, then the server closes."""
     ns, challenge = ping_after_chg(msnp, dialect)
@@ -59,10 +79,16 @@ def test_a_wrong_answer_to_a_ping_is_540_then_closed(msnp: Harness, dialect: str
     reply = ns.conn.call("QRY", product, payload=wrong.encode())
     if reply.error_code != 540:
         ns.conn.fail(f"a wrong answer gets 540 {reply.trid}, got {reply.line!r}")
-    ns.conn.expect_closed(what="the server to close after 540")
+    msnp.ends_closed(ns.conn, "540", open_grade=Grade.FAILED)
 
 
-@KEEPALIVE()
+@case(
+    "ns/png/1",
+    KEEPALIVE,
+    rule="""PNG and QNG carry no TrID. From MSNP9, QNG carries the number of seconds until the next PNG;
+    msnp11-sdk disconnects itself on a QNG without a number or with 5 or less.""",
+    sources=(y111("commands/png"), y111("commands/qng"), escargot("front/msn/msnp_ns.py _m_png"), r2m("src/notification_server/handlers"), sdk("src/client.rs (ping loop)")),
+)
 def test_png_is_answered_qng(msnp: Harness, dialect: str) -> None:
     """`PNG` -> `QNG` (no TrID either way); from MSNP9 `QNG <seconds to the next PNG>`,
     and msnp11-sdk (MSNP11) hangs up unless that is more than 5."""

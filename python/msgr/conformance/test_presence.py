@@ -1,13 +1,16 @@
 """Presence: `CHG` and its echo, and what watchers (users who have you on their forward
 list) hear: `ILN` after their first `CHG`, `NLN` when you change, `FLN` when you leave
-or hide."""
+or hide. Every user here signs in, downloads its lists, then changes status, as real
+clients do (some servers build their watcher lists at `SYN`)."""
 
 from __future__ import annotations
 
 from msgr.testing.wire import Command
 
+from .cases import case
 from .features import CHG, PRESENCE
 from .harness import Harness
+from .sources import HYP_ERRORS, escargot, r2m, y111
 from .steps import Ns
 
 
@@ -26,11 +29,18 @@ def check_presence_line(watcher: Ns, line: Command, status: str, who: Ns, first:
         watcher.conn.fail(f"{who.email} announced capabilities {caps} in CHG; watchers get them as given, got {fields[3]!r}")
 
 
-@CHG()
+@case(
+    "ns/chg/1",
+    CHG,
+    rule="""CHG <trid> <status> [<capabilities> [<msn object>]]: the reply is the request echoed. Statuses: NLN
+    online, BSY busy, IDL idle, BRB be right back, AWY away, PHN on the phone, LUN out to lunch, HDN appear
+    offline.""",
+    sources=(y111("commands/chg"), escargot("front/msn/msnp_ns.py _m_chg"), r2m("src/notification_server/commands/chg.rs")),
+)
 def test_chg_is_echoed(msnp: Harness, dialect: str) -> None:
     """`CHG <t> <status> [<capabilities>]` -> the same line back, capabilities as given."""
-    ns = msnp.sign_in(msnp.a, dialect)
-    for status in ("NLN", "BSY", "AWY"):
+    ns, _ = msnp.synced(msnp.a, dialect)
+    for status in ("NLN", "BSY", "AWY", "IDL", "BRB", "PHN", "LUN"):
         reply = ns.chg(status)
         caps = ns.capabilities()
         expected = (status,) if caps is None else (status, caps)
@@ -38,22 +48,31 @@ def test_chg_is_echoed(msnp: Harness, dialect: str) -> None:
             ns.conn.fail(f"expected CHG {reply.trid} {' '.join(expected)}, got {reply.line!r}")
 
 
-@CHG()
+@case(
+    "ns/chg/2",
+    CHG,
+    rule="201 Invalid parameter: sent if the command has a parameter that is considered invalid by the server. Setting your status to FLN would be an example.",
+    sources=(HYP_ERRORS, escargot("front/msn/msnp_ns.py _m_chg"), r2m("src/notification_server/commands/chg.rs")),
+)
 def test_chg_to_fln_is_201(msnp: Harness, dialect: str) -> None:
     """`FLN` is not a status a client may set: `201`."""
-    ns = msnp.sign_in(msnp.a, dialect)
+    ns, _ = msnp.synced(msnp.a, dialect)
     reply = ns.chg("FLN")
     if reply.error_code != 201:
         ns.conn.fail(f"CHG to FLN should get 201, got {reply.line!r}")
 
 
-@PRESENCE()
+@case(
+    "ns/presence/1",
+    PRESENCE,
+    rule="""First CHG of the session triggers, after the CHG reply, one ILN <same trid> … per FL contact who is
+    online and visible to this user, and on MSNP11+ each followed by that contact's UBX.""",
+    sources=(y111("commands/iln"), "MSNPiki, Command:ILN — http://msnpiki.msnfanatic.com/index.php/Command:ILN", escargot("front/msn/msnp_ns.py _m_chg"), r2m("src/notification_server/commands/iln.rs")),
+)
 def test_iln_answers_the_first_chg(msnp: Harness, dialect: str) -> None:
-    """B is online; A (B on A's forward list) sends its first `CHG`: the `CHG` reply,
-    then `ILN <same TrID> NLN <B> <name> …` and, from MSNP11, B's `UBX`."""
+    """B is online; A's first `CHG` gets its reply, then `ILN <same t> NLN <B> …` (and `UBX`)."""
     b = msnp.online(msnp.b, dialect)
-    a = msnp.sign_in(msnp.a, dialect)
-    a.ensure_on_forward_list(b.email)
+    a, _ = msnp.synced(msnp.a, dialect)
     caps = a.capabilities()
     trid = a.conn.request("CHG", *(("NLN",) if caps is None else ("NLN", caps)))
     first = a.conn.expect(trid=trid, what=f"CHG {trid} NLN …")
@@ -67,13 +86,17 @@ def test_iln_answers_the_first_chg(msnp: Harness, dialect: str) -> None:
             a.conn.fail(f"MSNP11+ follow each ILN with the contact's UBX {b.email} <n> + <Data>…, got {ubx.line!r}")
 
 
-@PRESENCE()
+@case(
+    "ns/presence/2",
+    PRESENCE,
+    rule="""NLN (a contact's status, name, capabilities or picture changed; no TrID): NLN <status> <account> <name>
+    <capabilities> [<msn object>]; FLN <account> when a contact went offline. Who receives NLN/FLN: every
+    online user who has the changing user on FL, unless that user blocks them.""",
+    sources=(y111("commands/nln"), y111("commands/fln"), escargot("front/msn/misc.py build_presence_notif"), r2m("src/notification_server/commands/nln.rs, fln.rs")),
+)
 def test_nln_and_fln_reach_watchers(msnp: Harness, dialect: str) -> None:
-    """A is online with B on its forward list. B goes online: A gets `NLN NLN <B> …`;
-    B turns busy: `NLN BSY <B> …`; B signs out: `FLN <B>`."""
-    a = msnp.sign_in(msnp.a, dialect)
-    a.ensure_on_forward_list(msnp.b.email)
-    a.online()
+    """B goes online, busy, then signs out: A (watching) gets `NLN NLN`, `NLN BSY`, `FLN`."""
+    a = msnp.online(msnp.a, dialect)
     b = msnp.online(msnp.b, dialect)
     check_presence_line(a, a.conn.next_async("NLN"), "NLN", b, 0)
     b.chg("BSY")
@@ -84,15 +107,18 @@ def test_nln_and_fln_reach_watchers(msnp: Harness, dialect: str) -> None:
         a.conn.fail(f"expected FLN {b.email}, got {fln.line!r}")
 
 
-@PRESENCE(source="msnp8-12.md §f.3")
+@case(
+    "ns/presence/3",
+    PRESENCE,
+    rule="When a user goes HDN, others get FLN. The status is never HDN or FLN in ILN/NLN.",
+    sources=(y111("commands/chg"), y111("commands/fln"), r2m("src/notification_server/commands/chg.rs")),
+)
 def test_hidden_users_look_offline(msnp: Harness, dialect: str) -> None:
     """B goes `HDN` (appear offline): its watchers get `FLN <B>`."""
-    a = msnp.sign_in(msnp.a, dialect)
-    a.ensure_on_forward_list(msnp.b.email)
-    a.online()
+    a = msnp.online(msnp.a, dialect)
     b = msnp.online(msnp.b, dialect)
     a.conn.next_async("NLN")
     b.chg("HDN")
     fln = a.conn.next_async(("FLN", "NLN"))
-    if fln.name != "FLN" or [a.lower() for a in fln.args[:1]] != [b.email.lower()]:
+    if fln.name != "FLN" or [x.lower() for x in fln.args[:1]] != [b.email.lower()]:
         a.conn.fail(f"a hidden user looks offline: expected FLN {b.email}, got {fln.line!r}")

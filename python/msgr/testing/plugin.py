@@ -35,12 +35,19 @@ For the conformance suite (``pytest --pyargs msgr.conformance``, which needs
 * ``--msgr-protocols MSNP7,MSNP11``: the dialects to check (default: every one of
   MSNP7 to MSNP12 the server agrees to);
 * ``--msgr-report PATH`` (repeatable): write the report there, as JSON for a ``.json``
-  path and HTML for ``.html``.
+  path, HTML for ``.html`` and JUnit XML for ``.xml``;
+* ``--msgr-timeout SECONDS``: how long an expectation waits (default 3);
+* ``--msgr-strict``: NON-STRICT answers count as failures;
+* ``--msgr-without FEATURE`` (repeatable): a feature the server does not offer (its
+  cases are UNSUPPORTED; ``--msgr-list-cases`` shows the keys);
+* ``--msgr-case ID`` (repeatable, ``*`` matches anything): run only these cases
+  (``msnp11/ns/usr/3``, ``*/sb/ack/*``);
+* ``--msgr-shuffle SEED``: run the cases in an order shuffled by ``SEED``;
+* ``--msgr-list-cases``: print every case with its rule and source, and stop (no
+  server needed).
 
-The marker ``msgr_feature(name, source, dialects="all")`` names the feature a check
-belongs to, where its expectation comes from, and the dialects it applies to
-(``"all"``, ``"MSNP8+"``, ``"MSNP7-9"``, ``"MSNP11"``, or ``"once"`` for a check that
-does not run per dialect).
+The marker ``msgr_case(id)`` ties a test to its conformance case
+(``msgr.conformance.cases``).
 
 The marker ``msgr_local`` skips a test when ``--msgr-server`` is given (for tests that
 create accounts or licences, or need the local ``ServerHandle``).
@@ -63,7 +70,7 @@ if TYPE_CHECKING:
     from msgr.testing.network import NetworkPair, ServerUnderTest
 
 _LOCAL_MARKER = "msgr_local"
-_FEATURE_MARKER = "msgr_feature"
+_CASE_MARKER = "msgr_case"
 
 #: The dialects ``--msgr-protocols`` may name (the ones the conformance suite knows).
 KNOWN_DIALECTS = ("MSNP7", "MSNP8", "MSNP9", "MSNP10", "MSNP11", "MSNP12")
@@ -86,8 +93,9 @@ _REMOTE = pytest.StashKey[_Remote | None]()
 class ConformanceOptions:
     """The options of a conformance run, checked: the server's ``address`` (None
     without ``--msgr-server``), its ``users`` and ``license`` (``--msgr-license``, or
-    None), ``nexus``, ``protocols`` (None: every one the server agrees to) and the
-    ``reports`` to write."""
+    None), ``nexus``, ``protocols`` (None: all six), the ``reports`` to write, the
+    ``timeout``, ``strict``, the feature keys declared ``without``, the ``cases``
+    patterns (empty: all), the ``shuffle`` seed and ``list_cases``."""
 
     address: tuple[str, int] | None
     users: tuple[tuple[str, str], ...]
@@ -95,6 +103,12 @@ class ConformanceOptions:
     nexus: str | None
     protocols: tuple[str, ...] | None
     reports: tuple[str, ...]
+    timeout: float = 3.0
+    strict: bool = False
+    without: tuple[str, ...] = ()
+    cases: tuple[str, ...] = ()
+    shuffle: int | None = None
+    list_cases: bool = False
 
 
 _CONFORMANCE = pytest.StashKey[ConformanceOptions]()
@@ -148,7 +162,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="PATH",
-        help="conformance: write the report to PATH, as JSON (.json) or HTML (.html); repeatable",
+        help="conformance: write the report to PATH, as JSON (.json), HTML (.html) or JUnit XML (.xml); repeatable",
+    )
+    group.addoption(
+        "--msgr-timeout",
+        action="store",
+        default=None,
+        metavar="SECONDS",
+        help="conformance: how long each expectation waits for the server (default 3)",
+    )
+    group.addoption("--msgr-strict", action="store_true", default=False, help="conformance: count NON-STRICT answers as failures")
+    group.addoption(
+        "--msgr-without",
+        action="append",
+        default=[],
+        metavar="FEATURE",
+        help="conformance: a feature the server does not offer, whose cases are then UNSUPPORTED (repeatable; keys in --msgr-list-cases)",
+    )
+    group.addoption(
+        "--msgr-case",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="conformance: run only this case (msnp11/ns/usr/3; * matches anything, as in '*/sb/ack/*'); repeatable",
+    )
+    group.addoption("--msgr-shuffle", action="store", default=None, metavar="SEED", help="conformance: run the cases in an order shuffled by SEED (a number)")
+    group.addoption(
+        "--msgr-list-cases",
+        action="store_true",
+        default=False,
+        help="conformance: list every case with the rule it checks and its source, then stop (needs no server)",
     )
 
 
@@ -253,23 +296,53 @@ def _parse_conformance(config: pytest.Config, remote: _Remote | None) -> Conform
         protocols = tuple(d for d in KNOWN_DIALECTS if d in names)
     reports: list[str] = config.getoption("--msgr-report") or []
     for path in reports:
-        if not path.lower().endswith((".json", ".html", ".htm")):
-            raise pytest.UsageError(f"--msgr-report wants a path ending in .json or .html, not {path!r}")
-    if remote is None:
-        return ConformanceOptions(None, (), None, nexus, protocols, tuple(reports))
-    return ConformanceOptions(remote.address, remote.users, remote.test_license, nexus, protocols, tuple(reports))
+        if not path.lower().endswith((".json", ".html", ".htm", ".xml")):
+            raise pytest.UsageError(f"--msgr-report wants a path ending in .json, .html or .xml, not {path!r}")
+    timeout_text: str | None = config.getoption("--msgr-timeout")
+    timeout = 3.0
+    if timeout_text is not None:
+        try:
+            timeout = float(timeout_text)
+        except ValueError:
+            timeout = -1.0
+        if not 0 < timeout <= 600:
+            raise pytest.UsageError(f"--msgr-timeout wants seconds, more than 0 and at most 600, not {timeout_text!r}")
+    from msgr.conformance.features import FEATURES
+
+    keys = [f.key for f in FEATURES]
+    without: list[str] = config.getoption("--msgr-without") or []
+    for key in without:
+        if key not in keys:
+            raise pytest.UsageError(f"--msgr-without wants a feature key, one of {', '.join(keys)}; not {key!r}")
+    shuffle_text: str | None = config.getoption("--msgr-shuffle")
+    shuffle = None
+    if shuffle_text is not None:
+        if not shuffle_text.strip().isdigit():
+            raise pytest.UsageError(f"--msgr-shuffle wants a seed, a whole number, not {shuffle_text!r}")
+        shuffle = int(shuffle_text)
+    address, users, license_pair = (None, (), None) if remote is None else (remote.address, remote.users, remote.test_license)
+    return ConformanceOptions(
+        address,
+        users,
+        license_pair,
+        nexus,
+        protocols,
+        tuple(reports),
+        timeout=timeout,
+        strict=bool(config.getoption("--msgr-strict")),
+        without=tuple(dict.fromkeys(without)),
+        cases=tuple(config.getoption("--msgr-case") or ()),
+        shuffle=shuffle,
+        list_cases=bool(config.getoption("--msgr-list-cases")),
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Registers the ``msgr_local`` and ``msgr_feature`` markers and checks the
+    """Registers the ``msgr_local`` and ``msgr_case`` markers and checks the
     ``--msgr-*`` options, so a malformed one stops the run before collection
     (``pytest.UsageError``, status 4)."""
     config.addinivalue_line("markers", f"{_LOCAL_MARKER}: needs msgr's local server (creates accounts or licences); skipped with --msgr-server")
-    config.addinivalue_line(
-        "markers",
-        f"{_FEATURE_MARKER}(name, source, dialects='all'): the protocol feature a conformance check belongs to, "
-        "the protocol notes its expectation comes from, and the dialects it applies to",
-    )
+    config.addinivalue_line("markers", f"{_CASE_MARKER}(id): the conformance case a test is (msgr.conformance.cases)")
     remote = _parse_options(config)
     config.stash[_REMOTE] = remote
     config.stash[_CONFORMANCE] = _parse_conformance(config, remote)

@@ -307,10 +307,12 @@ class RawConnection:
         else:
             self.transcript.record(self.label, "C->S", parsed)
 
-    def send_bytes(self, data: bytes, *, chunk: int | None = None, may_close: bool = False) -> None:
+    def send_bytes(self, data: bytes, *, chunk: int | None = None, pause: float = 0.0, may_close: bool = False) -> None:
         """Sends ``data`` exactly as given (no line end added), in one write or, with
         ``chunk``, in writes of that many bytes (to check that a server reassembles
-        commands split across TCP segments). The whole commands in ``data`` go into the
+        commands split across TCP segments). With ``pause`` seconds between the writes
+        each leaves in a segment of its own (the socket has ``TCP_NODELAY``), whatever
+        the kernel would otherwise join. The whole commands in ``data`` go into the
         transcript as commands, anything else as raw bytes."""
         decoder = Decoder("C->S", max_line=len(data) + 2, max_payload=len(data))
         try:
@@ -325,6 +327,8 @@ class RawConnection:
             self._write(data, may_close)
             return
         for start in range(0, len(data), max(1, chunk)):
+            if pause and start:
+                time.sleep(pause)
             self._write(data[start : start + max(1, chunk)], may_close)
 
     def send_payload(self, name: str, *args: str | int, payload: bytes) -> Command:
@@ -483,6 +487,13 @@ class RawConnection:
             got.append(command)
             if until(command):
                 return got
+
+    def take_pending(self, match: Match) -> list[Command]:
+        """Every command received so far for which ``match`` is true, taken out of the
+        pending ones, without waiting for more."""
+        taken = [c for c in self._inbox if match(c)]
+        self._inbox = [c for c in self._inbox if not match(c)]
+        return taken
 
     def expect_closed(self, *, timeout: float | None = None, what: str = "the server to close the connection") -> list[Command]:
         """Waits until the server closes the connection; returns the commands that came
