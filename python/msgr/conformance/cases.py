@@ -44,7 +44,9 @@ class Grade(str, enum.Enum):
     offer (declared with ``--msgr-without``, or found by probing), never a failure;
     ``SKIPPED`` the run lacks what the case needs (an option); ``RATE_LIMITED`` the
     server kept refusing with `600`/`713` after the suite backed off, so nothing
-    could be judged; ``FAILED`` a departure from every recorded answer."""
+    could be judged; ``SETUP_FAILED`` the server failed a step the case only builds
+    on (a sign-in, a switchboard join: another case judges that step), so this case's
+    feature was not judged; ``FAILED`` a departure from every recorded answer."""
 
     OK = "OK"
     NON_STRICT = "NON-STRICT"
@@ -52,6 +54,7 @@ class Grade(str, enum.Enum):
     UNSUPPORTED = "UNSUPPORTED"
     SKIPPED = "SKIPPED"
     RATE_LIMITED = "RATE-LIMITED"
+    SETUP_FAILED = "SETUP-FAILED"
     FAILED = "FAILED"
 
     @property
@@ -62,12 +65,12 @@ class Grade(str, enum.Enum):
     @property
     def counts_as_failure(self) -> bool:
         """Whether pytest reports the case failed (and the run's exit status is 1)."""
-        return self in (Grade.FAILED, Grade.RATE_LIMITED)
+        return self in (Grade.FAILED, Grade.SETUP_FAILED, Grade.RATE_LIMITED)
 
     @property
     def judged(self) -> bool:
         """Whether the server's behaviour was judged at all."""
-        return self not in (Grade.UNSUPPORTED, Grade.SKIPPED)
+        return self not in (Grade.UNSUPPORTED, Grade.SKIPPED, Grade.SETUP_FAILED, Grade.RATE_LIMITED)
 
 
 _SHORT = {
@@ -77,6 +80,7 @@ _SHORT = {
     Grade.UNSUPPORTED: "UNSUP",
     Grade.SKIPPED: "SKIP",
     Grade.RATE_LIMITED: "LIMIT",
+    Grade.SETUP_FAILED: "SETUP",
     Grade.FAILED: "FAIL",
 }
 
@@ -85,6 +89,7 @@ _SHORT = {
 #: UNSUPPORTED one shows OK).
 SEVERITY = (
     Grade.FAILED,
+    Grade.SETUP_FAILED,
     Grade.RATE_LIMITED,
     Grade.NON_STRICT,
     Grade.OK,

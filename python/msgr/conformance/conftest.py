@@ -34,13 +34,14 @@ from . import passport, steps
 from .cases import CASES, ONCE, Case, Grade, case_of, catalogue
 from .harness import Harness
 from .report import Report
-from .target import DIALECTS, Account, Target, dialect_number, probe
-from .verdict import NotRun, RateLimited, Unsupported, Verdict
+from .target import DEFAULT_TIMEOUT, DIALECTS, Account, Target, dialect_number, probe
+from .verdict import NotRun, RateLimited, SetupFailed, Unsupported, Verdict
 
 _TARGET = pytest.StashKey[Target]()
 _REPORT = pytest.StashKey[Report]()
 _TRANSCRIPT = pytest.StashKey[Transcript]()
 _VERDICT = pytest.StashKey[Verdict]()
+_FINDINGS = pytest.StashKey[dict[str, str]]()
 #: Set when the case's body passed and its grade failed it afterwards (its answer
 #: was right; its ending, or strictness, failed it).
 _FAILED_AFTER = pytest.StashKey[bool]()
@@ -156,7 +157,7 @@ def rerun_command(options: ConformanceOptions, target: Target, case_id: str) -> 
         args += ["--msgr-nexus", target.nexus]
     if target.license:
         args += [f"--msgr-license={target.license[0]}:***"]
-    if options.timeout != 3.0:
+    if options.timeout != DEFAULT_TIMEOUT:
         args += ["--msgr-timeout", f"{options.timeout:g}"]
     if options.strict:
         args.append("--msgr-strict")
@@ -245,10 +246,14 @@ def _grade_of(rep: pytest.TestReport, call: pytest.CallInfo[None], verdict: Verd
     if rep.passed:
         return (verdict.grade if verdict is not None else Grade.OK), ""
     if rep.skipped:
+        if isinstance(exc, (Unsupported, NotRun)):
+            return (Grade.UNSUPPORTED if isinstance(exc, Unsupported) else Grade.SKIPPED), str(exc.msg)
         text = str(rep.longrepr[2]).removeprefix("Skipped: ") if isinstance(rep.longrepr, tuple) else ""
-        return (Grade.UNSUPPORTED if isinstance(exc, Unsupported) else Grade.SKIPPED), text
+        return Grade.SKIPPED, text
     if isinstance(exc, RateLimited):
         return Grade.RATE_LIMITED, exc.reason
+    if isinstance(exc, SetupFailed):
+        return Grade.SETUP_FAILED, exc.reason
     if isinstance(exc, ExchangeError):
         return Grade.FAILED, exc.reason
     if exc is not None:
@@ -278,7 +283,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if verdict is not None:
             result.notes = list(verdict.notes)
             result.ending = verdict.ending
-            if result.grade is not None and result.grade.judged and result.grade != Grade.RATE_LIMITED:
+            if result.grade is not None and result.grade.judged:
                 body_failed = result.grade == Grade.FAILED and not item.stash.get(_FAILED_AFTER, False)
                 result.answer = Grade.FAILED if body_failed else verdict.answer
     return rep
@@ -335,7 +340,7 @@ def msnp(request: pytest.FixtureRequest, target: Target, transcript: Transcript)
         raise Unsupported(f"the server does not speak {dialect} (VER {dialect} was refused; see {dialect.lower()}/{VER_CASE})")
     verdict = Verdict()
     request.node.stash[_VERDICT] = verdict
-    harness = Harness(target, transcript, verdict)
+    harness = Harness(target, transcript, verdict, request.config.stash.setdefault(_FINDINGS, {}))
     try:
         yield harness
     finally:

@@ -6,7 +6,10 @@ actions it registered."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import NoReturn
 
 from msgr.testing.wire import Command, ExchangeError, Transcript
@@ -14,7 +17,7 @@ from msgr.testing.wire import Command, ExchangeError, Transcript
 from . import steps
 from .cases import Grade
 from .target import Account, Target, dialect_number
-from .verdict import RateLimited, Verdict
+from .verdict import RateLimited, SetupFailed, Verdict
 
 __all__ = ["Harness"]
 
@@ -26,14 +29,21 @@ class Harness:
     ``--msgr-user``) and ``spare`` (the last one: wrong-password cases spend its
     guesses), the steps, recorded in ``transcript``, and the case's ``verdict``."""
 
-    def __init__(self, target: Target, transcript: Transcript, verdict: Verdict | None = None) -> None:
+    def __init__(self, target: Target, transcript: Transcript, verdict: Verdict | None = None, findings: dict[str, str] | None = None) -> None:
         self.target = target
         self.transcript = transcript
         self.verdict = verdict if verdict is not None else Verdict()
+        #: What probing found missing, shared by the run's cases ("lock-and-key MSNP8"
+        #: -> why): a case of a feature already found missing in its dialect is
+        #: UNSUPPORTED without probing again.
+        self.findings = findings if findings is not None else {}
         self._sessions: list[steps.Ns] = []
         self._connections: list[steps.SuiteConnection] = []
         self._undo: list[tuple[str, Undo]] = []
         self._count = 0
+        self._lock = threading.Lock()
+        #: Per thread: inside a setup step (A and B may set up at once).
+        self._local = threading.local()
 
     @property
     def a(self) -> Account:
@@ -53,9 +63,42 @@ class Harness:
 
     def label(self, kind: str, who: str | Account) -> str:
         """``NS#3 alice``: the next connection's name in the wire log."""
-        self._count += 1
+        with self._lock:
+            self._count += 1
+            count = self._count
         name = who.name if isinstance(who, Account) else who
-        return f"{kind}#{self._count} {name}"
+        return f"{kind}#{count} {name}"
+
+    @contextmanager
+    def setup(self, what: str) -> Iterator[None]:
+        """A step the case builds on: a failure inside is SETUP-FAILED (the server failed
+        a step another case judges), not a failure of this case's feature."""
+        if getattr(self._local, "setting_up", False):
+            yield
+            return
+        self._local.setting_up = True
+        try:
+            yield
+        except RateLimited:
+            raise
+        except SetupFailed:
+            raise
+        except ExchangeError as exc:
+            raise SetupFailed(f"could not {what}: {exc.reason}", self.transcript) from None
+        finally:
+            self._local.setting_up = False
+
+    def probed(self, feature: str, dialect: str) -> None:
+        """UNSUPPORTED at once if an earlier case found ``feature`` missing in ``dialect``."""
+        why = self.findings.get(f"{feature} {dialect}")
+        if why is not None:
+            self.verdict.unsupported(why)
+
+    def missing(self, feature: str, dialect: str, why: str) -> NoReturn:
+        """Records that probing found ``feature`` missing in ``dialect``, and ends the
+        case UNSUPPORTED."""
+        self.findings[f"{feature} {dialect}"] = why
+        self.verdict.unsupported(why)
 
     # ------------------------------------------------------------------ connections
 
@@ -69,7 +112,8 @@ class Harness:
 
     def sign_in(self, account: Account, dialect: str) -> steps.Ns:
         """``account`` signed in in ``dialect`` (nothing more: no `SYN`, no `CHG`)."""
-        ns = steps.sign_in(self.target, account, dialect, self.transcript, self.label("NS", account))
+        with self.setup(f"sign {account.email} in"):
+            ns = steps.sign_in(self.target, account, dialect, self.transcript, self.label("NS", account))
         self._sessions.append(ns)
         return ns
 
@@ -78,16 +122,18 @@ class Harness:
         with ``contacts``, A and B made each other's contacts first (forward and allow
         lists, off the block list)."""
         ns = self.sign_in(account, dialect)
-        lists = ns.syn()
-        other = self._other(account)
-        if contacts and other is not None:
-            ns.befriend(other.email, lists)
+        with self.setup(f"download {account.email}'s lists" + (" and make A and B contacts" if contacts else "")):
+            lists = ns.syn()
+            other = self._other(account)
+            if contacts and other is not None:
+                ns.befriend(other.email, lists)
         return ns, lists
 
     def online(self, account: Account, dialect: str, *, contacts: bool = True) -> steps.Ns:
         """``synced``, then ``CHG NLN``: present, and allowed to open switchboards."""
         ns, _ = self.synced(account, dialect, contacts=contacts)
-        ns.online()
+        with self.setup(f"bring {account.email} online (CHG NLN)"):
+            ns.online()
         return ns
 
     def _other(self, account: Account) -> Account | None:
@@ -99,56 +145,95 @@ class Harness:
 
     def switchboard(self, ns: steps.Ns) -> steps.Sb:
         """A switchboard opened by ``ns``'s user, closed at the end."""
-        sb = steps.open_switchboard(ns, self.label("SB", ns.account))
+        with self.setup(f"open a switchboard for {ns.email} (XFR, USR)"):
+            sb = steps.open_switchboard(ns, self.label("SB", ns.account))
         self._connections.append(sb.conn)
         return sb
 
     def answer(self, callee: steps.Ns, rng: Command) -> tuple[steps.Sb, list[Command]]:
         """The callee joins the switchboard its ``rng`` names."""
-        sb, answered = steps.answer(callee, rng, self.label("SB", callee.account))
+        with self.setup(f"let {callee.email} join the switchboard (ANS)"):
+            sb, answered = steps.answer(callee, rng, self.label("SB", callee.account))
         self._connections.append(sb.conn)
         return sb, answered
 
     def call_in(self, caller: steps.Sb, callee: steps.Ns) -> steps.Sb:
         """The callee rung into the caller's switchboard and joined; the caller's
         ``JOI`` is taken too."""
-        rng = steps.ring(caller, callee)
-        sb, _ = self.answer(callee, rng)
-        caller.conn.next_async("JOI")
+        with self.setup(f"call {callee.email} into the switchboard (CAL, RNG, ANS, JOI)"):
+            rng = steps.ring(caller, callee)
+            sb, _ = self.answer(callee, rng)
+            caller.conn.next_async("JOI")
         return sb
 
     def conversation(self, dialect: str) -> tuple[steps.Ns, steps.Ns, steps.Sb, steps.Sb]:
         """A and B, each other's contacts, online in ``dialect``, in one switchboard that
-        A opened and B joined."""
-        a = self.online(self.a, dialect)
-        b = self.online(self.b, dialect)
+        A opened and B joined. A and B sign in at the same time, as two people would."""
+        with ThreadPoolExecutor(2, thread_name_prefix="msgr-conformance") as pool:
+            a_future = pool.submit(self.online, self.a, dialect)
+            b_future = pool.submit(self.online, self.b, dialect)
+            a, b = a_future.result(), b_future.result()
         a_sb = self.switchboard(a)
         b_sb = self.call_in(a_sb, b)
         return a, b, a_sb, b_sb
 
+    def refused(self, conn: steps.SuiteConnection, reply: Command, code: int, what: str) -> None:
+        """``reply`` must refuse ``what`` with ``code``: that is OK; another error code is
+        NON-STRICT (the client still learns it was refused, under another reason);
+        anything else fails."""
+        if reply.error_code == code:
+            return
+        if reply.is_error:
+            self.verdict.non_strict(f"{what}: {reply.error_code} where the original answers {code}")
+            return
+        conn.fail(f"{what} should be refused with {code} {reply.trid}, got {reply.line!r}")
+
+    def login_barrier(self, conn: steps.SuiteConnection, trid: int, what: str) -> Command | None:
+        """After request ``trid`` on a connection still in its login stage, a `CVR`,
+        which that stage answers (`PNG` is no barrier there: Escargot closes on it).
+        Returns the reply to ``trid``, or None when the server closed; a server that
+        answered the `CVR` and not ``trid`` ignored it, which is NON-STRICT (a server on
+        record ignores every command it cannot run)."""
+        barrier = conn.next_trid()
+        conn.send(Command("CVR", barrier, *steps.CVR_FIELDS, self.a.email), may_close=True)
+        reply = conn.wait_for_or_closed(lambda c: c.trid in (trid, barrier), what=f"a reply to {trid} or to the CVR {barrier} after it")
+        if reply is not None and reply.trid == barrier:
+            self.verdict.non_strict(f"the server ignored {what} (it answered the CVR after it, and not it)")
+        return reply
+
     # ------------------------------------------------------------------ endings
 
-    def ends_closed(self, conn: steps.SuiteConnection, after: str, *, open_grade: Grade, why: str = "") -> None:
+    def ends_closed(self, conn: steps.SuiteConnection, after: str, *, open_grade: Grade, why: str = "", probe: tuple[str, ...] = ("PNG",)) -> None:
         """Grades how the connection ended after ``after`` (a reply the original service
         follows with a close): closed is OK, left open is ``open_grade`` (NON-STRICT
         when a server on record does so, FAILED otherwise). An open connection is found
-        by a barrier (`PNG`, answered by `QNG` or an error), not by waiting out the
-        time-out, wherever the server answers it."""
+        by a probe the server answers where the connection stands (`PNG` when signed
+        in, `CVR …` in the login stage, `USR …` on a switchboard), not by waiting out
+        the time-out."""
         suffix = f"; {why}" if why else ""
         if not conn.closed:
-            conn.send("PNG", may_close=True)
+            trid = None
+            if probe[0] == "PNG":
+                conn.send("PNG", may_close=True)
+            else:
+                trid = conn.next_trid()
+                conn.send(Command(probe[0], trid, *probe[1:]), may_close=True)
             try:
-                reply = conn.wait_for_or_closed(lambda c: c.name == "QNG" or c.is_error, what=f"a close after {after}")
+                reply = conn.wait_for_or_closed(lambda c: c.name == "QNG" or c.is_error or (trid is not None and c.trid == trid), what=f"a close after {after}")
             except ExchangeError:
                 self.verdict.ended("left open", open_grade, f"no close after {after} within {self.target.timeout:g} s{suffix}")
                 return
             if reply is not None:
                 try:  # it answered; a close already on its way still counts
-                    conn.expect_closed(timeout=min(0.2, self.target.timeout))
+                    conn.expect_closed(timeout=min(0.05, self.target.timeout))
                 except ExchangeError:
                     self.verdict.ended("left open", open_grade, f"still answering ({reply.line!r}) after {after}{suffix}")
                     return
         self.verdict.ended("closed", Grade.OK)
+
+    def login_probe(self) -> tuple[str, ...]:
+        """A `CVR` as a client sends it: answered in the login stage."""
+        return ("CVR", *steps.CVR_FIELDS, self.a.email)
 
     # ------------------------------------------------------------------ undo
 

@@ -161,7 +161,7 @@ class Report:
         for feature, cells, n in rows:
             shown = ((g.short if g else "-") for g in cells.values())
             lines.append(f"{feature.name:<{width}}  " + "  ".join(f"{v:<6}" for v in shown) + f"  {n:>5}")
-        for grade in (Grade.FAILED, Grade.RATE_LIMITED, Grade.NON_STRICT):
+        for grade in (Grade.FAILED, Grade.SETUP_FAILED, Grade.RATE_LIMITED, Grade.NON_STRICT):
             chosen = [r for r in self.ran if r.grade == grade]
             if chosen:
                 lines.append(f"{grade.value}:")
@@ -206,7 +206,7 @@ class Report:
             "testsuite",
             name="msgr.conformance",
             tests=str(len(self.ran)),
-            failures=str(c[Grade.FAILED.value] + c[Grade.RATE_LIMITED.value]),
+            failures=str(sum(c[g.value] for g in Grade if g.counts_as_failure)),
             errors="0",
             skipped=str(c[Grade.UNSUPPORTED.value] + c[Grade.SKIPPED.value]),
             time=f"{sum(r.duration for r in self.ran):.3f}",
@@ -318,7 +318,7 @@ def _case_html(r: Result) -> str:
     e = html.escape
     assert r.grade is not None
     cls = anchor(r.grade.value)
-    opened = " open" if r.grade in (Grade.FAILED, Grade.RATE_LIMITED, Grade.NON_STRICT) else ""
+    opened = " open" if r.grade in (Grade.FAILED, Grade.SETUP_FAILED, Grade.RATE_LIMITED, Grade.NON_STRICT) else ""
     parts = [f"<details class='case g-{cls}' id='{anchor('case', r.id)}'{opened}>"]
     parts.append(f"<summary><code>{e(r.id)}</code> <b class='g-{cls}'>{e(r.grade.value)}</b> {e(r.case.title)}</summary>")
     parts.append(f"<blockquote>{e(r.case.rule)}</blockquote>")
@@ -369,6 +369,7 @@ _LEGEND = (
     "<span class='g-unsupported'>UNSUPPORTED</span> not offered by the server · "
     "<span class='g-skipped'>SKIPPED</span> the run lacked an option · "
     "<span class='g-rate-limited'>RATE-LIMITED</span> refused with 600/713 after back-off · "
+    "<span class='g-setup-failed'>SETUP-FAILED</span> a step the case builds on failed (judged by its own case) · "
     "<span class='g-failed'>FAILED</span> · – no such feature in that dialect</p>"
 )
 
@@ -387,12 +388,13 @@ td.na { color: #bbb; }
 .g-unsupported { background: #eee; color: #555; }
 .g-skipped { background: #f4f4f4; color: #777; }
 .g-rate-limited { background: #f9d2a6; }
+.g-setup-failed { background: #f3d9e8; }
 .g-failed { background: #f6c9c9; font-weight: 700; }
 .legend span, p span { padding: .1em .4em; border-radius: 3px; }
 section { margin: 1.5em 0; }
 details.case { border-left: 4px solid #ccc; padding: .2em .8em; margin: .4em 0; background: #fff; }
 details.case.g-failed { border-color: #d33; } details.case.g-non-strict { border-color: #d9b300; }
-details.case.g-rate-limited { border-color: #e08a00; } details.case.g-ok { border-color: #5a5; }
+details.case.g-rate-limited { border-color: #e08a00; } details.case.g-setup-failed { border-color: #b5608e; } details.case.g-ok { border-color: #5a5; }
 details.case summary b { padding: 0 .3em; }
 blockquote { margin: .4em 0; padding-left: .8em; border-left: 3px solid #ddd; color: #444; }
 ul.sources { font-size: .85em; color: #555; margin: .2em 0; }

@@ -388,13 +388,6 @@ class Sb:
     def close(self) -> None:
         self.conn.close()
 
-    def barrier(self) -> Command | None:
-        """A request every switchboard answers at once, `CAL <t> a@b` (a malformed
-        address): by its reply, every line sent before is in. Returns the reply (None
-        if the server closed instead)."""
-        trid = self.conn.request("CAL", "a@b")
-        return self.conn.expect_or_closed(trid=trid, what=f"a reply to CAL {trid} (a barrier)")
-
 
 def open_switchboard(ns: Ns, label: str) -> Sb:
     """`XFR SB`, then `USR <t> <account> <cookie>` on the switchboard it names, until
@@ -453,17 +446,23 @@ def typing_message(email: str) -> bytes:
     return f"MIME-Version: 1.0\r\nContent-Type: text/x-msmsgscontrol\r\nTypingUser: {email}\r\n\r\n\r\n".encode()
 
 
-def refused_and_not_relayed(sender: Sb, receiver: Sb, trid: int, body: bytes, what: str) -> bool:
+def refused_and_not_relayed(sender: Sb, receiver: Sb, trid: int, body: bytes, what: str) -> str:
     """The switchboard ``MSG`` ``trid`` (payload ``body``) that ``sender`` sent must be
-    refused (an error or a close) and never reach ``receiver``: after a refusal a small
-    message follows, so the next thing ``receiver`` gets tells which it saw. Returns
-    True when the server closed the sender's connection (the refusal was a close)."""
-    reply = sender.conn.expect_or_closed(trid=trid, what=f"an error {trid} or a close")
-    if reply is not None:
-        if not reply.is_error:
-            sender.conn.fail(f"{what} must be refused, got {reply.line!r}")
-        sender.conn.request("MSG", "N", payload=text_message("small"))
+    refused and never reach ``receiver``. A small message follows it at once, so the
+    next thing ``receiver`` gets tells whether the first was relayed, and then a
+    ``MSG … A``, whose answer comes after any answer to ``trid``. Returns how it was
+    refused: ``"error"``, ``"closed"`` (the sender's connection), or ``"ignored"``."""
+    sender.conn.send(Command("MSG", sender.conn.next_trid(), "N", payload=text_message("small")), may_close=True)
+    barrier = sender.conn.next_trid()
+    sender.conn.send(Command("MSG", barrier, "A", payload=text_message("barrier")), may_close=True)
     first = receiver.conn.next_async(("MSG", "BYE"))
     if first.name == "MSG" and first.payload == body:
         receiver.conn.fail(f"{what} was relayed")
-    return reply is None
+    answer = sender.conn.wait_for_or_closed(lambda c: c.trid in (trid, barrier), what=f"an error {trid}, a close, or the answer to MSG {barrier}")
+    if answer is None:
+        return "closed"
+    if answer.trid == barrier:
+        return "ignored"
+    if not answer.is_error:
+        sender.conn.fail(f"{what} must be refused, got {answer.line!r}")
+    return "error"

@@ -16,8 +16,11 @@ DIALECTS: tuple[str, ...] = ("MSNP7", "MSNP8", "MSNP9", "MSNP10", "MSNP11", "MSN
 
 #: Seconds an expectation waits for the server unless ``--msgr-timeout`` says otherwise.
 #: Silence is found by a barrier wherever the protocol has one, so this bounds only a
-#: server that stops answering altogether.
-DEFAULT_TIMEOUT = 3.0
+#: server that stops answering altogether, or a notification that never comes. On
+#: loopback the slowest answer of the servers on record is a few tens of milliseconds
+#: (R²M's SYN) and the slowest notification 0.2 s (Escargot batches presence); a
+#: remote server may need more.
+DEFAULT_TIMEOUT = 1.5
 
 
 def dialect_number(dialect: str) -> int:

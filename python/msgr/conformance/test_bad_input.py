@@ -37,9 +37,8 @@ def test_an_unknown_command_is_refused(msnp: Harness, dialect: str) -> None:
         msnp.verdict.non_strict("the server closed the connection on an unknown command instead of answering 200")
     elif reply.name == "QNG":
         msnp.verdict.non_strict(f"the server ignored the unknown command (no reply to {trid} before QNG), as Escargot does")
-    elif reply.error_code != 200:
-        ns.conn.fail(f"an unknown command gets 200 {trid}, got {reply.line!r}")
     else:
+        msnp.refused(ns.conn, reply, 200, "an unknown command")
         ns.conn.next_async("QNG")
 
 
@@ -59,11 +58,11 @@ def test_a_trid_that_is_not_a_number_is_refused(msnp: Harness, dialect: str) -> 
         if reply is None:
             return
         if reply.name == "CHG":
-            ns.conn.fail(f"CHG with TrID {bad!r} must be refused, got {reply.line!r}")
-        if reply.name == "QNG":
+            msnp.verdict.non_strict(f"the server took {bad!r} as a TrID and answered {reply.line!r} (Escargot takes any text)")
+        elif reply.name == "QNG":
             msnp.verdict.non_strict(f"the server ignored CHG with TrID {bad!r} (neither an error nor a close)")
-        else:
-            ns.conn.next_async("QNG")
+            continue
+        ns.conn.next_async("QNG")
 
 
 @case(
@@ -77,8 +76,9 @@ def test_a_huge_line_is_refused(msnp: Harness, dialect: str) -> None:
     conn = msnp.connect()
     negotiate(conn, dialect)
     conn.send(b"CVR 2 " + b"x" * HUGE, may_close=True)
-    reply = conn.expect_or_closed(what="an error reply or a close after a 1 MiB line")
-    if reply is not None and not reply.is_error:
+    conn.skip_trids(2)
+    reply = msnp.login_barrier(conn, 2, "a 1 MiB line")
+    if reply is not None and reply.trid == 2 and not reply.is_error:
         conn.fail(f"a 1 MiB line must be refused, got {reply.line!r}")
     still_serving(msnp, dialect)
 
@@ -94,7 +94,8 @@ def test_a_msg_over_1664_bytes_is_not_relayed(msnp: Harness, dialect: str) -> No
     _, _, a_sb, b_sb = msnp.conversation(dialect)
     body = text_message("x" * 2000)[:1665]
     trid = a_sb.conn.request("MSG", "N", payload=body)
-    refused_and_not_relayed(a_sb, b_sb, trid, body, "a 1665-byte payload")
+    if refused_and_not_relayed(a_sb, b_sb, trid, body, "a 1665-byte payload") == "ignored":
+        msnp.verdict.non_strict("the server dropped the 1665-byte payload without an error or a close")
 
 
 @case(
@@ -108,7 +109,8 @@ def test_an_unknown_ack_type_is_refused(msnp: Harness, dialect: str) -> None:
     _, _, a_sb, b_sb = msnp.conversation(dialect)
     body = text_message("ack type X")
     trid = a_sb.conn.request("MSG", "X", payload=body)
-    refused_and_not_relayed(a_sb, b_sb, trid, body, "the message with ack type X")
+    if refused_and_not_relayed(a_sb, b_sb, trid, body, "the message with ack type X") == "ignored":
+        msnp.verdict.non_strict("the server dropped the message with ack type X without an error or a close")
 
 
 @case(
@@ -124,9 +126,9 @@ def test_list_and_status_commands_before_sign_in_are_refused(msnp: Harness, dial
         conn = msnp.connect()
         negotiate(conn, dialect)
         trid = conn.request(command, *args)
-        reply = conn.expect_or_closed(trid=trid, what=f"a close or 302 {trid}")
-        if reply is not None and reply.error_code != 302:
-            conn.fail(f"{command} before sign-in gets a close or 302 {trid}, got {reply.line!r}")
+        reply = msnp.login_barrier(conn, trid, f"{command} before sign-in")
+        if reply is not None and reply.trid == trid:
+            msnp.refused(conn, reply, 302, f"{command} before sign-in")
 
 
 @case(
@@ -138,9 +140,15 @@ def test_list_and_status_commands_before_sign_in_are_refused(msnp: Harness, dial
 def test_a_switchboard_command_before_usr_is_refused(msnp: Harness, dialect: str) -> None:
     """`CAL` on a switchboard connection before `USR`/`ANS`: an error or a close."""
     a = msnp.online(msnp.a, dialect)
-    host, port, _ = a.xfr()
+    host, port, cookie = a.xfr()
     conn = msnp.connect(a.account, host, port)
     trid = conn.request("CAL", msnp.b.email)
-    reply = conn.expect_or_closed(trid=trid, what=f"an error {trid} or a close")
-    if reply is not None and not reply.is_error:
+    # The barrier: the USR that should have come first, which the switchboard answers.
+    barrier = conn.request("USR", a.email, cookie)
+    reply = conn.wait_for_or_closed(lambda c: c.trid in (trid, barrier), what=f"an error {trid}, a close, or the reply to USR {barrier}")
+    if reply is None:
+        return
+    if reply.trid == barrier:
+        msnp.verdict.non_strict(f"the switchboard ignored CAL before USR (it answered the USR {barrier} after it)")
+    elif not reply.is_error:
         conn.fail(f"CAL before USR must be refused, got {reply.line!r}")

@@ -27,7 +27,12 @@ def test_a_bare_lf_ends_a_command(msnp: Harness, dialect: str) -> None:
     """`VER 1 <d> CVR0` ended by LF alone is answered like one ended by CR LF."""
     conn = msnp.connect()
     conn.send_bytes(f"VER 1 {dialect} CVR0\n".encode())
-    reply = conn.expect(trid=1, what="the reply to a VER ended by a bare LF")
+    reply = conn.expect_or_closed(trid=1, what="the reply to a VER ended by a bare LF")
+    if reply is None or reply.is_error:
+        msnp.verdict.informational(
+            "the server refused a line ended by a bare LF (" + ("closed" if reply is None else reply.line) + "); clients send CR LF, and accepting LF alone is leniency"
+        )
+        return
     if reply.name != "VER" or reply.args[1:2] != (dialect,):
         conn.fail(f"a bare LF ends a line: expected VER 1 {dialect}, got {reply.line!r}")
 

@@ -28,11 +28,11 @@ def challenge(msnp: Harness, ns: Ns) -> str:
     ns.conn.send("PNG", may_close=True)
     reply = ns.conn.wait_for_or_closed(lambda c: c.trid == trid or c.name == "QNG", what=f"CHL {trid} <challenge>, an error, or QNG")
     if reply is None:
-        msnp.verdict.unsupported("the server closed the connection on a client's CHL: no Lock and Key")
+        msnp.missing("lock-and-key", ns.dialect, "the server closed the connection on a client's CHL: no Lock and Key")
     if reply.name == "QNG":
-        msnp.verdict.unsupported(f"the server ignored the client's CHL {trid}: no Lock and Key")
+        msnp.missing("lock-and-key", ns.dialect, "the server ignored a client's CHL <t>: no Lock and Key")
     if reply.is_error:
-        msnp.verdict.unsupported(f"the server refused the client's CHL {trid} ({reply.line!r}): no Lock and Key")
+        msnp.missing("lock-and-key", ns.dialect, f"the server refused a client's CHL <t> (with {reply.name}): no Lock and Key")
     if reply.name != "CHL" or len(reply.args) != 2 or not reply.args[1]:
         ns.conn.fail(f"expected CHL {trid} <challenge>, got {reply.line!r}")
     ns.conn.next_async("QNG")
@@ -48,6 +48,7 @@ def challenge(msnp: Harness, ns: Ns) -> str:
 )
 def test_a_client_challenge_is_issued(msnp: Harness, dialect: str) -> None:
     """`CHL <t>` from the client -> `CHL <t> <challenge>`."""
+    msnp.probed("lock-and-key", dialect)
     ns, _ = msnp.synced(msnp.a, dialect)
     challenge(msnp, ns)
 
@@ -61,6 +62,7 @@ def test_a_client_challenge_is_issued(msnp: Harness, dialect: str) -> None:
 )
 def test_a_right_answer_unlocks(msnp: Harness, dialect: str) -> None:
     """A right answer for a licensed application -> `QRY <t'>` (needs ``--msgr-license``)."""
+    msnp.probed("lock-and-key", dialect)
     ns, _ = msnp.synced(msnp.a, dialect)
     issued = challenge(msnp, ns)
     if msnp.target.license is None:
@@ -80,10 +82,9 @@ def test_a_right_answer_unlocks(msnp: Harness, dialect: str) -> None:
 )
 def test_a_wrong_answer_is_540_and_the_connection_stays(msnp: Harness, dialect: str) -> None:
     """A wrong answer: `540 <t'>`, and the connection stays (`PNG` still gets `QNG`)."""
+    msnp.probed("lock-and-key", dialect)
     ns, _ = msnp.synced(msnp.a, dialect)
     challenge(msnp, ns)
     app_id = msnp.target.license[0] if msnp.target.license else "conformance@msnmsgr.com"
-    reply = ns.conn.call("QRY", app_id, payload=b"0" * 32)
-    if reply.error_code != 540:
-        ns.conn.fail(f"a wrong answer for {app_id} gets 540 {reply.trid}, got {reply.line!r}")
+    msnp.refused(ns.conn, ns.conn.call("QRY", app_id, payload=b"0" * 32), 540, f"a wrong answer for {app_id}")
     ns.barrier()

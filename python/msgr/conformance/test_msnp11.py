@@ -9,13 +9,13 @@ from .cases import case
 from .features import GCF, UUX
 from .harness import Harness
 from .sources import escargot, r2m, sdk, y111
+from .test_presence import EMPTY_PSM
 
-EMPTY = b"<Data><PSM></PSM><CurrentMedia></CurrentMedia></Data>"
 
 
 def restore_psm(msnp: Harness, dialect: str) -> None:
     """Puts A's personal message back to empty at the end."""
-    msnp.undo(f"{msnp.a.email}'s personal message", lambda h: h.session(h.a, dialect).conn.call("UUX", payload=EMPTY))
+    msnp.undo(f"{msnp.a.email}'s personal message", lambda h: h.session(h.a, dialect).conn.call("UUX", payload=EMPTY_PSM))
 
 
 @case(

@@ -37,11 +37,12 @@ def answer(ns: Ns, challenge: str) -> tuple[str, str]:
 def ping_after_chg(msnp: Harness, dialect: str) -> tuple[Ns, str]:
     """A online; the challenge the server sent after the first `CHG` (UNSUPPORTED when
     it sent none: pings are optional)."""
+    msnp.probed("pings", dialect)
     ns = msnp.online(msnp.a, dialect)
     ns.barrier()
     chl = next((c for c in ns.conn.pending if c.name == "CHL" and c.trid == 0 and len(c.args) == 2), None)
     if chl is None:
-        msnp.verdict.unsupported("the server sent no CHL 0 after the first CHG: it does not ping (optional; Escargot and R2M do not either)")
+        msnp.missing("pings", dialect, "the server sent no CHL 0 after the first CHG: it does not ping (optional; Escargot and R2M do not either)")
     ns.conn.wait_for(lambda c: c is chl)
     return ns, chl.args[1]
 
@@ -76,9 +77,7 @@ def test_a_wrong_answer_to_a_ping_is_540_then_closed(msnp: Harness, dialect: str
     ns, challenge = ping_after_chg(msnp, dialect)
     product, digest = answer(ns, challenge)
     wrong = "0" * 32 if digest != "0" * 32 else "1" * 32
-    reply = ns.conn.call("QRY", product, payload=wrong.encode())
-    if reply.error_code != 540:
-        ns.conn.fail(f"a wrong answer gets 540 {reply.trid}, got {reply.line!r}")
+    msnp.refused(ns.conn, ns.conn.call("QRY", product, payload=wrong.encode()), 540, "a wrong answer to a ping")
     msnp.ends_closed(ns.conn, "540", open_grade=Grade.FAILED)
 
 

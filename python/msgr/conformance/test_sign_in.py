@@ -64,9 +64,7 @@ def test_md5_sign_in(msnp: Harness, dialect: str) -> None:
 def test_a_second_md5_usr_after_sign_in_is_207(msnp: Harness, dialect: str) -> None:
     """`USR` on a connection that is signed in already: `207`."""
     ns = msnp.sign_in(msnp.a, dialect)
-    reply = ns.conn.call("USR", "MD5", "I", ns.email)
-    if reply.error_code != 207:
-        ns.conn.fail(f"USR on a signed-in connection gets 207, got {reply.line!r}")
+    msnp.refused(ns.conn, ns.conn.call("USR", "MD5", "I", ns.email), 207, "USR on a signed-in connection")
 
 
 @case(
@@ -108,10 +106,8 @@ def test_a_bad_ticket_is_911_then_closed(msnp: Harness, dialect: str) -> None:
     conn = msnp.connect(msnp.a)
     negotiate(conn, dialect)
     twn_challenge(conn, msnp.a.email)
-    reply = conn.call("USR", "TWN", "S", "t=not-a-ticket&p=msgr-conformance")
-    if reply.error_code != 911:
-        conn.fail(f"a ticket nobody issued should get 911, got {reply.line!r}")
-    msnp.ends_closed(conn, "911", open_grade=Grade.NON_STRICT, why="R²M keeps the connection open after 911 for a ticket it does not know")
+    msnp.refused(conn, conn.call("USR", "TWN", "S", "t=not-a-ticket&p=msgr-conformance"), 911, "a ticket nobody issued")
+    msnp.ends_closed(conn, "911", open_grade=Grade.NON_STRICT, why="R²M keeps the connection open after 911 for a ticket it does not know", probe=msnp.login_probe())
 
 
 @case(
@@ -124,9 +120,7 @@ def test_a_bad_ticket_is_911_then_closed(msnp: Harness, dialect: str) -> None:
 def test_a_second_usr_after_sign_in_is_207(msnp: Harness, dialect: str) -> None:
     """`USR` on a connection that is signed in already: `207`."""
     ns = msnp.sign_in(msnp.a, dialect)
-    reply = ns.conn.call("USR", "TWN", "I", ns.email)
-    if reply.error_code != 207:
-        ns.conn.fail(f"USR on a signed-in connection gets 207, got {reply.line!r}")
+    msnp.refused(ns.conn, ns.conn.call("USR", "TWN", "I", ns.email), 207, "USR on a signed-in connection")
 
 
 @case(
@@ -199,14 +193,12 @@ def refused_md5(msnp: Harness, dialect: str, account: Account, password: str) ->
     negotiate(conn, dialect)
     first = conn.call("USR", "MD5", "I", account.email)
     if first.error_code == 911:
-        msnp.ends_closed(conn, "911", open_grade=Grade.FAILED)
+        msnp.ends_closed(conn, "911", open_grade=Grade.FAILED, probe=msnp.login_probe())
         return
     if first.args[1:3] != ("MD5", "S") or len(first.args) != 4:
         conn.fail(f"expected USR {first.trid} MD5 S <salt> or 911, got {first.line!r}")
-    reply = conn.call("USR", "MD5", "S", lock_response(first.args[3], password))
-    if reply.error_code != 911:
-        conn.fail(f"a wrong proof should get 911, got {reply.line!r}")
-    msnp.ends_closed(conn, "911", open_grade=Grade.FAILED)
+    msnp.refused(conn, conn.call("USR", "MD5", "S", lock_response(first.args[3], password)), 911, "a wrong MD5 proof")
+    msnp.ends_closed(conn, "911", open_grade=Grade.FAILED, probe=msnp.login_probe())
 
 
 def refused_passport(msnp: Harness, dialect: str, account: Account, password: str, *, may_refuse_at_usr: bool) -> None:
@@ -218,7 +210,7 @@ def refused_passport(msnp: Harness, dialect: str, account: Account, password: st
     conn.call("CVR", *CVR_FIELDS, account.email)
     first = conn.call("USR", "TWN", "I", account.email)
     if may_refuse_at_usr and first.error_code == 911:
-        msnp.ends_closed(conn, "911", open_grade=Grade.FAILED)
+        msnp.ends_closed(conn, "911", open_grade=Grade.FAILED, probe=msnp.login_probe())
         return
     if first.args[1:3] != ("TWN", "S") or len(first.args) != 4:
         conn.fail(f"expected USR {first.trid} TWN S <challenge>, got {first.line!r}")
@@ -323,6 +315,6 @@ def test_md5_sign_in_is_gone_from_msnp8(msnp: Harness, dialect: str) -> None:
         conn = msnp.connect(msnp.a)
         negotiate(conn, dialect)
         trid = conn.request(command, *args)
-        reply = conn.expect_or_closed(trid=trid, what="an error or a close")
-        if reply is not None and not reply.is_error:
+        reply = msnp.login_barrier(conn, trid, f"{command}{' MD5' if args else ''} in {dialect}")
+        if reply is not None and reply.trid == trid and not reply.is_error:
             conn.fail(f"{command} does not exist in {dialect}: expected a close or an error, got {reply.line!r}")

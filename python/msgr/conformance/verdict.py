@@ -14,7 +14,7 @@ from msgr.testing.wire import ExchangeError, Transcript
 
 from .cases import SEVERITY, Grade, worst
 
-__all__ = ["Verdict", "Unsupported", "NotRun", "RateLimited", "Ending"]
+__all__ = ["Verdict", "Unsupported", "NotRun", "RateLimited", "SetupFailed", "Ending"]
 
 
 class Unsupported(Skipped):
@@ -31,6 +31,12 @@ class RateLimited(ExchangeError):
 
     def __init__(self, message: str, transcript: Transcript) -> None:
         super().__init__(f"rate limited: {message}", transcript)
+
+
+class SetupFailed(ExchangeError):
+    """A step the case only builds on failed (a sign-in, a `SYN`, a switchboard join):
+    the server failed something another case judges, and this case's feature could
+    not be judged."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ For the conformance suite (``pytest --pyargs msgr.conformance``, which needs
   MSNP7 to MSNP12 the server agrees to);
 * ``--msgr-report PATH`` (repeatable): write the report there, as JSON for a ``.json``
   path, HTML for ``.html`` and JUnit XML for ``.xml``;
-* ``--msgr-timeout SECONDS``: how long an expectation waits (default 3);
+* ``--msgr-timeout SECONDS``: how long an expectation waits (default 1.5);
 * ``--msgr-strict``: NON-STRICT answers count as failures;
 * ``--msgr-without FEATURE`` (repeatable): a feature the server does not offer (its
   cases are UNSUPPORTED; ``--msgr-list-cases`` shows the keys);
@@ -103,7 +103,7 @@ class ConformanceOptions:
     nexus: str | None
     protocols: tuple[str, ...] | None
     reports: tuple[str, ...]
-    timeout: float = 3.0
+    timeout: float = 1.5
     strict: bool = False
     without: tuple[str, ...] = ()
     cases: tuple[str, ...] = ()
@@ -169,7 +169,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store",
         default=None,
         metavar="SECONDS",
-        help="conformance: how long each expectation waits for the server (default 3)",
+        help="conformance: how long each expectation waits for the server, in seconds (default 1.5)",
     )
     group.addoption("--msgr-strict", action="store_true", default=False, help="conformance: count NON-STRICT answers as failures")
     group.addoption(
@@ -298,8 +298,10 @@ def _parse_conformance(config: pytest.Config, remote: _Remote | None) -> Conform
     for path in reports:
         if not path.lower().endswith((".json", ".html", ".htm", ".xml")):
             raise pytest.UsageError(f"--msgr-report wants a path ending in .json, .html or .xml, not {path!r}")
+    from msgr.conformance.target import DEFAULT_TIMEOUT
+
     timeout_text: str | None = config.getoption("--msgr-timeout")
-    timeout = 3.0
+    timeout = DEFAULT_TIMEOUT
     if timeout_text is not None:
         try:
             timeout = float(timeout_text)
