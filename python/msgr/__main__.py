@@ -15,6 +15,7 @@ import sys
 import msgr
 from msgr import cli
 from msgr import load as load_cli
+from msgr.conformance.cli import add_conformance_arguments, conformance_main
 
 APP_ID, APP_KEY = "demo@msnmsgr.com", "DEMOKEY42"
 CHESS = "{5D3E02AB-6190-11D3-BBBB-00C04F795683}"
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="unlock a session manager on the embedded service")
     cli.add_serve_arguments(sub.add_parser("serve", help="run the MSNP service on a TCP port"))
     load_cli.add_load_arguments(sub.add_parser("load", help="load an MSNP server and report what it sustains"))
+    add_conformance_arguments(sub.add_parser("conformance", help="list the conformance suite's cases, or compare its reports"))
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo()
@@ -74,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli.serve_main(args)
     if args.command == "load":
         return load_cli.load_main(args)
+    if args.command == "conformance":
+        return conformance_main(args)
     return 2
 
 

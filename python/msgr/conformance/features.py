@@ -1,12 +1,20 @@
 """The features the suite checks: the rows of its report. Each case (``cases.py``)
 belongs to one. A feature's ``key`` is how ``--msgr-without`` names it, to declare
-that the server under check does not offer it (its cases are then UNSUPPORTED)."""
+that the server under check does not offer it (its cases are then UNSUPPORTED).
+Also the report's column for the cases that run once, and the suite's revision."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Feature", "FEATURES", "by_key"]
+__all__ = ["Feature", "FEATURES", "by_key", "ONCE", "SUITE_REVISION"]
+
+#: Bumped whenever a case is added, removed, or judges differently; stamped on every
+#: report beside msgr's version, so two reports say whether they used the same cases.
+SUITE_REVISION = 2
+
+#: The dialect column of the cases that run once.
+ONCE = "any"
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The Passport 1.4 round trip of an MSNP8+ sign-in, as a client makes it
-(msnp8-12.md §c.2–c.5): ``GET`` the nexus for ``PassportURLs``, then ``GET`` its
+([MS-PASS] §2.2): ``GET`` the nexus for ``PassportURLs``, then ``GET`` its
 ``DALogin`` URL with an ``Authorization: Passport1.4 …`` header, and read the ticket from
 ``Authentication-Info``. Standard library only (``http.client``), so the header names
 are seen exactly as the server spelt them. Every request and answer goes into the
@@ -15,7 +15,7 @@ from msgr.testing.wire import Transcript
 
 __all__ = ["HttpAnswer", "get", "nexus", "login", "authorization", "ticket_of", "passport_urls"]
 
-#: The fixed part every client sends before ``sign-in`` (msnp8-12.md §c.3).
+#: The fixed part every client sends before ``sign-in``.
 ORG = "OrgVerb=GET,OrgURL=http%3A%2F%2Fmessenger%2Emsn%2Ecom"
 LABEL = "passport"
 
@@ -102,7 +102,7 @@ def nexus(url: str, transcript: Transcript, *, timeout: float = 10.0) -> tuple[H
 
 
 def authorization(email: str, password: str, challenge: str) -> str:
-    """The ``Authorization`` value of the login request (msnp8-12.md §c.3): account and
+    """The ``Authorization`` value of the login request: account and
     password URL-encoded, as the official client sends them."""
     quote = urllib.parse.quote
     return f"Passport1.4 {ORG},sign-in={quote(email, safe='')},pwd={quote(password, safe='')},{challenge}"

@@ -11,11 +11,13 @@ import html
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .cases import ONCE, SUITE_REVISION, Case, Grade, worst
-from .features import FEATURES, Feature
-from .verdict import Ending
+from .features import FEATURES, ONCE, SUITE_REVISION, Feature
+from .grades import Ending, Grade, worst
+
+if TYPE_CHECKING:
+    from .cases import Case
 
 __all__ = ["Result", "Report", "ONCE", "cell_grade", "direction_arrow", "load", "anchor"]
 

@@ -97,14 +97,20 @@ def check_lists(ns: Ns, reply: Command, lines: list[Command], contact: str) -> N
         ns.conn.fail(f"SYN's counts {reply.args[-2:]} do not match the LST and LSG lines sent")
 
 
-def befriended(msnp: Harness, ns: Ns) -> None:
-    """Puts B back on ``ns``'s (A's) forward and allow lists at the end."""
+def lists_put_back(msnp: Harness, ns: Ns, contact: str, before: set[str]) -> None:
+    """At the end, ``contact`` is on exactly the lists among FL, AL and BL of ``ns``'s
+    user that it was on at the start (``before``)."""
 
     def restore(h: Harness) -> None:
         again = h.session(ns.account, ns.dialect)
-        again.befriend(h.b.email, again.syn())
+        lists = again.syn()
+        for name in ("BL", "FL", "AL"):
+            if name in before:
+                again.ensure_on(contact, name, lists)
+            else:
+                again.ensure_off(contact, name, lists)
 
-    msnp.undo(f"{msnp.b.email} on {ns.email}'s forward and allow lists", restore)
+    msnp.undo(f"{contact} on {ns.email}'s lists as before ({', '.join(sorted(before & {'FL', 'AL', 'BL'})) or 'none'})", restore)
 
 
 @case(
@@ -149,11 +155,13 @@ def removed_from_rl(msnp: Harness, told: Command, ns: Ns) -> None:
     sources=(y111("commands/add"), y111("commands/adc"), y111("commands/rem"), "hypothetic.org, Notification: Lists — http://hypothetic.org/docs/msn/sitev2.0/notification/users_groups.php", escargot("front/msn/msnp_ns.py _m_add, _m_adc, _m_rem, on_added_me"), r2m("src/notification_server/commands/adc.rs, add.rs, rem.rs")),
 )
 def test_adding_and_removing_a_contact(msnp: Harness, dialect: str) -> None:
-    """Adding a contact to FL and removing it again; the contact hears of both, in order."""
+    """Adding a contact to FL and removing it again; the contact hears of both, in order.
+    The contact is the third account, so A and B stay each other's contacts."""
     a, lists = msnp.synced(msnp.a, dialect, contacts=False)
-    befriended(msnp, a)
-    a.ensure_off(msnp.b.email, "FL", lists)
-    b = msnp.online(msnp.b, dialect)
+    contact = msnp.spare
+    lists_put_back(msnp, a, contact.email, lists.lists_of(contact.email))
+    a.ensure_off(contact.email, "FL", lists)
+    b = msnp.online(contact, dialect, contacts=False)
     added_name = "ADD" if a.number < 10 else "ADC"
     reply = a.add(b.email)
     if a.number < 10:
@@ -193,10 +201,10 @@ def test_adding_and_removing_a_contact(msnp: Harness, dialect: str) -> None:
     sources=(y111("commands/adc"), y111("versions/msnp10"), escargot("front/msn/msnp_ns.py _m_adc, _m_rem"), r2m("src/notification_server/commands/adc.rs, rem.rs")),
 )
 def test_the_allow_list(msnp: Harness, dialect: str) -> None:
-    """Adding to and removing from the allow list, in the dialect's shapes."""
+    """Adding to and removing from the allow list, in the dialect's shapes (the third account)."""
     a, lists = msnp.synced(msnp.a, dialect, contacts=False)
-    befriended(msnp, a)
-    email = msnp.b.email
+    email = msnp.spare.email
+    lists_put_back(msnp, a, email, lists.lists_of(email))
     a.ensure_off(email, "AL", lists)
     added = a.add(email, "AL")
     removed = a.remove(email, "AL")

@@ -17,7 +17,7 @@ from .steps import Ns
 #: API, and the note that chose the wire form (no public server is known to run it).
 SOURCES = (
     "Microsoft Docs (win32, archived), Windows Messenger: Lock and Key overview — desktop-src/winmessenger/im-lock-and-key-ovw.md",
-    "msgr's protocol notes, msnp.md §e (Lock and Key mapped onto CHL/QRY), shipped decision C7",
+    "msgr's mapping of Lock and Key onto CHL/QRY: the rule quoted is its whole text (no public server is known to run Lock and Key)",
 )
 
 

@@ -19,7 +19,7 @@ PING_SOURCES = (
     y111("commands/qry"),
 )
 
-#: The client pairs of each algorithm (msnp.md §d.3, §d.6; msnp8-12.md §i).
+#: The client pairs of each algorithm (the sources of PING_SOURCES).
 MD5_PAIR = ("msmsgs@msnmsgr.com", "Q1P7W2E4J9R8U3S5")
 MSNP11_PAIR = ("PROD0090YUAUV{2B", "YMM8C_H7KCQ2S_KL")
 

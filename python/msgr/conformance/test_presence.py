@@ -32,10 +32,12 @@ def check_presence_line(watcher: Ns, line: Command, status: str, who: Ns, first:
         watcher.conn.fail(f"{who.email} announced capabilities {caps} in CHG; watchers get them as given, got {fields[3]!r}")
 
 
-def heard(watcher: Ns, who: Ns, name: str, status: str | None = None) -> Command:
+def heard(watcher: Ns, who: Ns, name: str, status: str | None = None, *, strict: bool = True) -> Command:
     """The next `NLN` (with ``status``) or `FLN` of ``who`` the watcher gets. Others of
     ``who`` before it (a server may repeat an old status) are passed over, and named if
-    the one awaited never comes."""
+    the one awaited never comes. ``strict`` (the presence cases) fails at once on an
+    `NLN` whose status is `FLN` or `HDN`; elsewhere such a line is only passed over
+    and noted, since presence is not what those cases judge."""
     email = who.email.lower()
     passed: list[str] = []
 
@@ -45,7 +47,7 @@ def heard(watcher: Ns, who: Ns, name: str, status: str | None = None) -> Command
         account = c.args[1] if c.name == "NLN" and len(c.args) > 1 else c.args[0] if c.args else ""
         if account.lower() != email:
             return False
-        if c.name == "NLN" and c.args[:1] in (("FLN",), ("HDN",)):
+        if strict and c.name == "NLN" and c.args[:1] in (("FLN",), ("HDN",)):
             watcher.conn.fail(f"NLN never carries {c.args[0]} as a status (a user going offline or hidden is FLN): got {c.line!r}")
         if c.name == name and (status is None or c.args[:1] == (status,)):
             return True

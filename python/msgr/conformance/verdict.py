@@ -12,7 +12,7 @@ from _pytest.outcomes import Skipped
 
 from msgr.testing.wire import ExchangeError, Transcript
 
-from .cases import SEVERITY, Grade, worst
+from .grades import SEVERITY, Ending, Grade, worst
 
 __all__ = ["Verdict", "Unsupported", "NotRun", "RateLimited", "SetupFailed", "Ending"]
 
@@ -37,16 +37,6 @@ class SetupFailed(ExchangeError):
     """A step the case only builds on failed (a sign-in, a `SYN`, a switchboard join):
     the server failed something another case judges, and this case's feature could
     not be judged."""
-
-
-@dataclass(frozen=True)
-class Ending:
-    """How a connection ended that the case said must end a certain way: ``how``
-    (``closed``, ``left open``, …) and its grade."""
-
-    how: str
-    grade: Grade
-    why: str = ""
 
 
 @dataclass
