@@ -321,8 +321,8 @@ def _case_html(r: Result) -> str:
     assert r.grade is not None
     cls = anchor(r.grade.value)
     opened = " open" if r.grade in (Grade.FAILED, Grade.SETUP_FAILED, Grade.RATE_LIMITED, Grade.NON_STRICT) else ""
-    parts = [f"<details class='case g-{cls}' id='{anchor('case', r.id)}'{opened}>"]
-    parts.append(f"<summary><code>{e(r.id)}</code> <b class='g-{cls}'>{e(r.grade.value)}</b> {e(r.case.title)}</summary>")
+    parts = [f"<details class='case k-{cls}' id='{anchor('case', r.id)}'{opened}>"]
+    parts.append(f"<summary><code>{e(r.id)}</code> <b class='g-{cls}'>{e(r.grade.value)}</b> {_code_spans(r.case.title)}</summary>")
     parts.append(f"<blockquote>{e(r.case.rule)}</blockquote>")
     parts.append("<ul class='sources'>" + "".join(f"<li>{e(s)}</li>" for s in r.case.sources) + "</ul>")
     graded = []
@@ -352,6 +352,12 @@ def _case_html(r: Result) -> str:
 
 #: The wire log's row classes: what the suite sent, what the server sent.
 _ROW_CLASS = {"C->S": "sent", "S->C": "got"}
+
+
+def _code_spans(text: str) -> str:
+    """``text`` escaped, with its `backticked` spans as <code>."""
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
 def load(path: str) -> dict[str, Any]:
@@ -395,15 +401,16 @@ td.na { color: #bbb; }
 .legend span, p span { padding: .1em .4em; border-radius: 3px; }
 section { margin: 1.5em 0; }
 details.case { border-left: 4px solid #ccc; padding: .2em .8em; margin: .4em 0; background: #fff; }
-details.case.g-failed { border-color: #d33; } details.case.g-non-strict { border-color: #d9b300; }
-details.case.g-rate-limited { border-color: #e08a00; } details.case.g-setup-failed { border-color: #b5608e; } details.case.g-ok { border-color: #5a5; }
+details.case.k-failed { border-color: #d33; } details.case.k-non-strict { border-color: #d9b300; }
+details.case.k-rate-limited { border-color: #e08a00; } details.case.k-setup-failed { border-color: #b5608e; } details.case.k-ok { border-color: #5a5; }
 details.case summary b { padding: 0 .3em; }
 blockquote { margin: .4em 0; padding-left: .8em; border-left: 3px solid #ddd; color: #444; }
 ul.sources { font-size: .85em; color: #555; margin: .2em 0; }
 pre { background: #f7f7f7; padding: .5em; overflow-x: auto; font-size: .85em; white-space: pre-wrap; }
 p.note { font-size: .9em; color: #555; }
 table.wire { font-family: ui-monospace, monospace; font-size: .8em; margin: .4em 0; }
-table.wire td { border: none; text-align: left; padding: 0 .6em 0 0; white-space: pre-wrap; vertical-align: top; }
+table.wire td { border: none; text-align: left; padding: 0 .6em 0 0; white-space: nowrap; vertical-align: top; }
+table.wire td:nth-child(4) { white-space: pre-wrap; word-break: break-all; }
 table.wire tr.sent td:nth-child(4) { color: #124; }
 table.wire tr.got td:nth-child(4) { color: #063; }
 table.wire tr.conn td { color: #888; font-style: italic; }

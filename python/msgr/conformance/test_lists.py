@@ -119,12 +119,21 @@ def lists_put_back(msnp: Harness, ns: Ns, contact: str, before: set[str]) -> Non
     rule="""SYN <trid> <version> is answered SYN <trid> <version> (MSNP7, then four LST series FL AL BL RL),
     SYN <trid> <version> <contacts> <groups> (MSNP8, 9) or SYN <trid> <list version> <settings version>
     <contacts> <groups> (MSNP10+), then GTC, BLP, [PRP …], LSG × groups, then for each contact an LST line
-    (N=, F=, C= only when on FL, list bits, the network id in MSNP12) followed by its BPR lines.""",
+    (N=, F=, C= only when on FL, list bits FL=1 AL=2 BL=4 RL=8 PL=16, the network id in MSNP12) followed by its
+    BPR lines. A contact on no list is no contact.""",
     sources=(y111("commands/syn"), y111("commands/lst"), "MSNPiki, Command:SYN — http://msnpiki.msnfanatic.com/index.php/Command:SYN", escargot("front/msn/msnp_ns.py _m_syn"), r2m("src/notification_server/commands/syn.rs")),
 )
 def test_syn_sends_the_lists_in_the_dialects_shapes(msnp: Harness, dialect: str) -> None:
-    """`SYN` sends the lists in the dialect's shapes, a contact among them."""
-    ns, _ = msnp.synced(msnp.a, dialect)
+    """`SYN` sends the lists in the dialect's shapes: a contact among them, and none for a
+    contact added and removed again (the third account), whatever came before."""
+    ns, lists = msnp.synced(msnp.a, dialect)
+    removed = msnp.spare.email
+    if msnp.spare != msnp.b:
+        lists_put_back(msnp, ns, removed, lists.lists_of(removed))
+        with msnp.setup(f"add {removed} to the forward list and remove it again"):
+            ns.ensure_off(removed, "AL", lists)
+            ns.ensure_on(removed, "FL", lists)
+            ns.ensure_off(removed, "FL")
     got = ns.syn()
     expected_args = {7: 2, 8: 4, 9: 4}.get(ns.number, 5)
     if len(got.reply.args) != expected_args:
