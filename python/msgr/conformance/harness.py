@@ -40,6 +40,7 @@ class Harness:
         self._sessions: list[steps.Ns] = []
         self._connections: list[steps.SuiteConnection] = []
         self._undo: list[tuple[str, Undo]] = []
+        self._restoring: dict[tuple[str, str], steps.Ns] = {}
         self._count = 0
         self._lock = threading.Lock()
         #: Per thread: inside a setup step (A and B may set up at once).
@@ -242,12 +243,21 @@ class Harness:
         at the end, newest first, whatever the outcome."""
         self._undo.append((what, action))
 
-    def session(self, account: Account, dialect: str) -> steps.Ns:
-        """A signed-in connection of ``account`` that is still open, or a new one."""
-        for ns in reversed(self._sessions):
-            if ns.account == account and ns.dialect == dialect and not ns.conn.closed:
-                return ns
-        return self.sign_in(account, dialect)
+    def undone(self, what: str) -> None:
+        """The case put ``what`` back itself: its undo action is no longer needed."""
+        self._undo = [(w, action) for w, action in self._undo if w != what]
+
+    def restoring(self, account: Account, dialect: str) -> steps.Ns:
+        """For an undo action: ``account`` signed in anew and its lists downloaded (in
+        ``.lists``), as a client that comes back to set things right; one session per
+        account for all the case's undo actions."""
+        key = (account.email, dialect)
+        ns = self._restoring.get(key)
+        if ns is None or ns.conn.closed:
+            ns = self.sign_in(account, dialect)
+            ns.syn()
+            self._restoring[key] = ns
+        return ns
 
     def close(self) -> None:
         """Runs the undo actions, closes every switchboard, then signs every

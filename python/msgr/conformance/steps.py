@@ -161,6 +161,8 @@ class Ns:
     target: Target
     #: The `USR … OK` line.
     ok: Command
+    #: What the session's `SYN` downloaded (a client downloads once a session).
+    lists: List | None = None
 
     @property
     def number(self) -> int:
@@ -201,6 +203,7 @@ class Ns:
         if reply.name != "SYN":
             self.conn.fail(f"expected SYN {trid} …, got {reply.line!r}")
         got = List(reply, self.dialect)
+        self.lists = got
         if self.number >= 8:
             counts = reply.args[-2:]
             if len(reply.args) < 4 or not all(a.isdigit() for a in counts):
@@ -255,9 +258,9 @@ class Ns:
         return self.conn.call("REM", list_name, target)
 
     def ensure_on(self, contact: str, list_name: str, lists: List | None = None) -> bool:
-        """``contact`` on ``list_name``, added unless the download (``lists``, or a new
-        `SYN`) shows it there. True when it was added."""
-        lists = lists or self.syn()
+        """``contact`` on ``list_name``, added unless the download (``lists``, the
+        session's, or a new `SYN`) shows it there. True when it was added."""
+        lists = lists or self.lists or self.syn()
         if list_name in lists.lists_of(contact):
             return False
         reply = self.add(contact, list_name)
@@ -266,9 +269,9 @@ class Ns:
         return True
 
     def ensure_off(self, contact: str, list_name: str, lists: List | None = None) -> bool:
-        """``contact`` not on ``list_name``, removed if the download shows it there.
-        True when it was removed."""
-        lists = lists or self.syn()
+        """``contact`` not on ``list_name``, removed if the download (``lists``, the
+        session's, or a new `SYN`) shows it there. True when it was removed."""
+        lists = lists or self.lists or self.syn()
         entry = lists.contacts().get(contact.lower())
         if entry is None or list_name not in entry[0]:
             return False
@@ -284,10 +287,6 @@ class Ns:
         self.ensure_off(contact, "BL", lists)
         self.ensure_on(contact, "FL", lists)
         self.ensure_on(contact, "AL", lists)
-
-    def forward_guid(self, contact: str) -> str | None:
-        """MSNP10+: the contact GUID of ``contact`` on the forward list (from `SYN`)."""
-        return self.syn().contacts().get(contact.lower(), (set(), None))[1]
 
     def xfr(self) -> tuple[str, int, str]:
         """``XFR <t> SB`` -> (host, port, cookie) of a new switchboard."""

@@ -15,7 +15,7 @@ from .test_presence import EMPTY_PSM
 
 def restore_psm(msnp: Harness, dialect: str) -> None:
     """Puts A's personal message back to empty at the end."""
-    msnp.undo(f"{msnp.a.email}'s personal message", lambda h: h.session(h.a, dialect).conn.call("UUX", payload=EMPTY_PSM))
+    msnp.undo(f"{msnp.a.email}'s personal message", lambda h: h.restoring(h.a, dialect).conn.call("UUX", payload=EMPTY_PSM))
 
 
 @case(

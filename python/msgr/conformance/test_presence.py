@@ -105,7 +105,7 @@ def test_iln_answers_the_first_chg(msnp: Harness, dialect: str) -> None:
     b = msnp.online(msnp.b, dialect)
     psm = b"<Data><PSM>conformance</PSM><CurrentMedia></CurrentMedia></Data>"
     if b.number >= 11:
-        msnp.undo(f"{b.email}'s personal message", lambda h: h.session(h.b, dialect).conn.call("UUX", payload=EMPTY_PSM))
+        msnp.undo(f"{b.email}'s personal message", lambda h: h.restoring(h.b, dialect).conn.call("UUX", payload=EMPTY_PSM))
         b.conn.call("UUX", payload=psm)
     a, _ = msnp.synced(msnp.a, dialect)
     caps = a.capabilities()

@@ -44,8 +44,8 @@ def test_gtc_and_blp_are_set_and_the_same_value_again_is_218(msnp: Harness, dial
         assert current is not None
 
         def restore(h: Harness, name: str = name, value: str = current) -> None:
-            again = h.session(ns.account, ns.dialect)
-            if again.syn().setting(name) != value:
+            again = h.restoring(ns.account, ns.dialect)
+            if again.lists is not None and again.lists.setting(name) != value:
                 set_setting(again, name, value)
 
         msnp.undo(f"{name} {current}", restore)
@@ -56,6 +56,7 @@ def test_gtc_and_blp_are_set_and_the_same_value_again_is_218(msnp: Harness, dial
         else:
             msnp.refused(ns.conn, again, 218, f"{name} to the value it has already")
         set_setting(ns, name, current)
+        msnp.undone(f"{name} {current}")
 
 
 def own_name(ns: Ns) -> str:
@@ -63,7 +64,8 @@ def own_name(ns: Ns) -> str:
     to MSNP9, in the list download's `PRP MFN` from MSNP10."""
     if ns.number < 10:
         return ns.ok.args[3]
-    prp = [c for c in ns.syn().lines if c.name == "PRP" and c.args[:1] == ("MFN",)]
+    lists = ns.lists or ns.syn()
+    prp = [c for c in lists.lines if c.name == "PRP" and c.args[:1] == ("MFN",)]
     if not prp:
         ns.conn.fail("the list download carries no PRP MFN <name>")
     return prp[0].args[1]
@@ -105,7 +107,7 @@ def test_a_new_friendly_name_is_echoed_and_reaches_watchers(msnp: Harness, diale
     ns = msnp.online(msnp.a, dialect)
     heard(watcher, ns, "NLN", "NLN", strict=False)
     before = own_name(ns)
-    msnp.undo(f"{ns.email}'s friendly name", lambda h: rename(h, h.session(ns.account, ns.dialect), before))
+    msnp.undo(f"{ns.email}'s friendly name", lambda h: rename(h, h.restoring(ns.account, ns.dialect), before))
     wanted = "Conformance%20check%21"
     rename(msnp, ns, wanted)
     nln = watcher.conn.wait_for(
