@@ -1,15 +1,19 @@
-"""A conformance suite for MSNP servers: checks, feature by feature and dialect by
-dialect, where a server departs from the protocol as the project's notes describe it.
+"""A conformance suite for MSNP servers: case by case and dialect by dialect, where a
+server departs from the protocol as the original service and the servers on record
+answer it.
 
 Run it against a server (it ships in the wheel; pytest finds it by name)::
 
     pytest --pyargs msgr.conformance --msgr-server HOST:PORT \\
         --msgr-user alice@example.com:PW --msgr-user bob@example.com:PW \\
-        [--msgr-user carol@example.com:PW] [--msgr-nexus URL] \\
-        [--msgr-protocols MSNP7,MSNP11] [--msgr-license ID:KEY] [--msgr-report report.html]
+        --msgr-user carol@example.com:PW --msgr-nexus URL \\
+        [--msgr-report report.html] [--msgr-report report.json] [--msgr-report report.xml]
 
-Each check is marked ``msgr_feature(name, source)``; at the end a table feature ×
-dialect -> pass / fail / skip is printed and written to each ``--msgr-report`` path
-(``.json`` or ``.html``). A failure shows the lines exchanged. ``features.FEATURES``
-lists the features; ``docs/conformance.md`` describes each and what makes it skip.
+Each case (``cases.CASES``; ``python -m msgr conformance list``) has a stable id such as
+``msnp11/ns/usr/3``, quotes the rule it checks with its public sources, and ends with a
+grade (``grades.Grade``): OK, NON-STRICT, INFORMATIONAL, UNSUPPORTED, SKIPPED,
+SETUP-FAILED, RATE-LIMITED or FAILED. At the end a matrix feature × dialect is printed
+and written to each ``--msgr-report`` path (``.json``, ``.html``, ``.xml`` for JUnit),
+with the wire log of every case; ``python -m msgr conformance compare`` lays several
+reports side by side.
 """

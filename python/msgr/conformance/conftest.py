@@ -19,6 +19,7 @@ run, each case's grade, and the report.
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import random
 import shlex
@@ -31,7 +32,7 @@ from msgr.testing.plugin import ConformanceOptions, conformance_options
 from msgr.testing.wire import ExchangeError, Transcript, WireError
 
 from . import passport, steps
-from .cases import CASES, ONCE, Case, Grade, case_of, catalogue
+from .cases import CASES, Case, Grade, case_of, catalogue
 from .harness import Harness
 from .report import Report
 from .target import DEFAULT_TIMEOUT, DIALECTS, Account, Target, dialect_number, probe
@@ -294,8 +295,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     report = session.config.stash.get(_REPORT, None)
     if report is None:
         return
-    import datetime
-
     report.finished = datetime.datetime.now(datetime.timezone.utc)
     for path in conformance_options(session.config).reports:
         report.write(path)
@@ -346,5 +345,3 @@ def msnp(request: pytest.FixtureRequest, target: Target, transcript: Transcript)
     finally:
         harness.close()
 
-
-__all__ = ["ONCE", "NotRun", "list_lines", "rerun_command"]

@@ -16,7 +16,7 @@ from msgr.testing.wire import Command, ExchangeError, Transcript
 
 from . import steps
 from .cases import Grade
-from .target import Account, Target, dialect_number
+from .target import Account, Target
 from .verdict import RateLimited, SetupFailed, Verdict
 
 __all__ = ["Harness"]
@@ -279,7 +279,3 @@ class Harness:
                 pass
             ns.conn.close()
 
-
-def needs_passport(dialect: str) -> bool:
-    """Whether ``dialect`` signs in through Passport (MSNP8+)."""
-    return dialect_number(dialect) >= 8

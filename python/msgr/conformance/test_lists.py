@@ -158,7 +158,7 @@ def removed_from_rl(msnp: Harness, told: Command, ns: Ns) -> None:
     if told.args[:2] != ("0", "RL") or account.removeprefix("N=").lower() != ns.email.lower():
         msnp.fail(f"expected REM 0 RL {'<version> ' if ns.number < 10 else ''}{ns.email}, got {told.line!r}")
     if account.startswith("N="):
-        msnp.verdict.non_strict(f"REM 0 RL names the account as {account} (R²M's form); the original sends the account alone")
+        msnp.verdict.non_strict(f"REM 0 RL names the account as {account} (a form on record); the original sends the account alone")
 
 
 @case(

@@ -107,7 +107,7 @@ def test_a_bad_ticket_is_911_then_closed(msnp: Harness, dialect: str) -> None:
     negotiate(conn, dialect)
     twn_challenge(conn, msnp.a.email)
     msnp.refused(conn, conn.call("USR", "TWN", "S", "t=not-a-ticket&p=msgr-conformance"), 911, "a ticket nobody issued")
-    msnp.ends_closed(conn, "911", open_grade=Grade.NON_STRICT, why="R²M keeps the connection open after 911 for a ticket it does not know", probe=msnp.login_probe())
+    msnp.ends_closed(conn, "911", open_grade=Grade.NON_STRICT, why="a server on record keeps it open after 911 for a ticket it does not know", probe=msnp.login_probe())
 
 
 @case(
@@ -182,7 +182,7 @@ def test_the_profile_message_follows_sign_in(msnp: Harness, dialect: str) -> Non
             ns.conn.fail("MSNP11+ send SBS 0 null after USR … OK, before the profile")
     elif "SBS" in names:
         if number == 10:
-            msnp.verdict.non_strict("SBS belongs to MSNP11+; R²M sends it from MSNP10, and clients ignore it")
+            msnp.verdict.non_strict("SBS belongs to MSNP11+; a server on record sends it from MSNP10, and clients ignore it")
         else:
             ns.conn.fail(f"SBS belongs to MSNP11+, not {dialect}")
 

@@ -277,10 +277,10 @@ def test_ack_type_s_is_acknowledged(msnp: Harness, dialect: str) -> None:
     a_sb.conn.send(Command("MSG", barrier, "A", payload=text_message("after s")), may_close=True)
     reply = a_sb.conn.wait_for_or_closed(lambda c: c.trid in (trid, barrier), what=f"ACK {trid}, or a reply to MSG {barrier} after it")
     if reply is None:
-        msnp.verdict.non_strict("the server closed the sender's connection on ack type S (Escargot refuses S so)")
+        msnp.verdict.non_strict("the server closed the sender's connection on ack type S (a server on record refuses S so)")
         return
     if reply.trid == barrier:
-        msnp.verdict.non_strict(f"no ACK {trid} for a delivered MSG … S (R²M acknowledges only A and D)")
+        msnp.verdict.non_strict(f"no ACK {trid} for a delivered MSG … S (a server on record acknowledges only A and D)")
     elif reply.name != "ACK":
         a_sb.conn.fail(f"a delivered MSG … S gets ACK {trid}, got {reply.line!r}")
     got = b_sb.conn.next_async("MSG")
@@ -310,9 +310,9 @@ def test_undeliverable_messages_are_nakd(msnp: Harness, dialect: str) -> None:
         if reply is not None and reply.name == "NAK":
             continue
         if reply is not None and reply.name == "ACK":
-            msnp.verdict.non_strict(f"ACK {trid} for MSG … {ack} that nobody could get (Escargot and R²M acknowledge without checking)")
+            msnp.verdict.non_strict(f"ACK {trid} for MSG … {ack} that nobody could get (servers on record acknowledge without checking)")
         elif reply is None:
-            msnp.verdict.non_strict(f"no NAK {trid} for MSG … {ack} that reached nobody (Escargot never sends NAK)")
+            msnp.verdict.non_strict(f"no NAK {trid} for MSG … {ack} that reached nobody (a server on record never sends NAK)")
         else:
             a_sb.conn.fail(f"MSG … {ack} that reaches nobody gets NAK {trid}, got {reply.line!r}")
 
