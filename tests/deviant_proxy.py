@@ -161,13 +161,18 @@ class DeviantProxy:
             threading.Thread(target=self._client_side, args=(link,), daemon=True).start()
             threading.Thread(target=self._server_side, args=(link,), daemon=True).start()
 
+    @staticmethod
+    def _read(sock: socket.socket) -> bytes:
+        """What ``sock`` has; empty at its end or on an error."""
+        try:
+            return sock.recv(65536)
+        except OSError:
+            return b""
+
     def _client_side(self, link: _Link) -> None:
         decoder: Decoder | None = Decoder("C->S", max_line=BIG, max_payload=BIG)
         while True:
-            try:
-                data = link.client.recv(65536)
-            except OSError:
-                data = b""
+            data = self._read(link.client)
             if not data:
                 link.close()
                 return
@@ -196,10 +201,7 @@ class DeviantProxy:
     def _server_side(self, link: _Link) -> None:
         decoder = Decoder("S->C", max_line=BIG, max_payload=BIG)
         while True:
-            try:
-                data = link.server.recv(65536)
-            except OSError:
-                data = b""
+            data = self._read(link.server)
             if not data:
                 if not link.zombie:
                     link.close()

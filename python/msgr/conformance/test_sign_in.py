@@ -63,8 +63,13 @@ def test_md5_sign_in(msnp: Harness, dialect: str) -> None:
 )
 def test_a_second_md5_usr_after_sign_in_is_207(msnp: Harness, dialect: str) -> None:
     """`USR` on a connection that is signed in already: `207`."""
+    second_usr_is_207(msnp, dialect, "MD5")
+
+
+def second_usr_is_207(msnp: Harness, dialect: str, method: str) -> None:
+    """A signs in, then sends `USR <t> <method> I` again: `207`."""
     ns = msnp.sign_in(msnp.a, dialect)
-    msnp.refused(ns.conn, ns.conn.call("USR", "MD5", "I", ns.email), 207, "USR on a signed-in connection")
+    msnp.refused(ns.conn, ns.conn.call("USR", method, "I", ns.email), 207, "USR on a signed-in connection")
 
 
 @case(
@@ -119,8 +124,7 @@ def test_a_bad_ticket_is_911_then_closed(msnp: Harness, dialect: str) -> None:
 )
 def test_a_second_usr_after_sign_in_is_207(msnp: Harness, dialect: str) -> None:
     """`USR` on a connection that is signed in already: `207`."""
-    ns = msnp.sign_in(msnp.a, dialect)
-    msnp.refused(ns.conn, ns.conn.call("USR", "TWN", "I", ns.email), 207, "USR on a signed-in connection")
+    second_usr_is_207(msnp, dialect, "TWN")
 
 
 @case(
