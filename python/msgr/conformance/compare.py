@@ -103,7 +103,7 @@ class Compared:
         return (
             "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>msgr conformance: comparison</title>"
             f"<style>{PAGE_CSS}</style></head><body><h1>msgr conformance: {n} servers side by side</h1>"
-            f"<ol class='reports'>{legend}</ol>"
+            f"<ul class='reports'>{legend}</ul>"
             f"<table><thead><tr><th rowspan='2'>feature</th>{head1}</tr><tr>{head2}</tr></thead><tbody>{''.join(body)}</tbody></table>"
             f"<h2>Cases graded differently ({len(self.differences())})</h2>"
             f"<table><thead><tr><th>case</th>{names}</tr></thead><tbody>{diffs}</tbody></table>"
