@@ -39,9 +39,11 @@ pub fn check(data: &[u8]) {
     let routes = Routes::new(
         LOGIN_URL,
         Arc::new(move |name: &str, password: &str, peer| {
-            let ticket = lock(&e).passport_login_from(name, password, peer, NOW)?;
-            lock(&i).push(ticket.clone());
-            Ok(ticket)
+            let ticket = lock(&e).passport_login_from(name, password, peer, NOW);
+            if let Ok(ticket) = &ticket {
+                lock(&i).push(ticket.clone());
+            }
+            ticket.into()
         }),
     )
     .expect("a URL that fits a header");

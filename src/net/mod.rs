@@ -10,6 +10,7 @@
 
 pub mod client;
 mod conn;
+pub mod hasher;
 pub mod nexus;
 pub(crate) mod passport;
 #[cfg(test)]

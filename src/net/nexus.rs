@@ -74,7 +74,25 @@ pub struct TlsFiles {
 
 /// The login check: sign-in name, password and the client's address to a ticket (the
 /// engine's `passport_begin`/`passport_finish`, wrong passwords counted by address).
-pub type Login = Arc<dyn Fn(&str, &str, Option<IpAddr>) -> Result<String, LoginRefused> + Send + Sync>;
+pub type Login = Arc<dyn Fn(&str, &str, Option<IpAddr>) -> LoginAnswer + Send + Sync>;
+
+/// What a login check decided, and how long the nexus waits before it says so (an
+/// address that keeps failing for an account waits longer; see the engine's
+/// `guess_delay`).
+#[derive(Debug)]
+pub struct LoginAnswer {
+    pub ticket: Result<String, LoginRefused>,
+    pub delay: Duration,
+}
+
+impl From<Result<String, LoginRefused>> for LoginAnswer {
+    fn from(ticket: Result<String, LoginRefused>) -> LoginAnswer {
+        LoginAnswer {
+            ticket,
+            delay: Duration::ZERO,
+        }
+    }
+}
 
 /// A bound nexus, as clients reach it.
 #[derive(Clone, Debug)]
@@ -204,24 +222,37 @@ impl Routes {
         headers: &HeaderMap,
         peer: Option<IpAddr>,
     ) -> (StatusCode, HeaderMap) {
+        let (status, headers, _) = self.respond_after(method, path, headers, peer);
+        (status, headers)
+    }
+
+    /// [`Routes::respond`], and how long to wait before sending it.
+    pub fn respond_after(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> (StatusCode, HeaderMap, Duration) {
+        let now = |(status, headers)| (status, headers, Duration::ZERO);
         let known = path == NEXUS_PATH || path.starts_with(LOGIN_PATH);
         if !known {
-            return reply(StatusCode::NOT_FOUND, None);
+            return now(reply(StatusCode::NOT_FOUND, None));
         }
         if method != Method::GET && method != Method::HEAD {
-            return reply(
+            return now(reply(
                 StatusCode::METHOD_NOT_ALLOWED,
                 Some((ALLOW, HeaderValue::from_static("GET, HEAD"))),
-            );
+            ));
         }
         if path == NEXUS_PATH {
             let name = HeaderName::from_static("passporturls");
-            return reply(StatusCode::OK, Some((name, self.passport_urls.clone())));
+            return now(reply(StatusCode::OK, Some((name, self.passport_urls.clone()))));
         }
         self.login(headers.get(AUTHORIZATION), peer)
     }
 
-    fn login(&self, authorization: Option<&HeaderValue>, peer: Option<IpAddr>) -> (StatusCode, HeaderMap) {
+    fn login(&self, authorization: Option<&HeaderValue>, peer: Option<IpAddr>) -> (StatusCode, HeaderMap, Duration) {
         let refused = || {
             let header = (WWW_AUTHENTICATE, HeaderValue::from_static(LOGIN_FAILED));
             reply(StatusCode::UNAUTHORIZED, Some(header))
@@ -230,9 +261,11 @@ impl Routes {
         let given = authorization.and_then(|v| std::str::from_utf8(v.as_bytes()).ok());
         let Some((sign_in, password)) = given.and_then(credentials) else {
             log::info!(target: LOG, "Passport login refused: no Passport1.4 credentials");
-            return refused();
+            let (status, headers) = refused();
+            return (status, headers, Duration::ZERO);
         };
-        match (self.login)(&sign_in, &password, peer) {
+        let answer = (self.login)(&sign_in, &password, peer);
+        let (status, headers) = match answer.ticket {
             Ok(ticket) => match HeaderValue::try_from(authentication_info(&ticket)) {
                 Ok(info) => {
                     let name = HeaderName::from_static("authentication-info");
@@ -241,7 +274,8 @@ impl Routes {
                 Err(_) => reply(StatusCode::INTERNAL_SERVER_ERROR, None),
             },
             Err(_) => refused(),
-        }
+        };
+        (status, headers, answer.delay)
     }
 }
 
@@ -256,13 +290,20 @@ fn reply(status: StatusCode, header: Option<(HeaderName, HeaderValue)>) -> (Stat
 }
 
 impl Site {
-    fn answer(&self, method: &Method, path: &str, headers: &HeaderMap, peer: IpAddr) -> Response<Empty<Bytes>> {
-        let (status, headers) = self.routes.respond(method, path, headers, Some(peer));
+    /// The response to one request, and how long to wait before sending it.
+    fn answer(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        peer: IpAddr,
+    ) -> (Response<Empty<Bytes>>, Duration) {
+        let (status, headers, delay) = self.routes.respond_after(method, path, headers, Some(peer));
         let mut response = Response::new(Empty::new());
         *response.status_mut() = status;
         *response.headers_mut() = headers;
         *response.extensions_mut() = self.spellings.clone();
-        response
+        (response, delay)
     }
 }
 
@@ -322,16 +363,20 @@ where
     let service = service_fn(move |req: Request<Incoming>| {
         let site = site.clone();
         async move {
-            // A login checks a password hash, slow on purpose: off the workers that
-            // carry everyone's MSNP traffic.
+            // A login waits for the password pool (slow on purpose): off the workers
+            // that carry everyone's MSNP traffic. Its delay is waited here, holding no
+            // thread.
             let (parts, _) = req.into_parts();
             let answered =
                 tokio::task::spawn_blocking(move || site.answer(&parts.method, parts.uri.path(), &parts.headers, peer));
-            let response = answered.await.unwrap_or_else(|_| {
+            let (response, delay) = answered.await.unwrap_or_else(|_| {
                 let mut failed = Response::new(Empty::new());
                 *failed.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                failed
+                (failed, Duration::ZERO)
             });
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
             Ok::<_, Infallible>(response)
         }
     });

@@ -18,12 +18,13 @@ use tokio::sync::{watch, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::conn::{self, Ended, Inbox, Outbox};
+use super::hasher::{Checked, Hasher};
 use super::nexus::{self, Nexus, NexusConfig};
 use super::{lock, runtime, spawn_timer, stop_runtime, Clock, NetError, SHUTDOWN_GRACE};
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::proto::{ConnId, Instant};
-use crate::service::{ServiceConfig, ServiceEngine, ServiceOutput, Write};
+use crate::service::{LoginRefused, ServiceConfig, ServiceEngine, ServiceOutput, Write};
 use crate::store::Store;
 use crate::trace::Trace;
 
@@ -112,11 +113,30 @@ impl Server {
         });
         let (stop, stop_rx) = watch::channel(false);
         let engine = shared.clone();
+        let hasher = Hasher::for_this_machine().map_err(|e| {
+            Error::api(
+                HResult::E_FAIL,
+                format!("cannot start the password checks' threads: {e}"),
+            )
+        })?;
         let login: nexus::Login = Arc::new(move |sign_in: &str, password: &str, peer| {
-            // The hash is checked with the engine unlocked: Argon2 is slow on purpose.
-            let secret = engine.step(|e, now| e.passport_begin(sign_in, peer, now))?;
-            let verified = secret.verify(password);
-            engine.step(|e, now| e.passport_finish(sign_in, verified, peer, now))
+            let check = match engine.step(|e, now| e.passport_begin(sign_in, peer, now)) {
+                Ok(check) => check,
+                Err(refused) => return Err(refused).into(),
+            };
+            // The hash is checked with the engine unlocked, on the pool of checks.
+            let verified = match hasher.check(check.secret, password) {
+                Checked::Matches => true,
+                Checked::DoesNotMatch => false,
+                Checked::Busy => {
+                    log::info!(target: LOG, "Passport login for {sign_in} refused unchecked: every password check is busy");
+                    return Err(LoginRefused::Busy).into();
+                }
+            };
+            nexus::LoginAnswer {
+                ticket: engine.step(|e, now| e.passport_finish(sign_in, verified, peer, now)),
+                delay: check.delay,
+            }
         });
         let (nexus, nexus_task) = nexus::start(&rt, local_addr.ip(), &host, nexus, login, stop_rx.clone())?;
         let caps = Caps {

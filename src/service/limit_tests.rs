@@ -154,7 +154,7 @@ fn wrong_passwords_are_refused_unchecked_once_an_accounts_budget_is_spent() {
     for i in 0..5 {
         assert_eq!(md5_attempt(&mut w, 10 + i, ALICE, "guess"), ["911 4"]);
     }
-    // The right password now fails too: the guess is not even checked.
+    // The right password now fails too from there: the guess is not even checked.
     assert_eq!(md5_attempt(&mut w, 20, ALICE, PASSWORD), ["911 4"]);
     assert!(!w.s.is_online(ALICE));
     // Other accounts are not held up by it.
@@ -170,6 +170,55 @@ fn wrong_passwords_are_refused_unchecked_once_an_accounts_budget_is_spent() {
         w.s.passport_login(CAROL, PASSWORD, w.now),
         Err(super::LoginRefused::TooMany)
     );
+}
+
+#[test]
+fn a_stranger_cannot_lock_an_owner_out() {
+    let mut w = Wire::new();
+    let owner = Some("198.51.100.1".parse().unwrap());
+    // Twenty addresses guess, each until its own budget for the account is spent.
+    for a in 0..20u8 {
+        let guesser = Some(std::net::IpAddr::from([192, 0, 2, a]));
+        for _ in 0..5 {
+            assert_eq!(
+                w.s.passport_login_from(ALICE, "guess", guesser, w.now),
+                Err(super::LoginRefused::WrongPassword)
+            );
+        }
+        assert_eq!(
+            w.s.passport_login_from(ALICE, PASSWORD, guesser, w.now),
+            Err(super::LoginRefused::TooMany),
+            "that address, even with the right password"
+        );
+        assert!(w.s.guess_delay(ALICE, guesser, w.now) > S(0), "and it waits");
+    }
+    // The owner, from an address of its own: at once, with no delay.
+    assert_eq!(w.s.guess_delay(ALICE, owner, w.now), S(0));
+    assert!(w.s.passport_login_from(ALICE, PASSWORD, owner, w.now).is_ok());
+}
+
+#[test]
+fn an_address_that_keeps_failing_for_an_account_waits_longer() {
+    let mut w = Wire::new();
+    let guesser = Some("192.0.2.9".parse().unwrap());
+    assert_eq!(w.s.guess_delay(ALICE, guesser, w.now), S(0), "no failure yet");
+    let mut last = S(0);
+    for i in 0..40u8 {
+        // Many addresses, so that no budget stops the pressure from growing.
+        let other = Some(std::net::IpAddr::from([203, 0, 113, i]));
+        let _ = w.s.passport_login_from(ALICE, "guess", other, w.now);
+        let _ = w.s.passport_login_from(ALICE, "guess", guesser, w.now);
+        let delay = w.s.guess_delay(ALICE, guesser, w.now);
+        assert!(
+            delay >= last && delay <= super::ns::MAX_GUESS_DELAY,
+            "{delay:?} after {last:?}"
+        );
+        last = delay;
+    }
+    assert_eq!(last, super::ns::MAX_GUESS_DELAY);
+    // Forgiven with time.
+    w.now += S(300);
+    assert_eq!(w.s.guess_delay(ALICE, guesser, w.now), S(0));
 }
 
 #[test]

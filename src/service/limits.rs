@@ -34,7 +34,8 @@ pub struct Limits {
     /// Challenges one connection may have outstanding (the service's ping and the
     /// Lock and Key requests of its objects); a `QRY` is checked against these few.
     pub max_challenges: usize,
-    /// Wrong passwords, per account and per address (failures only use tokens).
+    /// Wrong passwords, per account from one address and per address (failures only
+    /// use tokens; an empty bucket refuses that address's guesses unchecked).
     pub wrong_password_account: Rate,
     pub wrong_password_address: Rate,
     /// App `QRY` answers checked per connection; past it they fail (`540`) unchecked,
@@ -272,6 +273,13 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
             },
         );
         true
+    }
+
+    /// How many of `key`'s tokens are spent now (0 for a full or unknown bucket).
+    pub(crate) fn used(&self, key: &K, now: Instant) -> f64 {
+        self.map
+            .get(key)
+            .map_or(0.0, |b| f64::from(self.rate.burst) - self.refilled(*b, now))
     }
 
     /// Forgets `key` (its connection or account is gone).

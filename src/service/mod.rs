@@ -37,7 +37,8 @@ pub use directory::{Account, AddRefusal, Directory, Snapshot, Write, MAX_LIST};
 pub use limits::{LimitValue, Limits, Rate};
 pub use lists::contact_guid;
 pub use passport::{
-    authentication_info, credentials, passport_urls, LoginRefused, LOGIN_FAILED, MAX_TICKETS, TICKET_LIFETIME,
+    authentication_info, credentials, passport_urls, LoginCheck, LoginRefused, LOGIN_FAILED, MAX_TICKETS,
+    TICKET_LIFETIME,
 };
 pub use secret::Secret;
 
@@ -172,8 +173,13 @@ impl Conn {
 
 /// The token buckets of [`Limits`].
 struct Rates {
-    password_account: limits::Buckets<String>,
+    /// Wrong passwords per account *and* address: past the budget that address's
+    /// guesses for that account are refused unchecked, and nobody else's.
+    password_account: limits::Buckets<(String, Option<IpAddr>)>,
     password_address: limits::Buckets<IpAddr>,
+    /// Wrong passwords per account from every address: they make the account's
+    /// failing addresses wait longer, never refuse its owner ([`ns::GUESS_DELAY`]).
+    password_pressure: limits::Buckets<String>,
     qry: limits::Buckets<ConnId>,
     xfr: limits::Buckets<String>,
     cal: limits::Buckets<ConnId>,
@@ -185,6 +191,7 @@ impl Rates {
         Rates {
             password_account: limits::Buckets::new(l.wrong_password_account),
             password_address: limits::Buckets::new(l.wrong_password_address),
+            password_pressure: limits::Buckets::new(ns::PRESSURE),
             qry: limits::Buckets::new(l.qry),
             xfr: limits::Buckets::new(l.xfr),
             cal: limits::Buckets::new(l.cal),

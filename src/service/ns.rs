@@ -90,6 +90,15 @@ pub(super) const TOO_FAST: u16 = 713;
 
 /// Seconds a client may wait before its next `PNG` (MSNP9+ `QNG`); more than the 5
 /// below which msnp11-sdk hangs up (msnp8-12.md §g).
+/// The wait before answering a login from an address that failed for the account
+/// lately (see [`ServiceEngine::guess_delay`]), and its bound.
+pub const GUESS_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
+pub const MAX_GUESS_DELAY: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// Wrong passwords per account from every address, as a bucket whose spent tokens
+/// measure the pressure on the account: 64 at most, one forgiven every 2 s.
+pub(super) const PRESSURE: super::limits::Rate = super::limits::Rate::new(64, std::time::Duration::from_secs(2));
+
 pub const PING_INTERVAL: u32 = 60;
 
 /// The feature policy of `GCF Shields.xml`: blocks nothing (msnp8-12.md §h.3, 145 bytes).
@@ -446,15 +455,36 @@ impl ServiceEngine {
     }
 
     /// Whether a password for `user` from `peer` is still checked: each wrong one uses
-    /// a token of the account's and of the address's bucket, and with either empty the
-    /// guess is refused unchecked until they refill.
+    /// a token of the bucket of that account *from that address*, and of the address's
+    /// own; with either empty that address's guesses are refused unchecked until they
+    /// refill. An address that has not failed for the account is never refused for
+    /// what others did: nobody can lock an owner out.
     pub(super) fn may_try_password(&self, user: &str, peer: Option<std::net::IpAddr>, now: Instant) -> bool {
-        self.rates.password_account.allows(&user.to_ascii_lowercase(), now)
+        self.rates
+            .password_account
+            .allows(&(user.to_ascii_lowercase(), peer), now)
             && peer.is_none_or(|p| self.rates.password_address.allows(&p, now))
     }
 
+    /// How long to wait before answering a login for `user` from `peer`: nothing for
+    /// an address that has not failed for the account lately; for one that has,
+    /// [`GUESS_DELAY`] doubled for every few wrong passwords the account got lately
+    /// from anywhere, up to [`MAX_GUESS_DELAY`]. Guessing one account from many
+    /// addresses slows down; its owner, from an address of its own, does not.
+    pub fn guess_delay(&self, user: &str, peer: Option<std::net::IpAddr>, now: Instant) -> std::time::Duration {
+        let key = user.to_ascii_lowercase();
+        if self.rates.password_account.used(&(key.clone(), peer), now) < 1.0 {
+            return std::time::Duration::ZERO;
+        }
+        let pressure = self.rates.password_pressure.used(&key, now);
+        let doublings = (pressure / 4.0).floor().clamp(0.0, 8.0) as u32;
+        (GUESS_DELAY * 2u32.pow(doublings)).min(MAX_GUESS_DELAY)
+    }
+
     pub(super) fn wrong_password(&mut self, user: &str, peer: Option<std::net::IpAddr>, now: Instant) {
-        self.rates.password_account.take(&user.to_ascii_lowercase(), now);
+        let key = user.to_ascii_lowercase();
+        self.rates.password_account.take(&(key.clone(), peer), now);
+        self.rates.password_pressure.take(&key, now);
         if let Some(p) = peer {
             self.rates.password_address.take(&p, now);
         }

@@ -29,6 +29,18 @@ pub enum LoginRefused {
     WrongPassword,
     #[error("too many wrong passwords: try again later")]
     TooMany,
+    /// The password checks are all busy: refused at once, unchecked and not counted.
+    #[error("the login server is busy: try again later")]
+    Busy,
+}
+
+/// What a login's first step gives the driver: the secret to check the password
+/// against, off the engine's lock, and how long to wait before answering
+/// ([`ServiceEngine::guess_delay`]).
+#[derive(Debug)]
+pub struct LoginCheck {
+    pub secret: Secret,
+    pub delay: Duration,
 }
 
 impl LoginRefused {
@@ -134,27 +146,32 @@ impl ServiceEngine {
         peer: Option<std::net::IpAddr>,
         now: Instant,
     ) -> Result<String, LoginRefused> {
-        let secret = self.passport_begin(sign_in_name, peer, now)?;
-        let verified = secret.verify(password);
+        let check = self.passport_begin(sign_in_name, peer, now)?;
+        let verified = check.secret.verify(password);
         self.passport_finish(sign_in_name, verified, peer, now)
     }
 
     /// A login's first step, under the engine's lock: the account's secret to check the
-    /// password against, unless the budget of wrong passwords is spent or there is no
-    /// such account. Checking a hash is slow on purpose, so a driver does it between
-    /// this and [`Self::passport_finish`], with the lock released.
+    /// password against and how long to wait before answering, unless this address's
+    /// budget of wrong passwords for the account is spent or there is no such account.
+    /// Checking a hash is slow on purpose, so a driver does it between this and
+    /// [`Self::passport_finish`], with the lock released.
     pub fn passport_begin(
         &mut self,
         sign_in_name: &str,
         peer: Option<std::net::IpAddr>,
         now: Instant,
-    ) -> Result<Secret, LoginRefused> {
+    ) -> Result<LoginCheck, LoginRefused> {
         if !self.may_try_password(sign_in_name, peer, now) {
-            log::warn!(target: LOG, "Passport login refused for {sign_in_name}: too many wrong passwords");
+            log::info!(target: LOG, "Passport login refused for {sign_in_name}: too many wrong passwords from that address");
             return Err(LoginRefused::TooMany);
         }
+        let delay = self.guess_delay(sign_in_name, peer, now);
         match self.dir.account(sign_in_name) {
-            Some(account) => Ok(account.password.clone()),
+            Some(account) => Ok(LoginCheck {
+                secret: account.password.clone(),
+                delay,
+            }),
             None => {
                 self.wrong_password(sign_in_name, peer, now);
                 log::info!(target: LOG, "Passport login refused for {sign_in_name}: no such account");
