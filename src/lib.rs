@@ -17,6 +17,7 @@ pub mod load;
 pub mod lock;
 pub mod net;
 pub mod proto;
+pub mod refusals;
 pub mod service;
 pub mod session;
 pub mod store;

@@ -10,12 +10,16 @@
 //!   `WWW-Authenticate`). A missing or unreadable header is a `401` too.
 //!
 //! Header names go out spelt as the official client matches them (see [`spellings`]).
-//! Nobody can hold the nexus for long: request heads are capped, slow heads time out,
-//! a connection lives a bounded time, and connections beyond a bound are closed at once.
+//! Nobody can hold the nexus for long: request heads are capped, slow heads and TLS
+//! handshakes time out, a connection lives a bounded time, an address holds a bounded
+//! share, and a newcomer past the bound takes the place of a connection that has asked
+//! nothing.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,7 +33,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -45,10 +49,16 @@ pub const NEXUS_PATH: &str = "/rdr/pprdr.asp";
 /// The login endpoint `DALogin` names (Microsoft's path).
 pub const LOGIN_PATH: &str = "/login2.srf";
 
-/// HTTP connections open at once; more are closed on arrival.
+/// HTTP connections open at once. A newcomer past it takes the place of the oldest
+/// connection that has not yet sent a request (or, if all have, the oldest), so
+/// sockets held open without a request cannot keep logins out.
 pub const MAX_HTTP_CONNECTIONS: usize = 256;
+/// HTTP connections one address may hold; more from it are closed on arrival.
+pub const MAX_HTTP_PER_ADDRESS: usize = 16;
 /// How long a client may take to send a request head.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long an HTTPS client may take to finish its TLS handshake.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one HTTP connection may stay open, keep-alive included: a sign-in needs
 /// two requests, not a resident connection.
 pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(30);
@@ -307,35 +317,92 @@ impl Site {
     }
 }
 
+/// The connections a nexus holds: by task, with their address, when they came and
+/// whether they sent a request yet; and how many each address holds.
+#[derive(Default)]
+struct Slots {
+    open: HashMap<tokio::task::Id, Slot>,
+    by_address: HashMap<IpAddr, usize>,
+}
+
+struct Slot {
+    peer: IpAddr,
+    since: std::time::Instant,
+    asked: Arc<AtomicBool>,
+    abort: tokio::task::AbortHandle,
+}
+
+impl Slots {
+    fn ended(&mut self, id: tokio::task::Id) {
+        if let Some(slot) = self.open.remove(&id) {
+            if let Some(n) = self.by_address.get_mut(&slot.peer) {
+                *n -= 1;
+                if *n == 0 {
+                    self.by_address.remove(&slot.peer);
+                }
+            }
+        }
+    }
+
+    /// Makes room for a newcomer when every slot is taken: ends the oldest connection
+    /// that has sent no request, or failing that the oldest. Returns the address of
+    /// the one ended, or None when there was room.
+    fn make_room(&mut self) -> Option<IpAddr> {
+        if self.open.len() < MAX_HTTP_CONNECTIONS {
+            return None;
+        }
+        let idle = self
+            .open
+            .iter()
+            .filter(|(_, s)| !s.asked.load(Ordering::Relaxed))
+            .min_by_key(|(_, s)| s.since);
+        let oldest = idle.or_else(|| self.open.iter().min_by_key(|(_, s)| s.since));
+        let (id, peer) = oldest.map(|(id, s)| (*id, s.peer))?;
+        if let Some(slot) = self.open.get(&id) {
+            slot.abort.abort();
+        }
+        self.ended(id);
+        Some(peer)
+    }
+}
+
 async fn accept_loop(
     listener: TcpListener,
     site: Arc<Site>,
     tls: Option<TlsAcceptor>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(Semaphore::new(MAX_HTTP_CONNECTIONS));
+    let mut slots = Slots::default();
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             _ = stop.changed() => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+            Some(ended) = conns.join_next_with_id(), if !conns.is_empty() => match ended {
+                Ok((id, ())) => slots.ended(id),
+                Err(e) => slots.ended(e.id()),
+            },
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match slots.clone().try_acquire_owned() {
-                    Ok(slot) => {
-                        let (site, tls) = (site.clone(), tls.clone());
-                        conns.spawn(async move {
-                            let served = serve(stream, peer.ip(), site, tls);
-                            if tokio::time::timeout(CONNECTION_LIFETIME, served).await.is_err() {
-                                log::info!(target: LOG, "nexus: closed {peer}'s connection after {}", super::seconds(CONNECTION_LIFETIME));
-                            }
-                            drop(slot);
-                        });
-                    }
-                    Err(_) => {
-                        log::warn!(target: LOG, "nexus: refused a connection from {peer}: {MAX_HTTP_CONNECTIONS} open");
+                Ok((stream, peer)) => {
+                    if slots.by_address.get(&peer.ip()).copied().unwrap_or(0) >= MAX_HTTP_PER_ADDRESS {
+                        crate::refusals::note("nexus: refused a connection: its address holds its share", peer.ip());
                         drop(stream);
+                        continue;
                     }
-                },
+                    if let Some(evicted) = slots.make_room() {
+                        crate::refusals::note("nexus: closed the oldest idle connection for a newcomer", evicted);
+                    }
+                    let asked = Arc::new(AtomicBool::new(false));
+                    let (site, tls, flag) = (site.clone(), tls.clone(), asked.clone());
+                    let abort = conns.spawn(async move {
+                        let served = serve(stream, peer.ip(), site, tls, flag);
+                        if tokio::time::timeout(CONNECTION_LIFETIME, served).await.is_err() {
+                            log::info!(target: LOG, "nexus: closed {peer}'s connection after {}", super::seconds(CONNECTION_LIFETIME));
+                        }
+                    });
+                    *slots.by_address.entry(peer.ip()).or_default() += 1;
+                    let slot = Slot { peer: peer.ip(), since: std::time::Instant::now(), asked, abort: abort.clone() };
+                    slots.open.insert(abort.id(), slot);
+                }
                 // Out of descriptors and the like: back off instead of spinning.
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
             },
@@ -345,23 +412,27 @@ async fn accept_loop(
     conns.shutdown().await;
 }
 
-async fn serve(stream: TcpStream, peer: IpAddr, site: Arc<Site>, tls: Option<TlsAcceptor>) {
+async fn serve(stream: TcpStream, peer: IpAddr, site: Arc<Site>, tls: Option<TlsAcceptor>, asked: Arc<AtomicBool>) {
     let _ = stream.set_nodelay(true);
     match tls {
-        None => http(TokioIo::new(stream), peer, site).await,
-        Some(acceptor) => match acceptor.accept(stream).await {
-            Ok(stream) => http(TokioIo::new(stream), peer, site).await,
-            Err(e) => log::info!(target: LOG, "nexus: TLS handshake failed: {e}"),
+        None => http(TokioIo::new(stream), peer, site, asked).await,
+        Some(acceptor) => match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => http(TokioIo::new(stream), peer, site, asked).await,
+            Ok(Err(e)) => log::info!(target: LOG, "nexus: TLS handshake with {peer} failed: {e}"),
+            Err(_) => {
+                log::info!(target: LOG, "nexus: no TLS handshake from {peer} within {}", super::seconds(TLS_HANDSHAKE_TIMEOUT))
+            }
         },
     }
 }
 
-async fn http<I>(io: I, peer: IpAddr, site: Arc<Site>)
+async fn http<I>(io: I, peer: IpAddr, site: Arc<Site>, asked: Arc<AtomicBool>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let service = service_fn(move |req: Request<Incoming>| {
         let site = site.clone();
+        asked.store(true, Ordering::Relaxed);
         async move {
             // A login waits for the password pool (slow on purpose): off the workers
             // that carry everyone's MSNP traffic. Its delay is waited here, holding no

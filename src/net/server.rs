@@ -145,6 +145,7 @@ impl Server {
             by_address: HashMap::new(),
         };
         let accept = rt.spawn(accept_loop(listener, shared.clone(), stop_rx.clone(), caps));
+        let summaries = rt.spawn(summarise_refusals(stop_rx.clone()));
         let timer = spawn_timer(&rt, shared.clone(), stop_rx);
         Ok(Server {
             shared,
@@ -152,7 +153,7 @@ impl Server {
             nexus,
             runtime: Mutex::new(Some(rt)),
             stop,
-            tasks: Mutex::new(vec![accept, timer, nexus_task]),
+            tasks: Mutex::new(vec![accept, timer, nexus_task, summaries]),
         })
     }
 
@@ -349,7 +350,10 @@ impl State {
                 ServiceOutput::Send { conn, cmd } => {
                     let delivered = self.outboxes.get(&conn).map(|o| o.push_command(&cmd));
                     if delivered == Some(false) {
-                        log::warn!(target: LOG, "connection {conn} stopped reading: cut off");
+                        match self.engine.peer(conn) {
+                            Some(peer) => crate::refusals::note("cut off a connection that stopped reading", peer),
+                            None => log::warn!(target: LOG, "connection {conn} stopped reading: cut off"),
+                        }
                         // Too far behind: cut it off now (its pending write is dropped
                         // with its buffers), and let the engine clean up after it.
                         if let Some(outbox) = self.outboxes.remove(&conn) {
@@ -384,10 +388,10 @@ struct Caps {
 impl Caps {
     fn admits(&self, open: usize, peer: IpAddr) -> Result<(), &'static str> {
         if open >= self.total {
-            return Err("the server is full");
+            return Err("refused a connection: the server is full");
         }
         if self.by_address.get(&peer).copied().unwrap_or(0) >= self.per_address {
-            return Err("too many connections from that address");
+            return Err("refused a connection: too many from its address");
         }
         Ok(())
     }
@@ -446,7 +450,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => match caps.admits(conns.len(), peer.ip()) {
                     Err(why) => {
-                        log::warn!(target: LOG, "refused a connection from {peer}: {why}");
+                        crate::refusals::note(why, peer.ip());
                         refuse(stream, &refusing);
                     }
                     Ok(()) => match shared.open(peer) {
@@ -483,5 +487,23 @@ async fn serve(stream: TcpStream, conn: ConnId, inbox: Inbox, shared: Arc<Shared
     .await;
     if ended == Ended::ByPeer {
         shared.closed(conn);
+    }
+}
+
+/// Writes the summaries every [`INTERVAL`] until `stop`, and once more then.
+async fn summarise_refusals(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(crate::refusals::INTERVAL);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => break,
+        }
+        for line in crate::refusals::take_summaries() {
+            log::warn!(target: LOG, "{line}");
+        }
+    }
+    for line in crate::refusals::take_summaries() {
+        log::warn!(target: LOG, "{line}");
     }
 }

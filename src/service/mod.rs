@@ -423,6 +423,11 @@ impl ServiceEngine {
         self.open_from(conn, None, now);
     }
 
+    /// The address connection `conn` came from, when known.
+    pub fn peer(&self, conn: ConnId) -> Option<IpAddr> {
+        self.conns.get(&conn).and_then(|c| c.peer)
+    }
+
     /// A client connected from `peer` (per-address limits apply to it).
     pub fn open_from(&mut self, conn: ConnId, peer: Option<IpAddr>, now: Instant) {
         self.conns.insert(
@@ -473,7 +478,10 @@ impl ServiceEngine {
                 Ok(None) => return,
                 // Framing is lost: nothing sensible can follow, so close cleanly.
                 Err(e) => {
-                    log::warn!(target: LOG, "connection {conn} sent what is not MSNP ({e}); closing");
+                    match self.conns.get(&conn).and_then(|c| c.peer) {
+                        Some(peer) => crate::refusals::note("closed a connection that sent what is not MSNP", peer),
+                        None => log::warn!(target: LOG, "connection {conn} sent what is not MSNP ({e}); closing"),
+                    }
                     return self.close(conn);
                 }
             }

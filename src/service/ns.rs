@@ -319,7 +319,15 @@ impl ServiceEngine {
                 let (user, salt) = (user.clone(), salt.clone());
                 let peer = self.conns.get(&conn).and_then(|c| c.peer);
                 if !self.may_try_password(&user, peer, now) {
-                    log::warn!(target: LOG, "sign-in refused for {user} on connection {conn}: too many wrong passwords");
+                    match peer {
+                        Some(peer) => crate::refusals::note(
+                            "refused an MD5 sign-in unchecked: too many wrong passwords from that address",
+                            peer,
+                        ),
+                        None => {
+                            log::info!(target: LOG, "sign-in refused for {user} on connection {conn}: too many wrong passwords")
+                        }
+                    }
                     self.error_reply(conn, 911, trid);
                     return self.close(conn);
                 }

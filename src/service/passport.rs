@@ -163,7 +163,13 @@ impl ServiceEngine {
         now: Instant,
     ) -> Result<LoginCheck, LoginRefused> {
         if !self.may_try_password(sign_in_name, peer, now) {
-            log::info!(target: LOG, "Passport login refused for {sign_in_name}: too many wrong passwords from that address");
+            match peer {
+                Some(peer) => crate::refusals::note(
+                    "refused a Passport login unchecked: too many wrong passwords from that address",
+                    peer,
+                ),
+                None => log::info!(target: LOG, "Passport login refused for {sign_in_name}: too many wrong passwords"),
+            }
             return Err(LoginRefused::TooMany);
         }
         let delay = self.guess_delay(sign_in_name, peer, now);
