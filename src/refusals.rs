@@ -62,8 +62,9 @@ pub fn take_summaries() -> Vec<String> {
             let addresses = top.len() + usize::from(t.others > 0);
             let named: Vec<String> = top.iter().take(SHOWN).map(|(ip, n)| format!("{ip} ({n})")).collect();
             format!(
-                "{kind}: {} times from {addresses} address{} in the last {} s; most from {}",
+                "{kind}: {} time{} from {addresses} address{} in the last {} s; most from {}",
                 t.count,
+                if t.count == 1 { "" } else { "s" },
                 if addresses == 1 { "" } else { "es" },
                 INTERVAL.as_secs(),
                 named.join(", ")
@@ -93,7 +94,7 @@ mod tests {
         );
         assert!(lines
             .iter()
-            .any(|l| l.starts_with("test: refused another kind: 1 times from 1 address in")));
+            .any(|l| l.starts_with("test: refused another kind: 1 time from 1 address in")));
         assert!(take_summaries().iter().all(|l| !l.starts_with("test:")), "cleared");
     }
 }

@@ -13,6 +13,7 @@ import time
 from typing import Any, Callable, TextIO
 
 from . import _core
+from ._masking import masked_args
 from .errors import MsgrError
 from .net import ServerHandle, serve
 from .trace import TraceEntry
@@ -140,11 +141,10 @@ def _admin(handle: ServerHandle, line: str) -> bool:
 
 
 def masked(entry: TraceEntry) -> str:
-    """A trace line as ``--trace`` prints it: what proves a password or a key (a
-    ``USR … S`` proof or ticket, a ``QRY`` answer) is shown as ``***``."""
-    args = list(entry.args)
-    if entry.command == "USR" and len(args) >= 4 and args[2] == "S" and entry.direction == "C->S":
-        args[3] = "***"
+    """A trace line as ``--trace`` prints it: what proves a password or a key, or lets
+    its reader in (a ``USR … S`` proof or ticket, a ``QRY`` answer, a switchboard
+    cookie) is shown as ``***``."""
+    args = masked_args(entry.command, entry.args, entry.direction)
     line = " ".join((entry.command, *args))
     if entry.payload is None:
         return line

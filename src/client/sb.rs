@@ -427,7 +427,7 @@ impl ClientEngine {
                     self.text_sent(obj);
                 }
             }
-            (_, Reply::Bye { account }) if account.eq_ignore_ascii_case(&self.sbs.links[i].peer) => {
+            (_, Reply::Bye { account, .. }) if account.eq_ignore_ascii_case(&self.sbs.links[i].peer) => {
                 self.sb_fail_unacknowledged(i, &SbFailure::NotDelivered, now);
                 self.out.push_back(ClientOutput::Close { conn });
                 self.sb_closed(conn, now);

@@ -222,7 +222,7 @@ async fn receive(
                             }
                         }
                     }
-                    sb::Reply::Bye { account } => {
+                    sb::Reply::Bye { account, .. } => {
                         got.fail(format!("pair {pair}: {account} left B's switchboard"));
                         break;
                     }

@@ -322,6 +322,23 @@ impl Shared {
         Some((conn, inbox))
     }
 
+    /// Closes the connection open longest that has not signed in, to make room; None
+    /// when every connection has.
+    fn evict_unauthenticated(&self) -> Option<()> {
+        let mut s = lock(&self.state);
+        let conn = s.engine.oldest_unauthenticated()?;
+        if let Some(peer) = s.engine.peer(conn) {
+            crate::refusals::note(
+                "closed the oldest connection that had not signed in, for a newcomer",
+                peer,
+            );
+        }
+        s.engine.evict(conn);
+        let now = self.clock.now();
+        s.flush(now);
+        Some(())
+    }
+
     /// The peer went away (the engine did not close it).
     fn closed(&self, conn: ConnId) {
         let mut s = lock(&self.state);
@@ -385,13 +402,22 @@ struct Caps {
     by_address: HashMap<IpAddr, usize>,
 }
 
+/// Why a newcomer may not simply be let in.
+#[derive(Debug, PartialEq, Eq)]
+enum Full {
+    /// Every place is taken: one that has not signed in may be given up for it.
+    Server,
+    /// Its address holds its share: refused.
+    Address,
+}
+
 impl Caps {
-    fn admits(&self, open: usize, peer: IpAddr) -> Result<(), &'static str> {
-        if open >= self.total {
-            return Err("refused a connection: the server is full");
-        }
+    fn admits(&self, open: usize, peer: IpAddr) -> Result<(), Full> {
         if self.by_address.get(&peer).copied().unwrap_or(0) >= self.per_address {
-            return Err("refused a connection: too many from its address");
+            return Err(Full::Address);
+        }
+        if open >= self.total {
+            return Err(Full::Server);
         }
         Ok(())
     }
@@ -448,9 +474,18 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
                 }
             }
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match caps.admits(conns.len(), peer.ip()) {
+                Ok((stream, peer)) => match caps.admits(conns.len(), peer.ip()).or_else(|full| match full {
+                    // A full server gives up the connection open longest without signing
+                    // in: sockets that never sign in cannot keep a newcomer out.
+                    Full::Server => shared.evict_unauthenticated().ok_or(Full::Server),
+                    Full::Address => Err(Full::Address),
+                }) {
                     Err(why) => {
-                        crate::refusals::note(why, peer.ip());
+                        let kind = match why {
+                            Full::Server => "refused a connection: the server is full of signed-in users",
+                            Full::Address => "refused a connection: too many from its address",
+                        };
+                        crate::refusals::note(kind, peer.ip());
                         refuse(stream, &refusing);
                     }
                     Ok(()) => match shared.open(peer) {

@@ -311,7 +311,15 @@ fn a_connection_past_a_cap_is_told_the_server_is_busy_then_closed() {
             config.limits.max_per_address = per_address;
             let server = super::Server::bind("127.0.0.1:0", config).unwrap();
             server.with_engine(testkit::populate);
-            let first = std::net::TcpStream::connect(server.local_addr()).unwrap();
+            // The one place taken by a signed-in user (a full server gives up only
+            // connections that have not signed in), or the address's share by a socket.
+            let bob = Side::tcp(&server, BOB);
+            let first = if total == 1 {
+                bob.sign_in().unwrap();
+                None
+            } else {
+                Some(std::net::TcpStream::connect(server.local_addr()).unwrap())
+            };
             let mut second = std::net::TcpStream::connect(server.local_addr()).unwrap();
             // What a client sends at once does not turn the close into a reset.
             second.write_all(b"VER 1 MSNP7 CVR0\r\n").unwrap();
@@ -325,6 +333,39 @@ fn a_connection_past_a_cap_is_told_the_server_is_busy_then_closed() {
                 other => panic!("expected a refusal, got {other:?}"),
             }
             drop(first);
+            close(&bob);
         }
+    });
+}
+
+#[test]
+fn a_full_server_gives_up_a_socket_that_never_signed_in_for_a_newcomer() {
+    within(Duration::from_secs(30), || {
+        let mut config = testkit::service_config(5);
+        config.limits.max_connections = Some(3);
+        let server = super::Server::bind("127.0.0.1:0", config).unwrap();
+        server.with_engine(testkit::populate);
+        let bob = Side::tcp(&server, BOB);
+        bob.sign_in().unwrap();
+        let oldest = std::net::TcpStream::connect(server.local_addr()).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let newer = std::net::TcpStream::connect(server.local_addr()).unwrap();
+        // Full: Bob and two sockets that never signed in. Alice still gets in, in the
+        // place of the one open longest.
+        let alice = Side::tcp(&server, ALICE);
+        alice.sign_in().unwrap();
+        let started = std::time::Instant::now();
+        assert!(read_until_closed(oldest).is_empty(), "closed without a word");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "closed at once, not at its time-out"
+        );
+        newer.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let mut byte = [0u8; 1];
+        let still_open = matches!((&newer).read(&mut byte), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut);
+        assert!(still_open, "the newer one keeps its place");
+        assert!(server.with_engine(|e| e.is_online(ALICE) && e.is_online(BOB)));
+        close(&alice);
+        close(&bob);
     });
 }

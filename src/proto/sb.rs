@@ -93,6 +93,8 @@ pub enum Reply {
     /// `BYE <account>`: someone left.
     Bye {
         account: String,
+        /// `BYE <account> 1`: the server dropped the member for idling.
+        idled: bool,
     },
     Error {
         code: u16,
@@ -196,7 +198,10 @@ impl Reply {
             },
             ("ACK", _) => Reply::Ack { trid },
             ("NAK", _) => Reply::Nak { trid },
-            ("BYE", _) => Reply::Bye { account: text(0) },
+            ("BYE", _) => Reply::Bye {
+                account: text(0),
+                idled: c.args.get(1).is_some_and(|a| a == "1"),
+            },
             _ => Reply::Other(c.clone()),
         }
     }
@@ -248,7 +253,13 @@ impl Reply {
             } => relayed_msg(sender, friendly, payload.clone()),
             Reply::Ack { trid } => cmd("ACK", vec![t(trid)]),
             Reply::Nak { trid } => cmd("NAK", vec![t(trid)]),
-            Reply::Bye { account } => cmd("BYE", vec![account.clone()]),
+            Reply::Bye { account, idled } => {
+                let mut args = vec![account.clone()];
+                if *idled {
+                    args.push("1".to_string());
+                }
+                cmd("BYE", args)
+            }
             Reply::Error { code, trid } => error(*code, *trid),
             Reply::Other(c) => c.clone(),
         }
@@ -395,6 +406,14 @@ mod tests {
                 b"BYE b@c.com\r\n",
                 Reply::Bye {
                     account: "b@c.com".into(),
+                    idled: false,
+                },
+            ),
+            (
+                b"BYE b@c.com 1\r\n",
+                Reply::Bye {
+                    account: "b@c.com".into(),
+                    idled: true,
                 },
             ),
             (b"217 2\r\n", Reply::Error { code: 217, trid: 2 }),

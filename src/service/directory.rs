@@ -30,6 +30,8 @@ pub enum AddRefusal {
     UnknownUser = 205,
     ListFull = 210,
     AlreadyThere = 215,
+    /// On the allow list and the block list at once, which contradict each other.
+    OppositeList = 219,
     Storage = 500,
 }
 
@@ -274,6 +276,23 @@ impl Directory {
         let entries = self.lists.get(&(owner.clone(), list.to_string()));
         if entries.is_some_and(|e| e.contains(&contact)) || self.is_reserved(&write) {
             return Err(AddRefusal::AlreadyThere);
+        }
+        // Allowed and blocked at once means nothing: `219` (hypothetic, MSNPiki).
+        let opposite = match list {
+            "AL" => Some("BL"),
+            "BL" => Some("AL"),
+            _ => None,
+        };
+        if let Some(opposite) = opposite {
+            let there = Write::Entry {
+                owner: owner.clone(),
+                list: opposite.to_string(),
+                contact: contact.clone(),
+            };
+            let on = self.lists.get(&(owner.clone(), opposite.to_string()));
+            if on.is_some_and(|e| e.contains(&contact)) || self.is_reserved(&there) {
+                return Err(AddRefusal::OppositeList);
+            }
         }
         let pending = self
             .reserved

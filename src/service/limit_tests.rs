@@ -64,15 +64,25 @@ fn a_signed_in_connection_that_stays_silent_goes_after_three_pings() {
 }
 
 #[test]
-fn a_seated_switchboard_member_may_stay_quiet() {
+fn a_switchboard_seat_silent_for_five_minutes_is_dropped_with_bye_1() {
     let mut w = Wire::new();
     let (caller, callee) = super::testwire::switchboard_with(&mut w, |_| {});
-    for _ in 0..10 {
+    // Both keep their notification connections alive; the callee also talks.
+    for _ in 0..2 {
         w.send(1, "PNG");
         w.send(2, "PNG");
-        w.at(170);
+        w.send_bytes(callee, b"MSG 9 U 4\r\nhey!");
+        w.at(140);
     }
-    assert!(!w.closed.contains(&caller) && !w.closed.contains(&callee));
+    assert!(!w.closed.contains(&caller) && !w.closed.contains(&callee), "280 s");
+    w.take(callee);
+    w.send(1, "PNG");
+    w.send(2, "PNG");
+    w.at(20);
+    assert!(w.closed.contains(&caller), "the caller's seat, silent 300 s, is closed");
+    assert!(!w.closed.contains(&callee), "the one that talked stays");
+    assert_eq!(w.take(callee), ["BYE alice@example.com 1"], "dropped for idling");
+    assert!(w.s.is_online(ALICE), "its user stays signed in");
 }
 
 #[test]

@@ -31,6 +31,9 @@ pub struct Limits {
     /// A signed-in notification connection that sends nothing; clients ping every
     /// minute ([`super::ns::PING_INTERVAL`]), so this is three missed pings.
     pub idle: Duration,
+    /// A switchboard seat that sends nothing: the others get `BYE <account> 1`, the
+    /// form the original service used for a member dropped for idling.
+    pub sb_idle: Duration,
     /// Challenges one connection may have outstanding (the service's ping and the
     /// Lock and Key requests of its objects); a `QRY` is checked against these few.
     pub max_challenges: usize,
@@ -80,6 +83,7 @@ impl Default for Limits {
             sign_in: Duration::from_secs(60),
             partial: Duration::from_secs(30),
             idle: Duration::from_secs(180),
+            sb_idle: Duration::from_secs(300),
             max_challenges: 8,
             wrong_password_account: Rate::new(5, S * 30),
             wrong_password_address: Rate::new(20, S * 5),
@@ -106,10 +110,11 @@ pub enum LimitValue {
 
 impl Limits {
     /// The names [`Limits::set`] takes, each with its kind.
-    pub const NAMES: [(&'static str, &'static str); 12] = [
+    pub const NAMES: [(&'static str, &'static str); 13] = [
         ("sign_in", "seconds"),
         ("partial", "seconds"),
         ("idle", "seconds"),
+        ("sb_idle", "seconds"),
         ("max_challenges", "count"),
         ("max_connections", "count"),
         ("max_per_address", "count"),
@@ -142,6 +147,7 @@ impl Limits {
                 match name {
                     "sign_in" => self.sign_in = d,
                     "partial" => self.partial = d,
+                    "sb_idle" => self.sb_idle = d,
                     _ => self.idle = d,
                 }
             }

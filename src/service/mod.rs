@@ -164,7 +164,7 @@ impl Conn {
     fn deadline(&self, limits: &Limits) -> Option<Instant> {
         let stage = match &self.role {
             Role::Ns(ns) if ns.user().is_some() => self.heard + limits.idle,
-            Role::Sb(sb) if sb.seated() => return self.partial_since.map(|t| t + limits.partial),
+            Role::Sb(sb) if sb.seated() => self.heard + limits.sb_idle,
             _ => self.opened + limits.sign_in,
         };
         Some(self.partial_since.map_or(stage, |t| stage.min(t + limits.partial)))
@@ -216,6 +216,8 @@ pub struct ServiceEngine {
     online: HashMap<String, ConnId>,
     tickets: sb::Tickets,
     rates: Rates,
+    /// Switchboard seats being closed for silence (their `BYE` says so).
+    sb_idled: std::collections::HashSet<ConnId>,
     /// Passport tickets issued by the login server, waiting for `USR TWN S`.
     passport: passport::Tickets,
     alert_seq: u32,
@@ -243,6 +245,7 @@ impl ServiceEngine {
         let rates = Rates::new(&config.limits);
         ServiceEngine {
             rates,
+            sb_idled: std::collections::HashSet::new(),
             dir: Directory::default(),
             config,
             rng,
@@ -423,6 +426,25 @@ impl ServiceEngine {
         self.open_from(conn, None, now);
     }
 
+    /// The connection open longest that has not signed in (notification) or taken its
+    /// seat (switchboard): the one a full server closes first for a newcomer.
+    pub fn oldest_unauthenticated(&self) -> Option<ConnId> {
+        self.conns
+            .iter()
+            .filter(|(_, c)| match &c.role {
+                Role::Unknown => true,
+                Role::Ns(ns) => ns.user().is_none(),
+                Role::Sb(sb) => !sb.seated(),
+            })
+            .min_by_key(|(id, c)| (c.opened, **id))
+            .map(|(id, _)| *id)
+    }
+
+    /// Closes `conn` to make room for a newcomer (see [`Self::oldest_unauthenticated`]).
+    pub fn evict(&mut self, conn: ConnId) {
+        self.close_because(conn, "a newcomer needed its place and it had not signed in");
+    }
+
     /// The address connection `conn` came from, when known.
     pub fn peer(&self, conn: ConnId) -> Option<IpAddr> {
         self.conns.get(&conn).and_then(|c| c.peer)
@@ -540,6 +562,11 @@ impl ServiceEngine {
             let why = match (&self.conns.get(&conn).map(|c| &c.role), partial) {
                 (_, true) => "half a command waited too long",
                 (Some(Role::Ns(ns)), _) if ns.user().is_some() => "it was silent too long",
+                (Some(Role::Sb(sb)), _) if sb.seated() => {
+                    // The others hear the member was dropped for idling.
+                    self.sb_idled.insert(conn);
+                    "its switchboard seat was silent too long"
+                }
                 _ => "it did not sign in in time",
             };
             self.close_because(conn, why);
@@ -642,7 +669,10 @@ impl ServiceEngine {
                     }
                 }
             }
-            Role::Sb(sb) => self.sb_left(conn, sb),
+            Role::Sb(sb) => {
+                let idled = self.sb_idled.remove(&conn);
+                self.sb_left(conn, sb, idled)
+            }
             Role::Unknown => {}
         }
         true

@@ -146,3 +146,41 @@ fn signing_in_elsewhere_ends_the_old_sessions_switchboards() {
     assert!(w.closed.contains(&1) && w.closed.contains(&caller), "{:?}", w.closed);
     assert_eq!(w.take(callee), ["BYE alice@example.com"]);
 }
+
+#[test]
+fn nobody_is_on_the_allow_and_block_lists_at_once() {
+    let mut w = Wire::new();
+    w.sign_in(1, ALICE, Dialect::Msnp11);
+    assert_eq!(w.send(1, "ADC 5 AL N=bob@example.com"), ["ADC 5 AL N=bob@example.com"]);
+    assert_eq!(w.send(1, "ADC 6 BL N=bob@example.com"), ["219 6"]);
+    assert_eq!(w.send(1, "REM 7 AL bob@example.com"), ["REM 7 AL bob@example.com"]);
+    assert_eq!(w.send(1, "ADC 8 BL N=bob@example.com"), ["ADC 8 BL N=bob@example.com"]);
+    assert_eq!(w.send(1, "ADC 9 AL N=bob@example.com"), ["219 9"]);
+    // The same in MSNP7's ADD.
+    w.sign_in(2, BOB, Dialect::Msnp7);
+    assert!(w.send(2, "ADD 5 BL carol@example.com carol@example.com")[0].starts_with("ADD 5 BL "));
+    assert_eq!(w.send(2, "ADD 6 AL carol@example.com carol@example.com"), ["219 6"]);
+}
+
+#[test]
+fn an_answer_with_the_wrong_session_leaves_the_cookie_to_its_owner() {
+    let mut w = Wire::new();
+    w.sign_in(1, ALICE, Dialect::Msnp11);
+    w.sign_in(2, BOB, Dialect::Msnp11);
+    w.present(1, Dialect::Msnp11);
+    w.present(2, Dialect::Msnp11);
+    let cookie = w.send(1, "XFR 7 SB")[0].rsplit(' ').next().unwrap().to_string();
+    w.s.open(10, w.now);
+    w.send(10, &format!("USR 1 alice@example.com {cookie}"));
+    w.send(10, "CAL 2 bob@example.com");
+    let rng = w.take(2).pop().unwrap();
+    let parts: Vec<&str> = rng.split(' ').collect();
+    w.s.open(11, w.now);
+    assert_eq!(
+        w.send(11, &format!("ANS 1 bob@example.com {} 12345", parts[4])),
+        ["911 1"]
+    );
+    w.s.open(12, w.now);
+    let got = w.send(12, &format!("ANS 1 bob@example.com {} {}", parts[4], parts[1]));
+    assert_eq!(got.last().map(String::as_str), Some("ANS 1 OK"), "{got:?}");
+}

@@ -294,7 +294,14 @@ impl ServiceEngine {
     }
 
     fn sb_ans(&mut self, conn: ConnId, trid: u32, user: &str, cookie: &str, sb_id: &str, now: Instant) {
-        let ticket = self.take_ticket(cookie, user, now);
+        // A wrong session id leaves the cookie for the right one: only the owner's
+        // exact answer spends it.
+        let for_this_board = matches!(self.tickets.live.get(cookie), Some(t) if matches!(&t.kind, TicketKind::Join { sb } if sb == sb_id));
+        let ticket = if for_this_board {
+            self.take_ticket(cookie, user, now)
+        } else {
+            None
+        };
         let valid =
             matches!(&ticket, Some(TicketKind::Join { sb }) if sb == sb_id) && self.switchboards.contains_key(sb_id);
         if !valid {
@@ -399,8 +406,9 @@ impl ServiceEngine {
         }
     }
 
-    /// A switchboard member left: the others get `BYE`; an empty switchboard ends.
-    pub(super) fn sb_left(&mut self, conn: ConnId, sb: SbConn) {
+    /// A switchboard member left: the others get `BYE` (`BYE <account> 1` when it was
+    /// dropped for idling); an empty switchboard ends.
+    pub(super) fn sb_left(&mut self, conn: ConnId, sb: SbConn, idled: bool) {
         let (Some(sb_id), Some(user)) = (sb.sb, sb.user) else {
             return;
         };
@@ -416,7 +424,13 @@ impl ServiceEngine {
             self.tickets.remove_into(&sb_id);
         }
         for c in rest {
-            self.sb_reply(c, Reply::Bye { account: user.clone() });
+            self.sb_reply(
+                c,
+                Reply::Bye {
+                    account: user.clone(),
+                    idled,
+                },
+            );
         }
     }
 

@@ -51,6 +51,7 @@ from .._core import (
     url_decode,
     url_encode,
 )
+from .._masking import masked_args
 from ..errors import WireError
 
 __all__ = [
@@ -106,11 +107,10 @@ def _shown_payload(payload: bytes) -> str:
 
 
 def _masked(direction: str, command: Command) -> str:
-    """The line as a transcript shows it: a ``USR … S`` proof or ticket and a ``QRY``
-    answer (which prove a password or a key) replaced by ``***``."""
-    args = list(command.args)
-    if direction == "C->S" and command.name == "USR" and len(args) >= 4 and args[2] == "S":
-        args[3] = "***"
+    """The line as a transcript shows it: a ``USR … S`` proof or ticket, a ``QRY``
+    answer and switchboard cookies (which prove a password or a key, or let their
+    reader in) replaced by ``***``."""
+    args = masked_args(command.name, command.args, direction)
     line = " ".join((command.name, *args))
     if len(line) > _LINE_SHOWN:
         line = line[:_LINE_SHOWN] + f"… ({len(line)} characters)"
