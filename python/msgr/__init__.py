@@ -27,6 +27,7 @@ from .eventlog import EventLog, LoggedEvent
 from .lock import MsgrLock
 from .manager import MsgrSessionManager
 from .net import ServerHandle, connect, serve
+from .passwords import hash_password
 from .priv import MessengerPriv
 from .service import Messenger, Service
 from .session import MsgrSession
@@ -56,6 +57,7 @@ __all__ = [
     "SessionFlags",
     "lock_response",
     "msnp11_response",
+    "hash_password",
     "error_for",
     "MsgrError",
     "LockError",

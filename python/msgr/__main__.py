@@ -5,6 +5,8 @@ MSNP lines that caused them.
 
 ``python -m msgr serve``: run the MSNP service on a TCP port (``--help`` lists options).
 
+``python -m msgr hash-password``: Argon2id hashes to give the server in place of passwords.
+
 ``python -m msgr load``: load an MSNP server (relay, rtt, signin, hold; docs/load.md)."""
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="unlock a session manager on the embedded service")
     cli.add_serve_arguments(sub.add_parser("serve", help="run the MSNP service on a TCP port"))
+    cli.add_hash_arguments(sub.add_parser("hash-password", help="hash passwords for --users-file (Argon2id, as the server keeps them)"))
     load_cli.add_load_arguments(sub.add_parser("load", help="load an MSNP server and report what it sustains"))
     add_conformance_arguments(sub.add_parser("conformance", help="list the conformance suite's cases, or compare its reports"))
     args = parser.parse_args(argv)
@@ -74,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         return demo()
     if args.command == "serve":
         return cli.serve_main(args)
+    if args.command == "hash-password":
+        return cli.hash_main(args)
     if args.command == "load":
         return load_cli.load_main(args)
     if args.command == "conformance":

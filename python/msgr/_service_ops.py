@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any, Callable
 
 from . import _args, _core
 from .counts import ServiceCounts
-from .errors import FailError
+from .errors import FailError, InvalidArgTypeError
 
 
 class ServiceOperations:
@@ -38,14 +39,31 @@ class ServiceOperations:
     def add_user(self, email: str, password: str, friendly_name: str | None = None, *, exist_ok: bool = False) -> None:
         """Creates an account. An account that exists is an error (``FailError``), unless
         ``exist_ok``: then its password (and friendly name, if one is given) is
-        updated, so a service restarted with the same users works."""
+        updated, so a service restarted with the same users works.
+
+        Where MSNP7 is not served the service keeps an Argon2id hash, not the password;
+        ``password`` may then be such a hash itself (``msgr.hash_password``), so that
+        no file needs to hold the password."""
+        self.add_users([(email, password, friendly_name)], exist_ok=exist_ok)
+
+    def add_users(self, users: Iterable[Sequence[str | None]], *, exist_ok: bool = False) -> None:
+        """Creates many accounts, each ``(email, password)`` or ``(email, password,
+        friendly_name)``, as ``add_user`` does: every one is checked before any is
+        written (one bad entry writes none), and their passwords are hashed side by side
+        on at most four threads, so thousands of accounts start in seconds, not minutes,
+        in memory that does not grow with their number."""
         self._check_open()
-        self._service.add_user(
-            _args.text(email, "email"),
-            _args.text(password, "password"),
-            _args.optional_text(friendly_name, "friendly_name"),
-            _args.flag(exist_ok, "exist_ok"),
-        )
+        if isinstance(users, (str, bytes)) or not isinstance(users, Iterable):
+            raise InvalidArgTypeError(f"users must be an iterable of (email, password[, friendly_name]), not {type(users).__name__}")
+        checked: list[tuple[str, str, str | None]] = []
+        for i, user in enumerate(users):
+            if isinstance(user, (str, bytes)) or not isinstance(user, Sequence) or len(user) not in (2, 3):
+                raise InvalidArgTypeError(f"users[{i}] must be (email, password) or (email, password, friendly_name), not {user!r:.60}")
+            friendly = user[2] if len(user) == 3 else None
+            checked.append(
+                (_args.text(user[0], f"users[{i}] email"), _args.text(user[1], f"users[{i}] password"), _args.optional_text(friendly, f"users[{i}] friendly_name"))
+            )
+        self._service.add_users(checked, _args.flag(exist_ok, "exist_ok"))
 
     @property
     def users(self) -> dict[str, str]:

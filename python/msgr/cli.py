@@ -16,9 +16,10 @@ from . import _core
 from ._masking import masked_args
 from .errors import MsgrError
 from .net import ServerHandle, serve
+from .passwords import hash_password, hash_users_lines
 from .trace import TraceEntry
 
-__all__ = ["add_serve_arguments", "serve_main", "masked"]
+__all__ = ["add_serve_arguments", "serve_main", "masked", "add_hash_arguments", "hash_main"]
 
 
 def _pair(what: str) -> Callable[[str], tuple[str, str]]:
@@ -231,3 +232,40 @@ def serve_main(args: Any) -> int:
                 signal.signal(signal.SIGTERM, previous)
     print("msgr: stopped", flush=True)
     return 0
+
+
+def add_hash_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "users_file", nargs="?", default=None, metavar="USERS_FILE",
+        help="print this users file (EMAIL:PASSWORD lines; - for stdin) with every password hashed; "
+        "without it, hash one password (asked for twice on a terminal, else the first line of stdin)",
+    )
+
+
+def hash_main(args: Any) -> int:
+    """``msgr hash-password``: Argon2id hashes that ``--users-file``, ``$MSGR_USERS``
+    and the admin ``user`` line take in place of passwords (where MSNP7 is not served)."""
+    try:
+        if args.users_file is not None:
+            if args.users_file == "-":
+                lines = sys.stdin.read().splitlines()
+            else:
+                with open(args.users_file, encoding="utf-8") as f:
+                    lines = f.read().splitlines()
+            for line in hash_users_lines(lines):
+                print(line)
+            return 0
+        if sys.stdin.isatty():
+            import getpass
+
+            password = getpass.getpass("password: ")
+            if getpass.getpass("again: ") != password:
+                print("msgr: the two passwords differ", file=sys.stderr)
+                return 2
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        print(hash_password(password))
+        return 0
+    except (OSError, MsgrError) as exc:
+        print(f"msgr: {exc}", file=sys.stderr)
+        return 2

@@ -139,8 +139,7 @@ def serve(
     core = _core.Server(host, port, mode, _args.seed(seed), _args.path(db, "db"), advertise, limit, names, cert, key, nexus_port, chosen)
     handle = ServerHandle(core)
     try:
-        for user in users:
-            handle.add_user(*user, exist_ok=True)
+        handle.add_users(users, exist_ok=True)
         pairs = licenses.items() if isinstance(licenses, Mapping) else licenses
         for app_id, key in pairs:
             handle.license(app_id, key)

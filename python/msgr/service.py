@@ -143,7 +143,7 @@ class Service(ServiceOperations, _Backend):
             password = self._service.account_password(email)
             if password is None:
                 password = secrets.token_hex(8)
-                self._service.add_user(email, password, None)
+                self._service.add_users([(email, password, None)])
         messenger = Messenger(self, email, _args.text(password, "password"))
         messenger.sign_in()
         return messenger

@@ -8,7 +8,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::service::Secret;
+use crate::service::{Secret, SecretJob};
 
 /// How long a check may wait in the queue before it is refused without running.
 pub const MAX_WAIT: Duration = Duration::from_millis(500);
@@ -85,6 +85,43 @@ impl Hasher {
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => Checked::Busy,
         }
     }
+}
+
+/// Makes many accounts' secrets at once (those given at start-up, or a batch): on as
+/// many threads as a [`Hasher`] would have, started for the batch, so each thread's
+/// Argon2 buffer goes when it ends and memory does not follow the number of accounts.
+/// The secrets come back in the jobs' order.
+pub fn make_secrets(jobs: Vec<SecretJob>) -> Vec<Secret> {
+    let count = jobs.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_THREADS)
+        .min(count);
+    let queue = Mutex::new(jobs.into_iter().enumerate());
+    let mut made: Vec<(usize, Secret)> = Vec::with_capacity(count);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let next = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).next();
+                        let Some((i, job)) = next else {
+                            return mine;
+                        };
+                        mine.push((i, job.run()));
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            // `SecretJob::run` does not panic (argon2's errors are values); were one to,
+            // its accounts would be missing and `put_users` would get fewer secrets.
+            made.extend(worker.join().unwrap_or_default());
+        }
+    });
+    made.sort_by_key(|(i, _)| *i);
+    made.into_iter().map(|(_, s)| s).collect()
 }
 
 fn work(queue: &Mutex<Receiver<Job>>) {

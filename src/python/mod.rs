@@ -187,6 +187,40 @@ fn set_log_level(py: Python<'_>, level: &str) -> PyResult<()> {
     Ok(())
 }
 
+/// Argon2id hashes of `passwords` as the server keeps them (PHC strings, each freshly
+/// salted), made side by side: a users file may hold them instead of the passwords
+/// (`msgr hash-password`). Each comes with a label that names it in an error.
+#[pyfunction]
+fn hash_passwords(py: Python<'_>, passwords: Vec<(String, String)>) -> PyResult<Vec<String>> {
+    let mut jobs = Vec::with_capacity(passwords.len());
+    for (label, password) in passwords {
+        let refused = match crate::service::check_password(&password) {
+            Err(crate::error::Error::Api { detail, .. }) => Some(detail.into_owned()),
+            Err(e) => Some(e.to_string()),
+            Ok(()) => crate::service::Secret::given_hash(&password)
+                .map(|_| "that is already an Argon2id hash; give the password itself".to_string()),
+        };
+        if let Some(detail) = refused {
+            return Err(convert::to_py_err(py, convert::invalid(format!("{label}: {detail}"))));
+        }
+        jobs.push(crate::service::SecretJob {
+            password,
+            keep_plain: false,
+            salt: rand::random(),
+            current: None,
+        });
+    }
+    let count = jobs.len();
+    let made = py.detach(|| crate::net::hasher::make_secrets(jobs));
+    if made.len() != count || !made.iter().all(crate::service::Secret::is_hashed) {
+        return Err(convert::to_py_err(
+            py,
+            convert::invalid("a password could not be hashed".to_string()),
+        ));
+    }
+    Ok(made.iter().map(|s| s.stored().to_string()).collect())
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Python's `logging` decides, each time, whether a record is wanted (levels set
@@ -212,6 +246,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(codec::url_decode, m)?)?;
     m.add_function(wrap_pyfunction!(event_catalogue, m)?)?;
     m.add_function(wrap_pyfunction!(set_log_level, m)?)?;
+    m.add_function(wrap_pyfunction!(hash_passwords, m)?)?;
     m.add_function(wrap_pyfunction!(load::load_run, m)?)?;
     m.add_class::<codec::PyCommand>()?;
     m.add_class::<codec::PyDecoder>()?;

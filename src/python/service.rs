@@ -6,7 +6,8 @@ use pyo3::prelude::*;
 use super::convert::{alert, IntoPyResult};
 use crate::driver::ServiceDriver;
 use crate::error::Result;
-use crate::service::ServiceEngine;
+use crate::net::hasher::make_secrets;
+use crate::service::{NewUser, ServiceEngine};
 
 #[pyclass(frozen, name = "ServiceCore", module = "msgr._core")]
 pub struct PyServiceCore {
@@ -39,17 +40,24 @@ impl PyServiceCore {
         self.admin(py, |e| e.license(app_id, key)).py(py)
     }
 
-    #[pyo3(signature = (sign_in_name, password, friendly_name = None, exist_ok = false))]
-    fn add_user(
-        &self,
-        py: Python<'_>,
-        sign_in_name: &str,
-        password: &str,
-        friendly_name: Option<&str>,
-        exist_ok: bool,
-    ) -> PyResult<()> {
-        self.admin(py, |e| e.put_user(sign_in_name, password, friendly_name, exist_ok))
-            .py(py)
+    /// Creates (or with `exist_ok` updates) accounts: checked first, then their
+    /// passwords hashed side by side outside the engine's lock, then written together.
+    #[pyo3(signature = (users, exist_ok = false))]
+    fn add_users(&self, py: Python<'_>, users: Vec<(String, String, Option<String>)>, exist_ok: bool) -> PyResult<()> {
+        let users: Vec<NewUser<'_>> = users
+            .iter()
+            .map(|(sign_in_name, password, friendly_name)| NewUser {
+                sign_in_name,
+                password,
+                friendly_name: friendly_name.as_deref(),
+            })
+            .collect();
+        py.detach(|| {
+            let jobs = self.driver.with_engine(|e| e.plan_users(&users, exist_ok))?;
+            let secrets = make_secrets(jobs);
+            self.driver.admin(|e| e.put_users(&users, secrets, exist_ok))
+        })
+        .py(py)
     }
 
     /// The stored password of an account, or None: the embedded service is a test

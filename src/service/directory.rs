@@ -104,6 +104,17 @@ fn check_friendly_name(name: &str) -> Result<()> {
 }
 
 /// Sign-in names are case-insensitive on MSN; we key them lower-cased.
+/// A password is 1 to [`MAX_PASSWORD`] bytes without control characters.
+pub fn check_password(password: &str) -> Result<()> {
+    if password.is_empty() || password.len() > MAX_PASSWORD || password.chars().any(char::is_control) {
+        return Err(Error::api(
+            HResult::E_INVALIDARG,
+            "a password is 1 to 256 characters without control characters",
+        ));
+    }
+    Ok(())
+}
+
 fn key(name: &str) -> String {
     name.to_ascii_lowercase()
 }
@@ -152,12 +163,7 @@ impl Directory {
                 format!("{sign_in_name:?} is not a valid sign-in name (user@domain.tld)"),
             ));
         }
-        if password.is_empty() || password.len() > MAX_PASSWORD || password.chars().any(char::is_control) {
-            return Err(Error::api(
-                HResult::E_INVALIDARG,
-                "a password is 1 to 256 characters without control characters",
-            ));
-        }
+        check_password(password)?;
         let existing = self.accounts.get(&key(sign_in_name));
         let friendly = friendly_name
             .map(str::to_string)

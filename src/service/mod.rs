@@ -3,6 +3,8 @@
 //! A driver (the embedded hub or the TCP server) tells it about connections and bytes
 //! and the time; it answers with [`ServiceOutput`]s. It never touches a socket or a clock.
 
+#[cfg(test)]
+mod account_tests;
 mod alerts;
 mod counts;
 #[cfg(test)]
@@ -33,16 +35,17 @@ use rand::{Rng, SeedableRng};
 
 pub use alerts::{Alert, MAX_ALERT_BODY};
 pub use counts::ServiceCounts;
-pub use directory::{Account, AddRefusal, Directory, Snapshot, Write, MAX_LIST};
+pub use directory::{check_password, Account, AddRefusal, Directory, Snapshot, Write, MAX_LIST};
 pub use limits::{LimitValue, Limits, Rate};
 pub use lists::contact_guid;
 pub use passport::{
     authentication_info, credentials, passport_urls, LoginCheck, LoginRefused, LOGIN_FAILED, MAX_TICKETS,
     TICKET_LIFETIME,
 };
-pub use secret::Secret;
+pub use secret::{Secret, SecretJob};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::hresult::HResult;
 use crate::proto::{ConnId, Dialect, Instant};
 use crate::trace::Crossing;
 use crate::wire::{Command, Decoder, Direction};
@@ -207,6 +210,14 @@ enum Role {
     Sb(sb::SbConn),
 }
 
+/// An account to create or update ([`ServiceEngine::plan_users`]).
+#[derive(Clone, Copy, Debug)]
+pub struct NewUser<'a> {
+    pub sign_in_name: &'a str,
+    pub password: &'a str,
+    pub friendly_name: Option<&'a str>,
+}
+
 pub struct ServiceEngine {
     dir: Directory,
     config: ServiceConfig,
@@ -288,13 +299,88 @@ impl ServiceEngine {
         friendly_name: Option<&str>,
         exist_ok: bool,
     ) -> Result<()> {
-        let (keep, salt) = (self.keeps_passwords(), self.salt());
-        let write = self
-            .dir
-            .new_account(sign_in_name, password, friendly_name, exist_ok, |p| {
-                Secret::new(p, keep, salt)
-            })?;
-        self.commit(write, Then::Admin);
+        let user = [NewUser {
+            sign_in_name,
+            password,
+            friendly_name,
+        }];
+        let secrets = self
+            .plan_users(&user, exist_ok)?
+            .into_iter()
+            .map(SecretJob::run)
+            .collect();
+        self.put_users(&user, secrets, exist_ok)
+    }
+
+    /// Checks accounts to create (or with `exist_ok` update) before anything is
+    /// written, and plans their secrets: a driver runs the jobs outside the engine,
+    /// side by side, then gives the secrets to [`ServiceEngine::put_users`]. A password
+    /// may be given already hashed ([`Secret::given_hash`]) unless MSNP7 is served.
+    pub fn plan_users(&mut self, users: &[NewUser<'_>], exist_ok: bool) -> Result<Vec<SecretJob>> {
+        let keep_plain = self.keeps_passwords();
+        let mut seen = std::collections::HashSet::new();
+        let mut jobs = Vec::with_capacity(users.len());
+        for u in users {
+            let named = |e: Error| match e {
+                Error::Api { hr, detail } if !detail.contains(u.sign_in_name) => {
+                    Error::api(hr, format!("{}: {detail}", u.sign_in_name))
+                }
+                e => e,
+            };
+            self.dir
+                .new_account(u.sign_in_name, u.password, u.friendly_name, exist_ok, |_| {
+                    Secret::Plain(String::new())
+                })
+                .map_err(named)?;
+            if !seen.insert(u.sign_in_name.to_ascii_lowercase()) && !exist_ok {
+                return Err(Error::api(
+                    HResult::E_FAIL,
+                    format!("{} is given twice", u.sign_in_name),
+                ));
+            }
+            if keep_plain && Secret::given_hash(u.password).is_some() {
+                return Err(Error::api(
+                    HResult::E_INVALIDARG,
+                    format!(
+                        "{}: a hashed password cannot serve MSNP7, whose MD5 sign-in needs the password itself",
+                        u.sign_in_name
+                    ),
+                ));
+            }
+            jobs.push(SecretJob {
+                password: u.password.to_string(),
+                keep_plain,
+                salt: self.salt(),
+                current: self.dir.account(u.sign_in_name).map(|a| a.password.clone()),
+            });
+        }
+        Ok(jobs)
+    }
+
+    /// Writes the accounts [`ServiceEngine::plan_users`] checked, with the secrets its
+    /// jobs made (in the same order); an account that would not change is not written.
+    /// Each is checked again first (another write may have come between), and if one
+    /// fails none is written.
+    pub fn put_users(&mut self, users: &[NewUser<'_>], secrets: Vec<Secret>, exist_ok: bool) -> Result<()> {
+        if secrets.len() != users.len() {
+            return Err(Error::api(
+                HResult::E_FAIL,
+                "a password could not be hashed; no account was written",
+            ));
+        }
+        let mut writes = Vec::with_capacity(users.len());
+        for (u, secret) in users.iter().zip(secrets) {
+            let write = self
+                .dir
+                .new_account(u.sign_in_name, u.password, u.friendly_name, exist_ok, |_| secret)?;
+            let unchanged = matches!(&write, Write::Account(a) if self.dir.account(&a.sign_in_name) == Some(a));
+            if !unchanged {
+                writes.push(write);
+            }
+        }
+        for write in writes {
+            self.commit(write, Then::Admin);
+        }
         Ok(())
     }
 

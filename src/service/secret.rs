@@ -136,29 +136,75 @@ fn phc_string(params: &Params, salt: &SaltString, hash: &[u8]) -> Option<String>
     Some(phc.to_string())
 }
 
-fn verify_hash(phc: &str, given: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(phc) else {
-        return false;
-    };
+/// What a stored PHC string asks a check to run: its parameters, salt and hash; None
+/// for anything but an Argon2id hash whose `m` is within [`MAX_MEMORY_KIB`].
+struct Stored {
+    params: Params,
+    salt: Vec<u8>,
+    expected: Vec<u8>,
+}
+
+fn parse_hash(phc: &str) -> Option<Stored> {
+    let parsed = PasswordHash::new(phc).ok()?;
     if parsed.algorithm.as_str() != "argon2id" {
-        return false;
+        return None;
     }
-    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
-        return false;
-    };
-    let Ok(params) = Params::try_from(&parsed) else {
-        return false;
-    };
+    let (salt, expected) = (parsed.salt?, parsed.hash?);
+    let params = Params::try_from(&parsed).ok()?;
     if params.m_cost() > MAX_MEMORY_KIB || expected.len() > 64 {
-        return false;
+        return None;
     }
     let mut salt_bytes = [0u8; 64];
-    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+    let salt = salt.decode_b64(&mut salt_bytes).ok()?.to_vec();
+    Some(Stored {
+        params,
+        salt,
+        expected: expected.as_bytes().to_vec(),
+    })
+}
+
+fn verify_hash(phc: &str, given: &str) -> bool {
+    let Some(stored) = parse_hash(phc) else {
         return false;
     };
     let mut out = [0u8; 64];
-    let out = &mut out[..expected.len()];
-    argon2_into(params, given.as_bytes(), salt, out) && bool::from(out.ct_eq(expected.as_bytes()))
+    let out = &mut out[..stored.expected.len()];
+    argon2_into(stored.params, given.as_bytes(), &stored.salt, out) && bool::from(out.ct_eq(&stored.expected))
+}
+
+impl Secret {
+    /// A password given already hashed (as `msgr hash-password` prints it): an Argon2id
+    /// PHC string this module can check; None for anything else, which is a password.
+    pub fn given_hash(password: &str) -> Option<Secret> {
+        (password.starts_with("$argon2id$") && parse_hash(password).is_some())
+            .then(|| Secret::Hash(password.to_string()))
+    }
+}
+
+/// How one account's secret is made: planned by the engine, run outside it (Argon2 takes
+/// milliseconds), so that many accounts can be hashed side by side.
+pub struct SecretJob {
+    pub password: String,
+    pub keep_plain: bool,
+    pub salt: [u8; 16],
+    /// The account's secret now, when it is updated: if it is a hash of the same
+    /// password it is kept, so a restart with the same accounts writes nothing.
+    pub current: Option<Secret>,
+}
+
+impl SecretJob {
+    pub fn run(self) -> Secret {
+        if let Some(hash) = Secret::given_hash(&self.password) {
+            return hash;
+        }
+        if self.keep_plain {
+            return Secret::Plain(self.password);
+        }
+        match self.current {
+            Some(current) if current.is_hashed() && current.verify(&self.password) => current,
+            _ => Secret::new(&self.password, false, self.salt),
+        }
+    }
 }
 
 /// Bytes of Argon2 memory this thread holds for reuse.
