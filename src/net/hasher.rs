@@ -1,21 +1,30 @@
 //! The TCP server's password checks: a fixed pool of threads, no more than the cores,
-//! each with its one reused Argon2 buffer (`Secret::verify`), behind a bounded queue.
+//! each with its one reused Argon2 buffer (`Secret::verify`), behind bounded queues.
 //! A check that cannot start within [`MAX_WAIT`] is refused at once, unchecked and
 //! uncounted (`LoginRefused::Busy`): a burst of guesses costs neither memory nor a
 //! legitimate sign-in's place, only the guesses themselves.
+//!
+//! Two queues: a check from an address with no wrong password lately goes first
+//! ([`Class::Clean`]); one from an address that has guessed wrong waits behind them
+//! ([`Class::Suspect`]). Guessers turn suspect after one wrong guess each, so however
+//! many checks they queue, an owner signing in from an address of their own waits for
+//! at most the one check a thread is running.
 
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::service::{Secret, SecretJob};
 
 /// How long a check may wait in the queue before it is refused without running.
 pub const MAX_WAIT: Duration = Duration::from_millis(500);
-/// Checks queued per thread, past which new ones are refused at once.
+/// Checks queued per thread in each queue, past which new ones are refused at once.
 const QUEUE_PER_THREAD: usize = 8;
 /// The most threads the pool uses, whatever the cores.
 const MAX_THREADS: usize = 4;
+/// How long a pool thread keeps its Argon2 buffer once it has nothing to do: a burst
+/// reuses it, and memory goes back to its level soon after.
+const KEEP_SCRATCH: Duration = Duration::from_secs(1);
 
 /// What a check found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,32 +35,70 @@ pub enum Checked {
     Busy,
 }
 
+/// Which queue a check waits in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    /// From an address with no wrong password lately: checked first.
+    Clean,
+    /// From an address that has guessed wrong lately.
+    Suspect,
+}
+
 struct Job {
     secret: Secret,
     password: String,
     queued: Instant,
-    reply: SyncSender<Checked>,
+    reply: std::sync::mpsc::SyncSender<Checked>,
+}
+
+#[derive(Default)]
+struct Queues {
+    clean: VecDeque<Job>,
+    suspect: VecDeque<Job>,
+    closed: bool,
+}
+
+struct Shared {
+    queues: Mutex<Queues>,
+    ready: Condvar,
+    bound: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queues> {
+        self.queues.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The pool; its threads end when it is dropped.
 pub struct Hasher {
-    jobs: SyncSender<Job>,
+    shared: Arc<Shared>,
     threads: usize,
+}
+
+impl Drop for Hasher {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.ready.notify_all();
+    }
 }
 
 impl Hasher {
     /// A pool of `threads` (at least 1, at most [`MAX_THREADS`]).
     pub fn new(threads: usize) -> std::io::Result<Hasher> {
         let threads = threads.clamp(1, MAX_THREADS);
-        let (jobs, queue) = mpsc::sync_channel::<Job>(threads * QUEUE_PER_THREAD);
-        let queue = Arc::new(Mutex::new(queue));
+        let shared = Arc::new(Shared {
+            queues: Mutex::new(Queues::default()),
+            ready: Condvar::new(),
+            bound: threads * QUEUE_PER_THREAD,
+        });
         for i in 0..threads {
-            let queue = queue.clone();
+            let shared = shared.clone();
             std::thread::Builder::new()
                 .name(format!("msgr-hash-{i}"))
-                .spawn(move || work(&queue))?;
+                .spawn(move || work(&shared))?;
         }
-        Ok(Hasher { jobs, threads })
+        Ok(Hasher { shared, threads })
     }
 
     /// A pool as large as the cores allow.
@@ -63,9 +110,10 @@ impl Hasher {
         self.threads
     }
 
-    /// Checks `password` against `secret`, waiting for a thread of the pool. A kept
-    /// (plain) password is compared here at once: there is nothing slow to queue.
-    pub fn check(&self, secret: Secret, password: &str) -> Checked {
+    /// Checks `password` against `secret`, waiting in `class`'s queue for a thread of
+    /// the pool. A kept (plain) password is compared here at once: there is nothing
+    /// slow to queue.
+    pub fn check(&self, secret: Secret, password: &str, class: Class) -> Checked {
         if !secret.is_hashed() {
             return if secret.verify(password) {
                 Checked::Matches
@@ -73,17 +121,26 @@ impl Hasher {
                 Checked::DoesNotMatch
             };
         }
-        let (reply, answer) = mpsc::sync_channel(1);
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
         let job = Job {
             secret,
             password: password.to_string(),
             queued: Instant::now(),
             reply,
         };
-        match self.jobs.try_send(job) {
-            Ok(()) => answer.recv().unwrap_or(Checked::Busy),
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => Checked::Busy,
+        {
+            let mut queues = self.shared.lock();
+            let queue = match class {
+                Class::Clean => &mut queues.clean,
+                Class::Suspect => &mut queues.suspect,
+            };
+            if queue.len() >= self.shared.bound {
+                return Checked::Busy;
+            }
+            queue.push_back(job);
         }
+        self.shared.ready.notify_one();
+        answer.recv().unwrap_or(Checked::Busy)
     }
 }
 
@@ -120,19 +177,51 @@ pub fn make_secrets(jobs: Vec<SecretJob>) -> Vec<Secret> {
             made.extend(worker.join().unwrap_or_default());
         }
     });
+    give_back_scratch();
     made.sort_by_key(|(i, _)| *i);
     made.into_iter().map(|(_, s)| s).collect()
 }
 
-fn work(queue: &Mutex<Receiver<Job>>) {
+/// Frees this thread's Argon2 buffer, and has the allocator hand free memory back to
+/// the system: glibc keeps a freed buffer of this size in the thread's arena otherwise
+/// (its trim threshold grows with the largest block freed).
+fn give_back_scratch() {
+    crate::service::release_scratch();
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+fn work(shared: &Shared) {
     loop {
-        // One thread takes a job at a time; the lock is held only to take it.
-        let job = match queue.lock() {
-            Ok(queue) => queue.recv(),
-            Err(poisoned) => poisoned.into_inner().recv(),
-        };
-        let Ok(job) = job else {
-            return;
+        let job = {
+            let mut queues = shared.lock();
+            loop {
+                if let Some(job) = queues.clean.pop_front().or_else(|| queues.suspect.pop_front()) {
+                    break job;
+                }
+                if queues.closed {
+                    return;
+                }
+                let (woken, waited) = shared
+                    .ready
+                    .wait_timeout(queues, KEEP_SCRATCH)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                queues = woken;
+                if waited.timed_out() && queues.clean.is_empty() && queues.suspect.is_empty() {
+                    drop(queues);
+                    give_back_scratch();
+                    queues = shared.lock();
+                    while queues.clean.is_empty() && queues.suspect.is_empty() && !queues.closed {
+                        queues = shared
+                            .ready
+                            .wait(queues)
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    }
+                }
+            }
         };
         let checked = if job.queued.elapsed() > MAX_WAIT {
             Checked::Busy
@@ -153,9 +242,12 @@ mod tests {
     fn a_pool_checks_hashes_and_plain_passwords() {
         let pool = Hasher::new(2).unwrap();
         let hashed = Secret::new("pw", false, [5; 16]);
-        assert_eq!(pool.check(hashed.clone(), "pw"), Checked::Matches);
-        assert_eq!(pool.check(hashed, "pW"), Checked::DoesNotMatch);
-        assert_eq!(pool.check(Secret::new("pw", true, [0; 16]), "pw"), Checked::Matches);
+        assert_eq!(pool.check(hashed.clone(), "pw", Class::Clean), Checked::Matches);
+        assert_eq!(pool.check(hashed, "pW", Class::Suspect), Checked::DoesNotMatch);
+        assert_eq!(
+            pool.check(Secret::new("pw", true, [0; 16]), "pw", Class::Suspect),
+            Checked::Matches
+        );
         assert_eq!(Hasher::new(99).unwrap().threads(), MAX_THREADS);
     }
 
@@ -166,7 +258,7 @@ mod tests {
         let callers: Vec<_> = (0..64)
             .map(|_| {
                 let (pool, hashed) = (pool.clone(), hashed.clone());
-                std::thread::spawn(move || pool.check(hashed, "guess"))
+                std::thread::spawn(move || pool.check(hashed, "guess", Class::Suspect))
             })
             .collect();
         let results: Vec<Checked> = callers.into_iter().map(|c| c.join().unwrap()).collect();
@@ -174,6 +266,35 @@ mod tests {
         assert!(busy >= 32, "{busy} of 64 refused");
         assert!(results.contains(&Checked::DoesNotMatch), "some were checked");
         // And the pool still answers afterwards.
-        assert_eq!(pool.check(hashed, "pw"), Checked::Matches);
+        assert_eq!(pool.check(hashed, "pw", Class::Suspect), Checked::Matches);
+    }
+
+    #[test]
+    fn a_clean_check_goes_before_every_queued_suspect_one() {
+        let hashed = Secret::new("pw", false, [5; 16]);
+        let shared = Shared {
+            queues: Mutex::new(Queues::default()),
+            ready: Condvar::new(),
+            bound: 16,
+        };
+        let (reply, answers) = std::sync::mpsc::sync_channel(16);
+        let job = |password: &str| Job {
+            secret: hashed.clone(),
+            password: password.to_string(),
+            queued: Instant::now(),
+            reply: reply.clone(),
+        };
+        {
+            let mut queues = shared.lock();
+            queues.suspect.extend((0..4).map(|_| job("guess")));
+            queues.clean.push_back(job("pw"));
+            // A closed pool still runs what is queued, then its threads end.
+            queues.closed = true;
+        }
+        work(&shared);
+        let order: Vec<Checked> = answers.try_iter().collect();
+        assert_eq!(order.len(), 5);
+        assert_eq!(order[0], Checked::Matches, "the clean check ran first: {order:?}");
+        assert!(order[1..].iter().all(|c| *c == Checked::DoesNotMatch));
     }
 }

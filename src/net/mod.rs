@@ -211,3 +211,29 @@ fn spawn_timer<S: Timed>(
         }
     })
 }
+
+/// Connections a listening socket holds before the accept loop takes them. std's
+/// default, 128, is overflowed by a crowd signing in at once (or a flood the caps would
+/// answer), and the kernel then drops handshakes: their clients hang in retries.
+const BACKLOG: u32 = 1024;
+
+/// A listening socket on the first of `addr`'s addresses that binds, with [`BACKLOG`]
+/// (and `SO_REUSEADDR`, as std sets it on Unix, so a restart finds its port free).
+pub(crate) async fn listen(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket.bind(a).and_then(|()| socket.listen(BACKLOG)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "the address resolves to nothing")))
+}

@@ -142,7 +142,7 @@ pub(super) fn start(
         Some(files) => Some(TlsAcceptor::from(super::tls::server_config(&files.cert, &files.key)?)),
         None => None,
     };
-    let listener = rt.block_on(TcpListener::bind((ip, config.port)))?;
+    let listener = rt.block_on(super::listen((ip, config.port)))?;
     let local_addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let host = if host.contains(':') && !host.starts_with('[') {

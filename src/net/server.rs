@@ -18,7 +18,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::conn::{self, Ended, Inbox, Outbox};
-use super::hasher::{Checked, Hasher};
+use super::hasher::{Checked, Class, Hasher};
 use super::nexus::{self, Nexus, NexusConfig};
 use super::{lock, runtime, spawn_timer, stop_runtime, Clock, NetError, SHUTDOWN_GRACE};
 use crate::error::{Error, Result};
@@ -76,7 +76,7 @@ impl Server {
         nexus: &NexusConfig,
     ) -> Result<Server, NetError> {
         let rt = runtime("msgr-server", 2)?;
-        let listener = rt.block_on(TcpListener::bind(addr))?;
+        let listener = rt.block_on(super::listen(addr))?;
         let local_addr = listener.local_addr()?;
         let mut advertised = local_addr;
         if advertised.ip().is_unspecified() {
@@ -125,7 +125,8 @@ impl Server {
                 Err(refused) => return Err(refused).into(),
             };
             // The hash is checked with the engine unlocked, on the pool of checks.
-            let verified = match hasher.check(check.secret, password) {
+            let class = if check.clean { Class::Clean } else { Class::Suspect };
+            let verified = match hasher.check(check.secret, password, class) {
                 Checked::Matches => true,
                 Checked::DoesNotMatch => false,
                 Checked::Busy => {

@@ -328,3 +328,32 @@ fn switchboard_cookies_are_pruned_as_they_expire() {
     w.send(1, "XFR 30 SB");
     assert_eq!(w.s.tickets.len(), 1, "the expired ones went when a new one came");
 }
+
+#[test]
+fn a_full_server_evicts_from_the_address_holding_most_sockets_that_never_signed_in() {
+    let mut w = Wire::new();
+    let (newcomer, attacker): (std::net::IpAddr, std::net::IpAddr) = ([10, 0, 0, 1].into(), [10, 0, 0, 2].into());
+    w.sign_in(1, ALICE, D);
+    // The newcomer's socket is the oldest not signed in; the attacker's are newer.
+    w.s.open_from(2, Some(newcomer), w.now);
+    w.at(1);
+    for conn in 3..6 {
+        w.s.open_from(conn, Some(attacker), w.now);
+        w.at(1);
+    }
+    assert_eq!(w.s.oldest_unauthenticated(), Some(3), "the attacker's oldest");
+    w.s.evict(3);
+    w.pump();
+    assert!(w.closed.contains(&3) && !w.closed.contains(&2));
+    assert_eq!(w.s.oldest_unauthenticated(), Some(4));
+    w.s.evict(4);
+    // One each: then the one open longest.
+    assert_eq!(w.s.oldest_unauthenticated(), Some(2));
+    w.s.closed(2, w.now);
+    w.s.closed(5, w.now);
+    assert_eq!(
+        w.s.oldest_unauthenticated(),
+        None,
+        "signed-in connections are never evicted"
+    );
+}

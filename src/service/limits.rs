@@ -288,6 +288,12 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
             .map_or(0.0, |b| f64::from(self.rate.burst) - self.refilled(*b, now))
     }
 
+    /// Whether `key` spent a token lately: within most of one refill interval (a
+    /// bucket back to within 5 % of a token of full counts as untouched).
+    pub(crate) fn spent_lately(&self, key: &K, now: Instant) -> bool {
+        self.used(key, now) > 0.05
+    }
+
     /// Forgets `key` (its connection or account is gone).
     pub(crate) fn forget(&mut self, key: &K) {
         self.map.remove(key);

@@ -42,7 +42,7 @@ pub use passport::{
     authentication_info, credentials, passport_urls, LoginCheck, LoginRefused, LOGIN_FAILED, MAX_TICKETS,
     TICKET_LIFETIME,
 };
-pub use secret::{Secret, SecretJob};
+pub use secret::{release_scratch, Secret, SecretJob};
 
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
@@ -512,16 +512,27 @@ impl ServiceEngine {
         self.open_from(conn, None, now);
     }
 
-    /// The connection open longest that has not signed in (notification) or taken its
-    /// seat (switchboard): the one a full server closes first for a newcomer.
+    /// The connection a full server closes first for a newcomer: of those that have not
+    /// signed in (notification) or taken their seat (switchboard), the one open longest
+    /// from the address that holds most of them. An attacker who keeps reopening sockets
+    /// makes its own the newest, and would otherwise make a newcomer signing in the
+    /// oldest; taken from the largest holder, a newcomer from an address of its own is
+    /// never the one to go while anyone holds more.
     pub fn oldest_unauthenticated(&self) -> Option<ConnId> {
-        self.conns
-            .iter()
-            .filter(|(_, c)| match &c.role {
+        let waiting = || {
+            self.conns.iter().filter(|(_, c)| match &c.role {
                 Role::Unknown => true,
                 Role::Ns(ns) => ns.user().is_none(),
                 Role::Sb(sb) => !sb.seated(),
             })
+        };
+        let mut held: HashMap<Option<IpAddr>, usize> = HashMap::new();
+        for (_, c) in waiting() {
+            *held.entry(c.peer).or_default() += 1;
+        }
+        let most = held.values().copied().max()?;
+        waiting()
+            .filter(|(_, c)| held[&c.peer] == most)
             .min_by_key(|(id, c)| (c.opened, **id))
             .map(|(id, _)| *id)
     }

@@ -481,12 +481,17 @@ impl ServiceEngine {
     /// addresses slows down; its owner, from an address of its own, does not.
     pub fn guess_delay(&self, user: &str, peer: Option<std::net::IpAddr>, now: Instant) -> std::time::Duration {
         let key = user.to_ascii_lowercase();
-        if self.rates.password_account.used(&(key.clone(), peer), now) < 1.0 {
+        if !self.rates.password_account.spent_lately(&(key.clone(), peer), now) {
             return std::time::Duration::ZERO;
         }
         let pressure = self.rates.password_pressure.used(&key, now);
         let doublings = (pressure / 4.0).floor().clamp(0.0, 8.0) as u32;
         (GUESS_DELAY * 2u32.pow(doublings)).min(MAX_GUESS_DELAY)
+    }
+
+    /// Whether `peer` has guessed no password wrong lately, for any account.
+    pub(super) fn address_is_clean(&self, peer: Option<std::net::IpAddr>, now: Instant) -> bool {
+        peer.is_none_or(|p| !self.rates.password_address.spent_lately(&p, now))
     }
 
     pub(super) fn wrong_password(&mut self, user: &str, peer: Option<std::net::IpAddr>, now: Instant) {

@@ -41,6 +41,9 @@ pub enum LoginRefused {
 pub struct LoginCheck {
     pub secret: Secret,
     pub delay: Duration,
+    /// Whether the address has guessed no password wrong lately (for any account): a
+    /// driver checks such logins before the others.
+    pub clean: bool,
 }
 
 impl LoginRefused {
@@ -177,6 +180,7 @@ impl ServiceEngine {
             Some(account) => Ok(LoginCheck {
                 secret: account.password.clone(),
                 delay,
+                clean: self.address_is_clean(peer, now),
             }),
             None => {
                 self.wrong_password(sign_in_name, peer, now);

@@ -207,6 +207,12 @@ impl SecretJob {
     }
 }
 
+/// Gives back this thread's Argon2 memory (a pool thread that has gone idle); the
+/// next run on it allocates again.
+pub fn release_scratch() {
+    SCRATCH.with(|s| *s.borrow_mut() = Vec::new());
+}
+
 /// Bytes of Argon2 memory this thread holds for reuse.
 #[cfg(test)]
 fn scratch_bytes() -> usize {
