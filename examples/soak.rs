@@ -4,11 +4,16 @@
 //! resident memory is sampled. Not part of CI; `scripts/soak.sh` starts a server with the
 //! accounts and licence this expects and runs it.
 //!
-//! `cargo run --release --example soak -- ADDRESS PAIRS SECONDS SERVER_PID`
+//! With a nexus URL the clients sign in with MSNP11 and a Passport login (the server
+//! keeps Argon2 hashes), and with a pace each pair rests that long between cycles.
+//! Every sign-in's time (connect to signed in) is kept: each line reports the
+//! interval's p50, p99 and slowest, and the last line the whole run's.
+//!
+//! `cargo run --release --example soak -- ADDRESS PAIRS SECONDS SERVER_PID [NEXUS_URL [PACE_MS]]`
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use msgr::client::{ClientConfig, ClientEvent, Waiting};
@@ -19,19 +24,71 @@ use msgr::testkit::{Side, PASSWORD, WAIT};
 struct Tally {
     cycles: AtomicU64,
     errors: AtomicU64,
+    /// Sign-in times in microseconds: this interval's, and the whole run's.
+    sign_ins: Mutex<(Vec<u32>, Vec<u32>)>,
 }
 
-fn side(address: &str, email: &str) -> Side {
-    let mut config = ClientConfig::new(email, PASSWORD, address);
-    config.local_ip = "127.0.0.1".into();
-    Side::tcp_with(config)
+impl Tally {
+    fn signed_in(&self, took: Duration) {
+        let micros = u32::try_from(took.as_micros()).unwrap_or(u32::MAX);
+        let mut kept = self.sign_ins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.0.push(micros);
+        kept.1.push(micros);
+    }
+
+    /// p50, p99 and slowest of this interval's sign-ins (ms), and of the run's.
+    fn percentiles(&self) -> (String, String) {
+        let mut kept = self.sign_ins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let interval = percentiles(&mut std::mem::take(&mut kept.0));
+        (interval, percentiles(&mut kept.1))
+    }
+}
+
+fn percentiles(micros: &mut [u32]) -> String {
+    if micros.is_empty() {
+        return ",,".into();
+    }
+    micros.sort_unstable();
+    let at = |q: f64| f64::from(micros[((micros.len() - 1) as f64 * q) as usize]) / 1000.0;
+    format!("{:.1},{:.1},{:.1}", at(0.5), at(0.99), at(1.0))
+}
+
+struct Setup {
+    address: String,
+    nexus: Option<String>,
+}
+
+/// Pair `pair`'s address: each pair comes from one of its own (127.1.x.y), as people
+/// signing in do, so the server's per-address caps hold as they would.
+fn source(pair: usize) -> std::net::IpAddr {
+    [127, 1, (pair / 250) as u8, (1 + pair % 250) as u8].into()
+}
+
+fn side(setup: &Setup, email: &str, pair: usize) -> Side {
+    let mut config = ClientConfig::new(email, PASSWORD, &setup.address);
+    config.local_ip = source(pair).to_string();
+    if let Some(nexus) = &setup.nexus {
+        config.dialects = vec![msgr::proto::Dialect::Msnp11];
+        config.nexus = Some(nexus.clone());
+    }
+    let options = msgr::net::client::ClientOptions {
+        source_ip: Some(source(pair)),
+        ..Default::default()
+    };
+    Side::tcp_with_options(config, &options)
+}
+
+fn timed_sign_in(side: &Side, tally: &Tally, who: &str) {
+    let start = Instant::now();
+    side.sign_in().unwrap_or_else(|e| panic!("{who} signs in: {e}"));
+    tally.signed_in(start.elapsed());
 }
 
 /// One cycle of one pair; panics (the kit's waits are bounded) on anything unexpected.
-fn cycle(address: &str, a_email: &str, b_email: &str, drop_hard: bool) {
-    let (a, b) = (side(address, a_email), side(address, b_email));
-    a.sign_in().expect("a signs in");
-    b.sign_in().expect("b signs in");
+fn cycle(setup: &Setup, tally: &Tally, pair: usize, a_email: &str, b_email: &str, drop_hard: bool) {
+    let (a, b) = (side(setup, a_email, pair), side(setup, b_email, pair));
+    timed_sign_in(&a, tally, a_email);
+    timed_sign_in(&b, tally, b_email);
     let (ma, mb) = (a.ready_manager(), b.ready_manager());
     let _ = mb;
     for cancel in [false, true] {
@@ -82,10 +139,18 @@ fn rss_kib(pid: u32) -> Option<u64> {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, address, pairs, seconds, pid] = args.as_slice() else {
-        eprintln!("usage: soak ADDRESS PAIRS SECONDS SERVER_PID");
-        std::process::exit(2);
+    let (address, pairs, seconds, pid, rest) = match args.as_slice() {
+        [_, address, pairs, seconds, pid, rest @ ..] if rest.len() <= 2 => (address, pairs, seconds, pid, rest),
+        _ => {
+            eprintln!("usage: soak ADDRESS PAIRS SECONDS SERVER_PID [NEXUS_URL [PACE_MS]]");
+            std::process::exit(2);
+        }
     };
+    let setup = Arc::new(Setup {
+        address: address.clone(),
+        nexus: rest.first().filter(|n| !n.is_empty()).cloned(),
+    });
+    let pace = Duration::from_millis(rest.get(1).map_or(0, |p| p.parse().expect("PACE_MS")));
     let pairs: usize = pairs.parse().expect("PAIRS");
     let seconds: u64 = seconds.parse().expect("SECONDS");
     let pid: u32 = pid.parse().expect("SERVER_PID");
@@ -94,7 +159,7 @@ fn main() {
     let started = Instant::now();
     let workers: Vec<_> = (0..pairs)
         .map(|i| {
-            let (address, tally, stop) = (address.clone(), tally.clone(), stop.clone());
+            let (setup, tally, stop) = (setup.clone(), tally.clone(), stop.clone());
             std::thread::Builder::new()
                 .stack_size(256 * 1024)
                 .spawn(move || {
@@ -103,26 +168,30 @@ fn main() {
                         format!("soak{}@example.com", 2 * i + 1),
                     );
                     let mut n = 0u64;
+                    // Pairs start spread over one pace, as people arrive, not all at once.
+                    std::thread::sleep(pace.mul_f64(i as f64 / pairs as f64));
                     while !stop.load(Ordering::Relaxed) {
-                        let ok = catch_unwind(AssertUnwindSafe(|| cycle(&address, &a, &b, n % 2 == 1))).is_ok();
+                        let ok = catch_unwind(AssertUnwindSafe(|| cycle(&setup, &tally, i, &a, &b, n % 2 == 1))).is_ok();
                         let counter = if ok { &tally.cycles } else { &tally.errors };
                         counter.fetch_add(1, Ordering::Relaxed);
                         n += 1;
+                        std::thread::sleep(pace);
                     }
                 })
                 .expect("a worker thread")
         })
         .collect();
-    println!("t_s,server_rss_kib,cycles,errors");
+    println!("t_s,server_rss_kib,cycles,errors,signin_p50_ms,signin_p99_ms,signin_max_ms");
     let end = started + Duration::from_secs(seconds);
     while Instant::now() < end {
         std::thread::sleep(Duration::from_secs(10).min(end.saturating_duration_since(Instant::now())));
         println!(
-            "{},{},{},{}",
+            "{},{},{},{},{}",
             started.elapsed().as_secs(),
             rss_kib(pid).unwrap_or(0),
             tally.cycles.load(Ordering::Relaxed),
-            tally.errors.load(Ordering::Relaxed)
+            tally.errors.load(Ordering::Relaxed),
+            tally.percentiles().0
         );
     }
     stop.store(true, Ordering::Relaxed);
@@ -131,9 +200,10 @@ fn main() {
     }
     std::thread::sleep(Duration::from_secs(2));
     println!(
-        "done,{},{},{}",
+        "done,{},{},{},{}",
         rss_kib(pid).unwrap_or(0),
         tally.cycles.load(Ordering::Relaxed),
-        tally.errors.load(Ordering::Relaxed)
+        tally.errors.load(Ordering::Relaxed),
+        tally.percentiles().1
     );
 }

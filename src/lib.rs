@@ -7,6 +7,7 @@ pub mod client;
 pub mod driver;
 pub mod embedded;
 pub mod error;
+pub mod eviction;
 /// The fuzz harnesses (docs/fuzzing.md): for tests and `cargo fuzz`, never shipped.
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]

@@ -94,8 +94,12 @@ impl Side {
 
     /// A signed-out Messenger over TCP, as configured.
     pub fn tcp_with(config: ClientConfig) -> Side {
+        Side::tcp_with_options(config, &crate::net::client::ClientOptions::default())
+    }
+
+    pub fn tcp_with_options(config: ClientConfig, options: &crate::net::client::ClientOptions) -> Side {
         Side {
-            driver: Driver::Tcp(Arc::new(Client::new(config).unwrap())),
+            driver: Driver::Tcp(Arc::new(Client::with_options(config, options).unwrap())),
             m: crate::net::client::MESSENGER,
             stash: Stash::default(),
         }

@@ -6,7 +6,8 @@ from the legitimate client a test measures: ``tests/test_abuse.py`` starts them,
 
 Each attacker works from loopback addresses of its own (``127.0.<net>.1``,
 ``127.0.<net>.2``, …; Linux routes all of 127/8 to lo), reopens what the server closes,
-and prints one JSON line of what it saw when the time is up:
+at most ``--rate`` new connections a second in all (0, the default: as fast as the
+server lets it), and prints one JSON line of what it saw when the time is up:
 
 - ``guess-burst``: wrong Passport passwords for the given accounts, as fast as answers
   come, from ``--addresses`` addresses (one request in flight per address);
@@ -45,11 +46,17 @@ class Target:
         self.accounts: list[str] = args.accounts
         self.deadline = time.monotonic() + args.seconds
         self.seen: Counter[str] = Counter()
+        self.interval = 1 / args.rate if args.rate > 0 else 0.0
+        self.next_at = time.monotonic()
 
     def running(self) -> bool:
         return time.monotonic() < self.deadline
 
     async def open(self, address: tuple[str, int], src: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        if self.interval:
+            now = time.monotonic()
+            self.next_at = max(self.next_at + self.interval, now)
+            await asyncio.sleep(self.next_at - now)
         try:
             return await asyncio.wait_for(asyncio.open_connection(*address, local_addr=(src, 0)), 5)
         except (OSError, asyncio.TimeoutError):
@@ -163,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--addresses", type=int, default=50)
     parser.add_argument("--connections", type=int, default=256)
     parser.add_argument("--accounts", nargs="*", default=["alice@example.com"])
+    parser.add_argument("--rate", type=float, default=0.0, help="new connections a second at most, in all (0: no bound)")
     parser.add_argument("--net", type=int, default=100, help="second octet of the attacker addresses (default 100)")
     parser.add_argument("--tls", action="store_true", help="slow-nexus: never start the TLS handshake")
     args = parser.parse_args(argv)

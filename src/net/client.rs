@@ -41,6 +41,9 @@ pub struct ClientOptions {
     /// A PEM file of certificates the Passport login trusts over HTTPS besides the web
     /// PKI (a private CA, a test's self-signed certificate).
     pub nexus_ca: Option<PathBuf>,
+    /// The local address every connection (MSNP and the Passport login) is made from;
+    /// by default the system's choice.
+    pub source_ip: Option<std::net::IpAddr>,
 }
 
 impl Default for ClientOptions {
@@ -48,6 +51,7 @@ impl Default for ClientOptions {
         ClientOptions {
             trace_limit: DEFAULT_TRACE_LIMIT,
             nexus_ca: None,
+            source_ip: None,
         }
     }
 }
@@ -68,6 +72,8 @@ struct Shared {
     handle: Handle,
     /// The Passport login, when `ClientConfig::nexus` names a nexus.
     passport: Option<Arc<Passport>>,
+    /// [`ClientOptions::source_ip`].
+    source_ip: Option<std::net::IpAddr>,
 }
 
 struct State {
@@ -105,6 +111,7 @@ impl Client {
             Some(nexus) => Some(Arc::new(Passport::new(
                 nexus,
                 options.nexus_ca.as_deref(),
+                options.source_ip,
                 CONNECT_TIMEOUT,
             )?)),
             None => None,
@@ -126,6 +133,7 @@ impl Client {
             clock: Clock::new(),
             handle: rt.handle().clone(),
             passport,
+            source_ip: options.source_ip,
         });
         let (stop, stop_rx) = watch::channel(false);
         let timer = spawn_timer(&rt, shared.clone(), stop_rx);
@@ -349,7 +357,7 @@ impl Shared {
     }
 
     async fn run_conn(self: Arc<Self>, conn: ConnId, addr: String, inbox: Inbox) {
-        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr.as_str())).await {
+        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, connect_from(addr.as_str(), self.source_ip)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(io)) => return self.unreachable(conn, io),
             Err(_) => {
@@ -418,4 +426,30 @@ impl State {
     fn drop_conn(&mut self, conn: ConnId) {
         self.outboxes.remove(&conn);
     }
+}
+
+/// A connection to `addr` from `source` (any port), or from the system's choice.
+async fn connect_from(addr: &str, source: Option<std::net::IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(source) = source else {
+        return TcpStream::connect(addr).await;
+    };
+    let mut last = None;
+    for to in tokio::net::lookup_host(addr).await?.filter(|to| to.is_ipv4() == source.is_ipv4()) {
+        let socket = if to.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.bind(std::net::SocketAddr::new(source, 0))?;
+        match socket.connect(to).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            format!("{addr} has no address of the family of {source}"),
+        )
+    }))
 }

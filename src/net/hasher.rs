@@ -1,6 +1,7 @@
 //! The TCP server's password checks: a fixed pool of threads, no more than the cores,
 //! each with its one reused Argon2 buffer (`Secret::verify`), behind bounded queues.
-//! A check that cannot start within [`MAX_WAIT`] is refused at once, unchecked and
+//! A check that cannot start within its bound ([`MAX_WAIT`], or [`MAX_WAIT_CLEAN`] from
+//! an address with no wrong password lately) is refused at once, unchecked and
 //! uncounted (`LoginRefused::Busy`): a burst of guesses costs neither memory nor a
 //! legitimate sign-in's place, only the guesses themselves.
 //!
@@ -16,10 +17,16 @@ use std::time::{Duration, Instant};
 
 use crate::service::{Secret, SecretJob};
 
-/// How long a check may wait in the queue before it is refused without running.
+/// How long a check from a suspect address may wait in the queue before it is refused
+/// without running.
 pub const MAX_WAIT: Duration = Duration::from_millis(500);
-/// Checks queued per thread in each queue, past which new ones are refused at once.
+/// The same for a clean address: owners reconnecting all at once (after a restart)
+/// would rather wait than be refused.
+pub const MAX_WAIT_CLEAN: Duration = Duration::from_secs(2);
+/// Checks queued per thread, past which new ones are refused at once: few suspect
+/// ones; clean ones up to about what [`MAX_WAIT_CLEAN`] lets run.
 const QUEUE_PER_THREAD: usize = 8;
+const CLEAN_QUEUE_PER_THREAD: usize = 128;
 /// The most threads the pool uses, whatever the cores.
 const MAX_THREADS: usize = 4;
 /// How long a pool thread keeps its Argon2 buffer once it has nothing to do: a burst
@@ -31,7 +38,7 @@ const KEEP_SCRATCH: Duration = Duration::from_secs(1);
 pub enum Checked {
     Matches,
     DoesNotMatch,
-    /// Not run: the pool was full, or the check waited past [`MAX_WAIT`].
+    /// Not run: the pool was full, or the check waited past its bound.
     Busy,
 }
 
@@ -47,7 +54,8 @@ pub enum Class {
 struct Job {
     secret: Secret,
     password: String,
-    queued: Instant,
+    /// Past this it is refused unchecked.
+    expires: Instant,
     reply: std::sync::mpsc::SyncSender<Checked>,
 }
 
@@ -61,7 +69,8 @@ struct Queues {
 struct Shared {
     queues: Mutex<Queues>,
     ready: Condvar,
-    bound: usize,
+    /// Per thread: (clean, suspect) queue bounds.
+    threads: usize,
 }
 
 impl Shared {
@@ -90,7 +99,7 @@ impl Hasher {
         let shared = Arc::new(Shared {
             queues: Mutex::new(Queues::default()),
             ready: Condvar::new(),
-            bound: threads * QUEUE_PER_THREAD,
+            threads,
         });
         for i in 0..threads {
             let shared = shared.clone();
@@ -122,10 +131,14 @@ impl Hasher {
             };
         }
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        let (wait, bound) = match class {
+            Class::Clean => (MAX_WAIT_CLEAN, CLEAN_QUEUE_PER_THREAD),
+            Class::Suspect => (MAX_WAIT, QUEUE_PER_THREAD),
+        };
         let job = Job {
             secret,
             password: password.to_string(),
-            queued: Instant::now(),
+            expires: Instant::now() + wait,
             reply,
         };
         {
@@ -134,7 +147,7 @@ impl Hasher {
                 Class::Clean => &mut queues.clean,
                 Class::Suspect => &mut queues.suspect,
             };
-            if queue.len() >= self.shared.bound {
+            if queue.len() >= bound * self.shared.threads {
                 return Checked::Busy;
             }
             queue.push_back(job);
@@ -223,7 +236,7 @@ fn work(shared: &Shared) {
                 }
             }
         };
-        let checked = if job.queued.elapsed() > MAX_WAIT {
+        let checked = if Instant::now() > job.expires {
             Checked::Busy
         } else if job.secret.verify(&job.password) {
             Checked::Matches
@@ -275,13 +288,13 @@ mod tests {
         let shared = Shared {
             queues: Mutex::new(Queues::default()),
             ready: Condvar::new(),
-            bound: 16,
+            threads: 1,
         };
         let (reply, answers) = std::sync::mpsc::sync_channel(16);
         let job = |password: &str| Job {
             secret: hashed.clone(),
             password: password.to_string(),
-            queued: Instant::now(),
+            expires: Instant::now() + MAX_WAIT,
             reply: reply.clone(),
         };
         {

@@ -344,20 +344,22 @@ impl Slots {
         }
     }
 
-    /// Makes room for a newcomer when every slot is taken: ends the oldest connection
-    /// that has sent no request, or failing that the oldest. Returns the address of
-    /// the one ended, or None when there was room.
+    /// Makes room for a newcomer when every slot is taken: ends a connection that has
+    /// sent no request, or failing that any, the oldest of the address holding most
+    /// of them ([`crate::eviction`]). Returns the address of the one ended, or None
+    /// when there was room.
     fn make_room(&mut self) -> Option<IpAddr> {
         if self.open.len() < MAX_HTTP_CONNECTIONS {
             return None;
         }
-        let idle = self
-            .open
-            .iter()
-            .filter(|(_, s)| !s.asked.load(Ordering::Relaxed))
-            .min_by_key(|(_, s)| s.since);
-        let oldest = idle.or_else(|| self.open.iter().min_by_key(|(_, s)| s.since));
-        let (id, peer) = oldest.map(|(id, s)| (*id, s.peer))?;
+        let candidates = |idle_only: bool| {
+            self.open
+                .iter()
+                .filter(move |(_, s)| !idle_only || !s.asked.load(Ordering::Relaxed))
+                .map(|(id, s)| (*id, s.peer, s.since))
+        };
+        let id = crate::eviction::evictee(candidates(true)).or_else(|| crate::eviction::evictee(candidates(false)))?;
+        let peer = self.open.get(&id)?.peer;
         if let Some(slot) = self.open.get(&id) {
             slot.abort.abort();
         }

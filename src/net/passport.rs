@@ -67,8 +67,14 @@ fn web_url(url: &str) -> Option<Uri> {
 
 impl Passport {
     /// A client for the nexus at `nexus` that trusts the web PKI and `extra_ca` (a PEM
-    /// file), and gives each login `timeout` in all.
-    pub fn new(nexus: &str, extra_ca: Option<&Path>, timeout: Duration) -> Result<Passport, Error> {
+    /// file), connects from `source` (or the system's choice), and gives each login
+    /// `timeout` in all.
+    pub fn new(
+        nexus: &str,
+        extra_ca: Option<&Path>,
+        source: Option<std::net::IpAddr>,
+        timeout: Duration,
+    ) -> Result<Passport, Error> {
         let nexus = web_url(nexus).ok_or_else(|| {
             Error::api(
                 HResult::E_INVALIDARG,
@@ -80,6 +86,7 @@ impl Passport {
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
         tcp.set_connect_timeout(Some(timeout));
+        tcp.set_local_address(source);
         let https = HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             .https_or_http()
@@ -375,10 +382,10 @@ mod tests {
             "http:///path",
             "not a url",
         ] {
-            let err = Passport::new(bad, None, Duration::from_secs(1)).err().expect(bad);
+            let err = Passport::new(bad, None, None, Duration::from_secs(1)).err().expect(bad);
             assert_eq!(err.hresult(), HResult::E_INVALIDARG, "{bad}");
             assert!(err.to_string().contains("nexus"), "{err}");
         }
-        assert!(Passport::new("https://nexus.example/rdr/pprdr.asp", None, Duration::from_secs(1)).is_ok());
+        assert!(Passport::new("https://nexus.example/rdr/pprdr.asp", None, None, Duration::from_secs(1)).is_ok());
     }
 }

@@ -475,7 +475,7 @@ fn the_client_reads_a_full_url_list_and_follows_a_login_redirect() {
         "HTTP/1.1 200 OK\r\nAuthentication-Info: Passport1.4 da-status=success,tname=MSPAuth,from-PP='t=fake&p=1',ru=http://messenger.msn.com\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
     ];
     let fake = fake_http(listener, answers);
-    let passport = Passport::new(&format!("http://{addr}/rdr/pprdr.asp"), None, WAIT).unwrap();
+    let passport = Passport::new(&format!("http://{addr}/rdr/pprdr.asp"), None, None, WAIT).unwrap();
     let ticket = runtime().block_on(passport.ticket(ALICE, "p,w", CHALLENGE)).unwrap();
     assert_eq!(ticket, "t=fake&p=1");
     let heads = fake.join().unwrap();
@@ -502,6 +502,7 @@ fn a_login_server_that_does_not_answer_times_out() {
     let passport = Passport::new(
         &format!("http://{addr}/rdr/pprdr.asp"),
         None,
+        None,
         Duration::from_millis(300),
     )
     .unwrap();
@@ -521,7 +522,7 @@ fn a_nexus_without_dalogin_is_a_protocol_error() {
     let addr = listener.local_addr().unwrap();
     let answers = vec!["HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()];
     let fake = fake_http(listener, answers);
-    let passport = Arc::new(Passport::new(&format!("http://{addr}/rdr/pprdr.asp"), None, WAIT).unwrap());
+    let passport = Arc::new(Passport::new(&format!("http://{addr}/rdr/pprdr.asp"), None, None, WAIT).unwrap());
     let refusal = runtime()
         .block_on(passport.ticket(ALICE, PASSWORD, CHALLENGE))
         .unwrap_err();
@@ -544,4 +545,31 @@ fn closing_does_not_wait_for_a_login_under_way() {
     let started = std::time::Instant::now();
     client.close();
     assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_client_makes_every_connection_from_the_source_address_it_is_given() {
+    let mut config = testkit::service_config(5);
+    config.dialects = vec![Dialect::Msnp8];
+    config.limits.wrong_password_address = crate::service::Rate::new(1, Duration::from_secs(600));
+    let server = Server::bind_with("127.0.0.1:0", config, &NexusConfig::default()).unwrap();
+    server.with_engine(testkit::populate);
+    let nexus = server.nexus_url().to_string();
+    let from = |ip: [u8; 4]| ClientOptions {
+        source_ip: Some(ip.into()),
+        ..ClientOptions::default()
+    };
+    let (first, wrong) = sign_in(&server, msnp8_client(ALICE, "wrong", Some(&nexus)), &from([127, 0, 0, 9]));
+    assert_eq!(wrong.unwrap_err().hresult(), Some(HResult::SR_AUTHENTICATION_FAILED));
+    first.close();
+    // The login came from 127.0.0.9: its one wrong password spent that address's
+    // budget, so even the right one from it is refused, and from another it is not.
+    let (second, refused) = sign_in(&server, msnp8_client(ALICE, PASSWORD, Some(&nexus)), &from([127, 0, 0, 9]));
+    assert_eq!(refused.unwrap_err().hresult(), Some(HResult::SR_AUTHENTICATION_FAILED));
+    second.close();
+    let (client, signed_in) = sign_in(&server, msnp8_client(ALICE, PASSWORD, Some(&nexus)), &from([127, 0, 0, 10]));
+    signed_in.unwrap();
+    let ten: std::net::IpAddr = [127, 0, 0, 10].into();
+    assert!(server.with_engine(|e| (1..10).any(|conn| e.peer(conn) == Some(ten))), "the MSNP connection too");
+    client.close();
 }

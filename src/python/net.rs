@@ -220,6 +220,7 @@ impl NetworkClient {
         let options = ClientOptions {
             trace_limit: trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT),
             nexus_ca,
+            ..ClientOptions::default()
         };
         let client = py
             .detach(|| Client::with_options(config, &options))

@@ -514,27 +514,18 @@ impl ServiceEngine {
 
     /// The connection a full server closes first for a newcomer: of those that have not
     /// signed in (notification) or taken their seat (switchboard), the one open longest
-    /// from the address that holds most of them. An attacker who keeps reopening sockets
-    /// makes its own the newest, and would otherwise make a newcomer signing in the
-    /// oldest; taken from the largest holder, a newcomer from an address of its own is
-    /// never the one to go while anyone holds more.
+    /// from the address that holds most of them ([`crate::eviction`]).
     pub fn oldest_unauthenticated(&self) -> Option<ConnId> {
-        let waiting = || {
-            self.conns.iter().filter(|(_, c)| match &c.role {
-                Role::Unknown => true,
-                Role::Ns(ns) => ns.user().is_none(),
-                Role::Sb(sb) => !sb.seated(),
-            })
-        };
-        let mut held: HashMap<Option<IpAddr>, usize> = HashMap::new();
-        for (_, c) in waiting() {
-            *held.entry(c.peer).or_default() += 1;
-        }
-        let most = held.values().copied().max()?;
-        waiting()
-            .filter(|(_, c)| held[&c.peer] == most)
-            .min_by_key(|(id, c)| (c.opened, **id))
-            .map(|(id, _)| *id)
+        crate::eviction::evictee(
+            self.conns
+                .iter()
+                .filter(|(_, c)| match &c.role {
+                    Role::Unknown => true,
+                    Role::Ns(ns) => ns.user().is_none(),
+                    Role::Sb(sb) => !sb.seated(),
+                })
+                .map(|(id, c)| (*id, c.peer, c.opened)),
+        )
     }
 
     /// Closes `conn` to make room for a newcomer (see [`Self::oldest_unauthenticated`]).
