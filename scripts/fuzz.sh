@@ -3,7 +3,7 @@
 # the given seconds (default 900), as one niced libFuzzer process, so that a shared
 # machine goes on building. Needs nightly and cargo-fuzz (`cargo install cargo-fuzz`).
 #
-#   scripts/fuzz.sh [seconds per target] [target…]     targets: decoder invite nexus service client
+#   scripts/fuzz.sh [seconds per target] [target…]     targets: decoder invite nexus nexus_http service limits client
 #
 # The corpus grows in fuzz/corpus/<target>, seeded from the inputs kept in the source
 # tree (the fuzz_regressions directories, which `cargo test` replays); crashes land in
@@ -15,12 +15,14 @@ cd "$(dirname "$0")/.."
 seconds=${1:-900}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(decoder invite nexus service client)
+[ ${#targets[@]} -gt 0 ] || targets=(decoder invite nexus nexus_http service limits client)
 
 seeds() {
     case $1 in
         decoder | invite) echo "src/wire/fuzz_regressions/$1" ;;
         nexus) echo "src/net/fuzz_regressions/nexus" ;;
+        nexus_http) echo "src/net/fuzz_regressions/nexus_http" ;;
+        limits) echo "src/service/fuzz_regressions/limits" ;;
         service) echo "src/service/fuzz_regressions" ;;
         client) echo "src/client/fuzz_regressions" ;;
         *) echo "unknown target $1" >&2; return 1 ;;
@@ -30,7 +32,7 @@ seeds() {
 dict() {
     case $1 in
         invite) echo "fuzz/dicts/invite.dict" ;;
-        nexus) echo "fuzz/dicts/nexus.dict" ;;
+        nexus | nexus_http) echo "fuzz/dicts/nexus.dict" ;;
         *) echo "fuzz/dicts/msnp.dict" ;;
     esac
 }

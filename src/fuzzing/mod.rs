@@ -10,7 +10,9 @@ pub mod client;
 pub mod decoder;
 mod input;
 pub mod invite;
+pub mod limits;
 pub mod nexus;
+pub mod nexus_http;
 #[cfg(test)]
 mod replay;
 pub mod service;

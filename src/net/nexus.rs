@@ -428,6 +428,20 @@ async fn serve(stream: TcpStream, peer: IpAddr, site: Arc<Site>, tls: Option<Tls
     }
 }
 
+/// One connection's HTTP over `io` (the fuzzer's in-memory pipe), served as a socket's
+/// is, answered by `routes`; whether a request came.
+#[cfg(any(test, fuzzing))]
+pub(crate) async fn serve_io<I>(io: I, peer: IpAddr, routes: Routes) -> bool
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let spellings = spellings().await.expect("hyper reads the request it is shown");
+    let site = Arc::new(Site { routes, spellings });
+    let asked = Arc::new(AtomicBool::new(false));
+    http(TokioIo::new(io), peer, site, asked.clone()).await;
+    asked.load(Ordering::Relaxed)
+}
+
 async fn http<I>(io: I, peer: IpAddr, site: Arc<Site>, asked: Arc<AtomicBool>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,

@@ -12,7 +12,7 @@ mod dialect_tests;
 mod directory;
 #[cfg(test)]
 mod limit_tests;
-mod limits;
+pub(crate) mod limits;
 mod lists;
 mod ns;
 mod passport;
@@ -42,6 +42,7 @@ pub use passport::{
     authentication_info, credentials, passport_urls, LoginCheck, LoginRefused, LOGIN_FAILED, MAX_TICKETS,
     TICKET_LIFETIME,
 };
+pub use ns::{GUESS_DELAY, MAX_GUESS_DELAY};
 pub use secret::{release_scratch, Secret, SecretJob};
 
 use crate::error::{Error, Result};
