@@ -171,7 +171,8 @@ fn main() {
                     // Pairs start spread over one pace, as people arrive, not all at once.
                     std::thread::sleep(pace.mul_f64(i as f64 / pairs as f64));
                     while !stop.load(Ordering::Relaxed) {
-                        let ok = catch_unwind(AssertUnwindSafe(|| cycle(&setup, &tally, i, &a, &b, n % 2 == 1))).is_ok();
+                        let ok =
+                            catch_unwind(AssertUnwindSafe(|| cycle(&setup, &tally, i, &a, &b, n % 2 == 1))).is_ok();
                         let counter = if ok { &tally.cycles } else { &tally.errors };
                         counter.fetch_add(1, Ordering::Relaxed);
                         n += 1;

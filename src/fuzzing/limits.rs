@@ -35,7 +35,9 @@ pub fn check(data: &[u8]) {
     let mut input = Input::new(data);
     let mut engine = ServiceEngine::new(testkit::service_config(3));
     testkit::populate(&mut engine);
-    engine.add_user("carol@example.com", PASSWORD, None).expect("an account");
+    engine
+        .add_user("carol@example.com", PASSWORD, None)
+        .expect("an account");
     let limits = Limits::default();
     let peers: Vec<Option<IpAddr>> = (1..=6u8).map(|i| Some([10, 0, 0, i].into())).chain([None]).collect();
     let mut now = Duration::from_secs(1000);
@@ -83,7 +85,15 @@ pub fn check(data: &[u8]) {
     // And whatever happened, an address that never guessed signs everyone in at once.
     let fresh: IpAddr = [10, 0, 0, 99].into();
     for account in 0..3 {
-        login(&mut engine, account, Some(fresh), true, now, &guessed, &mut checked_wrong);
+        login(
+            &mut engine,
+            account,
+            Some(fresh),
+            true,
+            now,
+            &guessed,
+            &mut checked_wrong,
+        );
     }
 }
 
@@ -122,14 +132,19 @@ fn login(
 
 /// The evictee among made-up connections (id, address, opened).
 fn eviction(input: &mut Input<'_>) {
-    let candidates: Vec<(usize, u8, u8)> = (0..input.below(25)).map(|id| (id, input.byte() % 5, input.byte())).collect();
+    let candidates: Vec<(usize, u8, u8)> = (0..input.below(25))
+        .map(|id| (id, input.byte() % 5, input.byte()))
+        .collect();
     let picked = crate::eviction::evictee(candidates.iter().copied());
     let Some(picked) = picked else {
         return assert!(candidates.is_empty());
     };
     let (_, address, opened) = candidates[picked];
     let held = |a: u8| candidates.iter().filter(|c| c.1 == a).count();
-    assert!(candidates.iter().all(|c| held(c.1) <= held(address)), "from an address holding most");
+    assert!(
+        candidates.iter().all(|c| held(c.1) <= held(address)),
+        "from an address holding most"
+    );
     assert!(
         candidates
             .iter()

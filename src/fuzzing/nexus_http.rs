@@ -113,7 +113,9 @@ pub fn check(data: &[u8]) {
             let _ = client.read_to_end(&mut answer).await;
             answer
         };
-        let answer = tokio::time::timeout(BOUND, talk).await.expect("the nexus ends the connection");
+        let answer = tokio::time::timeout(BOUND, talk)
+            .await
+            .expect("the nexus ends the connection");
         let asked = tokio::time::timeout(BOUND, served)
             .await
             .expect("the connection's task ends")
@@ -123,17 +125,22 @@ pub fn check(data: &[u8]) {
     responses_are_whole(&answer, asked);
 }
 
-/// `answer` is whole HTTP/1.1 responses without bodies, as the module says.
+/// `answer` is whole HTTP/1.1 (or, to an HTTP/1.0 request, 1.0) responses without
+/// bodies, as the module says.
 fn responses_are_whole(answer: &[u8], asked: bool) {
     let text = std::str::from_utf8(answer).expect("responses are ASCII");
     let mut rest = text;
     while !rest.is_empty() {
-        let (head, after) = rest.split_once("\r\n\r\n").unwrap_or_else(|| panic!("a whole head: {rest:?}"));
+        let (head, after) = rest
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("a whole head: {rest:?}"));
         rest = after;
         let mut lines = head.split("\r\n");
         let status_line = lines.next().unwrap_or_default();
+        // hyper answers an HTTP/1.0 request in its version.
         let status: u16 = status_line
             .strip_prefix("HTTP/1.1 ")
+            .or_else(|| status_line.strip_prefix("HTTP/1.0 "))
             .and_then(|s| s.get(..3))
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| panic!("a status line: {status_line:?}"));

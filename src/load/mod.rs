@@ -505,7 +505,8 @@ pub fn run(opts: &Options) -> Result<Report, LoadError> {
         }
         let passport = match (&opts.nexus, opts.dialect.auth()) {
             (Some(nexus), Auth::Twn) => Some(
-                Passport::new(nexus, None, None, opts.timeout).map_err(|e| LoadError::Options(format!("--nexus: {e}")))?,
+                Passport::new(nexus, None, None, opts.timeout)
+                    .map_err(|e| LoadError::Options(format!("--nexus: {e}")))?,
             ),
             _ => None,
         };

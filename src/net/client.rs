@@ -434,7 +434,10 @@ async fn connect_from(addr: &str, source: Option<std::net::IpAddr>) -> std::io::
         return TcpStream::connect(addr).await;
     };
     let mut last = None;
-    for to in tokio::net::lookup_host(addr).await?.filter(|to| to.is_ipv4() == source.is_ipv4()) {
+    for to in tokio::net::lookup_host(addr)
+        .await?
+        .filter(|to| to.is_ipv4() == source.is_ipv4())
+    {
         let socket = if to.is_ipv4() {
             tokio::net::TcpSocket::new_v4()?
         } else {

@@ -49,9 +49,10 @@ pub const NEXUS_PATH: &str = "/rdr/pprdr.asp";
 /// The login endpoint `DALogin` names (Microsoft's path).
 pub const LOGIN_PATH: &str = "/login2.srf";
 
-/// HTTP connections open at once. A newcomer past it takes the place of the oldest
-/// connection that has not yet sent a request (or, if all have, the oldest), so
-/// sockets held open without a request cannot keep logins out.
+/// HTTP connections open at once. A newcomer past it takes the place of a connection
+/// that has not yet sent a request (or, if all have, of any), the oldest of the
+/// address holding most ([`Slots::make_room`]), so sockets held open without a request
+/// cannot keep logins out.
 pub const MAX_HTTP_CONNECTIONS: usize = 256;
 /// HTTP connections one address may hold; more from it are closed on arrival.
 pub const MAX_HTTP_PER_ADDRESS: usize = 16;
@@ -359,10 +360,9 @@ impl Slots {
                 .map(|(id, s)| (*id, s.peer, s.since))
         };
         let id = crate::eviction::evictee(candidates(true)).or_else(|| crate::eviction::evictee(candidates(false)))?;
-        let peer = self.open.get(&id)?.peer;
-        if let Some(slot) = self.open.get(&id) {
-            slot.abort.abort();
-        }
+        let slot = self.open.get(&id)?;
+        slot.abort.abort();
+        let peer = slot.peer;
         self.ended(id);
         Some(peer)
     }

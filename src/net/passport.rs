@@ -386,6 +386,12 @@ mod tests {
             assert_eq!(err.hresult(), HResult::E_INVALIDARG, "{bad}");
             assert!(err.to_string().contains("nexus"), "{err}");
         }
-        assert!(Passport::new("https://nexus.example/rdr/pprdr.asp", None, None, Duration::from_secs(1)).is_ok());
+        assert!(Passport::new(
+            "https://nexus.example/rdr/pprdr.asp",
+            None,
+            None,
+            Duration::from_secs(1)
+        )
+        .is_ok());
     }
 }

@@ -559,17 +559,32 @@ fn a_client_makes_every_connection_from_the_source_address_it_is_given() {
         source_ip: Some(ip.into()),
         ..ClientOptions::default()
     };
-    let (first, wrong) = sign_in(&server, msnp8_client(ALICE, "wrong", Some(&nexus)), &from([127, 0, 0, 9]));
+    let (first, wrong) = sign_in(
+        &server,
+        msnp8_client(ALICE, "wrong", Some(&nexus)),
+        &from([127, 0, 0, 9]),
+    );
     assert_eq!(wrong.unwrap_err().hresult(), Some(HResult::SR_AUTHENTICATION_FAILED));
     first.close();
     // The login came from 127.0.0.9: its one wrong password spent that address's
     // budget, so even the right one from it is refused, and from another it is not.
-    let (second, refused) = sign_in(&server, msnp8_client(ALICE, PASSWORD, Some(&nexus)), &from([127, 0, 0, 9]));
+    let (second, refused) = sign_in(
+        &server,
+        msnp8_client(ALICE, PASSWORD, Some(&nexus)),
+        &from([127, 0, 0, 9]),
+    );
     assert_eq!(refused.unwrap_err().hresult(), Some(HResult::SR_AUTHENTICATION_FAILED));
     second.close();
-    let (client, signed_in) = sign_in(&server, msnp8_client(ALICE, PASSWORD, Some(&nexus)), &from([127, 0, 0, 10]));
+    let (client, signed_in) = sign_in(
+        &server,
+        msnp8_client(ALICE, PASSWORD, Some(&nexus)),
+        &from([127, 0, 0, 10]),
+    );
     signed_in.unwrap();
     let ten: std::net::IpAddr = [127, 0, 0, 10].into();
-    assert!(server.with_engine(|e| (1..10).any(|conn| e.peer(conn) == Some(ten))), "the MSNP connection too");
+    assert!(
+        server.with_engine(|e| (1..10).any(|conn| e.peer(conn) == Some(ten))),
+        "the MSNP connection too"
+    );
     client.close();
 }

@@ -38,11 +38,11 @@ pub use counts::ServiceCounts;
 pub use directory::{check_password, Account, AddRefusal, Directory, Snapshot, Write, MAX_LIST};
 pub use limits::{LimitValue, Limits, Rate};
 pub use lists::contact_guid;
+pub use ns::{GUESS_DELAY, MAX_GUESS_DELAY};
 pub use passport::{
     authentication_info, credentials, passport_urls, LoginCheck, LoginRefused, LOGIN_FAILED, MAX_TICKETS,
     TICKET_LIFETIME,
 };
-pub use ns::{GUESS_DELAY, MAX_GUESS_DELAY};
 pub use secret::{release_scratch, Secret, SecretJob};
 
 use crate::error::{Error, Result};
