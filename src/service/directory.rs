@@ -279,8 +279,7 @@ impl Directory {
             list: list.to_string(),
             contact: contact.clone(),
         };
-        let entries = self.lists.get(&(owner.clone(), list.to_string()));
-        if entries.is_some_and(|e| e.contains(&contact)) || self.is_reserved(&write) {
+        if self.listed(&owner, list, &contact) {
             return Err(AddRefusal::AlreadyThere);
         }
         // Allowed and blocked at once means nothing: `219` (hypothetic, MSNPiki).
@@ -289,17 +288,10 @@ impl Directory {
             "BL" => Some("AL"),
             _ => None,
         };
-        if let Some(opposite) = opposite {
-            let there = Write::Entry {
-                owner: owner.clone(),
-                list: opposite.to_string(),
-                contact: contact.clone(),
-            };
-            let on = self.lists.get(&(owner.clone(), opposite.to_string()));
-            if on.is_some_and(|e| e.contains(&contact)) || self.is_reserved(&there) {
-                return Err(AddRefusal::OppositeList);
-            }
+        if opposite.is_some_and(|opposite| self.listed(&owner, opposite, &contact)) {
+            return Err(AddRefusal::OppositeList);
         }
+        let entries = self.lists.get(&(owner.clone(), list.to_string()));
         let pending = self
             .reserved
             .iter()
@@ -375,6 +367,18 @@ impl Directory {
             (owner, list, contact)
         };
         self.lists.get(&(o, l.to_string())).is_some_and(|e| e.contains(&c))
+    }
+
+    /// Whether `contact` is on `owner`'s `list` (keys, as [`key`] makes them), or a
+    /// write putting it there is on its way to the store.
+    fn listed(&self, owner: &str, list: &str, contact: &str) -> bool {
+        let on = self.lists.get(&(owner.to_string(), list.to_string()));
+        on.is_some_and(|e| e.iter().any(|c| c == contact))
+            || self.is_reserved(&Write::Entry {
+                owner: owner.to_string(),
+                list: list.to_string(),
+                contact: contact.to_string(),
+            })
     }
 
     fn is_reserved(&self, write: &Write) -> bool {

@@ -2,7 +2,7 @@
 //! hidden user looks offline, a user has one seat per switchboard, a wrong guess never
 //! spends someone else's cookie, and a displaced session loses its conversations.
 
-use super::testwire::{switchboard_with, Wire, CAROL};
+use super::testwire::{bobs_ring, call_bob, switchboard_with, Wire, CAROL};
 use crate::proto::Dialect;
 use crate::testkit::{ALICE, BOB};
 
@@ -109,13 +109,9 @@ fn a_wrong_guess_does_not_spend_someone_elses_cookie() {
     for c in [1, 2, 3] {
         w.present(c, D);
     }
-    let cookie = w.send(1, "XFR 7 SB")[0].rsplit(' ').next().unwrap().to_string();
-    w.s.open(10, w.now);
-    w.send(10, &format!("USR 1 alice@example.com {cookie}"));
-    w.send(10, "CAL 2 bob@example.com");
-    let rng = w.take(2).pop().unwrap();
-    let parts: Vec<&str> = rng.split(' ').collect();
-    let (sid, ring_cookie) = (parts[1], parts[4]);
+    call_bob(&mut w);
+    let (sid, ring_cookie) = bobs_ring(&mut w);
+    let (sid, ring_cookie) = (sid.as_str(), ring_cookie.as_str());
     // Carol tries Bob's ring: refused, and Bob's answer still works.
     w.s.open(12, w.now);
     assert_eq!(
@@ -169,18 +165,11 @@ fn an_answer_with_the_wrong_session_leaves_the_cookie_to_its_owner() {
     w.sign_in(2, BOB, Dialect::Msnp11);
     w.present(1, Dialect::Msnp11);
     w.present(2, Dialect::Msnp11);
-    let cookie = w.send(1, "XFR 7 SB")[0].rsplit(' ').next().unwrap().to_string();
-    w.s.open(10, w.now);
-    w.send(10, &format!("USR 1 alice@example.com {cookie}"));
-    w.send(10, "CAL 2 bob@example.com");
-    let rng = w.take(2).pop().unwrap();
-    let parts: Vec<&str> = rng.split(' ').collect();
+    call_bob(&mut w);
+    let (session, cookie) = bobs_ring(&mut w);
     w.s.open(11, w.now);
-    assert_eq!(
-        w.send(11, &format!("ANS 1 bob@example.com {} 12345", parts[4])),
-        ["911 1"]
-    );
+    assert_eq!(w.send(11, &format!("ANS 1 bob@example.com {cookie} 12345")), ["911 1"]);
     w.s.open(12, w.now);
-    let got = w.send(12, &format!("ANS 1 bob@example.com {} {}", parts[4], parts[1]));
+    let got = w.send(12, &format!("ANS 1 bob@example.com {cookie} {session}"));
     assert_eq!(got.last().map(String::as_str), Some("ANS 1 OK"), "{got:?}");
 }

@@ -117,15 +117,26 @@ pub fn switchboard_with(w: &mut Wire, before_answer: impl FnOnce(&mut Wire)) -> 
     w.sign_in(2, BOB, Dialect::Msnp11);
     w.present(1, Dialect::Msnp11);
     w.present(2, Dialect::Msnp11);
+    call_bob(w);
+    before_answer(w);
+    let (session, cookie) = bobs_ring(w);
+    w.s.open(11, w.now);
+    let got = w.send(11, &format!("ANS 1 bob@example.com {cookie} {session}"));
+    w.inbox.insert(11, got);
+    (10, 11)
+}
+
+/// Alice (signed in on 1) opens a switchboard on connection 10 and calls Bob.
+pub fn call_bob(w: &mut Wire) {
     let cookie = w.send(1, "XFR 7 SB")[0].rsplit(' ').next().unwrap().to_string();
     w.s.open(10, w.now);
     w.send(10, &format!("USR 1 alice@example.com {cookie}"));
     w.send(10, "CAL 2 bob@example.com");
-    before_answer(w);
+}
+
+/// The session id and cookie of the ring Bob (signed in on 2) got last.
+pub fn bobs_ring(w: &mut Wire) -> (String, String) {
     let rng = w.take(2).pop().unwrap();
     let parts: Vec<&str> = rng.split(' ').collect();
-    w.s.open(11, w.now);
-    let got = w.send(11, &format!("ANS 1 bob@example.com {} {}", parts[4], parts[1]));
-    w.inbox.insert(11, got);
-    (10, 11)
+    (parts[1].to_string(), parts[4].to_string())
 }
