@@ -31,7 +31,8 @@ impl LockStatus {
         LockStatus::Disabled,
     ];
 
-    /// The original constant name, e.g. `LOCK_UNLOCKED`.
+    /// The original constant name, e.g. `LOCK_UNLOCKED` (Python's member is the rest:
+    /// `LockStatus.UNLOCKED`, which is how messages name it, see `Display`).
     pub const fn name(self) -> &'static str {
         match self {
             LockStatus::NotInitialized => "LOCK_NOTINITIALIZED",
@@ -223,6 +224,14 @@ pub fn table() -> Vec<(LockPhase, LockInput, Result<LockPhase, HResult>)> {
         .iter()
         .flat_map(|&p| LockInput::ALL.iter().map(move |&i| (p, i, next(p, i))))
         .collect()
+}
+
+/// As the Python API names it, the COM constant after: `LockStatus.UNLOCKED (LOCK_UNLOCKED)`.
+impl std::fmt::Display for LockStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let com = self.name();
+        write!(f, "LockStatus.{} ({com})", com.trim_start_matches("LOCK_"))
+    }
 }
 
 #[cfg(test)]

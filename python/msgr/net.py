@@ -459,7 +459,7 @@ def connect(
       app unlocks against a server that has no Lock and Key (Escargot and other
       third-party servers). An unknown app id or a wrong key fails the unlock
       (``on_lock_result(cookie, False)``), as the service would answer.
-    * ``"off"``: nothing is locked; objects are ``LOCK_UNLOCKED`` at sign-in.
+    * ``"off"``: nothing is locked; objects are ``LockStatus.UNLOCKED`` at sign-in.
 
     ``keys`` is required with ``"local"`` and refused with the other modes
     (``InvalidArgError``). A server without Lock and Key silently drops the ``CHL``

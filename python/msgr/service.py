@@ -199,7 +199,7 @@ class Messenger(_EventSource):
     )
     on_signed_out: Callback[Callable[[str], object]] = Callback(
         """``on_signed_out(reason)`` (OnSignout): the user is offline, every lock
-        object is ``LOCK_NOTINITIALIZED`` and live sessions have ended. ``reason`` is
+        object is ``LockStatus.NOTINITIALIZED`` and live sessions have ended. ``reason`` is
         ``"user"`` (``sign_out()``), ``"signed_in_elsewhere"`` (``OUT OTH``),
         ``"server_shutdown"`` (``OUT SSD``), ``"server_closed"`` (any other ``OUT``:
         ``MIG``, ``TOU``, ``RCT``; the ``msgr.client`` log names the code) or
@@ -315,7 +315,7 @@ class Messenger(_EventSource):
         self._dispatch.call(self._core.sign_in, _args.optional_text(password, "password"))
 
     def sign_out(self) -> None:
-        """Signs out: every object is locked again (``LOCK_NOTINITIALIZED``)."""
+        """Signs out: every object is locked again (``LockStatus.NOTINITIALIZED``)."""
         self._dispatch.call(self._core.sign_out)
 
     @property

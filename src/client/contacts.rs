@@ -260,6 +260,14 @@ impl ClientEngine {
             });
         } else {
             let (hr, _) = add_error_hresult(code);
+            // OnContactListAdd carries an HRESULT only; the service's reason goes here.
+            log::warn!(
+                target: super::LOG,
+                "{}: the service refused to add {requested} to the contact list: {}; OnContactListAdd gets {}",
+                self.config.sign_in_name,
+                super::error_codes::quoted(code),
+                hr.name()
+            );
             self.emit(ClientEvent::ContactListAdd { obj, hr, contact: None });
         }
         true

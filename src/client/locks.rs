@@ -181,8 +181,8 @@ fn cookie_from(cookie: i64) -> Result<i32> {
 
 fn refused(hr: HResult, input: LockInput, phase: LockPhase) -> Error {
     let call = match input {
-        LockInput::RequestChallenge => "RequestChallenge",
-        _ => "SendResponse",
+        LockInput::RequestChallenge => "request_challenge()",
+        _ => "send_response()",
     };
     let detail = match (hr, phase) {
         (HResult::MSGR_E_API_PENDING_UNLOCK, LockPhase::AwaitingChallenge) => {
@@ -191,7 +191,12 @@ fn refused(hr: HResult, input: LockInput, phase: LockPhase) -> Error {
         (HResult::MSGR_E_API_PENDING_UNLOCK, LockPhase::AwaitingResult) => {
             "a response was already sent; the result is pending".into()
         }
-        _ => format!("{call} in {}", phase.status().name()),
+        // One transaction per object per sign-in (reference C3): say how to try again.
+        (_, LockPhase::UnlockFailed) => format!(
+            "{call} in {}: the unlock failed, and an object gets one try per sign-in; sign out and in again to try again",
+            phase.status()
+        ),
+        _ => format!("{call} in {}", phase.status()),
     };
     Error::api(hr, detail)
 }
@@ -251,7 +256,7 @@ impl ClientEngine {
         let status = self.lock_status(obj)?;
         status
             .api_guard()
-            .map_err(|hr| Error::api(hr, format!("the object is {}", status.name())))
+            .map_err(|hr| Error::api(hr, format!("the object is {status}")))
     }
 
     fn lock_object(&self, obj: ObjId) -> Result<&LockObject> {
@@ -437,6 +442,17 @@ impl ClientEngine {
         let Ok(next) = lock::next(o.phase, input) else { return };
         let Some(txn) = o.txn.take() else { return };
         self.locks.open.remove(&obj);
+        if matches!(input, LockInput::Rejected) {
+            // The app only sees OnLockResult(FALSE); say why, and that it is final.
+            log::warn!(
+                target: LOG,
+                "{}: the Lock and Key response for cookie {} was refused: the app id is not licensed, \
+                 or its key is wrong (the response is MD5 of the challenge followed by the key). \
+                 The object stays locked; it can try again after a new sign-in.",
+                self.config.sign_in_name,
+                txn.cookie
+            );
+        }
         self.emit(ClientEvent::LockResult {
             obj,
             cookie: txn.cookie,

@@ -168,7 +168,7 @@ fn state_error(hr: HResult, s: &Session, input: Input) -> Error {
             "{} is not allowed for the {} in {}",
             input.name(),
             s.role.name(),
-            s.state().name()
+            s.state()
         )
     };
     Error::api(hr, detail)

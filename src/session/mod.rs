@@ -72,6 +72,14 @@ pub mod flags {
     ];
 }
 
+/// As the Python API names it, the COM constant after: `SessionState.READY (SS_READY)`.
+impl std::fmt::Display for SessionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let com = self.name();
+        write!(f, "SessionState.{} ({com})", com.trim_start_matches("SS_"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
