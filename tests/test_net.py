@@ -8,7 +8,9 @@ wait has a timeout; every server and client is closed at teardown.
 from __future__ import annotations
 
 import socket
+import signal
 import subprocess
+import time
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -329,15 +331,29 @@ def test_python_m_msgr_serve(tmp_path: Any) -> None:
         reap(proc, WAIT)
 
 
-def test_msgr_serve_stops_at_stdin_eof() -> None:
-    cmd = [sys.executable, "-m", "msgr", "serve", "--port", "0"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_msgr_serve_outlives_the_end_of_stdin_and_stops_cleanly_on_a_signal(sig: int) -> None:
+    # As a background job of a script starts it: stdin at its end, SIGINT ignored.
+    cmd = [sys.executable, "-m", "msgr", "serve", "--port", "0", "--user", f"{ALICE}:{ALICE_PASSWORD}"]
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     try:
-        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdout is not None
         lines = pipe_lines(proc.stdout)
-        pipe_until(lines, "msgr: serving MSNP on 127.0.0.1:")
-        proc.stdin.close()
-        assert proc.wait(timeout=WAIT) == 0
+        host, _, port = pipe_until(lines, "msgr: serving MSNP on ").rsplit(" ", 1)[1].rpartition(":")
+        time.sleep(0.5)
+        assert proc.poll() is None, "still serving after the end of stdin"
+        alice = msgr.connect((host, int(port)), ALICE, ALICE_PASSWORD, timeout=WAIT)
+        try:
+            proc.send_signal(sig)
+            assert proc.wait(timeout=WAIT) == 0
+            # Clients are told (OUT SSD), not just dropped.
+            alice.wait_for(lambda: not alice.signed_in, WAIT)
+        finally:
+            alice.service.close()
+        assert pipe_until(lines, "msgr: stopped")
     finally:
         reap(proc, WAIT)
 

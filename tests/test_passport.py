@@ -229,6 +229,7 @@ def test_msgr_serve_with_tls_prints_an_https_nexus(tmp_path: Path) -> None:
         assert match and match[1] == "https", nexus
         alice = msgr.connect((host, int(port)), ALICE, ALICE_PASSWORD, timeout=WAIT, protocols=["MSNP8"], nexus=nexus, nexus_ca=cert)
         alice.service.close()
+        proc.stdin.write("quit\n")
         proc.stdin.close()
         assert proc.wait(timeout=WAIT) == 0
     finally:

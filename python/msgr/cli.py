@@ -103,7 +103,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nexus-port", type=int, default=0, metavar="PORT", help="TCP port of the Passport nexus (MSNP8+ sign-in); 0 picks a free one (default 0)")
     parser.add_argument("--tls-cert", default=None, metavar="PEM", help="serve the nexus over HTTPS with this certificate chain (needs --tls-key)")
     parser.add_argument("--tls-key", default=None, metavar="PEM", help="the private key of --tls-cert")
-    parser.add_argument("--no-stdin", action="store_true", help="ignore stdin: serve until interrupted (for daemons)")
+    parser.add_argument(
+        "--no-stdin", action="store_true",
+        help="read no admin lines from stdin (it serves until SIGTERM or Ctrl-C either way; the end of stdin is not quit)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log connections, sign-ins, sign-outs and protocol errors")
     parser.add_argument("--trace", action="store_true", help="print every MSNP line (secrets masked)")
 
@@ -172,8 +175,9 @@ def _print_trace(handle: ServerHandle, out: TextIO, stop: threading.Event) -> No
 
 
 def serve_main(args: Any) -> int:
-    """``msgr serve``: prints the bound address and the nexus URL, then serves until
-    ``quit``, stdin EOF or Ctrl-C (SIGTERM too) and closes cleanly."""
+    """``msgr serve``: prints the bound address and the nexus URL, then serves until a
+    ``quit`` line on stdin, Ctrl-C or SIGTERM, and closes cleanly (clients told, writes
+    flushed, exit 0). The end of stdin does not stop it, so it runs unattended."""
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="msgr: %(name)s: %(message)s", stream=sys.stderr)
     else:
@@ -202,7 +206,10 @@ def serve_main(args: Any) -> int:
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, stop) if threading.current_thread() is threading.main_thread() else None
+    # SIGINT too: a shell starts a background job (`msgr serve &`) with SIGINT ignored,
+    # and `kill -INT` should still stop it cleanly.
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)} if main else {}
     tracing = threading.Event()
     printer = threading.Thread(target=_print_trace, args=(handle, sys.stdout, tracing), daemon=True, name="msgr-trace")
     if args.trace:
@@ -215,21 +222,24 @@ def serve_main(args: Any) -> int:
         if args.seed is not None:
             print("msgr: seeded: challenges, salts and cookies repeat across restarts; for tests only", file=sys.stderr, flush=True)
         try:
-            if args.no_stdin:
-                while True:
-                    time.sleep(3600)
-            print(f"msgr: {_ADMIN_HELP}", flush=True)
-            for line in sys.stdin:
-                if not _admin(handle, line):
-                    break
+            if not args.no_stdin:
+                print(f"msgr: {_ADMIN_HELP}", flush=True)
+                for line in sys.stdin:
+                    if not _admin(handle, line):
+                        raise KeyboardInterrupt
+                # The end of stdin (nohup, systemd, `&` in a script, docker without -i)
+                # is not `quit`: serve on until a signal.
+                print("msgr: stdin closed; serving until SIGTERM or Ctrl-C", file=sys.stderr, flush=True)
+            while True:
+                time.sleep(3600)
         except KeyboardInterrupt:
             pass
         finally:
             tracing.set()
             if printer.is_alive():
                 printer.join(5)
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     print("msgr: stopped", flush=True)
     return 0
 
