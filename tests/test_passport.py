@@ -67,6 +67,8 @@ def test_msnp8_signs_in_through_the_nexus(server: msgr.ServerHandle) -> None:
     try:
         assert alice.signed_in and alice.friendly_name == ALICE_NAME
         assert server.is_online(ALICE)
+        assert any(line == "USR 4 TWN S ***" for line in alice.service.trace.lines()), "the ticket is masked"
+        alice.service.trace.reveal = True
         lines = alice.service.trace.lines()
         assert lines[0] == "VER 1 MSNP8 CVR0"
         assert f"USR 3 TWN I {ALICE}" in lines

@@ -15,6 +15,12 @@ HEX32 = re.compile(r"[0-9a-f]{32}")
 DIGITS20 = re.compile(r"\d{20}")
 
 
+@pytest.fixture(autouse=True)
+def revealed(service: msgr.Service) -> None:
+    """These tests check what went on the wire, secrets included."""
+    service.trace.reveal = True
+
+
 def lines(service: msgr.Service, start: int = 0) -> list[str]:
     return [str(e) for e in service.trace[start:]]
 
@@ -343,3 +349,37 @@ def test_entries_arriving_while_the_view_reads_are_not_mistaken_for_dropped_ones
     assert [e.seq for e in trace] == [4, 6], "what the core dropped goes"
     trace.clear()
     assert [e.seq for e in trace] == [8]
+
+
+# =========================================================================== secrets
+
+
+def test_secrets_are_masked_by_default_everywhere_a_trace_shows() -> None:
+    with msgr.Service(seed=1) as service:
+        service.license(TEST_APP_ID, TEST_APP_KEY)
+        alice = service.sign_in(ALICE)
+        unlock(alice.session_manager(), cookie=1)
+        assert not service.trace.reveal
+        proof = next(e for e in service.trace if e.line.startswith("USR 4 MD5 S"))
+        assert proof.args[-1] == "***" and str(proof) == proof.line == "USR 4 MD5 S ***"
+        qry = next(e for e in service.trace if e.command == "QRY" and e.direction == "C->S")
+        assert qry.payload == b"***" and str(qry).endswith("\r\n***")
+        shown = repr(service.trace) + service.trace._repr_html_() + "\n".join(service.trace.lines())
+        service.trace.reveal = True
+        secret = next(e for e in service.trace if e.line.startswith("USR 4 MD5 S")).args[-1]
+        answer = next(e for e in service.trace if e.command == "QRY" and e.direction == "C->S").payload
+        assert HEX32.fullmatch(secret) and answer is not None and HEX32.fullmatch(answer.decode())
+        assert secret not in shown and answer.decode() not in shown
+        with pytest.raises(TypeError, match="reveal must be a bool"):
+            service.trace.reveal = 1  # type: ignore[assignment]
+
+
+def test_switchboard_cookies_are_masked_in_a_trace() -> None:
+    with msgr.Service(seed=1) as service:
+        service.license(TEST_APP_ID, TEST_APP_KEY)
+        alice, bob = service.sign_in(ALICE), service.sign_in(BOB)
+        bob.on_text_received = lambda sender, text: None
+        alice.send_text(BOB, "hi")
+        masked = {e.command: e for e in service.trace if e.command in ("XFR", "RNG", "ANS") and len(e.args) > 2}
+        assert {"XFR", "RNG", "ANS"} <= set(masked), [e.line for e in service.trace]
+        assert all("***" in e.args for e in masked.values()), [e.line for e in masked.values()]

@@ -1,8 +1,10 @@
-"""The MSNP wire trace: every message that crossed a link, as sent."""
+"""The MSNP wire trace: every message that crossed a link, as sent, with the fields that
+would let a reader in masked unless asked (``trace.reveal = True``)."""
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import html
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from functools import cached_property
 from typing import Any, Callable, overload
 
 from . import _core
+from ._masking import HIDDEN, masked_args
 
 #: Rows shown by ``_repr_html_`` before the rest is summarised.
 HTML_ROWS = 300
@@ -94,6 +97,18 @@ class TraceEntry:
         return self.raw
 
 
+def _masked(entry: TraceEntry) -> TraceEntry:
+    """``entry`` with its secrets shown as ``***``: a sign-in proof or ticket, a
+    switchboard cookie, a ``QRY`` answer (msgr serve --trace hides the same)."""
+    args = tuple(masked_args(entry.command, entry.args, entry.direction))
+    payload = HIDDEN.encode() if entry.command == "QRY" and entry.payload is not None else entry.payload
+    if args == entry.args and payload is entry.payload:
+        return entry
+    line = " ".join((entry.command, *args))
+    raw = line if payload is None else f"{line}\r\n{payload.decode('utf-8', 'replace')}"
+    return dataclasses.replace(entry, args=args, payload=payload, raw=raw)
+
+
 #: Columns kept on one line (connection, direction): "C->S" must not break at its "-".
 _NOWRAP = frozenset({2, 3})
 
@@ -146,7 +161,13 @@ _NO_TRID = frozenset({"RNG", "JOI", "BYE", "NLN", "FLN", "OUT", "NOT", "IPG", "Q
 class Trace(Sequence[TraceEntry]):
     """A live view of a wire log; entries are fetched from the core lazily. The core keeps
     the latest ``limit`` entries (100,000 by default; ``trace_limit=`` changes it), so
-    once past it the oldest go, and ``seq`` keeps counting."""
+    once past it the oldest go, and ``seq`` keeps counting.
+
+    Secrets are masked as ``***`` in every entry, line, table and printout: the
+    ``USR … S`` sign-in proof (MD5 digest) or Passport ticket, the ``QRY`` answer to a
+    Lock and Key challenge, and switchboard cookies (``XFR``, ``RNG``, ``USR``,
+    ``ANS``), so a trace or a notebook can be shared. ``trace.reveal = True`` shows
+    them as they were sent."""
 
     def __init__(
         self,
@@ -164,12 +185,28 @@ class Trace(Sequence[TraceEntry]):
         #: Most entries kept.
         self.limit = limit
         self._cache: list[TraceEntry] = []
+        self._reveal = False
+
+    @property
+    def reveal(self) -> bool:
+        """Whether entries show their secrets (False: masked as ``***``)."""
+        return self._reveal
+
+    @reveal.setter
+    def reveal(self, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError(f"reveal must be a bool, not {type(value).__name__}")
+        if value != self._reveal:
+            self._reveal = value
+            # Fetched again from the core, as now asked for.
+            self._cache = []
 
     def _sync(self) -> list[TraceEntry]:
         after = self._cache[-1].seq + 1 if self._cache else 0
         first, rows = self._window(after)
         for seq, time, conn, user, direction, command, args, payload, raw in rows:
-            self._cache.append(TraceEntry(seq, time, conn, user, direction, command, tuple(args), payload, raw))
+            entry = TraceEntry(seq, time, conn, user, direction, command, tuple(args), payload, raw)
+            self._cache.append(entry if self._reveal else _masked(entry))
         # The core dropped its oldest (past the limit, or cleared): so does the view.
         if first is None:
             self._cache.clear()
