@@ -37,6 +37,8 @@ pub struct Server {
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     stop: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// The store's writer thread, joined at shutdown so that no write is lost.
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 struct Shared {
@@ -95,7 +97,7 @@ impl Server {
             .advertise_host
             .clone()
             .unwrap_or_else(|| advertised.ip().to_string());
-        let trace = Trace::new(config.trace_limit);
+        let trace = Trace::new(config.trace_limit).with_log(config.log_wire);
         let limits = config.limits.clone();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -155,6 +157,7 @@ impl Server {
             runtime: Mutex::new(Some(rt)),
             stop,
             tasks: Mutex::new(vec![accept, timer, nexus_task, summaries]),
+            writer_thread: Mutex::new(None),
         })
     }
 
@@ -214,7 +217,7 @@ impl Server {
         s.flush(now);
         drop(s);
         let shared = self.shared.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("msgr-store".into())
             .spawn(move || {
                 for (ticket, write) in rx {
@@ -224,6 +227,7 @@ impl Server {
                 }
             })
             .map_err(|e| Error::api(HResult::E_FAIL, format!("cannot start the store's writer: {e}")))?;
+        *lock(&self.writer_thread) = Some(thread);
         self.admin(|_| Ok(()))
     }
 
@@ -284,6 +288,11 @@ impl Server {
         let _ = self.stop.send(true);
         let tasks = std::mem::take(&mut *lock(&self.tasks));
         stop_runtime(rt, tasks);
+        // Its queue is closed: it ends once what was queued is in the file (a process
+        // that exits right after would otherwise lose the last writes).
+        if let Some(writer) = lock(&self.writer_thread).take() {
+            let _ = writer.join();
+        }
     }
 }
 

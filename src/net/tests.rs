@@ -252,6 +252,33 @@ fn with_a_store_an_add_is_confirmed_only_once_written() {
 }
 
 #[test]
+fn writes_queued_at_shutdown_reach_the_file_before_it_returns() {
+    let dir = std::env::temp_dir().join(format!("msgr-net-drain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("d.sqlite");
+    let _ = std::fs::remove_file(&path);
+    let server = testkit::server(5);
+    server.attach_store(&path).unwrap();
+    // Queued for the writer thread, not waited for (as a sign-in's rehash is).
+    for n in 0..300 {
+        server
+            .with_engine(|e| e.add_user(&format!("user{n}@example.com"), "pw", None))
+            .unwrap();
+    }
+    server.shutdown();
+    let snap = crate::store::Store::open(&path).unwrap().load().unwrap();
+    assert_eq!(
+        snap.accounts
+            .iter()
+            .filter(|a| a.sign_in_name.starts_with("user"))
+            .count(),
+        300
+    );
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn an_unreachable_server_is_a_connection_failure_with_the_system_error() {
     within(Duration::from_secs(30), || {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
