@@ -103,6 +103,10 @@ def test_direct_base(hr_name: str, value: int, class_name: str, base_name: str) 
     if class_name == "InvalidArgError":
         assert cls.__bases__ == (msgr.MsgrError, ValueError)
         assert issubclass(cls, ValueError)
+    elif class_name == "ConnectionFailureError":
+        # Also what `except ConnectionError:` catches, as Python's own socket errors.
+        assert cls.__bases__ == (base, ConnectionError)
+        assert issubclass(cls, OSError)
     else:
         assert cls.__bases__ == (base,)
         assert not issubclass(cls, ValueError)

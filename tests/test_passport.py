@@ -209,7 +209,8 @@ def test_msgr_serve_prints_the_nexus_url() -> None:
 def test_msgr_serve_refuses_an_unknown_protocol() -> None:
     cmd = [sys.executable, "-m", "msgr", "serve", "--port", "0", "--protocols", "MSNP13", "--no-stdin"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=WAIT)
-    assert done.returncode == 1
+    # A bad argument, as argparse's own: status 2.
+    assert done.returncode == 2
     assert "MSNP13" in done.stderr and "protocols" in done.stderr
 
 
@@ -243,5 +244,5 @@ def test_msgr_serve_refuses_a_certificate_without_its_key(tmp_path: Path) -> Non
     cert.write_text(CERT)
     cmd = [sys.executable, "-m", "msgr", "serve", "--port", "0", "--tls-cert", str(cert), "--no-stdin"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=WAIT)
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "tls_cert and tls_key" in done.stderr

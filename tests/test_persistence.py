@@ -201,8 +201,9 @@ def test_a_service_without_a_file_keeps_nothing(db: Path) -> None:
     assert msgr.Service().contact_list(ALICE, "FL") == []
 
 
-def test_a_path_in_a_missing_directory_is_fail_error(tmp_path: Path) -> None:
-    with raises_exactly(msgr.FailError) as info:
+def test_a_path_in_a_missing_directory_is_file_not_found(tmp_path: Path) -> None:
+    # As open() would say it (the path, errno ENOENT), and nothing is created.
+    with pytest.raises(FileNotFoundError) as info:
         msgr.Service(db=tmp_path / "missing" / "service.sqlite")
-    assert info.value.hresult == H.E_FAIL
+    assert info.value.filename == str(tmp_path / "missing" / "service.sqlite")
     assert not (tmp_path / "missing").exists()

@@ -4,6 +4,12 @@ name states and statuses as Python does, the COM name after in brackets."""
 from __future__ import annotations
 
 import logging
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +91,112 @@ def test_a_refused_contact_is_logged_with_the_services_code(caplog: pytest.LogCa
     assert results == [msgr.HResult.E_FAIL]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("refused to add nobody@example.com to the contact list: 205" in w for w in warnings), warnings
+
+
+def test_a_refused_connection_is_a_connection_error_too() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here
+    with pytest.raises(ConnectionError) as info:
+        msgr.connect(("127.0.0.1", port), "alice@example.com", "pw", timeout=5)
+    assert isinstance(info.value, msgr.ConnectionFailureError) and isinstance(info.value, OSError)
+    assert isinstance(info.value.__cause__, OSError)
+
+
+@pytest.mark.parametrize("make", [lambda db: msgr.Service(db=db), lambda db: msgr.serve(db=db)], ids=["Service", "serve"])
+def test_a_database_in_a_missing_folder_is_a_file_not_found_error_naming_it(tmp_path: Path, make: Callable[[str], object]) -> None:
+    db = str(tmp_path / "no-such-folder" / "msgr.sqlite")
+    with pytest.raises(FileNotFoundError) as info:
+        make(db)
+    assert info.value.filename == db
+    assert str(info.value) == f"[Errno 2] No such folder for the database: {db!r}"
+    with pytest.raises(IsADirectoryError, match="The database is a folder, not a file"):
+        make(str(tmp_path))
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError, match="The database's folder is a file"):
+        make(str(tmp_path / "file" / "msgr.sqlite"))
+
+
+@pytest.mark.parametrize(
+    ("call", "names"),
+    [
+        (lambda: msgr.lock_response(123, "K"), "challenge"),
+        (lambda: msgr.lock_response("1", b"K"), "key"),
+        (lambda: msgr.msnp11_response("1", None, "k"), "product_id"),
+    ],
+)
+def test_a_wrong_type_names_its_parameter(call: Callable[[], object], names: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=f"^{names} must"):
+        call()
+
+
+def test_a_bad_guid_says_every_form_that_is_accepted() -> None:
+    with msgr.Service(seed=1) as service:
+        service.license(TEST_APP_ID, TEST_APP_KEY)
+        manager = service.sign_in("alice@example.com").session_manager()
+        msgr.testing.unlock(manager)
+        with pytest.raises(msgr.InvalidArgError, match="with or without braces, in either case"):
+            manager.register_application("not-a-guid", "App", "http://x", "/bin/x")
+
+
+def _msgr(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "msgr", *args], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_bare_msgr_prints_help_and_every_command() -> None:
+    done = _msgr()
+    assert done.returncode == 0 and done.stdout.startswith("usage: msgr")
+    for command in ("demo", "serve", "load", "conformance", "hash-password", "docs"):
+        assert command in done.stdout
+
+
+def test_msgr_version_names_the_version() -> None:
+    done = _msgr("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"msgr {msgr.__version__} (the msgrpriv distribution)"
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["load"], ["conformance"], ["hash-password"], ["docs"]])
+def test_help_is_plain_text_that_cites_nothing_a_pip_user_lacks(command: list[str]) -> None:
+    text = _msgr(*command, "--help").stdout
+    assert "``" not in text and "docs/" not in text and ".md" not in text, text
+
+
+def test_every_serve_option_has_help() -> None:
+    text = _msgr("serve", "--help").stdout
+    options = re.findall(r"^\s{2}(-[-\w]+(?:, --[-\w]+)?)(.*)$", text, re.M)
+    assert options
+    for option, rest in options:
+        # The help is on the option's line or the next one.
+        assert rest.strip() or option.endswith("--help"), option
+    assert "--lock-and-key" in text and "nothing is locked" in text
+
+
+def test_an_unknown_limit_is_a_usage_error_naming_the_limits() -> None:
+    done = _msgr("serve", "--port", "0", "--no-stdin", "--limit", "nope=3")
+    assert done.returncode == 2
+    assert 'no limit named "nope"' in done.stderr and "wrong_password_account" in done.stderr
+    assert "cannot serve" not in done.stderr
+
+
+def test_msgr_docs_lists_and_prints_what_help_texts_cite() -> None:
+    listed = _msgr("docs").stdout.split()
+    assert {"security", "load", "conformance", "protocol/msnp"} <= set(listed)
+    security = _msgr("docs", "security")
+    assert security.returncode == 0 and security.stdout.startswith("# Security") and "wrong_password_account" in security.stdout
+    missing = _msgr("docs", "nope")
+    assert missing.returncode == 2 and "there are: architecture" in missing.stdout
+
+
+def test_serve_v_lines_carry_a_time_stamp() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "msgr", "serve", "--port", "0", "-v", "--user", "alice@example.com:pw"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    address = proc.stdout.readline().split()[-1]
+    host, _, port = address.rpartition(":")
+    with msgr.connect((host, int(port)), "alice@example.com", "pw", timeout=10):
+        pass
+    _, err = proc.communicate("quit\n", timeout=30)
+    signed_in = [line for line in err.splitlines() if "signed in" in line]
+    assert signed_in and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} msgr: msgr.server: ", signed_in[0]), err

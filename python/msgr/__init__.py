@@ -16,7 +16,8 @@ Messenger Private) with a Messenger service that speaks MSNP.
 from __future__ import annotations
 
 from . import errors
-from ._core import __version__, lock_response, msnp11_response
+from ._core import __version__
+from .responses import lock_response, msnp11_response
 from .enums import HResult, LockStatus, SessionFlags, SessionState
 from .errors import *  # noqa: F403 - one class per HRESULT, listed in errors.__all__
 from .errors import LockError, MsgrError, SessionError, error_for

@@ -1,13 +1,9 @@
-"""``python -m msgr demo``: two users sign in to the embedded service; both session
-managers unlock with Lock and Key; alice invites bob to an application session and bob
-accepts. An ``EventLog`` records the events, and they are printed interleaved with the
-MSNP lines that caused them.
+"""msgr: the Windows Messenger 4.x service APIs, with a Messenger service that speaks MSNP.
 
-``python -m msgr serve``: run the MSNP service on a TCP port (``--help`` lists options).
-
-``python -m msgr hash-password``: Argon2id hashes to give the server in place of passwords.
-
-``python -m msgr load``: load an MSNP server (relay, rtt, signin, hold; docs/load.md)."""
+Commands: demo (two users unlock Lock and Key and start a session), serve (the MSNP
+service on a TCP port), load (load an MSNP server), conformance (the conformance suite's
+cases and reports), hash-password (hashes for a users file), docs (the documents help
+texts cite)."""
 
 from __future__ import annotations
 
@@ -17,6 +13,7 @@ import sys
 import msgr
 from msgr import cli
 from msgr import load as load_cli
+from msgr.docs_cli import add_docs_arguments, docs_main
 from msgr.conformance.cli import add_conformance_arguments, conformance_main
 
 APP_ID, APP_KEY = "demo@msnmsgr.com", "DEMOKEY42"
@@ -65,14 +62,19 @@ def demo() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="msgr", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="msgr", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"msgr {msgr.__version__} (the msgrpriv distribution)")
+    sub = parser.add_subparsers(dest="command")
     sub.add_parser("demo", help="unlock a session manager on the embedded service")
     cli.add_serve_arguments(sub.add_parser("serve", help="run the MSNP service on a TCP port"))
     cli.add_hash_arguments(sub.add_parser("hash-password", help="hash passwords for --users-file (Argon2id, as the server keeps them)"))
     load_cli.add_load_arguments(sub.add_parser("load", help="load an MSNP server and report what it sustains"))
     add_conformance_arguments(sub.add_parser("conformance", help="list the conformance suite's cases, or compare its reports"))
+    add_docs_arguments(sub.add_parser("docs", help="print a document that help texts cite (without a name: the list)"))
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     if args.command == "demo":
         return demo()
     if args.command == "serve":
@@ -83,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         return load_cli.load_main(args)
     if args.command == "conformance":
         return conformance_main(args)
+    if args.command == "docs":
+        return docs_main(args)
     return 2
 
 

@@ -4,6 +4,7 @@ out of range is ``InvalidArgError`` (a ``ValueError``); a value of the wrong typ
 
 from __future__ import annotations
 
+import errno
 import math
 import operator
 import os
@@ -80,6 +81,25 @@ def path(value: Any, what: str) -> str | None:
     if not isinstance(name, str):
         raise InvalidArgTypeError(f"{what} must be a text path, not {type(name).__name__}")
     return text(name, what)
+
+
+def database(value: Any) -> str | None:
+    """``db=``: a path whose folder exists and can be written to, or the ``OSError``
+    (``FileNotFoundError``, ``NotADirectoryError``, ``PermissionError``) that says
+    which, with the path, as ``open()`` would raise it."""
+    name = path(value, "db")
+    if name is None:
+        return None
+    folder = os.path.dirname(os.path.abspath(name))
+    if not os.path.exists(folder):
+        raise FileNotFoundError(errno.ENOENT, "No such folder for the database", name)
+    if not os.path.isdir(folder):
+        raise NotADirectoryError(errno.ENOTDIR, "The database's folder is a file", name)
+    if os.path.isdir(name):
+        raise IsADirectoryError(errno.EISDIR, "The database is a folder, not a file", name)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "Cannot write in the database's folder", name)
+    return name
 
 
 def text(value: Any, what: str, *, null: type[Exception] = InvalidArgError) -> str:

@@ -14,7 +14,7 @@ from typing import Any, Callable, TextIO
 
 from . import _core
 from ._masking import masked_args
-from .errors import MsgrError
+from .errors import InvalidArgError, MsgrError
 from .net import ServerHandle, serve
 from .passwords import hash_password, hash_users_lines
 from .trace import TraceEntry
@@ -78,7 +78,11 @@ def _names(text: str) -> list[str]:
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=1863, help="TCP port; 0 picks a free one (default 1863)")
-    parser.add_argument("--lock-and-key", default="enabled", choices=("enabled", "disabled", "off"))
+    parser.add_argument(
+        "--lock-and-key", default="enabled", choices=("enabled", "disabled", "off"),
+        help="enabled: objects start locked and unlock with a licensed id/key (default); "
+        "disabled: the Lock and Key API answers ApiDisabledError; off: nothing is locked, as on servers without it",
+    )
     parser.add_argument(
         "--user", action="append", default=[], type=_pair("email:password"), metavar="EMAIL:PASSWORD",
         help="create an account, or set its password if it exists (repeatable; shows in ps: prefer --users-file)",
@@ -87,7 +91,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--licenses-file", default=None, metavar="FILE", help="app id/key pairs as ID:KEY lines (also $MSGR_LICENSES)")
     parser.add_argument(
         "--limit", action="append", default=[], type=_limit, metavar="NAME=VALUE",
-        help="change a limit (seconds, a count, or BURST/SECONDS for a rate; see docs/security.md; repeatable)",
+        help="change a limit (seconds, a count, or BURST/SECONDS for a rate; `msgr docs security` lists them; repeatable)",
     )
     parser.add_argument("--license", action="append", default=[], type=_pair("id:key"), metavar="ID:KEY", help="license an app id/key pair (repeatable)")
     parser.add_argument(
@@ -179,7 +183,7 @@ def serve_main(args: Any) -> int:
     ``quit`` line on stdin, Ctrl-C or SIGTERM, and closes cleanly (clients told, writes
     flushed, exit 0). The end of stdin does not stop it, so it runs unattended."""
     if args.verbose:
-        logging.basicConfig(level=logging.INFO, format="msgr: %(name)s: %(message)s", stream=sys.stderr)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s msgr: %(name)s: %(message)s", stream=sys.stderr)
     else:
         # Nothing shows INFO records without -v; handing each one to Python's logging
         # would take the GIL per connection and sign-in (docs/bench-tcp.md).
@@ -199,6 +203,10 @@ def serve_main(args: Any) -> int:
             # message the server relays (docs/bench-tcp.md).
             trace_limit=None if args.trace else 0,
         )
+    except InvalidArgError as exc:
+        # A bad option (an unknown limit, a bad protocol name…), not the address.
+        print(f"msgr: {exc}", file=sys.stderr)
+        return 2
     except (MsgrError, OSError) as exc:
         print(f"msgr: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

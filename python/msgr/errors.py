@@ -153,8 +153,10 @@ class InvitationDeclinedError(SessionError):
     """``SR_INVITATION_DECLINED`` (0x81000602): the recipient declined."""
 
 
-class ConnectionFailureError(SessionError):
-    """``SR_CONNECTION_FAILURE`` (0x81000603): connection failure."""
+class ConnectionFailureError(SessionError, ConnectionError):
+    """``SR_CONNECTION_FAILURE`` (0x81000603): connection failure. Also a
+    ``ConnectionError`` (so an ``OSError``), as Python code expects of a refused or
+    lost connection; the system's error, when there was one, is its ``__cause__``."""
 
 
 class AuthenticationFailedError(SessionError):

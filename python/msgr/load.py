@@ -1,6 +1,6 @@
 """``msgr load`` (and ``python -m msgr load``): a load generator that speaks raw MSNP
 to any server, msgr's or another's. The work is done in Rust (``src/load``); this
-module parses the command line and prints the report. ``docs/load.md`` describes each
+module parses the command line and prints the report. ``msgr docs load`` describes each
 mode, option and check.
 
 ``run(mode, host, port, **options)`` does the same from Python and returns the report
@@ -92,7 +92,7 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
         "Load an MSNP server: relay (pairs streaming invitations through switchboards, every message checked), "
         "rtt (INVITE -> ACCEPT round trips), signin (concurrent full sign-ins, MD5 or Passport) or hold "
         "(idle signed-in clients and the server's memory). Accounts come from --accounts; create them on the "
-        "server first (msgr serve --users-file). See docs/load.md."
+        "server first (msgr serve --users-file). `msgr docs load` has the details."
     )
     parser.add_argument("mode", choices=MODES, help="what to measure")
     parser.add_argument("--host", default="127.0.0.1", help="the server's host (default 127.0.0.1; loopback only unless --allow-remote)")

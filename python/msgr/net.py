@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import _args, _core
+from . import _args, _core, _observe
 from ._dispatch import CoreEvent, Dispatcher
 from .errors import InvalidArgError, InvalidArgTypeError, MsgrError
 from ._service_ops import ServiceOperations
@@ -47,6 +47,7 @@ class ServerHandle(ServiceOperations):
         #: Every MSNP line the server received and sent, as ``Service.trace`` (the
         #: latest ``trace_limit`` of them).
         self.trace = Trace(self._journal.trace_len, self._journal.trace_window, self._journal.clear_trace, self._journal.trace_limit)
+        _observe.created(self)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -121,7 +122,7 @@ def serve(
     certificate chain and its private key; both or neither) it serves HTTPS instead of
     plain HTTP.
 
-    ``limits`` changes what one client may cost (docs/security.md has every limit, its
+    ``limits`` changes what one client may cost (``msgr docs security`` has every limit, its
     default and the threat it answers): seconds for ``sign_in``, ``partial`` and
     ``idle``; counts for ``max_challenges``, ``max_connections`` and
     ``max_per_address``; ``(burst, seconds per token)`` for ``wrong_password_account``,
@@ -136,7 +137,7 @@ def serve(
     cert, key = _args.path(tls_cert, "tls_cert"), _args.path(tls_key, "tls_key")
     nexus_port = _args.integer(nexus_port, "nexus_port", 0, 65535)
     chosen = _limits(limits)
-    core = _core.Server(host, port, mode, _args.seed(seed), _args.path(db, "db"), advertise, limit, names, cert, key, nexus_port, chosen)
+    core = _core.Server(host, port, mode, _args.seed(seed), _args.database(db), advertise, limit, names, cert, key, nexus_port, chosen)
     handle = ServerHandle(core)
     try:
         handle.add_users(users, exist_ok=True)
@@ -260,6 +261,7 @@ class Connection(_Backend):
         # The thread holds the Connection weakly, so an abandoned one is collected and
         # its client closed (which ends the thread).
         weakref.finalize(self, core.close)
+        _observe.created(self)
         self._thread = threading.Thread(target=_deliver_forever, args=(weakref.ref(self), core, core.journal), name=f"msgr-events-{email}", daemon=True)
         self._thread.start()
 

@@ -9,7 +9,7 @@ import threading
 import weakref
 from typing import Any, Callable
 
-from . import _args, _core
+from . import _args, _core, _observe
 from ._callback import Callback
 from ._dispatch import Dispatcher
 from ._events import MESSENGER_EVENTS
@@ -113,10 +113,11 @@ class Service(ServiceOperations, _Backend):
         limit = None if trace_limit is None else _args.count(trace_limit, "trace_limit")
         mode = _args.text(lock_and_key, "lock_and_key")
         dialect = _args.text(protocol, "protocol")
-        self._core = _core.EmbeddedService(mode, _args.seed(seed), _args.path(db, "db"), limit, dialect)
+        self._core = _core.EmbeddedService(mode, _args.seed(seed), _args.database(db), limit, dialect)
         self._protocol = dialect.upper()
         self._service = self._core.service
         super().__init__(self._core.journal)
+        _observe.created(self)
 
     def _new_messenger(self, email: str, password: str) -> _core.Messenger:
         return self._core.add_messenger(email, password)

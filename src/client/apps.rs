@@ -60,7 +60,8 @@ pub fn check_guid(guid: &str, too_long: HResult) -> Result<()> {
     }
     if !is_api_guid(guid) {
         return Err(invalid(format!(
-            "{guid:?} is not a GUID of the form {{XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}} with upper-case hex"
+            "{guid:?} is not a GUID: 32 hex digits as XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX, \
+             with or without braces, in either case (from Python, a uuid.UUID too)"
         )));
     }
     Ok(())

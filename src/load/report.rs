@@ -128,6 +128,21 @@ impl Report {
         (self.elapsed_s > 0.0 && self.mode != Mode::Hold).then(|| round1(self.operations as f64 / self.elapsed_s))
     }
 
+    /// CPU per operation as the text report gives it: /proc counts CPU in 10 ms ticks,
+    /// so a run that used less shows no figure rather than a false "0.0".
+    fn cpu_text(&self, cpu_us: u64, per: &str) -> Option<String> {
+        if self.operations == 0 {
+            return None;
+        }
+        if cpu_us == 0 {
+            return Some("CPU under /proc's 10 ms tick: run longer for a figure".to_string());
+        }
+        Some(format!(
+            "{} µs CPU per {per}",
+            small(cpu_us as f64 / self.operations as f64)
+        ))
+    }
+
     fn per_op(&self, cpu_us: u64) -> Option<f64> {
         (self.operations > 0).then(|| round1(cpu_us as f64 / self.operations as f64))
     }
@@ -273,19 +288,23 @@ impl Report {
                 thousands(s.rss_kb_after as f64, 0)
             );
             if let Some(h) = self.hold.filter(|h| h.held > 0) {
-                let each = (s.rss_kb_after as f64 - s.rss_kb_before as f64) / h.held as f64;
-                line.push_str(&format!(" ({} kB per client)", thousands(each, 1)));
+                let grew = s.rss_kb_after as f64 - s.rss_kb_before as f64;
+                if grew > 0.0 {
+                    line.push_str(&format!(" ({} kB per client)", small(grew / h.held as f64)));
+                } else {
+                    line.push_str(" (no growth to share among the clients)");
+                }
                 if let Some(after) = h.rss_kb_after_close {
                     line.push_str(&format!(", {} kB once they left", thousands(after as f64, 0)));
                 }
             }
-            if let Some(cpu) = self.per_op(s.cpu_us) {
-                line.push_str(&format!("; {} µs CPU per {per}", thousands(cpu, 1)));
+            if let Some(cpu) = self.cpu_text(s.cpu_us, per) {
+                line.push_str(&format!("; {cpu}"));
             }
             out.push(line);
         }
-        if let Some(cpu) = self.client.and_then(|c| self.per_op(c.cpu_us)) {
-            out.push(format!("  load gen     {} µs CPU per {per}", thousands(cpu, 1)));
+        if let Some(cpu) = self.client.and_then(|c| self.cpu_text(c.cpu_us, per)) {
+            out.push(format!("  load gen     {cpu}"));
         }
         for f in &self.failures {
             out.push(format!("  FAILED       {f}"));
@@ -318,6 +337,19 @@ fn setting(key: &str, value: &Value) -> String {
 /// Seconds to the microsecond: a rate recomputed from the report agrees with its own.
 fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
+}
+
+/// A positive figure with one decimal or, below 1, with two significant digits:
+/// never "0.0" for something that is not nothing.
+fn small(x: f64) -> String {
+    if x >= 1.0 || x <= 0.0 {
+        return thousands(x, 1);
+    }
+    let decimals = (-x.log10().floor()) as usize + 1;
+    if decimals > 6 {
+        return "< 0.000001".to_string();
+    }
+    format!("{x:.decimals$}")
 }
 
 /// `1234567.4` as `1,234,567.4` (with `decimals` 1).
@@ -475,5 +507,14 @@ mod tests {
         assert_eq!(thousands(1000.0, 0), "1,000");
         assert_eq!(thousands(-1500.0, 0), "-1,500");
         assert_eq!(thousands(0.0, 1), "0.0");
+    }
+
+    #[test]
+    fn small_figures_keep_their_digits() {
+        assert_eq!(small(25.04), "25.0");
+        assert_eq!(small(0.04), "0.040");
+        assert_eq!(small(0.0123), "0.012");
+        assert_eq!(small(0.5), "0.50");
+        assert_eq!(small(1e-9), "< 0.000001");
     }
 }
