@@ -117,6 +117,14 @@ _STYLE = (
 )
 
 
+def logged_event(target: Any, spec: Any, values: tuple[Any, ...], event: CoreEvent) -> LoggedEvent:
+    """A delivered event as a dispatcher listener hears it, with its arguments shown as
+    they are now."""
+    state = None if event.state is None else SessionState(event.state)
+    shown = tuple(_short(v, state) for v in values)
+    return LoggedEvent(event.time, target, spec.com, spec.callback, values, event.seq, state, shown)
+
+
 class EventLog(Sequence[LoggedEvent]):
     """Records the events of the given sources: a ``Service`` (everything), a
     ``Messenger`` (its objects and itself), or single objects (a manager, a
@@ -161,9 +169,7 @@ class EventLog(Sequence[LoggedEvent]):
 
     def _listen(self, target: Any, spec: Any, values: tuple[Any, ...], event: CoreEvent) -> None:
         if self._wanted(target):
-            state = None if event.state is None else SessionState(event.state)
-            shown = tuple(_short(v, state) for v in values)
-            self._events.append(LoggedEvent(event.time, target, spec.com, spec.callback, values, event.seq, state, shown))
+            self._events.append(logged_event(target, spec, values, event))
 
     def detach(self) -> None:
         """Stops recording; what was recorded stays."""

@@ -46,6 +46,13 @@ For the conformance suite (``pytest --pyargs msgr.conformance``, which needs
 * ``--msgr-list-cases``: print every case with its rule and source, and stop (no
   server needed).
 
+When a test fails, its report gets a section ``msgr: …`` for each msgr object it
+created or used (an embedded ``Service``, a ``connect()``-ed Messenger, a server started
+in the test or the plugin's ``msgr_server``): the events delivered and the last wire
+lines (secrets masked as in every trace), as pytest adds captured logs. Turn it off
+with ``--msgr-no-evidence`` or ``msgr_evidence = false`` in the ini file;
+``msgr_evidence_lines`` (default 40) sets how many wire lines.
+
 The marker ``msgr_case(id)`` ties a test to its conformance case
 (``msgr.conformance.cases``).
 
@@ -57,7 +64,7 @@ It imports msgr only inside the fixtures, so loading the plugin costs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -65,6 +72,7 @@ import pytest
 
 if TYPE_CHECKING:
     import msgr
+    from msgr.testing.evidence import Evidence
     from msgr.eventlog import EventLog
     from msgr.testing.kit import Pair
     from msgr.testing.network import NetworkPair, ServerUnderTest
@@ -112,6 +120,10 @@ class ConformanceOptions:
 
 
 _CONFORMANCE = pytest.StashKey[ConformanceOptions]()
+#: The msgr objects the running test touched (only when evidence is on).
+_EVIDENCE = pytest.StashKey["Evidence"]()
+#: Wire lines per object in a failure's evidence, or None when it is off.
+_EVIDENCE_LINES = pytest.StashKey[int | None]()
 
 
 def conformance_options(config: pytest.Config) -> ConformanceOptions:
@@ -187,6 +199,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="conformance: run only this case (msnp11/ns/usr/3; * matches anything, as in '*/sb/ack/*'); repeatable",
     )
     group.addoption("--msgr-shuffle", action="store", default=None, metavar="SEED", help="conformance: run the cases in an order shuffled by SEED (a number)")
+    group.addoption(
+        "--msgr-no-evidence",
+        action="store_true",
+        default=False,
+        help="do not add the events and wire lines of the msgr objects a failing test used to its report",
+    )
+    parser.addini("msgr_evidence", "add the events and wire lines of the msgr objects a failing test used to its report", type="bool", default=True)
+    parser.addini("msgr_evidence_lines", "wire lines per msgr object in a failing test's report (default 40)", default="40")
     group.addoption(
         "--msgr-list-cases",
         action="store_true",
@@ -348,6 +368,16 @@ def pytest_configure(config: pytest.Config) -> None:
     remote = _parse_options(config)
     config.stash[_REMOTE] = remote
     config.stash[_CONFORMANCE] = _parse_conformance(config, remote)
+    config.stash[_EVIDENCE_LINES] = _parse_evidence(config)
+
+
+def _parse_evidence(config: pytest.Config) -> int | None:
+    if config.getoption("--msgr-no-evidence") or not config.getini("msgr_evidence"):
+        return None
+    text = str(config.getini("msgr_evidence_lines")).strip()
+    if not text.isdigit() or int(text) > 100_000:
+        raise pytest.UsageError(f"msgr_evidence_lines wants a whole number of lines, 0 to 100000, not {text!r}")
+    return int(text)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -371,6 +401,49 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker(_LOCAL_MARKER) is not None:
             item.add_marker(skip)
+
+
+# --------------------------------------------------------------------------- evidence of failures
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """Starts watching the msgr objects the test creates (before its fixtures run)."""
+    lines = item.config.stash.get(_EVIDENCE_LINES, None)
+    if lines is not None:
+        from msgr import _observe
+        from msgr.testing.evidence import Evidence
+
+        evidence = Evidence(lines)
+        item.stash[_EVIDENCE] = evidence
+        _observe.observers.append(evidence.observe)
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Adds the evidence to a failed phase's report; after teardown, stops watching."""
+    report: pytest.TestReport = yield
+    evidence = item.stash.get(_EVIDENCE, None)
+    if evidence is not None:
+        if report.failed:
+            for title, text in evidence.sections():
+                report.sections.append((title, text))
+        if call.when == "teardown":
+            from msgr import _observe
+
+            if evidence.observe in _observe.observers:
+                _observe.observers.remove(evidence.observe)
+            evidence.close()
+            del item.stash[_EVIDENCE]
+    return report
+
+
+def _watch(request: pytest.FixtureRequest, obj: object) -> None:
+    """Puts ``obj`` (made before this test) in the test's evidence."""
+    evidence = request.node.stash.get(_EVIDENCE, None)
+    if evidence is not None:
+        evidence.observe(obj)
 
 
 # --------------------------------------------------------------------------- embedded fixtures
@@ -427,7 +500,7 @@ def _msgr_server_session(pytestconfig: pytest.Config) -> Iterator[ServerUnderTes
 
 
 @pytest.fixture
-def msgr_server(_msgr_server_session: ServerUnderTest) -> Iterator[ServerUnderTest]:
+def msgr_server(request: pytest.FixtureRequest, _msgr_server_session: ServerUnderTest) -> Iterator[ServerUnderTest]:
     """The MSNP server under test (``msgr.testing.ServerUnderTest``): a local
     ``msgr.serve`` on 127.0.0.1, or with ``--msgr-server HOST:PORT`` that server,
     whose accounts are the ``--msgr-user EMAIL:PASSWORD`` options. ``.address``,
@@ -438,6 +511,9 @@ def msgr_server(_msgr_server_session: ServerUnderTest) -> Iterator[ServerUnderTe
     The local server is started once for the whole run (seeded, with the test licence
     and the accounts of ``msgr.testing.LOCAL_USERS``), so accounts, licences and
     contact lists a test changes stay, as they would on a remote server."""
+    handle = _msgr_server_session.handle
+    if handle is not None:
+        _watch(request, handle)
     yield _msgr_server_session
     _msgr_server_session.disconnect()
 
