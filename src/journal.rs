@@ -34,11 +34,11 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// A journal whose trace keeps at most `trace_limit` entries.
-    pub fn new(trace_limit: usize) -> Self {
+    /// A journal that keeps `trace` (empty, made with its limit and whether it logs).
+    pub fn new(trace: Trace) -> Self {
         Journal {
             events: VecDeque::new(),
-            trace: Trace::new(trace_limit),
+            trace,
             next_seq: 0,
         }
     }

@@ -26,6 +26,7 @@ pub mod store;
 pub mod testkit;
 pub mod trace;
 pub mod wire;
+pub mod wire_log;
 
 #[cfg(feature = "python")]
 mod python;

@@ -43,6 +43,8 @@ pub struct Crossing {
 pub struct Trace {
     entries: VecDeque<TraceEntry>,
     limit: usize,
+    /// Also hand each message to the `msgr.wire` log.
+    log: bool,
 }
 
 impl Default for Trace {
@@ -57,7 +59,19 @@ impl Trace {
         Trace {
             entries: VecDeque::new(),
             limit,
+            log: false,
         }
+    }
+
+    /// This trace, also handing each message to the `msgr.wire` log when `log` is set.
+    pub fn with_log(mut self, log: bool) -> Self {
+        self.log = log;
+        self
+    }
+
+    /// Whether engines must report their messages to it: to keep, or to log.
+    pub fn wanted(&self) -> bool {
+        self.limit > 0 || self.log
     }
 
     pub fn limit(&self) -> usize {
@@ -65,8 +79,12 @@ impl Trace {
     }
 
     /// Keeps an engine's report under number `seq` (the driver's, shared with events),
-    /// stamped with the driver's clock.
+    /// stamped with the driver's clock, and hands it to the `msgr.wire` log.
     pub fn record(&mut self, seq: u64, c: Crossing, time: Instant) {
+        // Logged even where nothing is kept (a server run without --trace).
+        if self.log {
+            crate::wire_log::crossed(&c);
+        }
         if self.limit == 0 {
             return;
         }

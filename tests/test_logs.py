@@ -5,6 +5,7 @@ disconnects with their reason, and protocol errors; ``msgr serve -v`` prints the
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import time
 import pytest
 
 import msgr
-from conftest import ALICE, ALICE_PASSWORD
+from conftest import ALICE, ALICE_PASSWORD, BOB
 
 
 def _messages(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
@@ -116,3 +117,63 @@ def test_msgr_serve_v_and_trace() -> None:
     assert "C->S USR 4 MD5 S ***" in out
     assert f"C->S QRY 7 msmsgs@msnmsgr.com 32 +***" in out
     assert ALICE_PASSWORD not in out + err
+
+
+# --------------------------------------------------------------------------- msgr.wire
+
+
+def _wire(caplog: pytest.LogCaptureFixture) -> list[str]:
+    assert all(r.levelno == logging.DEBUG for r in caplog.records if r.name == "msgr.wire")
+    return _messages(caplog, "msgr.wire")
+
+
+def _no_proof(lines: list[str]) -> None:
+    """No sign-in proof or switchboard cookie in clear."""
+    for line in lines:
+        assert not re.search(r"USR \d+ MD5 S [0-9a-f]{32}\b", line), line
+        assert not re.search(r"CKI \d", line), line
+
+
+def test_wire_lines_go_to_the_msgr_wire_logger_at_debug_masked(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="msgr.wire")
+    with msgr.Service(seed=1) as service:
+        service.sign_in(ALICE)
+        lines = _wire(caplog)
+        # One record per message, in the trace's order, as the trace masks it.
+        assert lines == [f"#{e.conn} {e.user} {e.direction} {e.line}" for e in service.trace]
+    assert lines[0] == f"#1 {ALICE} C->S VER 1 MSNP7 CVR0"
+    assert f"#1 {ALICE} C->S USR 4 MD5 S ***" in lines
+    _no_proof(lines)
+
+
+def test_wire_lines_of_a_server_and_a_client_with_no_trace_kept(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="msgr.wire")
+    with msgr.serve(users=[(ALICE, ALICE_PASSWORD)], trace_limit=0) as server:
+        alice = msgr.connect(server.address, ALICE, ALICE_PASSWORD, trace_limit=0)
+        try:
+            deadline = time.monotonic() + 5
+            # The server's side of Alice's sign-in: before USR OK the connection has
+            # no account yet.
+            while not any(re.fullmatch(rf"#\d+ {re.escape(ALICE)} S->C USR 4 OK .*", m) for m in _wire(caplog)):
+                assert time.monotonic() < deadline, _wire(caplog)
+                time.sleep(0.01)
+        finally:
+            alice.service.close()
+        assert len(server.trace) == 0 and len(alice.service.trace) == 0
+    lines = _wire(caplog)
+    assert any(re.fullmatch(r"#\d+ C->S VER 1 .*", m) for m in lines), lines
+    # Sent by the client and received by the server: one record each, both masked.
+    assert sum(1 for m in lines if re.fullmatch(rf"#\d+ (?:{re.escape(ALICE)} )?C->S USR \d+ MD5 S \*\*\*", m)) == 2, lines
+    _no_proof(lines)
+
+
+def test_no_wire_lines_unless_the_logger_takes_debug_when_made(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="msgr")
+    with msgr.Service(seed=1) as quiet:
+        caplog.set_level(logging.DEBUG, logger="msgr.wire")
+        # Asked when the service is made: this one was made with the logger at INFO.
+        quiet.sign_in(ALICE)
+        assert _wire(caplog) == []
+        with msgr.Service(seed=1) as told:
+            told.sign_in(BOB)
+        assert _wire(caplog) and all(BOB in m for m in _wire(caplog))

@@ -56,11 +56,12 @@ pub struct Embedded {
 
 impl Embedded {
     pub fn new(config: ServiceConfig) -> Self {
-        Embedded::with_trace_limit(config, DEFAULT_TRACE_LIMIT)
+        Embedded::with_trace(config, Trace::new(DEFAULT_TRACE_LIMIT))
     }
 
-    /// A hub whose wire trace keeps at most `trace_limit` entries.
-    pub fn with_trace_limit(config: ServiceConfig, trace_limit: usize) -> Self {
+    /// A hub that keeps its Messengers' messages in `trace` (empty, made with its
+    /// limit and whether it logs them).
+    pub fn with_trace(config: ServiceConfig, trace: Trace) -> Self {
         let seed = config.seed;
         let client_dialects = vec![crate::proto::Dialect::CLIENT_DEFAULT];
         Embedded {
@@ -74,7 +75,7 @@ impl Embedded {
             next_conn: 1,
             next_messenger: 1,
             now: Duration::ZERO,
-            journal: Journal::new(trace_limit),
+            journal: Journal::new(trace),
             store: None,
         }
     }
@@ -131,7 +132,7 @@ impl Embedded {
         // to tell apart in a trace.
         config.local_ip = format!("127.0.0.{}", (id % 250) + 2);
         config.seed = self.seed.map(|s| s.wrapping_add(id));
-        config.trace = self.journal.trace().limit() > 0;
+        config.trace = self.journal.trace().wanted();
         config.dialects = self.client_dialects.clone();
         debug_assert_eq!(self.clients.len() as u64, id - 1);
         self.clients.push(ClientEngine::new(config));

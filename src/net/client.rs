@@ -38,6 +38,8 @@ pub const MESSENGER: MessengerId = 1;
 pub struct ClientOptions {
     /// The wire trace keeps at most this many entries.
     pub trace_limit: usize,
+    /// Hand every message to the `msgr.wire` log.
+    pub log_wire: bool,
     /// A PEM file of certificates the Passport login trusts over HTTPS besides the web
     /// PKI (a private CA, a test's self-signed certificate).
     pub nexus_ca: Option<PathBuf>,
@@ -50,6 +52,7 @@ impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
             trace_limit: DEFAULT_TRACE_LIMIT,
+            log_wire: false,
             nexus_ca: None,
             source_ip: None,
         }
@@ -106,7 +109,7 @@ impl Client {
     /// A client set up as `options` say. A nexus URL that is not an `http(s)://` URL,
     /// or a `nexus_ca` that holds no certificate, is refused here (`E_INVALIDARG`).
     pub fn with_options(mut config: ClientConfig, options: &ClientOptions) -> Result<Client, NetError> {
-        let trace_limit = options.trace_limit;
+        let trace = Trace::new(options.trace_limit).with_log(options.log_wire);
         let passport = match &config.nexus {
             Some(nexus) => Some(Arc::new(Passport::new(
                 nexus,
@@ -117,14 +120,14 @@ impl Client {
             None => None,
         };
         let rt = runtime("msgr-client", 1)?;
-        config.trace = trace_limit > 0;
+        config.trace = trace.wanted();
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 engine: ClientEngine::new(config),
                 outboxes: HashMap::new(),
                 tasks: Vec::new(),
                 logins: Vec::new(),
-                journal: Journal::new(trace_limit),
+                journal: Journal::new(trace),
                 open: true,
                 unreachable: None,
             }),

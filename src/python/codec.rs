@@ -397,3 +397,14 @@ pub fn url_encode(text: &str) -> String {
 pub fn url_decode(text: &str) -> String {
     urlenc::decode(text)
 }
+
+/// The index in `args` (TrID first) of the field of `name` a shared trace hides, if any
+/// (`msgr._masking`; the same rule as the `msgr.wire` log).
+#[pyfunction]
+pub fn secret_field(py: Python<'_>, direction: &str, name: &str, args: Vec<String>) -> PyResult<Option<usize>> {
+    Ok(crate::wire::masking::secret_field(
+        name,
+        &args,
+        self::direction(py, direction)?,
+    ))
+}

@@ -14,7 +14,7 @@ use super::service::PyServiceCore;
 use crate::driver::{lock_hub, Driver, ServiceDriver};
 use crate::embedded::Embedded;
 use crate::service::ServiceConfig;
-use crate::trace::DEFAULT_TRACE_LIMIT;
+use crate::trace::{Trace, DEFAULT_TRACE_LIMIT};
 
 #[pyclass(frozen, module = "msgr._core")]
 pub struct EmbeddedService {
@@ -39,7 +39,8 @@ impl EmbeddedService {
         config.seed = seed;
         config.limits = crate::service::Limits::embedded();
         let protocol = dialect(py, protocol)?;
-        let mut hub = Embedded::with_trace_limit(config, trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT));
+        let trace = Trace::new(trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT)).with_log(super::logging::wire_wanted(py)?);
+        let mut hub = Embedded::with_trace(config, trace);
         hub.set_client_dialects(vec![protocol]);
         if let Some(path) = db {
             hub.attach_store(&path).py(py)?;

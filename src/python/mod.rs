@@ -7,6 +7,7 @@ mod counts;
 mod embedded;
 mod journal;
 mod load;
+mod logging;
 mod messenger;
 mod net;
 mod service;
@@ -169,24 +170,6 @@ fn event_catalogue() -> Vec<(&'static str, usize)> {
     crate::client::ClientEvent::CATALOGUE.to_vec()
 }
 
-/// The most detailed level the core logs at: "info" (the default) or "warning". A
-/// record below it never reaches Python's `logging`, each of which takes the GIL (on a
-/// server's thread, with a thread state made for it): `msgr serve` without `-v`, where
-/// nothing would show them, sets "warning" and saves that per connection and sign-in.
-#[pyfunction]
-fn set_log_level(py: Python<'_>, level: &str) -> PyResult<()> {
-    let filter = match level.to_ascii_lowercase().as_str() {
-        "info" => log::LevelFilter::Info,
-        "warning" => log::LevelFilter::Warn,
-        _ => {
-            let detail = format!("the log level is \"info\" or \"warning\", not {level:?}");
-            return Err(convert::to_py_err(py, convert::invalid(detail)));
-        }
-    };
-    log::set_max_level(filter);
-    Ok(())
-}
-
 /// Argon2id hashes of `passwords` as the server keeps them (PHC strings, each freshly
 /// salted), made side by side: a users file may hold them instead of the passwords
 /// (`msgr hash-password`). Each comes with a label that names it in an error.
@@ -223,12 +206,7 @@ fn hash_passwords(py: Python<'_>, passwords: Vec<(String, String)>) -> PyResult<
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    // Python's `logging` decides, each time, whether a record is wanted (levels set
-    // later, caplog in tests). The core logs only connection-level events, so the cost
-    // of asking is small. A second import in one process keeps the first logger.
-    let _ = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::Nothing)?
-        .filter(log::LevelFilter::Info)
-        .install();
+    logging::install(m.py())?;
     m.add_function(wrap_pyfunction!(lock_response, m)?)?;
     m.add_function(wrap_pyfunction!(msnp11_response, m)?)?;
     m.add_function(wrap_pyfunction!(hresult_catalogue, m)?)?;
@@ -242,10 +220,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(codec::encode_invitation, m)?)?;
     m.add_function(wrap_pyfunction!(codec::parse_message, m)?)?;
     m.add_function(wrap_pyfunction!(codec::payload_follows, m)?)?;
+    m.add_function(wrap_pyfunction!(codec::secret_field, m)?)?;
     m.add_function(wrap_pyfunction!(codec::url_encode, m)?)?;
     m.add_function(wrap_pyfunction!(codec::url_decode, m)?)?;
     m.add_function(wrap_pyfunction!(event_catalogue, m)?)?;
-    m.add_function(wrap_pyfunction!(set_log_level, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::set_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(hash_passwords, m)?)?;
     m.add_function(wrap_pyfunction!(load::load_run, m)?)?;
     m.add_class::<codec::PyCommand>()?;

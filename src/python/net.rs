@@ -86,6 +86,7 @@ impl PyServer {
             config.limits.set(&name, value).map_err(|e| to_py_err(py, invalid(e)))?;
         }
         config.trace_limit = trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT);
+        config.log_wire = super::logging::wire_wanted(py)?;
         config.lock_and_key = self::lock_and_key(py, lock_and_key)?;
         config.seed = seed;
         config.dialects = dialects(py, protocols, Dialect::IMPLEMENTED.to_vec())?;
@@ -219,6 +220,7 @@ impl NetworkClient {
         config.nexus = nexus;
         let options = ClientOptions {
             trace_limit: trace_limit.unwrap_or(DEFAULT_TRACE_LIMIT),
+            log_wire: super::logging::wire_wanted(py)?,
             nexus_ca,
             ..ClientOptions::default()
         };

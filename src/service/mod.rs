@@ -100,6 +100,8 @@ pub struct ServiceConfig {
     /// With more than 0, report every message received and sent
     /// ([`ServiceEngine::poll_trace`]); a TCP server keeps this many of them.
     pub trace_limit: usize,
+    /// Report every message for the `msgr.wire` log, kept or not.
+    pub log_wire: bool,
     /// What one client may cost: time-outs, outstanding challenges, rates.
     pub limits: Limits,
 }
@@ -113,6 +115,7 @@ impl ServiceConfig {
             sb_address: "127.0.0.1:1864".to_string(),
             advertise_host: None,
             trace_limit: 0,
+            log_wire: false,
             limits: Limits::default(),
         }
     }
@@ -581,7 +584,7 @@ impl ServiceEngine {
             };
             match c.decoder.next_command() {
                 Ok(Some(cmd)) => {
-                    if self.config.trace_limit > 0 {
+                    if self.tracing() {
                         self.record(conn, Direction::ClientToServer, &cmd);
                     }
                     self.dispatch(conn, cmd, now)
@@ -669,10 +672,15 @@ impl ServiceEngine {
     /// as it leaves.
     pub fn poll_output(&mut self) -> Option<ServiceOutput> {
         let out = self.out.pop_front()?;
-        if let (true, ServiceOutput::Send { conn, cmd }) = (self.config.trace_limit > 0, &out) {
+        if let (true, ServiceOutput::Send { conn, cmd }) = (self.tracing(), &out) {
             self.record(*conn, Direction::ServerToClient, cmd);
         }
         Some(out)
+    }
+
+    /// Whether messages are reported: for the trace, or for the `msgr.wire` log.
+    fn tracing(&self) -> bool {
+        self.config.trace_limit > 0 || self.config.log_wire
     }
 
     /// The next message received or sent, when tracing is on ([`ServiceConfig::trace_limit`]).

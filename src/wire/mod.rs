@@ -9,6 +9,7 @@ pub mod codec;
 pub mod command;
 mod error;
 pub mod invite;
+pub mod masking;
 pub mod urlenc;
 
 #[cfg(test)]
