@@ -82,11 +82,13 @@ def test_the_diagram_is_laid_out_cleanly(diagram: Any) -> None:
     root = ET.fromstring(svg)
     width, height = float(root.get("width", "0")), float(root.get("height", "0"))
     assert root.get("viewBox") == f"0 0 {width:.0f} {height:.0f}"
-    states, labels = boxes(root, "msgr-state"), boxes(root, "msgr-label")
-    assert len(states) == len(diagram.states) and len(labels) == len(diagram.drawn) + sum(
+    states, labels = boxes(root, "msgr-state") + boxes(root, "msgr-group"), boxes(root, "msgr-label")
+    unreached = boxes(root, "msgr-unreached")
+    assert len(unreached) == len(diagram.unreached)
+    assert len(states) == len(diagram.states) + len(diagram.groups) and len(labels) == len(diagram.drawn) + sum(
         1 for e in diagram.drawn if len({_side(diagram, t, e.head) for t in e.tails}) == 2
     )
-    every = states + labels
+    every = states + labels + unreached
     # Nothing is clipped: every box inside the picture, no two boxes overlap.
     for box in every:
         assert 0 <= box[0] and box[2] <= width and 0 <= box[1] and box[3] <= height, box
@@ -157,18 +159,45 @@ def test_the_session_diagram_reads_left_to_right_from_ready() -> None:
 def test_the_picture_is_drawn_from_the_table_alone() -> None:
     cells = session_transitions()
     diagram = msgr.SessionState.diagram()
-    drawn = {(tail, e.head) for e in diagram.drawn for tail in e.tails}
+    # A group's lines are those of each of its states.
+    drawn = {(tail, e.head) for e in diagram.drawn for group in e.tails for tail in diagram.groups.get(group, (group,))}
     assert drawn == set(diagram.edges)
     for e in diagram.drawn:
         for label in e.labels:
             name, _, role = label.partition(" (")
-            for tail in e.tails:
+            # "invite, then invitation_sent": a call into a hidden phase, then the change.
+            _before, _then, name = name.rpartition(", then ")
+            for group in e.tails:
+              for tail in diagram.groups.get(group, (group,)):
                 hits = [
                     t for t in cells
-                    if t.state.name == tail and t.next is not None and t.next.name == e.head and t.input == name and t.source == e.source
+                    if t.state.name == tail and t.next is not None and t.next.name == e.head and t.input == name
+                    and (t.source == e.source or _before)
                 ]
                 assert hits, (tail, e.head, label)
                 assert {t.role for t in hits} == ({role.rstrip(")")} if role else {"inviter", "invitee"})
+
+
+def test_the_session_diagram_shows_every_state_of_the_table_and_the_invite_call() -> None:
+    diagram = msgr.SessionState.diagram()
+    root = ET.fromstring(diagram._repr_svg_())
+    shown = {text.text for text in root.iter(f"{SVG}text")}
+    assert {s.name for s in msgr.SessionState} <= shown
+    assert diagram.unreached == ["UNKNOWN", "FALLBACK_INVITER", "FALLBACK_INVITEE"]
+    assert "In the table, never entered:" in shown
+    # invite() is what starts an invitation: it moves READY into its hidden "sending"
+    # phase, which the switchboard's acknowledgement leaves for INVITATION.
+    (invite,) = [e for e in diagram.drawn if e.head == "INVITATION" and e.tails == ("READY",)]
+    assert invite.labels == ("invite, then invitation_sent (inviter)",) and invite.source == "call"
+    assert "READY --> INVITATION: invite, then invitation_sent (inviter)" in diagram.mermaid()
+    # The ways out every state of a session in progress shares are drawn once.
+    assert diagram.groups == {"any of INVITATION, ACCEPTED, CONNECTED": ("INVITATION", "ACCEPTED", "CONNECTED")}
+    from_group = {label for e in diagram.drawn if e.tails == ("any of INVITATION, ACCEPTED, CONNECTED",) for label in e.labels}
+    assert from_group == {"cancel", "peer_cancelled", "peer_cancelled_before_connect", "peer_timed_out", "peer_failed", "peer_connection_failed", "peer_left", "sign_out"}
+    assert not any(e.tails == ("INVITATION",) and "cancel" in e.labels for e in diagram.drawn)
+    # Nothing ends in the group, and the lock machine has none (its shared sign_out goes back).
+    assert all(e.head not in diagram.groups for e in diagram.drawn)
+    assert msgr.LockStatus.diagram().groups == {} and msgr.LockStatus.diagram().unreached == []
 
 
 def test_the_rich_display_is_svg_only_and_mermaid_stays_text() -> None:

@@ -208,13 +208,17 @@ def _state_width(name: str) -> float:
 
 def _wrap(items: Iterable[str], width: int = _WRAP) -> list[str]:
     """Items joined by commas into lines of at most ``width`` characters. An item is
-    never split, except that a role that does not fit goes to the next line, indented."""
+    never split, except that a role that does not fit goes to the next line, indented,
+    and so does what follows a ``then``."""
     lines: list[str] = []
     items = list(items)
     for k, item in enumerate(items):
         text = item + ("," if k < len(items) - 1 else "")
         if lines and len(lines[-1]) + 1 + len(text) <= width:
             lines[-1] += " " + text
+        elif len(text) > width and ", then " in text:
+            first, rest = text.split(", then ", 1)
+            lines.extend([first + ", then", *_wrap([rest], width)])
         elif len(text) > width and " (" in text:
             name, role = text.split(" (", 1)
             lines.extend([name, "  (" + role])
@@ -241,15 +245,29 @@ class StateDiagram:
     table. Renders itself as SVG in a notebook; ``mermaid()`` gives the same as text."""
 
     def __init__(
-        self, title: str, states: list[str], edges: dict[tuple[str, str], list[str]], drawn: list[Edge] | None = None
+        self,
+        title: str,
+        states: list[str],
+        edges: dict[tuple[str, str], list[str]],
+        drawn: list[Edge] | None = None,
+        *,
+        groups: dict[str, tuple[str, ...]] | None = None,
+        unreached: list[str] | None = None,
     ) -> None:
         self.title = title
+        #: The states that something enters or leaves, the start state first.
         self.states = states
         #: (from, to) -> every input that makes that change, ``"input (role)"`` for sessions.
         self.edges = edges
         #: What the picture draws: per target state and kind of source, one label
-        #: (shared by the states it comes from). By default one per pair of states.
+        #: (shared by the states it comes from, or by a group). By default one per pair
+        #: of states.
         self.drawn = drawn if drawn is not None else [Edge((a,), b, "call", tuple(labels)) for (a, b), labels in edges.items()]
+        #: A tail of ``drawn`` that stands for several states (``"any of A, B, C"``):
+        #: its ways out are those of each of them.
+        self.groups = groups or {}
+        #: States of the table that nothing enters or leaves (drawn apart).
+        self.unreached = unreached or []
 
     def mermaid(self) -> str:
         """``stateDiagram-v2`` text for mermaid (GitHub, JupyterLab 4.1+ render it)."""
@@ -258,6 +276,7 @@ class StateDiagram:
             lines.append(f"    [*] --> {self.states[0]}")
         for (a, b), labels in self.edges.items():
             lines.append(f"    {a} --> {b}: {', '.join(labels)}")
+        lines.extend(f"    {s}" for s in self.unreached)
         return "\n".join(lines)
 
     def _repr_svg_(self) -> str:
@@ -270,7 +289,8 @@ class StateDiagram:
         return _Layout(self).svg()
 
     def __repr__(self) -> str:
-        return f"<StateDiagram {self.title}: {len(self.states)} states, {len(self.edges)} changes of state>\n{self.mermaid()}"
+        count = len(self.states) + len(self.unreached)
+        return f"<StateDiagram {self.title}: {count} states, {len(self.edges)} changes of state>\n{self.mermaid()}"
 
 
 class _Layout:
@@ -296,6 +316,7 @@ class _Layout:
 
     def _rank(self) -> None:
         d = self.d
+        nodes = [*d.states, *d.groups]
         succ: dict[str, list[str]] = defaultdict(list)
         for e in d.drawn:
             for t in e.tails:
@@ -316,26 +337,34 @@ class _Layout:
                     visit(n)
             on_path.discard(s)
 
-        for s in d.states:
+        for s in nodes:
             if s not in visited:
                 visit(s)
         forward: dict[str, list[str]] = defaultdict(list)
-        for a in d.states:
+        for a in nodes:
             for b in succ[a]:
                 if (a, b) in self.back:
                     forward[b].append(a)
                 else:
                     forward[a].append(b)
-        layer = {s: 0 for s in d.states}
-        for _ in d.states:  # longest path in a DAG: at most one pass per state
-            changed = False
-            for a in d.states:
-                for b in forward[a]:
-                    if layer[b] < layer[a] + 1:
-                        layer[b] = layer[a] + 1
-                        changed = True
-            if not changed:
-                break
+        layer = {s: 0 for s in nodes}
+
+        def relax() -> None:
+            for _ in nodes:  # longest path in a DAG: at most one pass per node
+                changed = False
+                for a in nodes:
+                    for b in forward[a]:
+                        if layer[b] < layer[a] + 1:
+                            layer[b] = layer[a] + 1
+                            changed = True
+                if not changed:
+                    break
+
+        relax()
+        # A group stands in the column of its last member, so its lines start past them.
+        for group, members in d.groups.items():
+            layer[group] = max(layer[group], *(layer[m] for m in members))
+        relax()
         self.layer = layer
 
     # -- nodes and chains --------------------------------------------------------------
@@ -348,6 +377,10 @@ class _Layout:
         for s in self.d.states:
             w = _state_width(s)
             self._add(_Node(s, 2 * self.layer[s], "state", w, 30.0))
+        for group, members in self.d.groups.items():
+            lines = ["any of", *_wrap(members, 12)]
+            w = max(_state_width(line) for line in lines)
+            self._add(_Node(group, 2 * self.layer[group], "state", w, 15.0 * len(lines) + 12, lines))
         # An edge shared by states on both sides of its head is drawn once per side, so
         # every drawn edge runs one way.
         drawn = []
@@ -476,6 +509,10 @@ class _Layout:
         for n in nodes.values():
             n.y += self.header - top
         self.height = max(n.y + n.height / 2 for n in nodes.values()) + 16
+        # Under the picture: the states nothing enters or leaves.
+        self.footer = self.height
+        if self.d.unreached:
+            self.height += 62
 
         # Columns: each as wide as its widest node.
         self.column_x: list[float] = []
@@ -486,7 +523,8 @@ class _Layout:
             self.column_x.append(x)
             self.column_w.append(w)
             x += w + _COLUMN_GAP
-        self.width = max(x - _COLUMN_GAP + 16, 520.0)
+        footer = 12 + sum(_state_width(s) + 12 for s in self.d.unreached)
+        self.width = max(x - _COLUMN_GAP + 16, 520.0, footer)
 
         for (s, side), others in sides.items():
             node = nodes[s]
@@ -553,6 +591,27 @@ class _Layout:
                 d.append(f"L {column_right:.1f} {y:.1f}")
             previous = (column_right, y)
         return " ".join(d)
+
+    def _unreached(self) -> list[str]:
+        """The states nothing enters or leaves, in a row under the picture, with what
+        they are."""
+        if not self.d.unreached:
+            return []
+        y = self.footer
+        out = [f"<text x='12' y='{y + 12:.1f}' font-size='11' fill='#333'>In the table, never entered:</text>"]
+        x = 12.0
+        for s in self.d.unreached:
+            w = _state_width(s)
+            out.append(
+                f"<rect class='msgr-unreached' x='{x:.1f}' y='{y + 20:.1f}' width='{w:.1f}' height='28' rx='7' "
+                "fill='#fff' stroke='#94a3b8' stroke-width='1.2' stroke-dasharray='4 3'/>"
+            )
+            out.append(
+                f"<text x='{x + w / 2:.1f}' y='{y + 38.5:.1f}' text-anchor='middle' font-size='{_STATE_FONT}' "
+                f"font-weight='bold' fill='#64748b'>{html.escape(s)}</text>"
+            )
+            x += w + 12
+        return out
 
     def svg(self) -> str:
         d = self.d
@@ -629,6 +688,21 @@ class _Layout:
                 f"<text x='{(x0 + x1) / 2:.1f}' y='{node.y + 4.5:.1f}' text-anchor='middle' font-size='{_STATE_FONT}' "
                 f"font-weight='bold' fill='#111'>{html.escape(s)}</text>"
             )
+        for group in d.groups:
+            node = self.nodes[group]
+            x0, x1 = self._box(group)
+            top = node.y - node.height / 2
+            out.append(
+                f"<rect class='msgr-group' x='{x0:.1f}' y='{top:.1f}' width='{node.width:.1f}' height='{node.height:.1f}' rx='7' "
+                "fill='#f8fafc' stroke='#475569' stroke-width='1.3' stroke-dasharray='5 3'/>"
+            )
+            for i, line in enumerate(node.lines):
+                weight = "normal" if i == 0 else "bold"
+                out.append(
+                    f"<text x='{(x0 + x1) / 2:.1f}' y='{top + 6 + 15.0 * (i + 1) - 3:.1f}' text-anchor='middle' "
+                    f"font-size='{_STATE_FONT if i else 11}' font-weight='{weight}' fill='#111'>{html.escape(line)}</text>"
+                )
+        out.extend(self._unreached())
         if d.states:  # the start marker: a dot and an arrow into the first state
             start = self.nodes[d.states[0]]
             x0, _x1 = self._box(d.states[0])
@@ -642,12 +716,28 @@ class _Layout:
         return "".join(out)
 
 
+#: Least number of states whose shared ways out are drawn once, from a group.
+_GROUP_LEAST = 3
+
+
 def _diagram(title: str, transitions: list[Transition]) -> StateDiagram:
     """The state changes of a table, drawn from the table alone. ``edges``: one per pair
     of states, with every input that makes that change. The picture: per target state
     and kind of source, the inputs that lead there (an input taken in both roles is
     named once, one role's is marked with it); states that share the same inputs into
-    the same state share one label. Self-loops (no change of public state) are left out."""
+    the same state share one label. Self-loops (no change of public state) are left
+    out, except a call that moves into a hidden phase of its state: the change out of
+    that phase names it first (``invite, then invitation_sent``). Ways out shared by
+    several states into an end (``cancel`` from every state of a session in progress)
+    are drawn once, from a group of those states. States of the table that nothing enters or
+    leaves are listed apart (``unreached``)."""
+    # Calls that move into a hidden phase of the same state: (state, phase) -> inputs.
+    entering: dict[tuple[str, str], list[str]] = {}
+    for t in transitions:
+        if t.next == t.state and t.source == "call" and t.next_phase and t.next_phase != t.phase and t.phase == t.state.name:
+            names = entering.setdefault((t.state.name, t.next_phase), [])
+            if t.input not in names:
+                names.append(t.input)
     edges: dict[tuple[str, str], list[str]] = defaultdict(list)
     per_tail: dict[tuple[str, str, str], dict[str, set[str | None]]] = {}
     states: list[str] = []
@@ -658,22 +748,50 @@ def _diagram(title: str, transitions: list[Transition]) -> StateDiagram:
         for s in (a, b):
             if s not in states:
                 states.append(s)
-        label = t.input if t.role is None else f"{t.input} ({t.role})"
+        name, source = t.input, t.source
+        before = entering.get((a, t.phase))
+        if before:
+            name, source = f"{'/'.join(before)}, then {t.input}", "call"
+        label = name if t.role is None else f"{name} ({t.role})"
         if label not in edges[(a, b)]:
             edges[(a, b)].append(label)
-        per_tail.setdefault((a, b, t.source), {}).setdefault(t.input, set()).add(t.role)
+        per_tail.setdefault((a, b, source), {}).setdefault(name, set()).add(t.role)
     all_roles = {t.role for t in transitions}
-    grouped: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+    # Each shown label, and the states it leaves from.
+    tails_of: dict[tuple[str, str, str], list[str]] = {}
     for (a, b, source), inputs in per_tail.items():
-        labels = tuple(
-            name if roles >= all_roles else f"{name} ({', '.join(sorted(r for r in roles if r))})"
-            for name, roles in inputs.items()
-        )
-        grouped.setdefault((b, source, labels), []).append(a)
+        for name, roles in inputs.items():
+            label = name if roles >= all_roles else f"{name} ({', '.join(sorted(r for r in roles if r))})"
+            tails_of.setdefault((b, source, label), []).append(a)
+    # Only ways into an end (a state with no way out) are grouped: drawn from a group
+    # in the column of its last member, they run on to the right, not back.
+    ends = {b for (_a, b, _source) in per_tail} - {a for (a, _b, _source) in per_tail}
+    groups = _groups({key: tails for key, tails in tails_of.items() if key[0] in ends})
+    labels_of: dict[tuple[str, str, str], list[str]] = {}
+    for (b, source, label), tails in tails_of.items():
+        for group, members in groups.items():
+            if b in ends and set(members) <= set(tails):
+                tails = [group, *(t for t in tails if t not in members)]
+        for a in tails:
+            labels_of.setdefault((a, b, source), []).append(label)
+    grouped: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
+    for (a, b, source), labels in labels_of.items():
+        grouped.setdefault((b, source, tuple(labels)), []).append(a)
     kinds = list(SOURCE_STYLE)
     drawn = [Edge(tuple(tails), b, source, labels) for (b, source, labels), tails in grouped.items()]
     drawn.sort(key=lambda e: (states.index(e.head), kinds.index(e.source) if e.source in kinds else 9))
-    return StateDiagram(title, states, dict(edges), drawn)
+    unreached = list(dict.fromkeys(t.state.name for t in transitions if t.state.name not in states))
+    return StateDiagram(title, states, dict(edges), drawn, groups=groups, unreached=unreached)
+
+
+def _groups(tails_of: dict[tuple[str, str, str], list[str]]) -> dict[str, tuple[str, ...]]:
+    """The largest set of states (at least ``_GROUP_LEAST``) that share some way out, as
+    ``{"any of A, B, C": (A, B, C)}``; none when no such set exists."""
+    shared = [tuple(tails) for tails in tails_of.values() if len(tails) >= _GROUP_LEAST]
+    if not shared:
+        return {}
+    members = max(shared, key=lambda tails: (len(tails), shared.count(tails)))
+    return {f"any of {', '.join(members)}": members}
 
 
 def lock_diagram() -> StateDiagram:
