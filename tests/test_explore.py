@@ -203,3 +203,43 @@ def test_event_log_and_trace_over_the_network() -> None:
             assert "<table class='msgr-trace'>" in ann.service.trace._repr_html_()
         finally:
             ann.service.close()
+
+
+def test_the_trace_and_the_event_log_become_data_frames() -> None:
+    import pandas
+
+    pair = make_pair()
+    log = msgr.EventLog(pair.service)
+    pair.invite_and_accept("hello")
+    frame = pair.service.trace.to_pandas()
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame.columns) == msgr.trace.RECORD_COLUMNS
+    assert len(frame) == len(pair.service.trace)
+    assert list(frame["seq"]) == [e.seq for e in pair.service.trace]
+    # Masked as everywhere: the sign-in proofs show as ***.
+    usr = frame[(frame.command == "USR") & (frame.direction == "C->S")]
+    assert any(args[-1] == "***" for args in usr["args"])
+    # A filtered view too, and the event log.
+    msgs = pair.service.trace.filter(command="MSG").to_pandas()
+    assert set(msgs["command"]) == {"MSG"} and msgs["payload"].map(lambda p: isinstance(p, bytes)).all()
+    events = log.to_pandas()
+    assert "OnInvitation" in set(events["event"])
+
+
+@pytest.mark.parametrize(
+    ("make", "what"),
+    [
+        (lambda pair: pair.service.trace.to_pandas(), "Trace.to_pandas()"),
+        (lambda pair: pair.service.trace.filter(command="MSG").to_pandas(), "TraceEntries.to_pandas()"),
+        (lambda pair: msgr.EventLog(pair.service).to_pandas(), "EventLog.to_pandas()"),
+    ],
+    ids=["trace", "entries", "eventlog"],
+)
+def test_without_pandas_the_error_names_it_and_how_to_get_it(monkeypatch: pytest.MonkeyPatch, make: Any, what: str) -> None:
+    pair = make_pair()
+    # As if pandas were not installed: importing it raises ImportError.
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ModuleNotFoundError) as info:
+        make(pair)
+    assert str(info.value) == f"{what} needs pandas, an optional package msgr does not install: pip install pandas"
+    assert info.value.name == "pandas"

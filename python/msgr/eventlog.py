@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
+from . import _optional
 from ._dispatch import CoreEvent, Dispatcher
 from .enums import SessionState
 from .trace import _FIELDS_CSS, TraceEntry, _decimals
@@ -244,9 +245,9 @@ class EventLog(Sequence[LoggedEvent]):
         return records
 
     def to_pandas(self) -> Any:
-        """A ``pandas.DataFrame`` of ``to_records()`` (needs pandas, imported only here)."""
-        import pandas  # type: ignore[import-untyped,import-not-found,unused-ignore]
-
+        """A ``pandas.DataFrame`` of ``to_records()`` (needs pandas, imported only here:
+        ``ModuleNotFoundError`` says so when it is missing)."""
+        pandas = _optional.pandas("EventLog.to_pandas()")
         return pandas.DataFrame.from_records(self.to_records(), columns=RECORD_COLUMNS)
 
     def __repr__(self) -> str:

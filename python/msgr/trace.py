@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable, overload
 
-from . import _core
+from . import _core, _optional
 from ._masking import HIDDEN, masked_args
 
 #: Rows shown by ``_repr_html_`` before the rest is summarised.
@@ -144,9 +144,43 @@ def _table(entries: Sequence[TraceEntry], more: int = 0) -> str:
     return f"{_STYLE}<table class='msgr-trace'><thead><tr>{head}</tr></thead><tbody>{body}{tail}</tbody></table>"
 
 
+#: Columns of ``to_records()`` and ``to_pandas()``.
+RECORD_COLUMNS = ["seq", "time", "conn", "user", "direction", "command", "trid", "args", "payload"]
+
+
+def _records(entries: Iterable[TraceEntry]) -> list[dict[str, Any]]:
+    return [
+        {
+            "seq": e.seq,
+            "time": e.time,
+            "conn": e.conn,
+            "user": e.user,
+            "direction": e.direction,
+            "command": e.command,
+            "trid": e.trid,
+            "args": e.args,
+            "payload": e.payload,
+        }
+        for e in entries
+    ]
+
+
+def _frame(entries: Iterable[TraceEntry], purpose: str) -> Any:
+    pandas = _optional.pandas(purpose)
+    return pandas.DataFrame.from_records(_records(entries), columns=RECORD_COLUMNS)
+
+
 class TraceEntries(list[TraceEntry]):
     """Some trace entries (``trace.filter(...)``, ``trace[a:b]``): a plain ``list``
     that renders as the trace table in a notebook."""
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Plain dicts, one per entry, with the keys of ``RECORD_COLUMNS``."""
+        return _records(self)
+
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame`` of ``to_records()`` (needs pandas)."""
+        return _frame(self, "TraceEntries.to_pandas()")
 
     def _repr_html_(self) -> str:
         return _table(self[:HTML_ROWS], len(self) - HTML_ROWS)
@@ -242,6 +276,20 @@ class Trace(Sequence[TraceEntry]):
             and (user is None or e.user.lower() == user.lower())
             and (direction is None or e.direction == direction)
         )
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Plain dicts, one per entry, with the keys of ``RECORD_COLUMNS``: ``seq``,
+        ``time``, ``conn``, ``user``, ``direction`` (``"C->S"`` or ``"S->C"``),
+        ``command``, ``trid`` (None where the first argument is not one), ``args`` (a
+        tuple, TrID first) and ``payload`` (bytes or None); secrets masked unless
+        ``reveal``."""
+        return _records(self._sync())
+
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame`` of ``to_records()``, one row per message (needs
+        pandas, imported only here: ``ModuleNotFoundError`` says so when it is
+        missing)."""
+        return _frame(self._sync(), "Trace.to_pandas()")
 
     def clear(self) -> None:
         """Forgets every entry so far."""
