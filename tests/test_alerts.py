@@ -43,7 +43,7 @@ def w() -> World:
 def send(w: World, user: str, site: int, text: str = "ping", **urls: str) -> str:
     """``send_alert`` to a signed-in user; returns the payload that went on the wire."""
     mark = w.wire_mark()
-    assert w.service.send_alert(user, site, text, **urls) is True
+    assert w.service.send_alert(user, site, text, **urls).sent is True
     payload = single_not(w.wire_since(mark), user).payload
     assert payload is not None
     return payload.decode("utf-8")
@@ -80,8 +80,8 @@ def test_send_alert_puts_a_notification_on_the_wire(w: World) -> None:
 
 def test_alert_to_someone_not_signed_in_sends_nothing(w: World) -> None:
     mark = w.wire_mark()
-    assert w.service.send_alert(CAROL, WORLD_SITE, "offline") is False
-    assert w.service.send_alert(NOBODY, WORLD_SITE, "no account") is False
+    assert w.service.send_alert(CAROL, WORLD_SITE, "offline") == msgr.AlertDelivery(sent=False, received=0)
+    assert not w.service.send_alert(NOBODY, WORLD_SITE, "no account")
     assert commands(w.wire_since(mark), "NOT") == []
     assert w.log == []
 

@@ -115,8 +115,10 @@ def test_registered_applications_is_not_locked(how: str) -> None:
 
 def test_applications_is_not_implemented_once_unlocked() -> None:
     _, _, manager = alice_manager()
-    with raises_exactly(msgr.NotImplError):
+    with raises_exactly(msgr.NotImplError) as info:
         manager.applications
+    # It says where the registrations are.
+    assert "registered_applications" in str(info.value)
 
 
 def test_unlocked_members_work_after_unlock() -> None:

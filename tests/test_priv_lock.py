@@ -127,7 +127,8 @@ def test_unlocking_the_manager_leaves_the_priv_locked() -> None:
     with raises_exactly(msgr.ApiLockedError):
         w.priv.add_contact(BOB)
     assert w.priv.enable_alert_events([WORLD_SITE]) is H.S_FALSE
-    assert w.service.send_alert(ALICE, WORLD_SITE, "x") is True
+    # Sent to Alice's connection; her locked object does not take it.
+    assert w.service.send_alert(ALICE, WORLD_SITE, "x") == msgr.AlertDelivery(sent=True, received=0)
     assert w.log == []
 
 
@@ -178,7 +179,7 @@ def test_sign_out_relocks_and_clears_alert_subscriptions() -> None:
     assert w.priv.enable_alert_events([WORLD_SITE]) is H.S_FALSE
     with raises_exactly(msgr.NotLoggedOnError):
         w.priv.add_contact(BOB)
-    assert w.service.send_alert(ALICE, WORLD_SITE, "while away") is False
+    assert w.service.send_alert(ALICE, WORLD_SITE, "while away") == msgr.AlertDelivery(sent=False, received=0)
     w.log.clear()
 
     w.alice.sign_in()
@@ -189,20 +190,21 @@ def test_sign_out_relocks_and_clears_alert_subscriptions() -> None:
     assert w.priv.enable_alert_events([WORLD_SITE]) is H.S_FALSE
     with raises_exactly(msgr.ApiLockedError):
         w.priv.add_contact(BOB)
-    assert w.service.send_alert(ALICE, WORLD_SITE, "locked") is True
+    # Sent, and nobody took it (locked): not delivered.
+    assert w.service.send_alert(ALICE, WORLD_SITE, "locked") == msgr.AlertDelivery(sent=True, received=0)
     assert w.log == []
 
     unlock(w.priv, cookie=31)
     w.log.clear()
     assert w.priv.alert_sites == []
     mark = w.wire_mark()
-    assert w.service.send_alert(ALICE, WORLD_SITE, "unlocked, not subscribed") is True
+    assert not w.service.send_alert(ALICE, WORLD_SITE, "unlocked, not subscribed")
     assert len(commands(w.wire_since(mark), "NOT")) == 1
     assert w.log == []
 
     assert w.priv.enable_alert_events([WORLD_SITE]) is H.S_OK
     mark = w.wire_mark()
-    assert w.service.send_alert(ALICE, WORLD_SITE, "subscribed again") is True
+    assert w.service.send_alert(ALICE, WORLD_SITE, "subscribed again") == msgr.AlertDelivery(sent=True, received=1)
     payload = single_not(w.wire_since(mark), ALICE).payload
     assert payload is not None
     assert w.log == [("priv", "on_alert_received", (payload.decode("utf-8"),))]
@@ -262,7 +264,7 @@ def test_signed_in_elsewhere_relocks_and_clears_subscriptions() -> None:
         w.priv.add_contact(BOB)
     w.log.clear()
     # The alert now goes to the new session, whose objects have not subscribed.
-    assert w.service.send_alert(ALICE, WORLD_SITE, "to the new session") is True
+    assert w.service.send_alert(ALICE, WORLD_SITE, "to the new session") == msgr.AlertDelivery(sent=True, received=0)
     assert w.log == []
 
 

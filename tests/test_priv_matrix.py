@@ -258,11 +258,13 @@ def test_alert_reaches_the_object_only_when_unlocked(world: World, state: str) -
     sent = world.service.send_alert(ALICE, WORLD_SITE, "Your stock moved")
     entries = world.wire_since(mark)
     if state not in SIGNED_IN_STATES:
-        assert sent is False
+        assert sent == msgr.AlertDelivery(sent=False, received=0) and not sent
         assert commands(entries, "NOT") == []
         assert world.log == []
         return
-    assert sent is True
+    # Delivered (true) only where the object takes it.
+    assert sent == msgr.AlertDelivery(sent=True, received=int(state in UNLOCKED_STATES))
+    assert bool(sent) is (state in UNLOCKED_STATES)
     payload = single_not(entries, ALICE).payload
     assert payload is not None
     if state in UNLOCKED_STATES:

@@ -200,3 +200,45 @@ def test_serve_v_lines_carry_a_time_stamp() -> None:
     _, err = proc.communicate("quit\n", timeout=30)
     signed_in = [line for line in err.splitlines() if "signed in" in line]
     assert signed_in and re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} msgr: msgr.server: ", signed_in[0]), err
+
+
+def test_send_alert_tells_delivered_from_sent_and_from_nothing_sent() -> None:
+    with msgr.Service(seed=1) as service:
+        alice = service.sign_in("alice@example.com")
+        service.add_user("bob@example.com", "pw")
+        priv = alice.messenger_priv()
+        # Alice is signed in, but no application of hers takes site 42 yet.
+        sent = service.send_alert("alice@example.com", 42, "one")
+        assert sent == msgr.AlertDelivery(sent=True, received=0) and not sent
+        # Bob is not signed in: nothing sent.
+        assert service.send_alert("bob@example.com", 42, "two") == msgr.AlertDelivery(sent=False, received=0)
+        priv.on_lock_challenge = lambda cookie, challenge: priv.send_response(TEST_APP_ID, msgr.lock_response(challenge, TEST_APP_KEY), cookie)
+        service.license(TEST_APP_ID, TEST_APP_KEY)
+        priv.request_challenge(1)
+        priv.enable_alert_events([42])
+        delivered = service.send_alert("alice@example.com", 42, "three")
+        assert delivered == msgr.AlertDelivery(sent=True, received=1) and delivered
+
+
+def test_a_server_cannot_see_into_a_client_so_received_is_none() -> None:
+    with msgr.serve(users=[("alice@example.com", "pw"), ("bob@example.com", "pw")]) as server:
+        with msgr.connect(server.address, "alice@example.com", "pw"):
+            sent = server.send_alert("alice@example.com", 42, "hi")
+            assert sent == msgr.AlertDelivery(sent=True, received=None) and sent
+        assert not server.send_alert("bob@example.com", 42, "offline")
+
+
+def test_docstrings_name_only_exceptions_that_exist() -> None:
+    import builtins
+    import inspect
+
+    seen: set[str] = set()
+    for name in msgr.__all__:
+        obj = getattr(msgr, name)
+        members = [obj, *(m for _n, m in inspect.getmembers(obj) if not _n.startswith("__"))] if inspect.isclass(obj) else [obj]
+        for member in members:
+            doc = inspect.getdoc(member) or ""
+            for error in re.findall(r"``(\w+Error)``", doc):
+                seen.add(error)
+                assert hasattr(msgr, error) or hasattr(builtins, error), (name, member, error)
+    assert {"ApiLockedError", "ApiNotInitializedError", "NotImplError"} <= seen

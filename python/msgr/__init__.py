@@ -22,6 +22,7 @@ from .enums import HResult, LockStatus, SessionFlags, SessionState
 from .errors import *  # noqa: F403 - one class per HRESULT, listed in errors.__all__
 from .errors import LockError, MsgrError, SessionError, error_for
 from . import diagram as _diagram  # noqa: F401 - attaches transitions()/diagram() to the enums
+from .alerts import AlertDelivery
 from .contact import Contact
 from .counts import ClientCounts, ServiceCounts
 from .eventlog import EventLog, LoggedEvent
@@ -46,6 +47,7 @@ __all__ = [
     "MessengerPriv",
     "MsgrSession",
     "Contact",
+    "AlertDelivery",
     "ServiceCounts",
     "ClientCounts",
     "EventLog",

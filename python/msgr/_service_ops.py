@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Callable
 
 from . import _args, _core
+from .alerts import AlertDelivery
 from .counts import ServiceCounts
 from .errors import FailError, InvalidArgTypeError
 
@@ -81,9 +82,20 @@ class ServiceOperations:
         """Whether the account is signed in now."""
         return bool(self._service.is_online(_args.text(email, "email")))
 
-    def send_alert(self, email: str, site_id: int, text: str, *, site_url: str = "", action_url: str = "", subscribe_url: str = "") -> bool:
+    def _count_alerts(self, send: Callable[[], Any]) -> tuple[Any, int | None]:
+        """Runs ``send``; how many ``on_alert_received`` it caused, where that can be
+        seen (None: a server cannot see into its clients)."""
+        return send(), None
+
+    def send_alert(
+        self, email: str, site_id: int, text: str, *, site_url: str = "", action_url: str = "", subscribe_url: str = ""
+    ) -> AlertDelivery:
         """Pushes an MSN Alert (``NOT``) to a signed-in user; their MessengerPriv objects
-        that enabled ``site_id`` fire ``on_alert_received``. False if not signed in."""
+        that enabled ``site_id`` (and are unlocked) fire ``on_alert_received``.
+
+        Returns an ``AlertDelivery``: ``.sent`` (False: not signed in, nothing sent),
+        ``.received`` (how many MessengerPriv objects took it; None on a server, which
+        cannot see into a client), true when it reached an application."""
         self._check_open()
         args = (
             _args.text(email, "email"),
@@ -93,7 +105,8 @@ class ServiceOperations:
             _args.text(action_url, "action_url"),
             _args.text(subscribe_url, "subscribe_url"),
         )
-        return bool(self._deliver(self._service.send_alert, *args))
+        sent, received = self._count_alerts(lambda: self._deliver(self._service.send_alert, *args))
+        return AlertDelivery(bool(sent), received)
 
     def contact_list(self, email: str, list_name: str = "FL") -> list[str]:
         """The service's copy of a user's list (``FL``, ``AL``, ``BL`` or ``RL``)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar, NoReturn
 
 from . import _args
 from ._callback import Callback
@@ -80,11 +80,14 @@ class MsgrSessionManager(MsgrLock):
         m._dispatch.call(m._core.unregister_application, self._id, _args.guid(guid, "guid"))
 
     @property
-    def applications(self) -> None:
-        """Not implemented in Windows Messenger either: raises ``NotImplError`` once unlocked
-        (``LockNotInitializedError`` etc. before)."""
+    def applications(self) -> NoReturn:
+        """Not implemented in Windows Messenger either: raises ``NotImplError``
+        (``E_NOTIMPL``) once unlocked, and before that what any locked call raises
+        (``ApiLockedError``, ``ApiNotInitializedError`` …). ``registered_applications``
+        has what it would have listed."""
         m = self._messenger
         m._core.applications(self._id)
+        raise AssertionError("the core answers Applications with an error")
 
     @property
     def registered_applications(self) -> list[tuple[str, str, str, str]]:

@@ -125,6 +125,21 @@ class Service(ServiceOperations, _Backend):
     def _deliver(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._dispatch.call(fn, *args)
 
+    def _count_alerts(self, send: Callable[[], Any]) -> tuple[Any, int | None]:
+        # Events are delivered before the call returns: those of this alert are here.
+        received = 0
+
+        def listen(_target: Any, spec: Any, _values: tuple[Any, ...], _event: Any) -> None:
+            nonlocal received
+            received += spec.com == "OnAlertReceived"
+
+        self._dispatch.listeners.append(listen)
+        try:
+            result = send()
+        finally:
+            self._dispatch.listeners.remove(listen)
+        return result, received
+
     @property
     def protocol(self) -> str:
         """The MSNP dialect this service's Messengers speak (``"MSNP7"`` … ``"MSNP12"``)."""

@@ -341,7 +341,7 @@ impl ClientEngine {
         self.manager_guard(manager)?;
         Err(Error::api(
             HResult::E_NOTIMPL,
-            "IMsgrSessionManager::Applications is not implemented",
+            "IMsgrSessionManager::Applications is not implemented (in Windows Messenger either); registered_applications lists this machine's registrations",
         ))
     }
 
