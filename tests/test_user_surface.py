@@ -179,12 +179,15 @@ def test_an_unknown_limit_is_a_usage_error_naming_the_limits() -> None:
 
 
 def test_msgr_docs_lists_and_prints_what_help_texts_cite() -> None:
-    listed = _msgr("docs").stdout.split()
-    assert {"security", "load", "conformance", "protocol/msnp"} <= set(listed)
+    listing = _msgr("docs").stdout.splitlines()
+    # Each with its title, then how to read one.
+    assert "security           Security: what one client may cost, privacy, secrets" in listing
+    assert {line.split()[0] for line in listing if line} >= {"security", "load", "conformance", "protocol/msnp", "msgr"}
+    assert listing[-1] == "msgr docs NAME prints one."
     security = _msgr("docs", "security")
     assert security.returncode == 0 and security.stdout.startswith("# Security") and "wrong_password_account" in security.stdout
     missing = _msgr("docs", "nope")
-    assert missing.returncode == 2 and "there are: architecture" in missing.stdout
+    assert missing.returncode == 2 and missing.stdout == "" and "there are: architecture" in missing.stderr
 
 
 def test_serve_v_lines_carry_a_time_stamp() -> None:

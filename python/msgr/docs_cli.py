@@ -4,6 +4,7 @@ package so that a ``pip install`` has them too."""
 from __future__ import annotations
 
 import argparse
+import sys
 from importlib import resources
 from typing import Any
 
@@ -37,13 +38,25 @@ def add_docs_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", nargs="?", default=None, help="a document's name (without one: the list)")
 
 
+def _title(text: str) -> str:
+    """A document's first heading, without its ``#``."""
+    for line in text.splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return ""
+
+
 def docs_main(args: Any) -> int:
     if args.name is None:
-        print("\n".join(documents()))
+        names = documents()
+        width = max(map(len, names))
+        for name in names:
+            print(f"{name:<{width}}  {_title(document(name))}")
+        print("\nmsgr docs NAME prints one.")
         return 0
     try:
         print(document(args.name))
     except KeyError as exc:
-        print(f"msgr: {exc.args[0]}")
+        print(f"msgr: {exc.args[0]}", file=sys.stderr)
         return 2
     return 0
