@@ -123,6 +123,11 @@ def test_a_database_in_a_missing_folder_is_a_file_not_found_error_naming_it(tmp_
         (lambda: msgr.lock_response(123, "K"), "challenge"),
         (lambda: msgr.lock_response("1", b"K"), "key"),
         (lambda: msgr.msnp11_response("1", None, "k"), "product_id"),
+        (lambda: msgr.error_for("0x80004005"), "hresult"),
+        (lambda: msgr.Service(seed="x"), "seed"),
+        (lambda: msgr.connect(("127.0.0.1", 1), "a@example.com", "pw", timeout="x"), "timeout"),
+        (lambda: msgr.serve(port="x"), "port"),
+        (lambda: msgr.hash_password(1), "password"),
     ],
 )
 def test_a_wrong_type_names_its_parameter(call: Callable[[], object], names: str) -> None:

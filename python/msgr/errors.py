@@ -326,6 +326,8 @@ def error_for(hresult: int) -> type[MsgrError]:
     """The exception class of a failure HRESULT (signed or unsigned; the legacy 16-bit
     ``E_INVALIDARG``/``E_OUTOFMEMORY`` values map to the Win32 ones). Codes outside the
     catalogue give ``MsgrError``; success codes are not errors and raise ``ValueError``."""
+    if isinstance(hresult, bool) or not isinstance(hresult, int):
+        raise TypeError(f"hresult must be an int (or an HResult), not {type(hresult).__name__}")
     code = int(hresult) & 0xFFFFFFFF
     code = _LEGACY.get(code, code)
     if not code & 0x80000000:
