@@ -66,7 +66,13 @@ impl Store {
                  UNIQUE (owner, list, contact));
              CREATE TABLE IF NOT EXISTS settings (
                  owner TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
-                 PRIMARY KEY (owner, name));",
+                 PRIMARY KEY (owner, name));
+             CREATE TABLE IF NOT EXISTS groups (
+                 owner TEXT NOT NULL, id INTEGER NOT NULL, name TEXT NOT NULL,
+                 PRIMARY KEY (owner, id));
+             CREATE TABLE IF NOT EXISTS group_members (
+                 owner TEXT NOT NULL, contact TEXT NOT NULL, id INTEGER NOT NULL,
+                 PRIMARY KEY (owner, contact, id));",
         )
         .map_err(db_error)?;
         // A file from before hashes were kept: every password in it is as given.
@@ -130,6 +136,26 @@ impl Store {
         {
             snap.settings.push(row.map_err(db_error)?);
         }
+        let mut q = self
+            .conn
+            .prepare("SELECT owner, id, name FROM groups ORDER BY owner, id")
+            .map_err(db_error)?;
+        for row in q
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(db_error)?
+        {
+            snap.groups.push(row.map_err(db_error)?);
+        }
+        let mut q = self
+            .conn
+            .prepare("SELECT owner, contact, id FROM group_members ORDER BY owner, contact, id")
+            .map_err(db_error)?;
+        for row in q
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(db_error)?
+        {
+            snap.members.push(row.map_err(db_error)?);
+        }
         Ok(snap)
     }
 
@@ -139,14 +165,58 @@ impl Store {
             Write::Account(a) => self.put_account(a),
             Write::License { app_id, key } => self.put_license(app_id, key),
             Write::Entry { owner, list, contact } => self.put_entry(owner, list, contact),
-            Write::Unentry { owner, list, contact } => self.execute(
-                "DELETE FROM lists WHERE owner = ?1 AND list = ?2 AND contact = ?3",
-                params![owner, list, contact],
-            ),
+            Write::Unentry { owner, list, contact } => {
+                self.execute(
+                    "DELETE FROM lists WHERE owner = ?1 AND list = ?2 AND contact = ?3",
+                    params![owner, list, contact],
+                )?;
+                // Off the forward list is out of every group.
+                if list != "FL" {
+                    return Ok(());
+                }
+                self.execute(
+                    "DELETE FROM group_members WHERE owner = ?1 AND contact = ?2",
+                    params![owner, contact],
+                )
+            }
             Write::Setting { owner, name, value } => self.execute(
                 "INSERT OR REPLACE INTO settings (owner, name, value) VALUES (?1, ?2, ?3)",
                 params![owner, name, value],
             ),
+            Write::Group { owner, id, name } => self.execute(
+                "INSERT OR REPLACE INTO groups (owner, id, name) VALUES (?1, ?2, ?3)",
+                params![owner, id, name],
+            ),
+            Write::Ungroup { owner, id } => {
+                self.execute("DELETE FROM groups WHERE owner = ?1 AND id = ?2", params![owner, id])?;
+                self.execute(
+                    "DELETE FROM group_members WHERE owner = ?1 AND id = ?2",
+                    params![owner, id],
+                )
+            }
+            Write::Member { owner, contact, id } => self.execute(
+                "INSERT OR IGNORE INTO group_members (owner, contact, id) VALUES (?1, ?2, ?3)",
+                params![owner, contact, id],
+            ),
+            Write::Unmember { owner, contact, id } => self.execute(
+                "DELETE FROM group_members WHERE owner = ?1 AND contact = ?2 AND id = ?3",
+                params![owner, contact, id],
+            ),
+            Write::Batch(writes) => {
+                // All or nothing: a contact is not left on the list without its group.
+                self.execute("SAVEPOINT batch", [])?;
+                let outcome = writes.iter().try_for_each(|w| self.apply(w));
+                let end = if outcome.is_ok() {
+                    "RELEASE batch"
+                } else {
+                    "ROLLBACK TO batch"
+                };
+                self.execute(end, [])?;
+                if outcome.is_err() {
+                    self.execute("RELEASE batch", [])?;
+                }
+                outcome
+            }
         }
     }
 

@@ -2,6 +2,7 @@
 //! the typed notification-server and switchboard messages both engines speak.
 
 pub mod dialect;
+pub mod groups;
 pub mod ns;
 pub mod sb;
 

@@ -14,6 +14,7 @@
 
 use crate::wire::{urlenc, Command};
 
+use super::groups::{GroupReply, GroupRequest};
 use super::Dialect;
 
 /// The sender of the service's own `MSG`s (msnp.md §a.4).
@@ -112,6 +113,8 @@ pub enum Request {
         trid: u32,
         kind: String,
     },
+    /// `ADG`, `RMG`, `REG`.
+    Group(GroupRequest),
     Png,
     Out,
     /// A command with a TrID that is not one of the above.
@@ -307,6 +310,8 @@ pub enum Reply {
     Uux {
         trid: u32,
     },
+    /// The answer to `ADG`, `RMG`, `REG`.
+    Group(GroupReply),
     /// `UBX <account> <n>` + a contact's `<Data>` (MSNP11+).
     Ubx {
         account: String,
@@ -633,6 +638,9 @@ impl Request {
         let Some(trid) = c.trid() else {
             return Request::NoTrid { name: c.name.clone() };
         };
+        if let Some(group) = GroupRequest::parse(c, trid) {
+            return Request::Group(group);
+        }
         let rest = || c.args.iter().skip(1).cloned().collect::<Vec<_>>();
         let text = |i: usize| arg(c, i).to_string();
         match c.name.as_str() {
@@ -700,8 +708,9 @@ impl Request {
         }
     }
 
-    pub fn to_command(&self, _dialect: Option<Dialect>) -> Command {
+    pub fn to_command(&self, dialect: Option<Dialect>) -> Command {
         match self {
+            Request::Group(group) => group.to_command(dialect),
             Request::Ver { trid, offered } => cmd("VER", [vec![digits(trid)], offered.clone()].concat()),
             Request::Cvr { trid, fields } => cmd("CVR", [vec![digits(trid)], fields.clone()].concat()),
             Request::Inf { trid } => cmd("INF", vec![digits(trid)]),
@@ -783,6 +792,9 @@ impl Reply {
         let rest = || c.args.iter().skip(1).cloned().collect::<Vec<_>>();
         let payload = || c.payload.clone().unwrap_or_default();
         let count = |i: usize| arg(c, i).parse::<usize>().unwrap_or(0);
+        if let Some(group) = GroupReply::parse(c, dialect) {
+            return Reply::Group(group);
+        }
         match (c.name.as_str(), arg(c, 1)) {
             ("VER", _) => Reply::Ver { trid, versions: rest() },
             ("CVR", _) => Reply::Cvr { trid, fields: rest() },
@@ -1066,6 +1078,7 @@ impl Reply {
                 name,
             } => cmd("REA", vec![t(trid), version.clone(), account.clone(), name.clone()]),
             Reply::Uux { trid } => cmd("UUX", vec![t(trid), "0".into()]),
+            Reply::Group(group) => group.to_command(dialect),
             Reply::Ubx { account, payload } => payload_cmd("UBX", vec![account.clone()], payload.clone()),
             Reply::Gcf { trid, file, payload } => payload_cmd("GCF", vec![t(trid), file.clone()], payload.clone()),
             Reply::XfrSb { trid, address, cookie } => cmd(

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::groups::{self, refusal, Groups};
 use super::secret::Secret;
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
@@ -62,6 +63,32 @@ pub enum Write {
         name: String,
         value: String,
     },
+    /// `owner`'s group `id` made, or renamed.
+    Group {
+        owner: String,
+        id: u32,
+        name: String,
+    },
+    /// `owner`'s group `id` removed; its members leave it.
+    Ungroup {
+        owner: String,
+        id: u32,
+    },
+    /// `contact`, on `owner`'s forward list, put into group `id`.
+    Member {
+        owner: String,
+        contact: String,
+        id: u32,
+    },
+    /// `contact` taken out of group `id`.
+    Unmember {
+        owner: String,
+        contact: String,
+        id: u32,
+    },
+    /// Writes that go together, made durable at once (a new forward-list contact put
+    /// straight into a group).
+    Batch(Vec<Write>),
 }
 
 /// Everything a store holds, for loading at start.
@@ -73,6 +100,10 @@ pub struct Snapshot {
     pub entries: Vec<(String, String, String)>,
     /// (owner, setting, value).
     pub settings: Vec<(String, String, String)>,
+    /// (owner, group number, name).
+    pub groups: Vec<(String, u32, String)>,
+    /// (owner, contact, group number).
+    pub members: Vec<(String, String, u32)>,
 }
 
 /// What the service knows: pure data, no I/O (the store is the driver's).
@@ -86,6 +117,7 @@ pub struct Directory {
     versions: BTreeMap<String, u32>,
     /// (owner, `GTC` or `BLP`) -> value; absent means the default (`A`, `AL`).
     settings: BTreeMap<(String, String), String>,
+    groups: Groups,
     /// Writes checked and on their way to the store: a second one for the same key is
     /// refused as if the first were done, and a list counts its pending entries.
     reserved: BTreeSet<Write>,
@@ -139,6 +171,24 @@ impl Write {
                 },
             ) => (owner, list, contact) == (o, l, c),
             (Write::Setting { owner, name, .. }, Write::Setting { owner: o, name: n, .. }) => (owner, name) == (o, n),
+            (
+                Write::Group { owner, id, .. } | Write::Ungroup { owner, id },
+                Write::Group { owner: o, id: i, .. } | Write::Ungroup { owner: o, id: i },
+            ) => (owner, id) == (o, i),
+            (
+                Write::Member { owner, contact, id } | Write::Unmember { owner, contact, id },
+                Write::Member {
+                    owner: o,
+                    contact: c,
+                    id: i,
+                }
+                | Write::Unmember {
+                    owner: o,
+                    contact: c,
+                    id: i,
+                },
+            ) => (owner, contact, id) == (o, c, i),
+            (Write::Batch(writes), other) | (other, Write::Batch(writes)) => writes.iter().any(|w| w.same_key(other)),
             _ => false,
         }
     }
@@ -344,6 +394,105 @@ impl Directory {
         })
     }
 
+    pub fn groups(&self) -> &Groups {
+        &self.groups
+    }
+
+    /// `owner`'s groups being made (number, name), on their way to the store.
+    fn pending_groups<'a>(&'a self, owner: &'a str) -> impl Iterator<Item = (u32, &'a str)> + 'a {
+        self.reserved.iter().filter_map(move |w| match w {
+            Write::Group { owner: o, id, name } if o == owner && !self.groups.is_named(owner, *id) => {
+                Some((*id, name.as_str()))
+            }
+            _ => None,
+        })
+    }
+
+    /// `ADG`: the write that makes a group called `encoded` (URL-encoded, as sent), or
+    /// why not: `228` the name is taken, `229` too long, `223` too many groups.
+    pub fn new_group(&self, owner: &str, encoded: &str) -> std::result::Result<Write, u16> {
+        let owner = key(owner);
+        let name = groups::check_name(encoded)?;
+        if self.groups.named(&owner, &name).is_some() || self.pending_groups(&owner).any(|(_, n)| n == name) {
+            return Err(refusal::NAME_EXISTS);
+        }
+        if self.groups.count(&owner) + self.pending_groups(&owner).count() >= groups::MAX_GROUPS {
+            return Err(refusal::TOO_MANY);
+        }
+        let id = self
+            .groups
+            .next_id(&owner, self.pending_groups(&owner).map(|(id, _)| id));
+        Ok(Write::Group { owner, id, name })
+    }
+
+    /// `REG`: the write that renames group `id`, or why not (`224` no such group).
+    pub fn group_rename(&self, owner: &str, id: u32, encoded: &str) -> std::result::Result<Write, u16> {
+        let owner = key(owner);
+        if !self.groups.exists(&owner, id) {
+            return Err(refusal::UNKNOWN_GROUP);
+        }
+        let name = groups::check_name(encoded)?;
+        let taken = self.groups.named(&owner, &name).is_some_and(|other| other != id)
+            || self.pending_groups(&owner).any(|(_, n)| n == name);
+        if taken {
+            return Err(refusal::NAME_EXISTS);
+        }
+        Ok(Write::Group { owner, id, name })
+    }
+
+    /// `RMG`: the write that removes group `id`, or why not (`230` group 0, `224` none).
+    pub fn group_removal(&self, owner: &str, id: u32) -> std::result::Result<Write, u16> {
+        let owner = key(owner);
+        if id == 0 {
+            return Err(refusal::GROUP_ZERO);
+        }
+        let write = Write::Ungroup {
+            owner: owner.clone(),
+            id,
+        };
+        if !self.groups.exists(&owner, id) || self.is_reserved(&write) {
+            return Err(refusal::UNKNOWN_GROUP);
+        }
+        Ok(write)
+    }
+
+    /// The write that puts forward-list `contact` into group `id`, or why not: `224`
+    /// no such group, `216` not on the forward list, `215` in it already.
+    pub fn joining(&self, owner: &str, contact: &str, id: u32) -> std::result::Result<Write, u16> {
+        let (owner, contact) = (key(owner), key(contact));
+        if !self.groups.exists(&owner, id) {
+            return Err(refusal::UNKNOWN_GROUP);
+        }
+        if !self.on_list(&owner, "FL", &contact) {
+            return Err(refusal::NOT_ON_LIST);
+        }
+        let already = self.groups.member_of(&owner, &contact).contains(&id);
+        let write = Write::Member { owner, contact, id };
+        if already || self.is_reserved(&write) {
+            return Err(AddRefusal::AlreadyThere as u16);
+        }
+        Ok(write)
+    }
+
+    /// The write that takes `contact` out of group `id`, or why not: `224` no such
+    /// group, `216` not on the forward list, `225` not in that group.
+    pub fn leaving(&self, owner: &str, contact: &str, id: u32) -> std::result::Result<Write, u16> {
+        let (owner, contact) = (key(owner), key(contact));
+        if !self.groups.exists(&owner, id) {
+            return Err(refusal::UNKNOWN_GROUP);
+        }
+        if !self.on_list(&owner, "FL", &contact) {
+            return Err(refusal::NOT_ON_LIST);
+        }
+        // In no group means in group 0, which there is nothing to take it out of.
+        let listed = self.groups.member_of(&owner, &contact).contains(&id);
+        let write = Write::Unmember { owner, contact, id };
+        if !listed || self.is_reserved(&write) {
+            return Err(refusal::NOT_IN_GROUP);
+        }
+        Ok(write)
+    }
+
     /// `GTC` (default `A`: ask before others add me) or `BLP` (default `AL`).
     pub fn setting(&self, owner: &str, name: &str) -> &str {
         let default = if name == "GTC" { "A" } else { "AL" };
@@ -422,8 +571,28 @@ impl Directory {
                 if let Some(entries) = self.lists.get_mut(&(owner.clone(), list.clone())) {
                     entries.retain(|c| c != contact);
                 }
+                if list == "FL" {
+                    self.groups.forget(owner, contact);
+                }
                 self.bump(owner)
             }
+            Write::Group { owner, id, name } => {
+                self.groups.name(owner, *id, name);
+                self.bump(owner)
+            }
+            Write::Ungroup { owner, id } => {
+                self.groups.remove(owner, *id);
+                self.bump(owner)
+            }
+            Write::Member { owner, contact, id } => {
+                self.groups.join(owner, contact, *id);
+                self.bump(owner)
+            }
+            Write::Unmember { owner, contact, id } => {
+                self.groups.leave(owner, contact, *id);
+                self.bump(owner)
+            }
+            Write::Batch(writes) => writes.iter().map(|w| self.apply(w)).max().unwrap_or(0),
             Write::Setting { owner, name, value } => {
                 self.settings.insert((owner.clone(), name.clone()), value.clone());
                 self.bump(owner)
@@ -457,7 +626,20 @@ impl Directory {
             name: name.clone(),
             value: value.clone(),
         });
-        accounts.chain(licenses).chain(entries).chain(settings).collect()
+        let (group_names, members) = self.groups.all();
+        let groups = group_names
+            .into_iter()
+            .map(|(owner, id, name)| Write::Group { owner, id, name });
+        let members = members
+            .into_iter()
+            .map(|(owner, contact, id)| Write::Member { owner, contact, id });
+        accounts
+            .chain(licenses)
+            .chain(entries)
+            .chain(settings)
+            .chain(groups)
+            .chain(members)
+            .collect()
     }
 
     /// Takes in what a store held; what is already here wins.
@@ -477,6 +659,17 @@ impl Directory {
         }
         for (owner, name, value) in snap.settings {
             self.settings.entry((owner, name)).or_insert(value);
+        }
+        for (owner, id, name) in snap.groups {
+            if !self.groups.is_named(&owner, id) {
+                self.groups.name(&owner, id, &name);
+            }
+        }
+        for (owner, contact, id) in snap.members {
+            // Only for a contact on the forward list and a group that exists.
+            if self.on_list(&owner, "FL", &contact) && self.groups.exists(&owner, id) {
+                self.groups.join(&owner, &contact, id);
+            }
         }
     }
 

@@ -9,6 +9,8 @@ use crate::proto::{ConnId, Dialect};
 use crate::wire::{challenge, urlenc};
 
 use super::directory::AddRefusal;
+use super::grouping::GroupEcho;
+use super::groups::refusal;
 use super::{ServiceEngine, Then, Write};
 
 /// The list and settings versions of MSNP10+: ISO 8601 time stamps that no client
@@ -20,12 +22,14 @@ const SYN_STAMP: &str = "2001-10-25T00:00:00.0000000-00:00";
 pub(super) enum Change {
     /// `ADD` or `ADC`, whose request the reply echoes.
     Add { echo: Echo },
-    /// `REM`, whose target the reply echoes.
-    Rem { target: String },
+    /// `REM`, whose target (and group, for leaving one) the reply echoes.
+    Rem { target: String, group: Option<String> },
     /// `GTC` or `BLP`.
     Setting,
     /// `PRP MFN` or `REA`, whose name the reply echoes byte for byte.
     Rename { name: String },
+    /// `ADG`, `RMG`, `REG`.
+    Group(GroupEcho),
 }
 
 /// What an add's reply echoes (msnp.md §g.2, msnp8-12.md §e.1–§e.2).
@@ -82,8 +86,15 @@ impl ServiceEngine {
         } else {
             vec![self.dir.list_version(&user).to_string()]
         };
-        // MSNP8/9 have the fixed group 0; from MSNP10 there are no groups at all.
-        let groups = usize::from(!modern);
+        let owner = user.to_ascii_lowercase();
+        // Up to MSNP9 group 0 is listed too; from MSNP10 it is not a group.
+        let groups: Vec<(String, String)> = self
+            .dir
+            .groups()
+            .of(&owner)
+            .into_iter()
+            .filter_map(|(id, name)| Some((Self::group_label(dialect, &owner, id)?, name.to_string())))
+            .collect();
         let setting = |value: &str| Setting {
             trid: None,
             version: None,
@@ -93,7 +104,7 @@ impl ServiceEngine {
             Reply::Syn {
                 trid,
                 versions,
-                counts: Some((entries.len(), groups)),
+                counts: Some((entries.len(), groups.len())),
             },
             Reply::Gtc(setting(self.dir.setting(&user, "GTC"))),
             Reply::Blp(setting(self.dir.setting(&user, "BLP"))),
@@ -109,20 +120,21 @@ impl ServiceEngine {
                 property: "MFN".into(),
                 value: urlenc::encode(&friendly),
             });
-        } else {
+        }
+        for (id, name) in groups {
             lines.push(Reply::Lsg {
                 trid: 0,
                 version: String::new(),
                 index: 0,
                 total: 0,
-                id: "0".into(),
-                name: "Other Contacts".into(),
+                id,
+                name,
             });
         }
         for (account, lists) in entries {
             lines.push(Reply::Contact(ListEntry {
                 guid: modern.then(|| contact_guid(&user, &account.sign_in_name)),
-                groups: (!modern).then(|| "0".to_string()),
+                groups: self.group_field(dialect, &owner, &account.sign_in_name),
                 account: account.sign_in_name,
                 friendly: account.friendly_name,
                 lists,
@@ -149,21 +161,29 @@ impl ServiceEngine {
             },
             Reply::Gtc(setting(self.dir.setting(user, "GTC"))),
             Reply::Blp(setting(self.dir.setting(user, "BLP"))),
-            Reply::Lsg {
+        ];
+        let owner = user.to_ascii_lowercase();
+        let groups = self.dir.groups().of(&owner);
+        for (i, (id, name)) in groups.iter().enumerate() {
+            lines.push(Reply::Lsg {
                 trid,
                 version: version.clone(),
-                index: 1,
-                total: 1,
-                id: "0".into(),
-                name: "Other Contacts".into(),
-            },
-        ];
+                index: i + 1,
+                total: groups.len(),
+                id: id.to_string(),
+                name: name.to_string(),
+            });
+        }
         for list in ["FL", "AL", "BL", "RL"] {
-            let members: Vec<(String, String)> = self
+            let members: Vec<(String, String, Option<String>)> = self
                 .dir
                 .list(user, list)
                 .into_iter()
-                .map(|a| (a.sign_in_name.clone(), a.friendly_name.clone()))
+                .map(|a| {
+                    let groups =
+                        (list == "FL").then(|| self.group_field(Some(Dialect::Msnp7), &owner, &a.sign_in_name));
+                    (a.sign_in_name.clone(), a.friendly_name.clone(), groups.flatten())
+                })
                 .collect();
             let lst = |index: usize, member| {
                 Reply::Lst(Lst {
@@ -178,11 +198,11 @@ impl ServiceEngine {
             if members.is_empty() {
                 lines.push(lst(0, None));
             }
-            for (i, (account, friendly)) in members.iter().enumerate() {
+            for (i, (account, friendly, groups)) in members.iter().enumerate() {
                 let member = LstMember {
                     account: account.clone(),
                     friendly: friendly.clone(),
-                    groups: (list == "FL").then(|| "0".to_string()),
+                    groups: groups.clone(),
                 };
                 lines.push(lst(i + 1, Some(member)));
             }
@@ -192,28 +212,94 @@ impl ServiceEngine {
         }
     }
 
+    /// The group field of a forward-list contact's `LST`: its group numbers, `0` when
+    /// in none (up to MSNP9), or its groups' GUIDs, none when in none (MSNP10+).
+    fn group_field(&self, dialect: Option<Dialect>, owner: &str, contact: &str) -> Option<String> {
+        let labels: Vec<String> = self
+            .dir
+            .groups()
+            .member_of(owner, &contact.to_ascii_lowercase())
+            .into_iter()
+            .filter_map(|id| Self::group_label(dialect, owner, id))
+            .collect();
+        match (labels.is_empty(), at_least(dialect, Dialect::Msnp10)) {
+            (false, _) => Some(labels.join(",")),
+            (true, false) => Some("0".into()),
+            (true, true) => None,
+        }
+    }
+
     /// `ADD <t> <list> <account> <name> [<group>]` (up to MSNP9, msnp.md §g.2) and the
-    /// checked part of `ADC`: answered once the entry is durable.
-    pub(super) fn ns_add(&mut self, conn: ConnId, trid: u32, list: &str, contact: &str, echo: Echo) {
+    /// checked part of `ADC`: answered once the entry is durable. `group` (already
+    /// checked to exist) puts a forward-list contact into that group: a new contact
+    /// with it, one already there into one more group.
+    pub(super) fn ns_add(
+        &mut self,
+        conn: ConnId,
+        trid: u32,
+        list: &str,
+        contact: &str,
+        echo: Echo,
+        group: Option<u32>,
+    ) {
         let user = self.ns_user(conn);
         if list == "RL" {
             // The reverse list is the server's to keep: legacy servers hang up.
             return self.close(conn);
         }
+        let group = group.filter(|_| list == "FL");
         match self.dir.new_entry(&user, list, contact) {
+            Err(AddRefusal::AlreadyThere) if group.is_some() => {
+                match self.dir.joining(&user, contact, group.unwrap_or_default()) {
+                    Err(code) => self.error_reply(conn, code, trid),
+                    Ok(write) => self.commit_change(conn, trid, write, Change::Add { echo }),
+                }
+            }
             // From MSNP10 an unknown account is 208, not 205 (msnp8-12.md §e.2).
             Err(AddRefusal::UnknownUser) if matches!(echo, Echo::Adc(_)) => self.error_reply(conn, 208, trid),
             Err(refusal) => self.error_reply(conn, refusal as u16, trid),
-            Ok(write) => self.commit_change(conn, trid, write, Change::Add { echo }),
+            Ok(write) => {
+                let write = match (&write, group) {
+                    // Group 0 is where a contact in no group is already.
+                    (Write::Entry { owner, contact, .. }, Some(id)) if id != 0 => {
+                        let member = Write::Member {
+                            owner: owner.clone(),
+                            contact: contact.clone(),
+                            id,
+                        };
+                        Write::Batch(vec![write, member])
+                    }
+                    _ => write,
+                };
+                self.commit_change(conn, trid, write, Change::Add { echo })
+            }
         }
     }
 
-    /// `ADC <t> <list> N=<account> [F=<name>]` (MSNP10+). The group form needs groups,
-    /// which this service does not keep: `224`.
+    /// `ADC <t> <list> N=<account> [F=<name>] [<group>]`, and `ADC <t> FL C=<contact
+    /// GUID> <group GUID>`, which puts a forward-list contact into a group (MSNP10+).
     pub(super) fn ns_adc(&mut self, conn: ConnId, adc: Adc) {
         let (trid, user) = (adc.trid, self.ns_user(conn));
-        if adc.guid.is_some() || adc.group.is_some() {
-            return self.error_reply(conn, 224, trid);
+        let group = match adc.group.as_deref() {
+            None => None,
+            Some(text) => match self.group_ref(conn, &user, text) {
+                Some(id) if adc.list == "FL" => Some(id),
+                Some(_) => return self.error_reply(conn, 201, trid),
+                None => return self.error_reply(conn, refusal::UNKNOWN_GROUP, trid),
+            },
+        };
+        if let Some(guid) = adc.guid.clone() {
+            // The group form: a contact already on the list, by its GUID.
+            let (Some(id), None) = (group, &adc.account) else {
+                return self.error_reply(conn, 201, trid);
+            };
+            let Some(contact) = self.forward_contact(&user, &guid) else {
+                return self.error_reply(conn, 208, trid);
+            };
+            return match self.dir.joining(&user, &contact, id) {
+                Err(code) => self.error_reply(conn, code, trid),
+                Ok(write) => self.commit_change(conn, trid, write, Change::Add { echo: Echo::Adc(adc) }),
+            };
         }
         let Some(account) = adc.account.clone() else {
             return self.error_reply(conn, 201, trid);
@@ -222,29 +308,40 @@ impl ServiceEngine {
             return self.error_reply(conn, 201, trid);
         }
         let list = adc.list.clone();
-        self.ns_add(conn, trid, &list, &account, Echo::Adc(adc));
+        self.ns_add(conn, trid, &list, &account, Echo::Adc(adc), group);
+    }
+
+    /// The forward-list contact of `user`'s whose contact GUID is `guid`.
+    fn forward_contact(&self, user: &str, guid: &str) -> Option<String> {
+        self.dir
+            .list(user, "FL")
+            .into_iter()
+            .map(|a| a.sign_in_name.clone())
+            .find(|c| contact_guid(user, c).eq_ignore_ascii_case(guid))
     }
 
     /// `REM <t> <list> <target> [<group>]`: from MSNP10 a forward-list entry is named
     /// by its contact GUID, every other one by account.
+    /// With a group, `REM <t> FL <contact> <group>` takes the contact out of that group
+    /// only (`224` no such group, `225` not in it).
     pub(super) fn ns_rem(&mut self, conn: ConnId, trid: u32, list: &str, target: &str, group: Option<String>) {
-        if group.is_some() {
-            return self.error_reply(conn, 224, trid);
-        }
         if list == "RL" {
             return self.close(conn);
         }
         let user = self.ns_user(conn);
         let contact = if at_least(self.ns_dialect(conn), Dialect::Msnp10) && list == "FL" {
-            self.dir
-                .list(&user, "FL")
-                .into_iter()
-                .map(|a| a.sign_in_name.clone())
-                .find(|c| contact_guid(&user, c).eq_ignore_ascii_case(target))
+            self.forward_contact(&user, target)
         } else {
             Some(target.trim_start_matches("N=").to_string())
         };
-        let removal = contact.ok_or(216).and_then(|c| self.dir.removal(&user, list, &c));
+        let removal = match group.as_deref() {
+            None => contact.ok_or(216).and_then(|c| self.dir.removal(&user, list, &c)),
+            Some(_) if list != "FL" => Err(201),
+            Some(text) => contact.ok_or(216).and_then(|c| {
+                let id = self.group_ref(conn, &user, text).ok_or(refusal::UNKNOWN_GROUP)?;
+                self.dir.leaving(&user, &c, id)
+            }),
+        };
         match removal {
             Err(code) => self.error_reply(conn, code, trid),
             Ok(write) => self.commit_change(
@@ -253,6 +350,7 @@ impl ServiceEngine {
                 write,
                 Change::Rem {
                     target: target.to_string(),
+                    group,
                 },
             ),
         }
@@ -299,6 +397,11 @@ impl ServiceEngine {
         };
         let user = self.ns_user(conn);
         let old_style_version = (!at_least(dialect, Dialect::Msnp10)).then(|| version.to_string());
+        // A batch is about its first write (a new contact, then its group).
+        let write = match write {
+            Write::Batch(writes) => writes.first().unwrap_or(write),
+            write => write,
+        };
         match (change, write) {
             (Change::Add { echo }, Write::Entry { list, contact, .. }) => {
                 self.ns_added(conn, trid, list, contact, version, echo, &user);
@@ -306,7 +409,21 @@ impl ServiceEngine {
                     self.privacy_changed(&user, Some(contact));
                 }
             }
-            (Change::Rem { target }, Write::Unentry { list, contact, .. }) => {
+            (Change::Add { echo }, Write::Member { contact, .. }) => {
+                self.ns_grouped(conn, trid, contact, version, echo)
+            }
+            (Change::Rem { target, group }, Write::Unmember { .. }) => self.reply(
+                conn,
+                Reply::Rem {
+                    trid,
+                    list: "FL".into(),
+                    version: old_style_version,
+                    target,
+                    group,
+                },
+            ),
+            (Change::Group(echo), write) => self.group_changed(conn, trid, echo, write, version),
+            (Change::Rem { target, .. }, Write::Unentry { list, contact, .. }) => {
                 self.reply(
                     conn,
                     Reply::Rem {
@@ -401,13 +518,35 @@ impl ServiceEngine {
                 },
                 account: adc.account,
                 guid: forward.then(|| contact_guid(user, &account.sign_in_name)),
-                group: None,
+                group: adc.group.filter(|_| forward),
             }),
         };
         self.reply(conn, reply);
         if forward && !user.is_empty() {
             self.notify_reverse(user, &account.sign_in_name, true);
         }
+    }
+
+    /// A forward-list contact is in one more group: the `ADD`/`ADC` echoed (the list
+    /// version inserted up to MSNP9).
+    fn ns_grouped(&mut self, conn: ConnId, trid: u32, contact: &str, version: u32, echo: Echo) {
+        let reply = match echo {
+            Echo::Add { account, name, group } => {
+                let friendly = name
+                    .or_else(|| self.dir.account(contact).map(|a| a.friendly_name.clone()))
+                    .unwrap_or_else(|| account.clone());
+                Reply::Add {
+                    trid,
+                    list: "FL".into(),
+                    version: version.to_string(),
+                    account,
+                    friendly,
+                    group,
+                }
+            }
+            Echo::Adc(adc) => Reply::Adc(Adc { trid, ..adc }),
+        };
+        self.reply(conn, reply);
     }
 
     /// `contact`, if online, learns that `owner` added (or removed) them: `ADD 0 RL` /

@@ -10,6 +10,8 @@ mod counts;
 #[cfg(test)]
 mod dialect_tests;
 mod directory;
+mod grouping;
+pub mod groups;
 #[cfg(test)]
 mod limit_tests;
 pub(crate) mod limits;

@@ -175,16 +175,20 @@ impl ServiceEngine {
                 name,
                 group,
             } if !since(Dialect::Msnp10) => {
-                // Group 0 ("Other Contacts") is the only one this service has.
-                if group.as_deref().is_some_and(|g| g != "0") {
-                    return self.error_reply(conn, 224, trid);
-                }
+                let user = self.ns_user(conn);
+                let id = match group.as_deref() {
+                    None => None,
+                    Some(text) => match self.group_ref(conn, &user, text) {
+                        Some(id) => Some(id),
+                        None => return self.error_reply(conn, super::groups::refusal::UNKNOWN_GROUP, trid),
+                    },
+                };
                 let echo = Echo::Add {
                     account: account.clone(),
                     name,
                     group,
                 };
-                self.ns_add(conn, trid, &list, &account, echo)
+                self.ns_add(conn, trid, &list, &account, echo, id)
             }
             Request::Adc(adc) if since(Dialect::Msnp10) => self.ns_adc(conn, adc),
             Request::Rem {
@@ -211,6 +215,7 @@ impl ServiceEngine {
                 }
             }
             Request::Xfr { trid, kind } => self.ns_xfr_checked(conn, trid, &kind, now),
+            Request::Group(group) => self.ns_group(conn, group),
             // MSNP10 dropped these two, and the original service hung up on them
             // (yellows111 msnp-wiki, ADD and REA; Escargot closes too).
             Request::Add { .. } | Request::Rea { .. } => {
@@ -622,6 +627,7 @@ pub(super) fn request_trid(request: &Request) -> u32 {
         | Request::Unknown { trid, .. } => *trid,
         Request::Chg(chg) => chg.trid,
         Request::Adc(adc) => adc.trid,
+        Request::Group(group) => group.trid(),
         Request::Png | Request::Out | Request::NoTrid { .. } => 0,
     }
 }
