@@ -100,10 +100,8 @@ pub struct Snapshot {
     pub entries: Vec<(String, String, String)>,
     /// (owner, setting, value).
     pub settings: Vec<(String, String, String)>,
-    /// (owner, group number, name).
-    pub groups: Vec<(String, u32, String)>,
-    /// (owner, contact, group number).
-    pub members: Vec<(String, String, u32)>,
+    pub groups: Vec<groups::GroupRow>,
+    pub members: Vec<groups::MemberRow>,
 }
 
 /// What the service knows: pure data, no I/O (the store is the driver's).

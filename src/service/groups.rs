@@ -50,6 +50,11 @@ pub fn check_name(encoded: &str) -> Result<String, u16> {
     Ok(name)
 }
 
+/// A stored group: (owner, number, name).
+pub type GroupRow = (String, u32, String);
+/// A stored membership: (owner, contact, group number).
+pub type MemberRow = (String, String, u32);
+
 #[derive(Debug, Default)]
 pub struct Groups {
     /// owner -> group number -> name; group 0 only once renamed.
@@ -168,7 +173,7 @@ impl Groups {
 
     /// Every group (owner, number, name) and membership (owner, contact, number), for a
     /// newly attached store.
-    pub fn all(&self) -> (Vec<(String, u32, String)>, Vec<(String, String, u32)>) {
+    pub fn all(&self) -> (Vec<GroupRow>, Vec<MemberRow>) {
         let names = self
             .names
             .iter()
