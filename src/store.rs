@@ -314,6 +314,83 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    #[test]
+    fn groups_and_members_round_trip_and_a_batch_is_all_or_nothing() {
+        let dir = std::env::temp_dir().join(format!("msgr-store-groups-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("g.sqlite");
+        let _ = std::fs::remove_file(&path);
+        let (owner, contact) = ("a@b.com".to_string(), "c@d.com".to_string());
+        let group = |id: u32, name: &str| Write::Group {
+            owner: owner.clone(),
+            id,
+            name: name.into(),
+        };
+        let member = |id: u32| Write::Member {
+            owner: owner.clone(),
+            contact: contact.clone(),
+            id,
+        };
+        let entry = Write::Entry {
+            owner: owner.clone(),
+            list: "FL".into(),
+            contact: contact.clone(),
+        };
+        {
+            let s = Store::open(&path).unwrap();
+            for w in [
+                group(1, "Friends"),
+                group(2, "Work"),
+                group(1, "Best Friends"),
+                group(3, "Gone"),
+            ] {
+                s.apply(&w).unwrap();
+            }
+            s.apply(&Write::Batch(vec![entry.clone(), member(1)])).unwrap();
+            s.apply(&member(2)).unwrap();
+            s.apply(&member(3)).unwrap();
+            s.apply(&Write::Ungroup {
+                owner: owner.clone(),
+                id: 3,
+            })
+            .unwrap();
+            s.apply(&Write::Unmember {
+                owner: owner.clone(),
+                contact: contact.clone(),
+                id: 2,
+            })
+            .unwrap();
+        }
+        let snap = Store::open(&path).unwrap().load().unwrap();
+        assert_eq!(
+            snap.groups,
+            vec![
+                (owner.clone(), 1, "Best Friends".into()),
+                (owner.clone(), 2, "Work".into())
+            ]
+        );
+        assert_eq!(snap.members, vec![(owner.clone(), contact.clone(), 1)]);
+        assert_eq!(snap.entries, vec![(owner.clone(), "FL".into(), contact.clone())]);
+        // Off the forward list is out of every group, in the file too.
+        let s = Store::open(&path).unwrap();
+        s.apply(&Write::Unentry {
+            owner: owner.clone(),
+            list: "FL".into(),
+            contact: contact.clone(),
+        })
+        .unwrap();
+        assert!(s.load().unwrap().members.is_empty());
+        // A batch whose second write fails leaves nothing of the first.
+        s.execute("DROP TABLE group_members", []).unwrap();
+        assert!(s.apply(&Write::Batch(vec![entry, member(1)])).is_err());
+        let entries: i64 = s
+            .conn
+            .query_row("SELECT COUNT(*) FROM lists", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(entries, 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[cfg(unix)]
     #[test]
     fn the_file_and_its_wal_and_shm_are_the_owners_alone() {

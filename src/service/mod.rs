@@ -10,6 +10,8 @@ mod counts;
 #[cfg(test)]
 mod dialect_tests;
 mod directory;
+#[cfg(test)]
+mod group_tests;
 mod grouping;
 pub mod groups;
 #[cfg(test)]
