@@ -211,8 +211,9 @@ class Ns:
             contacts, groups = int(counts[0]), int(counts[1])
             seen_lst = seen_lsg = 0
             while seen_lst < contacts or seen_lsg < groups:
+                # MSNP8+ list lines carry no TrID, though `LSG 1 Friends 0` reads as one.
                 line = self.conn.wait_for(
-                    lambda c: c.name in ("GTC", "BLP", "PRP", "LSG", "LST", "BPR") and c.trid in (None, 0),
+                    lambda c: c.name in ("LSG", "LST") or (c.name in ("GTC", "BLP", "PRP", "BPR") and c.trid in (None, 0)),
                     what=f"the rest of the list ({seen_lst} of {contacts} LST, {seen_lsg} of {groups} LSG so far)",
                 )
                 got.lines.append(line)
