@@ -23,7 +23,8 @@ Deviations (names as ``DeviantProxy`` takes them):
   space, CR and LF escaped (Escargot);
 * ``delay-presence``: `NLN`/`FLN` reach watchers 0.2 s late (Escargot);
 * ``refuse-msnp7``: `VER` offering only MSNP7 is `VER <t> 0` and a close (R²M);
-* ``xfr-busy``: every `XFR` is `713` (a server that rate-limits the suite).
+* ``xfr-busy``: every `XFR` is `713` (a server that rate-limits the suite);
+* ``no-groups``: `ADG`, `RMG` and `REG` are `502` (a server without groups, as msgr was).
 """
 
 from __future__ import annotations
@@ -55,12 +56,13 @@ DEVIATIONS = frozenset(
         "delay-presence",
         "refuse-msnp7",
         "xfr-busy",
+        "no-groups",
     }
 )
 
 #: What msgr serve knows; anything else is "unknown" to ``ignore-unknown``.
 KNOWN = frozenset(
-    "VER CVR INF USR SYN CHG CHL QRY ADD ADC REM GTC BLP PRP REA SBP UUX GCF XFR PNG OUT MSG CAL ANS".split()
+    "VER CVR INF USR SYN CHG CHL QRY ADD ADC REM GTC BLP PRP REA SBP UUX GCF XFR PNG OUT MSG CAL ANS ADG RMG REG".split()
 )
 BIG = 4 << 20
 
@@ -239,6 +241,9 @@ class DeviantProxy:
         if name == "MSG" and link.switchboard and len(args) > 1 and args[1] == "S" and self._on("close-on-ack-s"):
             link.close()
             return False
+        if name in ("ADG", "RMG", "REG") and self._on("no-groups"):
+            link.to_client(_line("502", trid))
+            return True
         if name == "XFR" and self._on("xfr-busy"):
             link.to_client(_line("713", trid))
             return True

@@ -201,6 +201,8 @@ ON_RECORD = {
     "rem-rl-n": ("MSNP10", {"msnp10/ns/lists/1": "NON-STRICT"}),
     "reencode-names": ("MSNP11", {"msnp11/ns/rename/1": "NON-STRICT"}),
     "delay-presence": ("MSNP9", {}),
+    # Without groups every group case is UNSUPPORTED, none FAILED.
+    "no-groups": ("MSNP11", {f"msnp11/ns/groups/{n}": "UNSUPPORTED" for n in (1, 2, 3)}),
 }
 
 

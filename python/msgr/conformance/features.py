@@ -11,7 +11,7 @@ __all__ = ["Feature", "FEATURES", "by_key", "ONCE", "SUITE_REVISION"]
 
 #: Bumped whenever a case is added, removed, or judges differently; stamped on every
 #: report beside msgr's version, so two reports say whether they used the same cases.
-SUITE_REVISION = 2
+SUITE_REVISION = 3
 
 #: The dialect column of the cases that run once.
 ONCE = "any"
@@ -38,6 +38,7 @@ SECOND_SIGN_IN = Feature("OUT, OUT OTH", "out")
 SYN = Feature("SYN and lists", "syn")
 LISTS = Feature("ADD/ADC/REM", "lists")
 LIST_ERRORS = Feature("list errors", "list-errors")
+GROUPS = Feature("groups", "groups")
 PRIVACY = Feature("GTC/BLP", "privacy")
 RENAME = Feature("friendly name", "rename")
 CHG = Feature("CHG", "chg")
@@ -70,6 +71,7 @@ FEATURES: tuple[Feature, ...] = (
     SYN,
     LISTS,
     LIST_ERRORS,
+    GROUPS,
     PRIVACY,
     RENAME,
     CHG,
