@@ -72,7 +72,10 @@ impl Store {
                  PRIMARY KEY (owner, id));
              CREATE TABLE IF NOT EXISTS group_members (
                  owner TEXT NOT NULL, contact TEXT NOT NULL, id INTEGER NOT NULL,
-                 PRIMARY KEY (owner, contact, id));",
+                 PRIMARY KEY (owner, contact, id));
+             CREATE TABLE IF NOT EXISTS nicknames (
+                 owner TEXT NOT NULL, contact TEXT NOT NULL, name TEXT NOT NULL,
+                 PRIMARY KEY (owner, contact));",
         )
         .map_err(db_error)?;
         // A file from before hashes were kept: every password in it is as given.
@@ -156,6 +159,16 @@ impl Store {
         {
             snap.members.push(row.map_err(db_error)?);
         }
+        let mut q = self
+            .conn
+            .prepare("SELECT owner, contact, name FROM nicknames ORDER BY owner, contact")
+            .map_err(db_error)?;
+        for row in q
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(db_error)?
+        {
+            snap.nicknames.push(row.map_err(db_error)?);
+        }
         Ok(snap)
     }
 
@@ -177,8 +190,16 @@ impl Store {
                 self.execute(
                     "DELETE FROM group_members WHERE owner = ?1 AND contact = ?2",
                     params![owner, contact],
+                )?;
+                self.execute(
+                    "DELETE FROM nicknames WHERE owner = ?1 AND contact = ?2",
+                    params![owner, contact],
                 )
             }
+            Write::Nickname { owner, contact, name } => self.execute(
+                "INSERT OR REPLACE INTO nicknames (owner, contact, name) VALUES (?1, ?2, ?3)",
+                params![owner, contact, name],
+            ),
             Write::Setting { owner, name, value } => self.execute(
                 "INSERT OR REPLACE INTO settings (owner, name, value) VALUES (?1, ?2, ?3)",
                 params![owner, name, value],

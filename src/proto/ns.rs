@@ -115,6 +115,14 @@ pub enum Request {
     },
     /// `ADG`, `RMG`, `REG`.
     Group(GroupRequest),
+    /// `SBP <t> <contact GUID> <property> <value>` (MSNP10+: `MFN` is the name the user
+    /// keeps for a contact), value as sent.
+    Sbp {
+        trid: u32,
+        guid: String,
+        property: String,
+        value: String,
+    },
     Png,
     Out,
     /// A command with a TrID that is not one of the above.
@@ -312,6 +320,13 @@ pub enum Reply {
     },
     /// The answer to `ADG`, `RMG`, `REG`.
     Group(GroupReply),
+    /// `SBP <t> <contact GUID> <property> <value>`: the request echoed.
+    Sbp {
+        trid: u32,
+        guid: String,
+        property: String,
+        value: String,
+    },
     /// `UBX <account> <n>` + a contact's `<Data>` (MSNP11+).
     Ubx {
         account: String,
@@ -701,6 +716,12 @@ impl Request {
             },
             "GCF" => Request::Gcf { trid, file: text(1) },
             "XFR" => Request::Xfr { trid, kind: text(1) },
+            "SBP" => Request::Sbp {
+                trid,
+                guid: text(1),
+                property: text(2),
+                value: text(3),
+            },
             _ => Request::Unknown {
                 trid,
                 name: c.name.clone(),
@@ -773,6 +794,12 @@ impl Request {
             Request::Uux { trid, payload } => payload_cmd("UUX", vec![digits(trid)], payload.clone()),
             Request::Gcf { trid, file } => cmd("GCF", vec![digits(trid), file.clone()]),
             Request::Xfr { trid, kind } => cmd("XFR", vec![digits(trid), kind.clone()]),
+            Request::Sbp {
+                trid,
+                guid,
+                property,
+                value,
+            } => cmd("SBP", vec![digits(trid), guid.clone(), property.clone(), value.clone()]),
             Request::Png => cmd("PNG", vec![]),
             Request::Out => cmd("OUT", vec![]),
             Request::Unknown { trid, name } => cmd(name, vec![digits(trid)]),
@@ -913,6 +940,12 @@ impl Reply {
                 name: raw(3),
             },
             ("UUX", _) => Reply::Uux { trid },
+            ("SBP", _) => Reply::Sbp {
+                trid,
+                guid: raw(1),
+                property: raw(2),
+                value: raw(3),
+            },
             ("UBX", _) => Reply::Ubx {
                 account: raw(0),
                 payload: payload(),
@@ -1079,6 +1112,12 @@ impl Reply {
             } => cmd("REA", vec![t(trid), version.clone(), account.clone(), name.clone()]),
             Reply::Uux { trid } => cmd("UUX", vec![t(trid), "0".into()]),
             Reply::Group(group) => group.to_command(dialect),
+            Reply::Sbp {
+                trid,
+                guid,
+                property,
+                value,
+            } => cmd("SBP", vec![t(trid), guid.clone(), property.clone(), value.clone()]),
             Reply::Ubx { account, payload } => payload_cmd("UBX", vec![account.clone()], payload.clone()),
             Reply::Gcf { trid, file, payload } => payload_cmd("GCF", vec![t(trid), file.clone()], payload.clone()),
             Reply::XfrSb { trid, address, cookie } => cmd(

@@ -231,8 +231,8 @@ fn a_new_friendly_name_is_echoed_byte_for_byte_and_watchers_see_it() {
             assert_eq!(w.send(1, "PRP 8 MFN x"), ["502 8"], "{d}");
             assert_eq!(
                 w.send(1, "REA 9 bob@example.com Bobby"),
-                ["502 9"],
-                "a contact's name is not kept"
+                ["216 9"],
+                "a name is kept only for a forward-list contact (group_tests.rs)"
             );
         }
     }

@@ -86,6 +86,13 @@ pub enum Write {
         contact: String,
         id: u32,
     },
+    /// The name `owner` keeps for `contact` on the forward list (`REA` on another
+    /// account up to MSNP9, `SBP … MFN` from MSNP10).
+    Nickname {
+        owner: String,
+        contact: String,
+        name: String,
+    },
     /// Writes that go together, made durable at once (a new forward-list contact put
     /// straight into a group).
     Batch(Vec<Write>),
@@ -102,6 +109,8 @@ pub struct Snapshot {
     pub settings: Vec<(String, String, String)>,
     pub groups: Vec<groups::GroupRow>,
     pub members: Vec<groups::MemberRow>,
+    /// (owner, contact, name).
+    pub nicknames: Vec<(String, String, String)>,
 }
 
 /// What the service knows: pure data, no I/O (the store is the driver's).
@@ -116,6 +125,8 @@ pub struct Directory {
     /// (owner, `GTC` or `BLP`) -> value; absent means the default (`A`, `AL`).
     settings: BTreeMap<(String, String), String>,
     groups: Groups,
+    /// (owner, contact) -> the name the owner keeps for that forward-list contact.
+    nicknames: BTreeMap<(String, String), String>,
     /// Writes checked and on their way to the store: a second one for the same key is
     /// refused as if the first were done, and a list counts its pending entries.
     reserved: BTreeSet<Write>,
@@ -186,6 +197,12 @@ impl Write {
                     id: i,
                 },
             ) => (owner, contact, id) == (o, c, i),
+            (
+                Write::Nickname { owner, contact, .. },
+                Write::Nickname {
+                    owner: o, contact: c, ..
+                },
+            ) => (owner, contact) == (o, c),
             (Write::Batch(writes), other) | (other, Write::Batch(writes)) => writes.iter().any(|w| w.same_key(other)),
             _ => false,
         }
@@ -396,6 +413,30 @@ impl Directory {
         &self.groups
     }
 
+    /// The name `owner` shows for forward-list `contact`: the one the owner keeps for
+    /// them, or the contact's own.
+    pub fn shown_name<'a>(&'a self, owner: &str, contact: &'a Account) -> &'a str {
+        self.nicknames
+            .get(&(key(owner), key(&contact.sign_in_name)))
+            .map_or(contact.friendly_name.as_str(), String::as_str)
+    }
+
+    /// `REA <t> <contact> <name>` (up to MSNP9) or `SBP <t> <guid> MFN <name>`: the write
+    /// that keeps `name` (decoded) for forward-list `contact`, or why not: `216` not on
+    /// the forward list, `209` a name the service does not keep.
+    pub fn nickname(&self, owner: &str, contact: &str, name: &str) -> std::result::Result<Write, u16> {
+        let (owner, contact) = (key(owner), key(contact));
+        if !self.on_list(&owner, "FL", &contact) {
+            return Err(refusal::NOT_ON_LIST);
+        }
+        check_friendly_name(name).map_err(|_| 209u16)?;
+        Ok(Write::Nickname {
+            owner,
+            contact,
+            name: name.to_string(),
+        })
+    }
+
     /// `owner`'s groups being made (number, name), on their way to the store.
     fn pending_groups<'a>(&'a self, owner: &'a str) -> impl Iterator<Item = (u32, &'a str)> + 'a {
         self.reserved.iter().filter_map(move |w| match w {
@@ -571,6 +612,7 @@ impl Directory {
                 }
                 if list == "FL" {
                     self.groups.forget(owner, contact);
+                    self.nicknames.remove(&(owner.clone(), contact.clone()));
                 }
                 self.bump(owner)
             }
@@ -588,6 +630,10 @@ impl Directory {
             }
             Write::Unmember { owner, contact, id } => {
                 self.groups.leave(owner, contact, *id);
+                self.bump(owner)
+            }
+            Write::Nickname { owner, contact, name } => {
+                self.nicknames.insert((owner.clone(), contact.clone()), name.clone());
                 self.bump(owner)
             }
             Write::Batch(writes) => writes.iter().map(|w| self.apply(w)).max().unwrap_or(0),
@@ -631,12 +677,18 @@ impl Directory {
         let members = members
             .into_iter()
             .map(|(owner, contact, id)| Write::Member { owner, contact, id });
+        let nicknames = self.nicknames.iter().map(|((owner, contact), name)| Write::Nickname {
+            owner: owner.clone(),
+            contact: contact.clone(),
+            name: name.clone(),
+        });
         accounts
             .chain(licenses)
             .chain(entries)
             .chain(settings)
             .chain(groups)
             .chain(members)
+            .chain(nicknames)
             .collect()
     }
 
@@ -661,6 +713,11 @@ impl Directory {
         for (owner, id, name) in snap.groups {
             if !self.groups.is_named(&owner, id) {
                 self.groups.name(&owner, id, &name);
+            }
+        }
+        for (owner, contact, name) in snap.nicknames {
+            if self.on_list(&owner, "FL", &contact) {
+                self.nicknames.entry((owner, contact)).or_insert(name);
             }
         }
         for (owner, contact, id) in snap.members {

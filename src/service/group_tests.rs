@@ -296,3 +296,63 @@ fn groups_made_in_one_dialect_show_in_another() {
         "{got:?}"
     );
 }
+
+#[test]
+fn up_to_msnp9_rea_on_a_contact_keeps_a_name_for_them() {
+    for d in [Dialect::Msnp7, Dialect::Msnp8, Dialect::Msnp9] {
+        let mut w = alice(d);
+        assert_eq!(
+            w.send(1, "REA 10 bob@example.com Bobby"),
+            ["216 10"],
+            "{d}: not on the list"
+        );
+        w.send(1, "ADD 11 FL bob@example.com bob@example.com");
+        let v = version(&w);
+        assert_eq!(
+            w.send(1, "REA 12 bob@example.com Bobby%20B"),
+            [format!("REA 12 {} bob@example.com Bobby%20B", v + 1)],
+            "{d}: the name as sent"
+        );
+        assert_eq!(
+            w.send(1, "REA 13 bob@example.com a%0Ab"),
+            ["209 13"],
+            "{d}: a name it does not keep"
+        );
+        let got = download(&mut w, d);
+        let shown = if d == Dialect::Msnp7 {
+            format!("LST 5 FL {} 1 1 bob@example.com Bobby%20B 0", v + 1)
+        } else {
+            "LST bob@example.com Bobby%20B 1 0".to_string()
+        };
+        assert!(got.contains(&shown), "{d}: {got:?}");
+        // Off the list and back: the contact's own name again.
+        w.send(2, "REM 14 FL bob@example.com");
+        w.send(2, "ADD 15 FL bob@example.com bob@example.com");
+        assert!(!download(&mut w, d).iter().any(|l| l.contains("Bobby")), "{d}");
+    }
+}
+
+#[test]
+fn from_msnp10_sbp_keeps_a_name_for_a_contact() {
+    for d in MODERN {
+        let mut w = alice(d);
+        w.send(1, "ADC 10 FL N=bob@example.com F=bob@example.com");
+        let contact = super::contact_guid(ALICE, BOB);
+        let set = format!("SBP 11 {contact} MFN Bobby%21");
+        assert_eq!(w.send(1, &set), std::slice::from_ref(&set), "{d}: echoed as sent");
+        let net = if d == Dialect::Msnp12 { " 1" } else { "" };
+        assert!(
+            download(&mut w, d).contains(&format!("LST N=bob@example.com F=Bobby! C={contact} 1{net}")),
+            "{d}"
+        );
+        assert_eq!(
+            w.send(2, &format!("SBP 12 {} MFN X", group_guid(ALICE, 1))),
+            ["208 12"],
+            "no such contact"
+        );
+        assert_eq!(w.send(2, &format!("SBP 13 {contact} MOB Y")), ["201 13"], "only MFN");
+        assert_eq!(w.send(2, &format!("SBP 14 {contact} MFN %20")), ["209 14"]);
+    }
+    let mut w = alice(Dialect::Msnp9);
+    assert_eq!(w.send(1, "SBP 10 x MFN y"), ["502 10"], "SBP is MSNP10's");
+}

@@ -30,6 +30,13 @@ pub(super) enum Change {
     Rename { name: String },
     /// `ADG`, `RMG`, `REG`.
     Group(GroupEcho),
+    /// A name kept for a contact: `REA` (up to MSNP9; `target` is the account) or `SBP`
+    /// (`target` the contact GUID, `property` `MFN`), echoed as sent.
+    Nickname {
+        target: String,
+        property: Option<String>,
+        name: String,
+    },
 }
 
 /// What an add's reply echoes (msnp.md §g.2, msnp8-12.md §e.1–§e.2).
@@ -135,8 +142,8 @@ impl ServiceEngine {
             lines.push(Reply::Contact(ListEntry {
                 guid: modern.then(|| contact_guid(&user, &account.sign_in_name)),
                 groups: self.group_field(dialect, &owner, &account.sign_in_name),
+                friendly: self.dir.shown_name(&owner, &account).to_string(),
                 account: account.sign_in_name,
-                friendly: account.friendly_name,
                 lists,
             }));
         }
@@ -182,7 +189,8 @@ impl ServiceEngine {
                 .map(|a| {
                     let groups =
                         (list == "FL").then(|| self.group_field(Some(Dialect::Msnp7), &owner, &a.sign_in_name));
-                    (a.sign_in_name.clone(), a.friendly_name.clone(), groups.flatten())
+                    let name = self.dir.shown_name(&owner, a).to_string();
+                    (a.sign_in_name.clone(), name, groups.flatten())
                 })
                 .collect();
             let lst = |index: usize, member| {
@@ -365,19 +373,59 @@ impl ServiceEngine {
         }
     }
 
-    /// The user's own friendly name (`PRP <t> MFN <name>`, `REA <t> <self> <name>`). A
-    /// contact's stored name (`REA` on another account, `SBP`) is not kept: `502`.
+    /// The user's own friendly name (`PRP <t> MFN <name>`, `REA <t> <self> <name>`);
+    /// `REA` on a forward-list contact keeps a name for them (up to MSNP9).
     pub(super) fn ns_rename(&mut self, conn: ConnId, trid: u32, property: &str, account: Option<String>, name: String) {
         let user = self.ns_user(conn);
         let own = account.as_deref().is_none_or(|a| a.eq_ignore_ascii_case(&user));
-        if property != "MFN" || !own {
+        if property != "MFN" {
             return self.error_reply(conn, 502, trid);
+        }
+        if let (false, Some(contact)) = (own, account) {
+            return match self.dir.nickname(&user, &contact, &urlenc::decode(&name)) {
+                Err(code) => self.error_reply(conn, code, trid),
+                Ok(write) => self.commit_change(
+                    conn,
+                    trid,
+                    write,
+                    Change::Nickname {
+                        target: contact,
+                        property: None,
+                        name,
+                    },
+                ),
+            };
         }
         let write = self.dir.renamed(&user, &urlenc::decode(&name)).ok();
         match write {
             // A name the service will not store (empty, too long, control characters).
             None => self.error_reply(conn, 209, trid),
             Some(write) => self.commit_change(conn, trid, write, Change::Rename { name }),
+        }
+    }
+
+    /// `SBP <t> <contact GUID> MFN <name>` (MSNP10+): keeps a name for a forward-list
+    /// contact, echoed as sent; `208` no such contact, `201` another property.
+    pub(super) fn ns_sbp(&mut self, conn: ConnId, trid: u32, guid: String, property: String, value: String) {
+        let user = self.ns_user(conn);
+        if property != "MFN" {
+            return self.error_reply(conn, 201, trid);
+        }
+        let Some(contact) = self.forward_contact(&user, &guid) else {
+            return self.error_reply(conn, 208, trid);
+        };
+        match self.dir.nickname(&user, &contact, &urlenc::decode(&value)) {
+            Err(code) => self.error_reply(conn, code, trid),
+            Ok(write) => self.commit_change(
+                conn,
+                trid,
+                write,
+                Change::Nickname {
+                    target: guid,
+                    property: Some(property),
+                    name: value,
+                },
+            ),
         }
     }
 
@@ -423,6 +471,23 @@ impl ServiceEngine {
                 },
             ),
             (Change::Group(echo), write) => self.group_changed(conn, trid, echo, write, version),
+            (Change::Nickname { target, property, name }, Write::Nickname { .. }) => {
+                let reply = match property {
+                    Some(property) => Reply::Sbp {
+                        trid,
+                        guid: target,
+                        property,
+                        value: name,
+                    },
+                    None => Reply::Rea {
+                        trid,
+                        version: version.to_string(),
+                        account: target,
+                        name,
+                    },
+                };
+                self.reply(conn, reply);
+            }
             (Change::Rem { target, .. }, Write::Unentry { list, contact, .. }) => {
                 self.reply(
                     conn,

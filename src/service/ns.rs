@@ -216,14 +216,22 @@ impl ServiceEngine {
             }
             Request::Xfr { trid, kind } => self.ns_xfr_checked(conn, trid, &kind, now),
             Request::Group(group) => self.ns_group(conn, group),
+            Request::Sbp {
+                trid,
+                guid,
+                property,
+                value,
+            } if since(Dialect::Msnp10) => self.ns_sbp(conn, trid, guid, property, value),
             // MSNP10 dropped these two, and the original service hung up on them
             // (yellows111 msnp-wiki, ADD and REA; Escargot closes too).
             Request::Add { .. } | Request::Rea { .. } => {
                 self.close_because(conn, "it sent ADD or REA, which MSNP10+ lack")
             }
-            request @ (Request::Adc(_) | Request::Prp { .. } | Request::Uux { .. } | Request::Gcf { .. }) => {
-                self.error_reply(conn, 502, request_trid(&request))
-            }
+            request @ (Request::Adc(_)
+            | Request::Prp { .. }
+            | Request::Uux { .. }
+            | Request::Gcf { .. }
+            | Request::Sbp { .. }) => self.error_reply(conn, 502, request_trid(&request)),
             Request::Unknown { trid, .. } => self.error_reply(conn, 200, trid),
         }
     }
@@ -624,6 +632,7 @@ pub(super) fn request_trid(request: &Request) -> u32 {
         | Request::Uux { trid, .. }
         | Request::Gcf { trid, .. }
         | Request::Xfr { trid, .. }
+        | Request::Sbp { trid, .. }
         | Request::Unknown { trid, .. } => *trid,
         Request::Chg(chg) => chg.trid,
         Request::Adc(adc) => adc.trid,
