@@ -250,6 +250,17 @@ pub enum Reply {
     /// `PRP <t> <property> <value>`, or without TrID inside `SYN`; value as sent.
     Prp {
         trid: Option<u32>,
+        /// The list version, in an MSNP8/9 reply to a phone number (`PRP <t> <v> PHH …`).
+        version: Option<String>,
+        property: String,
+        value: String,
+    },
+    /// A contact's phone number or mobile setting: `BPR <type> <value>` after its `LST`
+    /// in a list download; `BPR <version> <account> <type> <value>` (MSNP8, 9) or `BPR
+    /// <account> <type> <value>` (MSNP10+) when it changes. Value as sent.
+    Bpr {
+        version: Option<String>,
+        account: Option<String>,
         property: String,
         value: String,
     },
@@ -852,12 +863,25 @@ impl Reply {
             ("GTC", _) => Reply::Gtc(Setting::parse(c)),
             ("BLP", _) => Reply::Blp(Setting::parse(c)),
             ("PRP", _) => {
-                // `PRP MFN <name>` in a list download, `PRP <t> MFN <name>` as a reply.
+                // `PRP MFN <name>` in a list download, `PRP <t> MFN <name>` as a reply,
+                // `PRP <t> <version> PHH <number>` as an MSNP8/9 reply to a phone number.
                 let at = usize::from(c.trid().is_some() && c.args.len() >= 3);
+                let versioned = at == 1 && c.args.len() >= 4 && arg(c, 1).bytes().all(|b| b.is_ascii_digit());
+                let at = at + usize::from(versioned);
                 Reply::Prp {
-                    trid: (at == 1).then_some(trid),
+                    trid: (at >= 1).then_some(trid),
+                    version: versioned.then(|| raw(1)),
                     property: raw(at),
                     value: raw(at + 1),
+                }
+            }
+            ("BPR", _) => {
+                let n = c.args.len();
+                Reply::Bpr {
+                    version: (n >= 4).then(|| raw(0)),
+                    account: (n >= 3).then(|| raw(n - 3)),
+                    property: raw(n.saturating_sub(2)),
+                    value: raw(n.saturating_sub(1)),
                 }
             }
             ("LSG", _) if !at_least(dialect, Dialect::Msnp8) => Reply::Lsg {
@@ -1018,10 +1042,29 @@ impl Reply {
             }
             Reply::Gtc(s) => s.to_command("GTC"),
             Reply::Blp(s) => s.to_command("BLP"),
-            Reply::Prp { trid, property, value } => {
+            Reply::Prp {
+                trid,
+                version,
+                property,
+                value,
+            } => {
                 let mut args: Vec<String> = trid.iter().map(digits).collect();
-                args.extend([property.clone(), value.clone()]);
+                args.extend(version.clone());
+                args.push(property.clone());
+                // A number cleared has no value field.
+                args.extend(Some(value.clone()).filter(|v| !v.is_empty()));
                 cmd("PRP", args)
+            }
+            Reply::Bpr {
+                version,
+                account,
+                property,
+                value,
+            } => {
+                let mut args: Vec<String> = version.iter().chain(account).cloned().collect();
+                args.push(property.clone());
+                args.extend(Some(value.clone()).filter(|v| !v.is_empty()));
+                cmd("BPR", args)
             }
             Reply::Lsg {
                 trid,
@@ -1588,6 +1631,7 @@ mod tests {
                     b"PRP MFN Alice%20A.\r\n",
                     Reply::Prp {
                         trid: None,
+                        version: None,
                         property: "MFN".into(),
                         value: "Alice%20A.".into(),
                     },
@@ -1596,6 +1640,7 @@ mod tests {
                     b"PRP 11 MFN Alice%21\r\n",
                     Reply::Prp {
                         trid: Some(11),
+                        version: None,
                         property: "MFN".into(),
                         value: "Alice%21".into(),
                     },

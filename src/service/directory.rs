@@ -21,6 +21,12 @@ pub const MAX_PASSWORD: usize = 256;
 /// The most contacts one list holds (MSN's own limit for years); `ADD` past it is `210`.
 pub const MAX_LIST: usize = 600;
 
+/// The phone numbers and mobile settings a user may set with `PRP`, in list order.
+pub const PHONES: [&str; 5] = ["PHH", "PHW", "PHM", "MOB", "MBE"];
+
+/// The longest phone number kept, in characters.
+pub const MAX_PHONE: usize = 32;
+
 /// The lists a client may add to with `ADD` (the reverse list is the server's).
 pub const LISTS: [&str; 3] = ["FL", "AL", "BL"];
 
@@ -530,6 +536,38 @@ impl Directory {
             return Err(refusal::NOT_IN_GROUP);
         }
         Ok(write)
+    }
+
+    /// A phone number (`PHH` home, `PHW` work, `PHM` mobile; decoded, empty to clear) or
+    /// a mobile setting (`MOB` others may page me, `MBE` mobile device enabled: `Y` or
+    /// `N`) of the owner's (`PRP`, msnp8-12.md §d.3): the write, or `201` for anything
+    /// else. Kept with the privacy settings; setting the value it has is no change.
+    pub fn new_phone(&self, owner: &str, name: &str, value: &str) -> std::result::Result<Write, u16> {
+        let valid = match name {
+            "PHH" | "PHW" | "PHM" => value.chars().count() <= MAX_PHONE && !value.chars().any(char::is_control),
+            "MOB" | "MBE" => ["Y", "N"].contains(&value),
+            _ => false,
+        };
+        if !valid {
+            return Err(201);
+        }
+        Ok(Write::Setting {
+            owner: key(owner),
+            name: name.to_string(),
+            value: value.to_string(),
+        })
+    }
+
+    /// The owner's phone numbers and mobile settings that are set, in the order `PHH`,
+    /// `PHW`, `PHM`, `MOB`, `MBE`: (type, decoded value).
+    pub fn phones(&self, owner: &str) -> Vec<(&'static str, &str)> {
+        PHONES
+            .into_iter()
+            .filter_map(|name| {
+                let value = self.settings.get(&(key(owner), name.to_string()))?;
+                (!value.is_empty()).then_some((name, value.as_str()))
+            })
+            .collect()
     }
 
     /// `GTC` (default `A`: ask before others add me) or `BLP` (default `AL`).

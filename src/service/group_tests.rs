@@ -356,3 +356,88 @@ fn from_msnp10_sbp_keeps_a_name_for_a_contact() {
     let mut w = alice(Dialect::Msnp9);
     assert_eq!(w.send(1, "SBP 10 x MFN y"), ["502 10"], "SBP is MSNP10's");
 }
+
+// ---- phone numbers (msnp8-12.md §d.3, §d.6)
+
+#[test]
+fn a_phone_number_is_echoed_in_the_dialects_shape_and_listed_before_the_groups() {
+    for d in [OLD.as_slice(), MODERN.as_slice()].concat() {
+        let mut w = alice(d);
+        let v = version(&w);
+        let reply = if d >= Dialect::Msnp10 {
+            "PRP 10 PHH 555%20123".to_string()
+        } else {
+            format!("PRP 10 {} PHH 555%20123", v + 1)
+        };
+        assert_eq!(w.send(1, "PRP 10 PHH 555%20123"), [reply], "{d}");
+        w.send(1, "PRP 11 MOB Y");
+        w.send(
+            1,
+            if d >= Dialect::Msnp10 {
+                "ADG 16 Friends"
+            } else {
+                "ADG 16 Friends 0"
+            },
+        );
+        assert_eq!(w.send(1, "PRP 12 MOB X"), ["201 12"], "{d}: MOB is Y or N");
+        assert_eq!(w.send(1, "PRP 13 XYZ 1"), ["201 13"], "{d}: no such property");
+        assert_eq!(
+            w.send(1, &format!("PRP 14 PHW {}", "9".repeat(33))),
+            ["201 14"],
+            "{d}: too long"
+        );
+        let got = download(&mut w, d);
+        let at = got
+            .iter()
+            .position(|l| l == "PRP PHH 555%20123")
+            .unwrap_or_else(|| panic!("{d}: {got:?}"));
+        assert_eq!(got[at + 1], "PRP MOB Y", "{d}");
+        assert!(got[at + 2].starts_with("LSG "), "{d}: before the groups: {got:?}");
+        // Cleared: no value, and gone from the download.
+        let cleared = if d >= Dialect::Msnp10 {
+            "PRP 15 PHH".to_string()
+        } else {
+            format!("PRP 15 {} PHH", version(&w) + 1)
+        };
+        assert_eq!(w.send(2, "PRP 15 PHH"), [cleared], "{d}");
+        assert!(!download(&mut w, d).iter().any(|l| l.starts_with("PRP PHH")), "{d}");
+    }
+    let mut w = alice(Dialect::Msnp7);
+    assert_eq!(w.send(1, "PRP 10 PHH 555"), ["502 10"], "PRP is MSNP8's");
+}
+
+#[test]
+fn watchers_hear_a_new_number_as_bpr_and_see_it_after_the_lst() {
+    for d in [Dialect::Msnp8, Dialect::Msnp9, Dialect::Msnp11, Dialect::Msnp12] {
+        let mut w = Wire::new();
+        w.add_fl(BOB, ALICE);
+        w.add_fl(CAROL, ALICE);
+        w.sign_in(1, ALICE, d);
+        w.sign_in(2, BOB, d);
+        w.sign_in(3, CAROL, d);
+        // Carol is blocked: she hears nothing and sees no numbers.
+        if d >= Dialect::Msnp10 {
+            w.send(1, "ADC 9 BL N=carol@example.com");
+        } else {
+            w.send(1, "ADD 9 BL carol@example.com carol@example.com");
+        }
+        w.take(2);
+        w.take(3);
+        w.send(1, "PRP 10 PHM 555%20777");
+        let told = if d >= Dialect::Msnp10 {
+            "BPR alice@example.com PHM 555%20777".to_string()
+        } else {
+            format!("BPR {} alice@example.com PHM 555%20777", w.s.dir.list_version(BOB))
+        };
+        assert_eq!(w.take(2), [told], "{d}");
+        assert_eq!(w.take(3), Vec::<String>::new(), "{d}: blocked");
+        let got = w.sign_in(4, BOB, d);
+        let at = got
+            .iter()
+            .position(|l| l.starts_with("LST ") && l.contains("alice@example.com"))
+            .unwrap();
+        assert_eq!(got[at + 1], "BPR PHM 555%20777", "{d}");
+        let got = w.sign_in(5, CAROL, d);
+        assert!(!got.iter().any(|l| l.starts_with("BPR")), "{d}: {got:?}");
+    }
+}

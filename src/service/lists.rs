@@ -37,6 +37,8 @@ pub(super) enum Change {
         property: Option<String>,
         name: String,
     },
+    /// `PRP` of a phone number or mobile setting, whose value the reply echoes as sent.
+    Phone { property: String, value: String },
 }
 
 /// What an add's reply echoes (msnp.md §g.2, msnp8-12.md §e.1–§e.2).
@@ -62,7 +64,7 @@ pub fn contact_guid(owner: &str, contact: &str) -> String {
 
 impl ServiceEngine {
     /// A client's change, answered once durable ([`Self::ns_changed`]).
-    fn commit_change(&mut self, conn: ConnId, trid: u32, write: Write, change: Change) {
+    pub(super) fn commit_change(&mut self, conn: ConnId, trid: u32, write: Write, change: Change) {
         self.commit(write, Then::Client { conn, trid, change });
     }
 
@@ -124,10 +126,12 @@ impl ServiceEngine {
                 .unwrap_or_default();
             lines.push(Reply::Prp {
                 trid: None,
+                version: None,
                 property: "MFN".into(),
                 value: urlenc::encode(&friendly),
             });
         }
+        lines.extend(self.own_phone_lines(&owner));
         for (id, name) in groups {
             lines.push(Reply::Lsg {
                 trid: 0,
@@ -139,6 +143,7 @@ impl ServiceEngine {
             });
         }
         for (account, lists) in entries {
+            let phones = self.contact_phone_lines(&owner, &account.sign_in_name);
             lines.push(Reply::Contact(ListEntry {
                 guid: modern.then(|| contact_guid(&user, &account.sign_in_name)),
                 groups: self.group_field(dialect, &owner, &account.sign_in_name),
@@ -146,6 +151,7 @@ impl ServiceEngine {
                 account: account.sign_in_name,
                 lists,
             }));
+            lines.extend(phones);
         }
         for line in lines {
             self.reply(conn, line);
@@ -471,6 +477,16 @@ impl ServiceEngine {
                 },
             ),
             (Change::Group(echo), write) => self.group_changed(conn, trid, echo, write, version),
+            (Change::Phone { property, value }, Write::Setting { .. }) => {
+                let reply = Reply::Prp {
+                    trid: Some(trid),
+                    version: old_style_version,
+                    property: property.clone(),
+                    value,
+                };
+                self.reply(conn, reply);
+                self.phone_changed(&user, &property);
+            }
             (Change::Nickname { target, property, name }, Write::Nickname { .. }) => {
                 let reply = match property {
                     Some(property) => Reply::Sbp {
@@ -531,6 +547,7 @@ impl ServiceEngine {
                     },
                     None => Reply::Prp {
                         trid: Some(trid),
+                        version: None,
                         property: "MFN".into(),
                         value: name,
                     },

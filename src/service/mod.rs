@@ -20,6 +20,7 @@ pub(crate) mod limits;
 mod lists;
 mod ns;
 mod passport;
+mod phones;
 mod presence;
 #[cfg(test)]
 mod privacy_tests;

@@ -199,8 +199,11 @@ impl ServiceEngine {
             } => self.ns_rem(conn, trid, &list, &target, group),
             Request::Gtc { trid, setting } => self.ns_setting(conn, trid, "GTC", &setting),
             Request::Blp { trid, setting } => self.ns_setting(conn, trid, "BLP", &setting),
-            Request::Prp { trid, property, value } if since(Dialect::Msnp10) => {
+            Request::Prp { trid, property, value } if property == "MFN" && since(Dialect::Msnp10) => {
                 self.ns_rename(conn, trid, &property, None, value)
+            }
+            Request::Prp { trid, property, value } if property != "MFN" && since(Dialect::Msnp8) => {
+                self.ns_phone(conn, trid, property, value)
             }
             Request::Rea { trid, account, name } if !since(Dialect::Msnp10) => {
                 self.ns_rename(conn, trid, "MFN", Some(account), name)

@@ -48,10 +48,11 @@ def check_lists(ns: Ns, reply: Command, lines: list[Command], contact: str) -> N
     if names[:2] != ["GTC", "BLP"] or lines[0].args not in (("A",), ("N",)) or lines[1].args not in (("AL",), ("BL",)):
         ns.conn.fail("the lines after SYN start with GTC A|N and BLP AL|BL, two fields each")
     rest = [n for n in names[2:] if n != "BPR"]
-    expected_head = ["PRP"] if number >= 10 else []
-    if rest[: len(expected_head)] != expected_head:
+    # PRP MFN (MSNP10+) and the user's own phone numbers (PRP PHH …) come before LSG.
+    head = next((i for i, n in enumerate(rest) if n != "PRP"), len(rest))
+    if number >= 10 and head == 0:
         ns.conn.fail(f"{ns.dialect} sends PRP MFN <name> after BLP")
-    body = rest[len(expected_head) :]
+    body = rest[head:]
     if body != sorted(body, key=lambda n: n != "LSG"):
         ns.conn.fail("LSG lines come before the LST lines")
     if number >= 10:
