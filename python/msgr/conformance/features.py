@@ -39,6 +39,8 @@ SYN = Feature("SYN and lists", "syn")
 LISTS = Feature("ADD/ADC/REM", "lists")
 LIST_ERRORS = Feature("list errors", "list-errors")
 GROUPS = Feature("groups", "groups")
+NICKNAMES = Feature("contact names", "contact-names")
+PHONES = Feature("phone numbers", "phones")
 PRIVACY = Feature("GTC/BLP", "privacy")
 RENAME = Feature("friendly name", "rename")
 CHG = Feature("CHG", "chg")
@@ -72,6 +74,8 @@ FEATURES: tuple[Feature, ...] = (
     LISTS,
     LIST_ERRORS,
     GROUPS,
+    NICKNAMES,
+    PHONES,
     PRIVACY,
     RENAME,
     CHG,
