@@ -33,6 +33,7 @@ from .passwords import hash_password
 from .priv import MessengerPriv
 from .service import Messenger, Service
 from .session import MsgrSession
+from .status import Status
 from .trace import Trace, TraceEntry
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "LockStatus",
     "SessionState",
     "SessionFlags",
+    "Status",
     "lock_response",
     "msnp11_response",
     "hash_password",

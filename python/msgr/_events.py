@@ -73,10 +73,36 @@ def _send_error(target: Any, hr: int) -> tuple[Any, ...]:
     return (_hresult(hr),)
 
 
-def _contact_list_add(target: Any, hr: int, contact: tuple[str, str | None, str | None] | None) -> tuple[Any, ...]:
+_CoreContact = tuple[str, str | None, str | None, str | None]
+
+
+def _contact_list_add(target: Any, hr: int, contact: _CoreContact | None) -> tuple[Any, ...]:
     from .contact import Contact
 
     return (_hresult(hr), None if contact is None else Contact(*contact))
+
+
+def _my_status(target: Any, hr: int, status: str) -> tuple[Any, ...]:
+    from .status import Status
+
+    return (_hresult(hr), Status.of(status))
+
+
+def _my_change(target: Any, hr: int, previous: str) -> tuple[Any, ...]:
+    return (_hresult(hr), previous)
+
+
+def _contact_status(target: Any, contact: _CoreContact, previous: str) -> tuple[Any, ...]:
+    from .contact import Contact
+    from .status import Status
+
+    return (Contact(*contact), Status.of(previous))
+
+
+def _contact_changed(target: Any, contact: _CoreContact) -> tuple[Any, ...]:
+    from .contact import Contact
+
+    return (Contact(*contact),)
 
 
 def _ended(session: Any, result: Any) -> None:
@@ -130,6 +156,11 @@ MESSENGER_EVENTS = _specs(
     EventSpec("signed_out", "on_signed_out", "OnSignout"),
     EventSpec("sign_in_failed", "on_sign_in_failed", "OnSigninFailed", _sign_in_failed),
     EventSpec("text_received", "on_text_received", "OnTextReceived"),
+    EventSpec("my_status_change", "on_my_status_change", "OnMyStatusChange", _my_status),
+    EventSpec("my_friendly_name_change", "on_my_friendly_name_change", "OnMyFriendlyNameChange", _my_change),
+    EventSpec("my_personal_message_change", "on_my_personal_message_change", "OnMyPersonalMessageChange", _my_change),
+    EventSpec("contact_status_change", "on_contact_status_change", "OnContactStatusChange", _contact_status),
+    EventSpec("contact_personal_message_change", "on_contact_personal_message_change", "OnContactPersonalMessageChange", _contact_changed),
 )
 
 ALL_EVENTS = {**LOCK_EVENTS, **MANAGER_EVENTS, **SESSION_EVENTS, **PRIV_EVENTS, **MESSENGER_EVENTS}

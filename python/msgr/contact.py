@@ -8,14 +8,23 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Contact:
-    """A Messenger user: the ``MessengerContact`` of the COM API. ``status`` is the MSNP
-    presence as last seen (``"NLN"`` online, ``"BSY"``, ``"AWY"``, …, ``"FLN"`` offline),
-    or None when unknown: the service reports presence only for the forward list, so a
-    peer met in a session but not added is None."""
+    """A Messenger user: the ``MessengerContact`` of the COM API. ``status`` is the
+    presence as last seen, a ``msgr.Status`` (``Status.ONLINE``, equal to its MSNP code
+    ``"NLN"``; ``Status.OFFLINE``, ``"FLN"``), or None when unknown: the service
+    reports presence only for the forward list, so a peer met in a session but not
+    added is None."""
 
     sign_in_name: str
     friendly_name: str | None = None
+    #: A ``msgr.Status`` (equal to its MSNP code, ``"NLN"``), or None when unknown.
     status: str | None = None
+    #: The personal message the contact set (MSNP11+), None when none came.
+    personal_message: str | None = None
+
+    def __post_init__(self) -> None:
+        from .status import Status
+
+        object.__setattr__(self, "status", Status.of(self.status))
 
     @property
     def online(self) -> bool:

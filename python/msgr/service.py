@@ -21,6 +21,7 @@ from .contact import Contact
 from .counts import ClientCounts
 from .enums import HResult
 from .session import MsgrSession
+from .status import Status
 from .trace import Trace
 
 __all__ = ["Service", "Messenger"]
@@ -189,13 +190,35 @@ class Service(ServiceOperations, _Backend):
         return f"<msgr.Service lock_and_key={self.lock_and_key} users={len(self.users)} online={online} t={self.now:g}s>"
 
 
+def _status_code(status: Any) -> str:
+    """The MSNP code of a status a user may set; ``InvalidArgError`` names them."""
+    from .errors import InvalidArgError, InvalidArgTypeError
+
+    if not isinstance(status, str):
+        raise InvalidArgTypeError(f"status must be a msgr.Status, not {type(status).__name__}")
+    member = Status.of(status)
+    if not isinstance(member, Status):
+        try:
+            member = Status[status.upper()]
+        except KeyError:
+            member = None
+    if member is None or member is Status.OFFLINE:
+        settable = ", ".join(f"{s} ({s.value})" for s in Status if s is not Status.OFFLINE)
+        raise InvalidArgError(f"status must be one of {settable}, not {status!r} (to appear offline: Status.APPEAR_OFFLINE)")
+    return str(member.value)
+
+
 class Messenger(_EventSource):
     """A Windows Messenger signed in to a service (the "machine" the API objects live
     on). Objects obtained from it outlive its sign-in sessions.
 
     Callbacks: ``on_signed_in()``, ``on_signed_out(reason: str)``,
     ``on_sign_in_failed(hresult: int, message: str)``, ``on_text_received(sender: str,
-    text: str)``.
+    text: str)``; the user's own presence: ``on_my_status_change(hresult, status)``,
+    ``on_my_friendly_name_change(hresult, previous)``,
+    ``on_my_personal_message_change(hresult, previous)``; contacts:
+    ``on_contact_status_change(contact, previous)``,
+    ``on_contact_personal_message_change(contact)``.
     """
 
     _callbacks = frozenset(e.callback for e in MESSENGER_EVENTS.values())
@@ -229,6 +252,28 @@ class Messenger(_EventSource):
     on_sign_in_failed: Callback[Callable[[HResult, str], object]] = Callback(
         """``on_sign_in_failed(hr, message)`` (OnSigninFailed): the service refused the
         sign-in (e.g. a wrong password) or the connection failed during it."""
+    )
+    on_my_status_change: Callback[Callable[[HResult, Status], object]] = Callback(
+        """``on_my_status_change(hr, status)`` (OnMyStatusChange): the service answered
+        ``set_status``: ``S_OK`` and the new status, or the failure and the status the
+        user still has."""
+    )
+    on_my_friendly_name_change: Callback[Callable[[HResult, str], object]] = Callback(
+        """``on_my_friendly_name_change(hr, previous)`` (OnMyFriendlyNameChange): the
+        service answered ``set_friendly_name``; ``previous`` is the name before (on
+        failure, the name kept)."""
+    )
+    on_my_personal_message_change: Callback[Callable[[HResult, str], object]] = Callback(
+        """``on_my_personal_message_change(hr, previous)``: the service answered
+        ``set_personal_message`` (MSNP11+); ``previous`` is the message before."""
+    )
+    on_contact_status_change: Callback[Callable[[Contact, Status], object]] = Callback(
+        """``on_contact_status_change(contact, previous)`` (OnContactStatusChange): a
+        forward-list contact's presence changed (``contact.status`` is the new one)."""
+    )
+    on_contact_personal_message_change: Callback[Callable[[Contact], object]] = Callback(
+        """``on_contact_personal_message_change(contact)``: a contact's personal message
+        changed (``contact.personal_message``, MSNP11+)."""
     )
     #: ``launcher(session) -> pid | None`` starts the application when an accepted
     #: session is about to launch; None (the default) records a virtual launch.
@@ -314,6 +359,39 @@ class Messenger(_EventSource):
     def friendly_name(self) -> str | None:
         """The friendly name the service reported at the last sign-in."""
         return self._core.friendly_name
+
+    @property
+    def status(self) -> Status | None:
+        """The user's presence as the service last confirmed it (``Status.ONLINE`` once
+        signed in), None when not signed in."""
+        code = self._core.status
+        return None if code is None else Status(code)
+
+    def set_status(self, status: Status | str) -> None:
+        """Asks the service for a new presence (``CHG``): any ``Status`` but
+        ``OFFLINE`` (sign out for that; ``APPEAR_OFFLINE`` looks offline to others). The
+        answer is ``on_my_status_change``; ``status`` changes then (over the network,
+        ``wait_for(lambda: m.status is Status.AWAY)``). ``InvalidArgError`` for another
+        value, ``NotLoggedOnError`` when not signed in."""
+        code = _status_code(status)
+        self._dispatch.call(self._core.set_status, code)
+
+    def set_friendly_name(self, name: str) -> None:
+        """Asks the service for a new friendly name (``REA`` up to MSNP9, ``PRP MFN``
+        from MSNP10): 1 to 129 characters, not only spaces, no control characters. The
+        answer is ``on_my_friendly_name_change``; ``friendly_name`` changes then."""
+        self._dispatch.call(self._core.set_friendly_name, _args.text(name, "name"))
+
+    @property
+    def personal_message(self) -> str:
+        """The user's personal message as the service last took it (MSNP11+)."""
+        return self._core.personal_message
+
+    def set_personal_message(self, text: str) -> None:
+        """Asks the service to show a personal message (``UUX``, MSNP11 and later;
+        ``NotImplError`` in older dialects): at most 129 characters, no control
+        characters; empty clears it. The answer is ``on_my_personal_message_change``."""
+        self._dispatch.call(self._core.set_personal_message, _args.text(text, "text"))
 
     def close(self) -> None:
         """Signs out, and over the network closes the connection too. Idempotent."""

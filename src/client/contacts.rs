@@ -28,6 +28,8 @@ pub struct ContactInfo {
     /// service reports offline, or `None` when the service tells us nothing about them
     /// (presence comes only for the forward list).
     pub status: Option<String>,
+    /// The personal message the contact last set (MSNP11+, `UBX`); None when none came.
+    pub personal_message: Option<String>,
 }
 
 #[derive(Default)]
@@ -35,6 +37,8 @@ pub(super) struct Contacts {
     /// Forward list, by lower-cased name.
     forward: BTreeMap<String, String>,
     presence: BTreeMap<String, String>,
+    /// Lower-cased name -> personal message, from `UBX`.
+    personal_messages: BTreeMap<String, String>,
     /// `ADD` TrID -> the MessengerPriv that asked, and the name it asked for.
     pending_adds: BTreeMap<u32, (ObjId, String)>,
     /// Per MessengerPriv object: the alert sites it listens to.
@@ -91,6 +95,7 @@ impl ClientEngine {
                 .get(&key)
                 .cloned()
                 .or_else(|| self.contacts.forward.contains_key(&key).then(|| "FLN".to_string())),
+            personal_message: self.contacts.personal_messages.get(&key).cloned(),
         }
     }
 
@@ -199,12 +204,26 @@ impl ClientEngine {
             }
             Reply::Iln { presence, .. } | Reply::Nln(presence) => {
                 self.remember(&presence.account, presence.friendly);
-                self.contacts
+                let previous = self
+                    .contacts
                     .presence
-                    .insert(presence.account.to_ascii_lowercase(), presence.status);
+                    .insert(presence.account.to_ascii_lowercase(), presence.status.clone());
+                self.status_changed(&presence.account, previous, &presence.status);
             }
             Reply::Fln { account } => {
-                self.contacts.presence.remove(&account.to_ascii_lowercase());
+                let previous = self.contacts.presence.remove(&account.to_ascii_lowercase());
+                self.status_changed(&account, previous, "FLN");
+            }
+            Reply::Ubx { account, payload } => {
+                let text = super::profile::personal_message_text(&payload);
+                let previous = self
+                    .contacts
+                    .personal_messages
+                    .insert(account.to_ascii_lowercase(), text.clone());
+                if previous.as_deref() != Some(text.as_str()) {
+                    let contact = self.contact(&account);
+                    self.emit(ClientEvent::ContactPersonalMessageChange { contact });
+                }
             }
             Reply::Adc(Adc {
                 trid,
@@ -223,6 +242,16 @@ impl ClientEngine {
             } => self.contacts_added(trid, account, friendly),
             Reply::Not { payload } => self.alert(&String::from_utf8_lossy(&payload)),
             _ => {}
+        }
+    }
+
+    /// `OnContactStatusChange`, when a contact's presence really changed (a contact
+    /// not heard of before was offline).
+    fn status_changed(&mut self, account: &str, previous: Option<String>, now: &str) {
+        let previous = previous.unwrap_or_else(|| "FLN".to_string());
+        if previous != now {
+            let contact = self.contact(account);
+            self.emit(ClientEvent::ContactStatusChange { contact, previous });
         }
     }
 

@@ -11,6 +11,7 @@ mod dialect_tests;
 mod error_codes;
 mod locks;
 mod ns;
+mod profile;
 mod sb;
 mod sessions;
 #[cfg(test)]
@@ -276,6 +277,32 @@ pub enum ClientEvent {
         obj: ObjId,
         alert: String,
     },
+    // DMessengerEvents: the user's own presence, and what contacts change.
+    /// `OnMyStatusChange(hr, status)`: the status now (unchanged when refused).
+    MyStatusChange {
+        hr: HResult,
+        status: String,
+    },
+    /// `OnMyFriendlyNameChange(hr, previous name)`.
+    MyFriendlyNameChange {
+        hr: HResult,
+        previous: String,
+    },
+    /// Ours, as `OnMyFriendlyNameChange` for the personal message (MSNP11+).
+    MyPersonalMessageChange {
+        hr: HResult,
+        previous: String,
+    },
+    /// `OnContactStatusChange(contact, previous status)`: a forward-list contact's
+    /// presence changed (`ILN`, `NLN`, `FLN`).
+    ContactStatusChange {
+        contact: ContactInfo,
+        previous: String,
+    },
+    /// Ours: a contact's personal message changed (`UBX`, MSNP11+).
+    ContactPersonalMessageChange {
+        contact: ContactInfo,
+    },
 }
 
 /// An event as the engine queues it: its running number (shared with the trace) and,
@@ -309,7 +336,7 @@ impl ClientEvent {
 
     /// Every event the app can get: its name and how many arguments its callback
     /// takes. The Python layer checks its own table against this one at import.
-    pub const CATALOGUE: [(&'static str, usize); 24] = [
+    pub const CATALOGUE: [(&'static str, usize); 29] = [
         ("signed_in", 0),
         ("sign_in_failed", 2),
         ("signed_out", 1),
@@ -334,6 +361,11 @@ impl ClientEvent {
         ("contact_list_add", 2),
         ("alert_received", 1),
         ("text_received", 2),
+        ("my_status_change", 2),
+        ("my_friendly_name_change", 2),
+        ("my_personal_message_change", 2),
+        ("contact_status_change", 2),
+        ("contact_personal_message_change", 1),
     ];
 
     /// The event's name in [`ClientEvent::CATALOGUE`].
@@ -363,6 +395,11 @@ impl ClientEvent {
             ClientEvent::ContactListAdd { .. } => "contact_list_add",
             ClientEvent::AlertReceived { .. } => "alert_received",
             ClientEvent::TextReceived { .. } => "text_received",
+            ClientEvent::MyStatusChange { .. } => "my_status_change",
+            ClientEvent::MyFriendlyNameChange { .. } => "my_friendly_name_change",
+            ClientEvent::MyPersonalMessageChange { .. } => "my_personal_message_change",
+            ClientEvent::ContactStatusChange { .. } => "contact_status_change",
+            ClientEvent::ContactPersonalMessageChange { .. } => "contact_personal_message_change",
         }
     }
 }
@@ -384,6 +421,7 @@ pub struct ClientEngine {
     apps: apps::Registry,
     sbs: sb::Links,
     contacts: contacts::Contacts,
+    profile: profile::Profile,
     peer_names: HashMap<String, String>,
     rng: StdRng,
     friendly_name: Option<String>,
@@ -421,6 +459,7 @@ impl ClientEngine {
             apps: apps::Registry::default(),
             sbs: sb::Links::default(),
             contacts: contacts::Contacts::default(),
+            profile: profile::Profile::default(),
             peer_names: HashMap::new(),
             rng,
             friendly_name: None,

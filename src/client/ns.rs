@@ -229,6 +229,7 @@ impl ClientEngine {
                     dialect.map_or("?", Dialect::as_str)
                 );
                 self.set_stage(Stage::SignedIn);
+                self.profile.signed_in();
                 // Every dialect: servers hang up on connections that stay silent.
                 self.ns_schedule_ping(now, PING_INTERVAL);
                 self.emit(ClientEvent::SignedIn);
@@ -236,6 +237,9 @@ impl ClientEngine {
                 let policy = self.ns.as_ref().map(NsSession::lock_and_key).unwrap_or_default();
                 self.locks_signed_in(policy);
             }
+            // The answer to a change of status, name or personal message of ours.
+            (Stage::SignedIn, reply @ (Reply::Chg(_) | Reply::Rea { .. } | Reply::Uux { .. } | Reply::Prp { .. }))
+                if self.profile_reply(&reply) => {}
             (_, Reply::Hotmail { payload }) => self.ns_profile(&payload),
             (
                 _,
@@ -244,6 +248,7 @@ impl ClientEngine {
                 | Reply::Iln { .. }
                 | Reply::Nln(_)
                 | Reply::Fln { .. }
+                | Reply::Ubx { .. }
                 | Reply::Not { .. }),
             ) => {
                 self.contacts_reply(reply);
@@ -423,7 +428,7 @@ impl ClientEngine {
 
     /// An error reply once signed in: to an `ADD`, or to an `XFR`.
     fn ns_refused(&mut self, trid: u32, code: u16, now: Instant) {
-        if !self.locks_refused(trid, code) && !self.contacts_add_failed(trid, code) {
+        if !self.locks_refused(trid, code) && !self.contacts_add_failed(trid, code) && !self.profile_refused(trid, code) {
             self.sb_xfr_failed(trid, code, now);
         }
     }
@@ -490,6 +495,7 @@ impl ClientEngine {
         if ns.is_signed_in() {
             log::info!(target: LOG, "{} signed out ({})", self.config.sign_in_name, reason.as_str());
             self.locks_signed_out(now);
+            self.profile.signed_out();
             self.emit(ClientEvent::SignedOut { reason });
         } else {
             // A server that hangs up before signing us in (full, overloaded, or not an

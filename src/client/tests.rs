@@ -39,6 +39,12 @@ fn every_event_is_in_the_catalogue_once() {
     use crate::error::Error;
     use crate::hresult::HResult;
     let s = SessionState::Ready;
+    let contact = super::ContactInfo {
+        sign_in_name: "b@example.com".into(),
+        friendly_name: None,
+        status: None,
+        personal_message: None,
+    };
     let every = [
         E::SignedIn,
         E::SignInFailed {
@@ -113,6 +119,23 @@ fn every_event_is_in_the_catalogue_once() {
             sender: String::new(),
             text: String::new(),
         },
+        E::MyStatusChange {
+            hr: HResult::S_OK,
+            status: String::new(),
+        },
+        E::MyFriendlyNameChange {
+            hr: HResult::S_OK,
+            previous: String::new(),
+        },
+        E::MyPersonalMessageChange {
+            hr: HResult::S_OK,
+            previous: String::new(),
+        },
+        E::ContactStatusChange {
+            contact: contact.clone(),
+            previous: String::new(),
+        },
+        E::ContactPersonalMessageChange { contact },
     ];
     let names: Vec<&str> = every.iter().map(E::name).collect();
     let catalogue: Vec<&str> = E::CATALOGUE.iter().map(|(n, _)| *n).collect();

@@ -157,10 +157,16 @@ pub fn session_info(c: &ClientEngine, obj: ObjId) -> Result<SessionInfo> {
 }
 
 /// A contact as `(sign_in_name, friendly_name or None, status or None)`.
-pub type Contact = (String, Option<String>, Option<String>);
+/// (sign-in name, friendly name, status, personal message).
+pub type Contact = (String, Option<String>, Option<String>, Option<String>);
 
 pub fn contact_tuple(c: &ContactInfo) -> Contact {
-    (c.sign_in_name.clone(), c.friendly_name.clone(), c.status.clone())
+    (
+        c.sign_in_name.clone(),
+        c.friendly_name.clone(),
+        c.status.clone(),
+        c.personal_message.clone(),
+    )
 }
 
 /// An event's target (None: the Messenger) and its arguments; the name is the core's.
@@ -197,6 +203,14 @@ fn parts(py: Python<'_>, e: &ClientEvent) -> PyResult<Parts> {
         }
         ClientEvent::AlertReceived { obj, alert } => (Some(*obj), vec![v(alert)?]),
         ClientEvent::TextReceived { sender, text } => (None, vec![v(sender)?, v(text)?]),
+        ClientEvent::MyStatusChange { hr, status } => (None, vec![v(&hr.code())?, v(status)?]),
+        ClientEvent::MyFriendlyNameChange { hr, previous } | ClientEvent::MyPersonalMessageChange { hr, previous } => {
+            (None, vec![v(&hr.code())?, v(previous)?])
+        }
+        ClientEvent::ContactStatusChange { contact, previous } => {
+            (None, vec![v(&contact_tuple(contact))?, v(previous)?])
+        }
+        ClientEvent::ContactPersonalMessageChange { contact } => (None, vec![v(&contact_tuple(contact))?]),
     })
 }
 

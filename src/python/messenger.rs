@@ -98,6 +98,30 @@ impl PyMessenger {
         self.read(py, |c| Ok(c.friendly_name().map(str::to_string)))
     }
 
+    /// The status the service last confirmed (`NLN`, `AWY`, … `HDN`), None offline.
+    #[getter]
+    fn status(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        self.read(py, |c| Ok(c.status().map(str::to_string)))
+    }
+
+    #[getter]
+    fn personal_message(&self, py: Python<'_>) -> PyResult<String> {
+        self.read(py, |c| Ok(c.personal_message().to_string()))
+    }
+
+    /// Asks for a new status; `on_my_status_change` gives the answer.
+    fn set_status(&self, py: Python<'_>, status: &str) -> PyResult<()> {
+        self.call(py, |c, _| c.set_status(status))
+    }
+
+    fn set_friendly_name(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        self.call(py, |c, _| c.set_friendly_name(name))
+    }
+
+    fn set_personal_message(&self, py: Python<'_>, text: &str) -> PyResult<()> {
+        self.call(py, |c, _| c.set_personal_message(text))
+    }
+
     // ---- IMsgrLock ----------------------------------------------------------------------
 
     fn create_lock_object(&self, py: Python<'_>, kind: &str) -> PyResult<u64> {
