@@ -410,6 +410,8 @@ STATUS_OF = {
     "OFF": L.UNLOCKED,
 }
 SIGNED_IN_STATES = tuple(s for s in STATES if not s.startswith("NOTINITIALIZED"))
+#: A Messenger's callbacks about its own sign-in and text, without the presence ones.
+SESSION_CALLBACKS = ("on_signed_in", "on_signed_out", "on_sign_in_failed", "on_text_received")
 #: The site every world's objects have tried to subscribe to.
 WORLD_SITE = 4242
 
@@ -472,8 +474,12 @@ def world_in(state: str) -> World:
     # Every object tries to subscribe (S_FALSE unless unlocked).
     priv.enable_alert_events([WORLD_SITE])
     assert priv.status is STATUS_OF[state], (state, priv.status)
-    for tag, obj in (("priv", priv), ("mgr", mgr), ("alice", alice), ("bob", bob), ("bobpriv", bobpriv)):
+    for tag, obj in (("priv", priv), ("mgr", mgr), ("bobpriv", bobpriv)):
         world.log.watch(obj, tag)
+    # The Messengers' sign-in and text events; their presence events have cases of
+    # their own (test_my_presence.py).
+    for tag, obj in (("alice", alice), ("bob", bob)):
+        world.log.watch(obj, tag, names=SESSION_CALLBACKS)
     service.trace.clear()
     return world
 

@@ -264,16 +264,18 @@ class Messenger(_EventSource):
         failure, the name kept)."""
     )
     on_my_personal_message_change: Callback[Callable[[HResult, str], object]] = Callback(
-        """``on_my_personal_message_change(hr, previous)``: the service answered
-        ``set_personal_message`` (MSNP11+); ``previous`` is the message before."""
+        """``on_my_personal_message_change(hr, previous)`` (OnMyPersonalMessageChange), an
+        event of ours: the service answered ``set_personal_message`` (MSNP11+);
+        ``previous`` is the message before."""
     )
     on_contact_status_change: Callback[Callable[[Contact, Status], object]] = Callback(
         """``on_contact_status_change(contact, previous)`` (OnContactStatusChange): a
         forward-list contact's presence changed (``contact.status`` is the new one)."""
     )
     on_contact_personal_message_change: Callback[Callable[[Contact], object]] = Callback(
-        """``on_contact_personal_message_change(contact)``: a contact's personal message
-        changed (``contact.personal_message``, MSNP11+)."""
+        """``on_contact_personal_message_change(contact)`` (OnContactPersonalMessageChange),
+        an event of ours: a contact's personal message changed
+        (``contact.personal_message``, MSNP11+)."""
     )
     #: ``launcher(session) -> pid | None`` starts the application when an accepted
     #: session is about to launch; None (the default) records a virtual launch.

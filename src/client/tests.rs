@@ -961,3 +961,112 @@ fn a_refused_challenge_request_fails_the_unlock_at_once() {
     }));
     assert_eq!(c.lock_status(manager).unwrap(), LockStatus::UnlockFailed);
 }
+
+// ---- the user's own presence (client/profile.rs)
+
+#[test]
+fn a_status_change_is_sent_and_counts_once_answered() {
+    let (mut c, _) = scripted_signed_in();
+    assert_eq!(c.status(), Some("NLN"));
+    c.set_status("AWY").unwrap();
+    assert_eq!(sent_lines(&drain_outputs(&mut c)), ["CHG 7 AWY"], "MSNP7: no capabilities");
+    assert_eq!(c.status(), Some("NLN"), "not before the answer");
+    c.receive(1, b"CHG 7 AWY\r\n", Duration::ZERO);
+    assert_eq!(c.status(), Some("AWY"));
+    assert_eq!(
+        drain_events(&mut c),
+        [ClientEvent::MyStatusChange {
+            hr: HResult::S_OK,
+            status: "AWY".into()
+        }]
+    );
+    // Refused: the status stays, the event says why.
+    c.set_status("BSY").unwrap();
+    c.receive(1, b"201 8\r\n", Duration::ZERO);
+    assert_eq!(c.status(), Some("AWY"));
+    assert_eq!(
+        drain_events(&mut c),
+        [ClientEvent::MyStatusChange {
+            hr: HResult::E_INVALIDARG,
+            status: "AWY".into()
+        }]
+    );
+    for bad in ["FLN", "nln", "", "ONLINE"] {
+        assert_eq!(c.set_status(bad).unwrap_err().hresult(), HResult::E_INVALIDARG, "{bad:?}");
+    }
+}
+
+#[test]
+fn a_new_friendly_name_goes_as_rea_and_counts_once_answered() {
+    let (mut c, _) = scripted_signed_in();
+    drain_outputs(&mut c);
+    c.set_friendly_name("Al ice!").unwrap();
+    assert_eq!(sent_lines(&drain_outputs(&mut c)), ["REA 7 a@example.com Al%20ice!"]);
+    c.receive(1, b"REA 7 12 a@example.com Al%20ice!\r\n", Duration::ZERO);
+    assert_eq!(c.friendly_name(), Some("Al ice!"));
+    assert_eq!(
+        drain_events(&mut c),
+        [ClientEvent::MyFriendlyNameChange {
+            hr: HResult::S_OK,
+            previous: "A".into()
+        }]
+    );
+    c.set_friendly_name("x").unwrap();
+    c.receive(1, b"209 8\r\n", Duration::ZERO);
+    assert_eq!(c.friendly_name(), Some("Al ice!"));
+    assert!(matches!(
+        drain_events(&mut c)[..],
+        [ClientEvent::MyFriendlyNameChange { hr: HResult::E_INVALIDARG, .. }]
+    ));
+    for bad in ["", "   ", "a\nb"] {
+        assert_eq!(c.set_friendly_name(bad).unwrap_err().hresult(), HResult::E_INVALIDARG, "{bad:?}");
+    }
+    assert_eq!(c.set_friendly_name(&"x".repeat(130)).unwrap_err().hresult(), HResult::E_INVALIDARG);
+}
+
+#[test]
+fn presence_changes_need_a_sign_in_and_personal_messages_msnp11() {
+    let mut c = ClientEngine::new(ClientConfig::new("a@example.com", "pw", "x"));
+    assert_eq!(c.status(), None);
+    assert_eq!(c.set_status("AWY").unwrap_err().hresult(), HResult::MSGR_E_NOT_LOGGED_ON);
+    assert_eq!(c.set_friendly_name("A").unwrap_err().hresult(), HResult::MSGR_E_NOT_LOGGED_ON);
+    assert_eq!(c.set_personal_message("hi").unwrap_err().hresult(), HResult::MSGR_E_NOT_LOGGED_ON);
+    let (mut c, _) = scripted_signed_in();
+    assert_eq!(c.set_personal_message("hi").unwrap_err().hresult(), HResult::E_NOTIMPL, "MSNP7");
+    assert_eq!(
+        c.set_personal_message(&"x".repeat(130)).unwrap_err().hresult(),
+        HResult::E_INVALIDARG
+    );
+}
+
+#[test]
+fn contacts_status_changes_and_personal_messages_are_events() {
+    let (mut c, _) = scripted_signed_in();
+    c.receive(
+        1,
+        b"NLN AWY b@example.com Bob\r\nNLN AWY b@example.com Bob\r\nFLN b@example.com\r\n",
+        Duration::ZERO,
+    );
+    let changes: Vec<(Option<String>, String)> = drain_events(&mut c)
+        .into_iter()
+        .filter_map(|e| match e {
+            ClientEvent::ContactStatusChange { contact, previous } => Some((contact.status, previous)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [(Some("AWY".into()), "FLN".into()), (None, "AWY".into())],
+        "the same status again is no change"
+    );
+    let psm = b"<Data><PSM>at lunch &amp; back</PSM><CurrentMedia></CurrentMedia></Data>";
+    let line = [format!("UBX b@example.com {}\r\n", psm.len()).as_bytes(), psm].concat();
+    c.receive(1, &line, Duration::ZERO);
+    c.receive(1, &line, Duration::ZERO);
+    let events = drain_events(&mut c);
+    assert_eq!(events.len(), 1, "once, not again for the same message: {events:?}");
+    assert!(matches!(
+        &events[0],
+        ClientEvent::ContactPersonalMessageChange { contact } if contact.personal_message.as_deref() == Some("at lunch & back")
+    ));
+}
