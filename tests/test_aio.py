@@ -607,3 +607,28 @@ def test_a_closed_loop_closes_the_connection(server: msgr.ServerHandle, monkeypa
     (args,) = hooked
     assert isinstance(args.exc_value, RuntimeError) and "closed" in str(args.exc_value)
     assert any("nothing can deliver" in note for note in args.exc_value.__notes__)
+
+
+# --------------------------------------------------------------------------- the user's own presence
+
+
+def test_status_name_and_personal_message_are_awaited_answers(server: msgr.ServerHandle) -> None:
+    async def main() -> None:
+        host, port = server.address
+        async with msgr.aio.connect(server.address, ALICE, ALICE_PASSWORD, timeout=WAIT, protocols=["MSNP11"], nexus=server.nexus_url) as alice:
+            assert await alice.set_status(msgr.Status.BUSY) is msgr.Status.BUSY
+            assert alice.messenger.status is msgr.Status.BUSY
+            await alice.set_friendly_name("Alice at work")
+            assert alice.messenger.friendly_name == "Alice at work"
+            await alice.set_personal_message("in a meeting")
+            assert alice.messenger.personal_message == "in a meeting"
+            # Refused before anything is sent: the same exceptions as the regular calls.
+            with pytest.raises(msgr.InvalidArgError):
+                await alice.set_status("FLN")
+            with pytest.raises(msgr.InvalidArgError):
+                await alice.set_friendly_name("")
+        async with msgr.aio.connect(f"{host}:{port}", BOB, BOB_PASSWORD, timeout=WAIT) as bob:
+            with pytest.raises(msgr.NotImplError, match="MSNP11"):
+                await bob.set_personal_message("hi")
+
+    run(main())

@@ -65,6 +65,7 @@ from .manager import MsgrSessionManager
 from .priv import MessengerPriv
 from .service import Messenger
 from .session import MsgrSession
+from .status import Status
 
 __all__ = [
     "connect",
@@ -416,7 +417,8 @@ class AsyncMessenger:
 
     ``messenger`` is the regular ``msgr.Messenger`` (its objects are the regular API,
     with their callbacks run on the loop); the methods here are what waits:
-    ``sign_in``, ``invite``, ``unlock``, ``wait_connected``, ``next_event``, ``events``,
+    ``sign_in``, ``invite``, ``unlock``, ``wait_connected``, ``set_status``,
+    ``set_friendly_name``, ``set_personal_message``, ``next_event``, ``events``,
     ``wait_for`` and ``aclose``. Every ``timeout`` defaults to the one given to
     ``connect()``; ``None`` means no time limit."""
 
@@ -490,6 +492,38 @@ class AsyncMessenger:
         self._own(session)
         await asyncio.to_thread(session.invite, user, app_data)
         self._hub.deliver_now()
+
+    # ---- the user's own presence --------------------------------------------------------
+
+    async def _answered(self, ask: Callable[[], None], callback: str, what: str, timeout: Timeout) -> LoggedEvent:
+        """Asks (``ask``), then waits for the service's answer (the event ``callback`` of
+        the Messenger); a refusal raises the exception of its HRESULT."""
+        self._on_loop()
+        waiter = self.next_event(self._messenger, callback, timeout=timeout)
+        ask()
+        event = await waiter
+        hr = event.args[0]
+        if hr != HResult.S_OK:
+            name = getattr(hr, "name", hex(hr))
+            raise error_for(hr)(f"the service refused {what}: {name}")
+        return event
+
+    async def set_status(self, status: Status | str, *, timeout: Timeout = CONNECTION_TIMEOUT) -> Status:
+        """``Messenger.set_status``, then waits for the service's answer
+        (``on_my_status_change``) and returns the new status; a refusal raises its
+        exception (``InvalidArgError``...), no answer in ``timeout`` ``TimeoutError``."""
+        event = await self._answered(lambda: self._messenger.set_status(status), "on_my_status_change", f"the status {status}", timeout)
+        return Status(event.args[1])
+
+    async def set_friendly_name(self, name: str, *, timeout: Timeout = CONNECTION_TIMEOUT) -> None:
+        """``Messenger.set_friendly_name``, then waits for the service's answer
+        (``on_my_friendly_name_change``); a refusal raises its exception."""
+        await self._answered(lambda: self._messenger.set_friendly_name(name), "on_my_friendly_name_change", "the friendly name", timeout)
+
+    async def set_personal_message(self, text: str, *, timeout: Timeout = CONNECTION_TIMEOUT) -> None:
+        """``Messenger.set_personal_message`` (MSNP11+), then waits for the service's
+        answer (``on_my_personal_message_change``); a refusal raises its exception."""
+        await self._answered(lambda: self._messenger.set_personal_message(text), "on_my_personal_message_change", "the personal message", timeout)
 
     async def aclose(self) -> None:
         """Signs out and closes the connection, off the loop. Idempotent, and safe to
