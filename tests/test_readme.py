@@ -35,7 +35,7 @@ PRINTED = [
     ["unlocked"],
     ["CONNECTED 127.0.0.4", "['OnStateChanged', 'OnInvitation', 'OnStateChanged']"],
     ["S_OK bob@example.com", "alert for site True"],
-    ["S_OK Status.AWAY", "Status.AWAY Alice back at 2"],
+    ["S_OK Status.AWAY", "Status.AWAY Alice back at 2", "['Friends']"],
     ["True INITIALIZED"],
     ["VER 1 MSNP11 / VER 1 MSNP12", "alice@example.com says hi over MSNP11"],
     ["CONNECTED 127.0.0.1", "bob got e2e4"],

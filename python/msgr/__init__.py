@@ -24,6 +24,7 @@ from .errors import LockError, MsgrError, SessionError, error_for
 from . import diagram as _diagram  # noqa: F401 - attaches transitions()/diagram() to the enums
 from .alerts import AlertDelivery
 from .contact import Contact
+from .group import Group
 from .counts import ClientCounts, ServiceCounts
 from .eventlog import EventLog, LoggedEvent
 from .lock import MsgrLock
@@ -48,6 +49,7 @@ __all__ = [
     "MessengerPriv",
     "MsgrSession",
     "Contact",
+    "Group",
     "AlertDelivery",
     "ServiceCounts",
     "ClientCounts",

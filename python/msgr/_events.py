@@ -73,7 +73,8 @@ def _send_error(target: Any, hr: int) -> tuple[Any, ...]:
     return (_hresult(hr),)
 
 
-_CoreContact = tuple[str, str | None, str | None, str | None]
+_CoreContact = tuple[str, str | None, str | None, str | None, list[str]]
+_CoreGroup = tuple[str, str]
 
 
 def _contact_list_add(target: Any, hr: int, contact: _CoreContact | None) -> tuple[Any, ...]:
@@ -103,6 +104,19 @@ def _contact_changed(target: Any, contact: _CoreContact) -> tuple[Any, ...]:
     from .contact import Contact
 
     return (Contact(*contact),)
+
+
+def _group_changed(target: Any, hr: int, group: _CoreGroup | None) -> tuple[Any, ...]:
+    from .group import Group
+
+    return (_hresult(hr), None if group is None else Group(*group))
+
+
+def _member_changed(target: Any, hr: int, group: _CoreGroup, contact: _CoreContact) -> tuple[Any, ...]:
+    from .contact import Contact
+    from .group import Group
+
+    return (_hresult(hr), Group(*group), Contact(*contact))
 
 
 def _ended(session: Any, result: Any) -> None:
@@ -161,6 +175,11 @@ MESSENGER_EVENTS = _specs(
     EventSpec("my_personal_message_change", "on_my_personal_message_change", "OnMyPersonalMessageChange", _my_change),
     EventSpec("contact_status_change", "on_contact_status_change", "OnContactStatusChange", _contact_status),
     EventSpec("contact_personal_message_change", "on_contact_personal_message_change", "OnContactPersonalMessageChange", _contact_changed),
+    EventSpec("group_added", "on_group_added", "OnGroupAdded", _group_changed),
+    EventSpec("group_removed", "on_group_removed", "OnGroupRemoved", _group_changed),
+    EventSpec("group_name_changed", "on_group_name_changed", "OnGroupNameChanged", _group_changed),
+    EventSpec("contact_added_to_group", "on_contact_added_to_group", "OnContactAddedToGroup", _member_changed),
+    EventSpec("contact_removed_from_group", "on_contact_removed_from_group", "OnContactRemovedFromGroup", _member_changed),
 )
 
 ALL_EVENTS = {**LOCK_EVENTS, **MANAGER_EVENTS, **SESSION_EVENTS, **PRIV_EVENTS, **MESSENGER_EVENTS}

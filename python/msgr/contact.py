@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -20,11 +21,15 @@ class Contact:
     status: str | None = None
     #: The personal message the contact set (MSNP11+), None when none came.
     personal_message: str | None = None
+    #: The ids of the groups a forward-list contact is in (``msgr.Group.id``); none
+    #: for a contact in no group (up to MSNP9: in group 0, "Other Contacts").
+    groups: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         from .status import Status
 
         object.__setattr__(self, "status", Status.of(self.status))
+        object.__setattr__(self, "groups", tuple(self.groups))
 
     @property
     def online(self) -> bool:

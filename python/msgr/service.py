@@ -22,6 +22,7 @@ from .counts import ClientCounts
 from .enums import HResult
 from .session import MsgrSession
 from .status import Status
+from .group import Group
 from .trace import Trace
 
 __all__ = ["Service", "Messenger"]
@@ -190,6 +191,11 @@ class Service(ServiceOperations, _Backend):
         return f"<msgr.Service lock_and_key={self.lock_and_key} users={len(self.users)} online={online} t={self.now:g}s>"
 
 
+def _group_id(group: Any) -> str:
+    """A group's id, from a ``Group`` or the id itself."""
+    return group.id if isinstance(group, Group) else _args.text(group, "group")
+
+
 def _status_code(status: Any) -> str:
     """The MSNP code of a status a user may set; ``InvalidArgError`` names them."""
     from .errors import InvalidArgError, InvalidArgTypeError
@@ -218,7 +224,10 @@ class Messenger(_EventSource):
     ``on_my_friendly_name_change(hresult, previous)``,
     ``on_my_personal_message_change(hresult, previous)``; contacts:
     ``on_contact_status_change(contact, previous)``,
-    ``on_contact_personal_message_change(contact)``.
+    ``on_contact_personal_message_change(contact)``; groups: ``on_group_added(hresult,
+    group)``, ``on_group_removed``, ``on_group_name_changed``,
+    ``on_contact_added_to_group(hresult, group, contact)``,
+    ``on_contact_removed_from_group``.
     """
 
     _callbacks = frozenset(e.callback for e in MESSENGER_EVENTS.values())
@@ -276,6 +285,26 @@ class Messenger(_EventSource):
         """``on_contact_personal_message_change(contact)`` (OnContactPersonalMessageChange),
         an event of ours: a contact's personal message changed
         (``contact.personal_message``, MSNP11+)."""
+    )
+    on_group_added: Callback[Callable[[HResult, Group | None], object]] = Callback(
+        """``on_group_added(hr, group)`` (OnGroupAdded): the service answered
+        ``add_group`` (``group`` is None when it refused)."""
+    )
+    on_group_removed: Callback[Callable[[HResult, Group], object]] = Callback(
+        """``on_group_removed(hr, group)`` (OnGroupRemoved): the service answered
+        ``remove_group``; its members left it."""
+    )
+    on_group_name_changed: Callback[Callable[[HResult, Group], object]] = Callback(
+        """``on_group_name_changed(hr, group)`` (OnGroupNameChanged): the service
+        answered ``rename_group``; ``group`` has the name it has now."""
+    )
+    on_contact_added_to_group: Callback[Callable[[HResult, Group, Contact], object]] = Callback(
+        """``on_contact_added_to_group(hr, group, contact)`` (OnContactAddedToGroup): the
+        service answered ``add_to_group``."""
+    )
+    on_contact_removed_from_group: Callback[Callable[[HResult, Group, Contact], object]] = Callback(
+        """``on_contact_removed_from_group(hr, group, contact)``
+        (OnContactRemovedFromGroup): the service answered ``remove_from_group``."""
     )
     #: ``launcher(session) -> pid | None`` starts the application when an accepted
     #: session is about to launch; None (the default) records a virtual launch.
@@ -388,6 +417,41 @@ class Messenger(_EventSource):
     def personal_message(self) -> str:
         """The user's personal message as the service last took it (MSNP11+)."""
         return self._core.personal_message
+
+    @property
+    def groups(self) -> list[Group]:
+        """The user's contact groups, in list order (``Group.id`` as the dialect names
+        them: numbers up to MSNP9, with group ``"0"``; GUIDs from MSNP10). Each
+        contact's ``Contact.groups`` names the groups it is in."""
+        return [Group(*g) for g in self._core.groups()]
+
+    def add_group(self, name: str) -> None:
+        """Asks the service for a new group (``ADG``); ``on_group_added`` gives the
+        answer and the group (``groups`` has it then). ``InvalidArgError`` for a name
+        the service would not take (empty, only spaces, over 61 bytes URL-encoded)."""
+        self._dispatch.call(self._core.add_group, _args.text(name, "name"))
+
+    def remove_group(self, group: Group | str) -> None:
+        """Asks the service to remove a group (``RMG``; its members leave it);
+        ``on_group_removed`` gives the answer. ``InvalidArgError`` for a group the user
+        does not have."""
+        self._dispatch.call(self._core.remove_group, _group_id(group))
+
+    def rename_group(self, group: Group | str, name: str) -> None:
+        """Asks the service to rename a group (``REG``); ``on_group_name_changed``."""
+        self._dispatch.call(self._core.rename_group, _group_id(group), _args.text(name, "name"))
+
+    def add_to_group(self, contact: Contact | str, group: Group | str) -> None:
+        """Puts a forward-list contact into a group too (``ADD``/``ADC`` with the group);
+        ``on_contact_added_to_group`` gives the answer."""
+        user = contact.sign_in_name if isinstance(contact, Contact) else _args.text(contact, "contact")
+        self._dispatch.call(self._core.add_contact_to_group, user, _group_id(group))
+
+    def remove_from_group(self, contact: Contact | str, group: Group | str) -> None:
+        """Takes a contact out of one group (``REM`` with the group); it stays on the
+        forward list. ``on_contact_removed_from_group`` gives the answer."""
+        user = contact.sign_in_name if isinstance(contact, Contact) else _args.text(contact, "contact")
+        self._dispatch.call(self._core.remove_contact_from_group, user, _group_id(group))
 
     def set_personal_message(self, text: str) -> None:
         """Asks the service to show a personal message (``UUX``, MSNP11 and later;

@@ -30,6 +30,8 @@ pub struct ContactInfo {
     pub status: Option<String>,
     /// The personal message the contact last set (MSNP11+, `UBX`); None when none came.
     pub personal_message: Option<String>,
+    /// The groups a forward-list contact is in, as the dialect names them.
+    pub groups: Vec<String>,
 }
 
 #[derive(Default)]
@@ -96,6 +98,7 @@ impl ClientEngine {
                 .cloned()
                 .or_else(|| self.contacts.forward.contains_key(&key).then(|| "FLN".to_string())),
             personal_message: self.contacts.personal_messages.get(&key).cloned(),
+            groups: self.groups_of(sign_in_name),
         }
     }
 
@@ -192,11 +195,13 @@ impl ClientEngine {
         match reply {
             Reply::Lst(lst) if lst.list == "FL" => {
                 if let Some(m) = lst.member {
+                    self.groups_listed(&m.account, None, m.groups.as_deref());
                     self.remember(&m.account, m.friendly);
                     self.contacts.forward.insert(m.account.to_ascii_lowercase(), m.account);
                 }
             }
             Reply::Contact(entry) if entry.lists & LIST_FL != 0 => {
+                self.groups_listed(&entry.account, entry.guid.clone(), entry.groups.as_deref());
                 self.remember(&entry.account, entry.friendly);
                 self.contacts
                     .forward
@@ -229,8 +234,12 @@ impl ClientEngine {
                 trid,
                 account: Some(account),
                 friendly,
+                guid,
                 ..
             }) => {
+                if let Some(guid) = guid {
+                    self.contact_guid_learnt(&account, &guid);
+                }
                 let friendly = urlenc::decode(friendly.as_deref().unwrap_or(&account));
                 self.contacts_added(trid, account, friendly);
             }

@@ -9,6 +9,7 @@ mod counts;
 #[cfg(test)]
 mod dialect_tests;
 mod error_codes;
+mod groups;
 mod locks;
 mod ns;
 mod profile;
@@ -38,6 +39,7 @@ pub use apps::{AppRegistration, MAX_APPS, MAX_GUID, MAX_NAME, MAX_PATH, MAX_URL}
 pub use contacts::{notification_site_id, ContactInfo, MAX_ALERT_SITES};
 pub use counts::ClientCounts;
 pub use error_codes::msnp_error_meaning;
+pub use groups::GroupInfo;
 pub use locks::{LockMode, ObjectKind};
 pub use sessions::{
     Launch, Session, CANCEL_HRESULT_FIELD, INVITATION_TIMEOUT, MAX_APP_DATA_BYTES, MAX_CONTEXT_CALLS, MAX_CONTEXT_DATA,
@@ -303,6 +305,33 @@ pub enum ClientEvent {
     ContactPersonalMessageChange {
         contact: ContactInfo,
     },
+    /// `OnGroupAdded(hr, group)`: None when refused.
+    GroupAdded {
+        hr: HResult,
+        group: Option<GroupInfo>,
+    },
+    /// `OnGroupRemoved(hr, group)`.
+    GroupRemoved {
+        hr: HResult,
+        group: GroupInfo,
+    },
+    /// `OnGroupNameChanged(hr, group)`: the group with its name now.
+    GroupNameChanged {
+        hr: HResult,
+        group: GroupInfo,
+    },
+    /// `OnContactAddedToGroup(hr, group, contact)`.
+    ContactAddedToGroup {
+        hr: HResult,
+        group: GroupInfo,
+        contact: ContactInfo,
+    },
+    /// `OnContactRemovedFromGroup(hr, group, contact)`.
+    ContactRemovedFromGroup {
+        hr: HResult,
+        group: GroupInfo,
+        contact: ContactInfo,
+    },
 }
 
 /// An event as the engine queues it: its running number (shared with the trace) and,
@@ -336,7 +365,7 @@ impl ClientEvent {
 
     /// Every event the app can get: its name and how many arguments its callback
     /// takes. The Python layer checks its own table against this one at import.
-    pub const CATALOGUE: [(&'static str, usize); 29] = [
+    pub const CATALOGUE: [(&'static str, usize); 34] = [
         ("signed_in", 0),
         ("sign_in_failed", 2),
         ("signed_out", 1),
@@ -366,6 +395,11 @@ impl ClientEvent {
         ("my_personal_message_change", 2),
         ("contact_status_change", 2),
         ("contact_personal_message_change", 1),
+        ("group_added", 2),
+        ("group_removed", 2),
+        ("group_name_changed", 2),
+        ("contact_added_to_group", 3),
+        ("contact_removed_from_group", 3),
     ];
 
     /// The event's name in [`ClientEvent::CATALOGUE`].
@@ -400,6 +434,11 @@ impl ClientEvent {
             ClientEvent::MyPersonalMessageChange { .. } => "my_personal_message_change",
             ClientEvent::ContactStatusChange { .. } => "contact_status_change",
             ClientEvent::ContactPersonalMessageChange { .. } => "contact_personal_message_change",
+            ClientEvent::GroupAdded { .. } => "group_added",
+            ClientEvent::GroupRemoved { .. } => "group_removed",
+            ClientEvent::GroupNameChanged { .. } => "group_name_changed",
+            ClientEvent::ContactAddedToGroup { .. } => "contact_added_to_group",
+            ClientEvent::ContactRemovedFromGroup { .. } => "contact_removed_from_group",
         }
     }
 }
@@ -422,6 +461,7 @@ pub struct ClientEngine {
     sbs: sb::Links,
     contacts: contacts::Contacts,
     profile: profile::Profile,
+    groups: groups::Groups,
     peer_names: HashMap<String, String>,
     rng: StdRng,
     friendly_name: Option<String>,
@@ -460,6 +500,7 @@ impl ClientEngine {
             sbs: sb::Links::default(),
             contacts: contacts::Contacts::default(),
             profile: profile::Profile::default(),
+            groups: groups::Groups::default(),
             peer_names: HashMap::new(),
             rng,
             friendly_name: None,

@@ -240,6 +240,12 @@ impl ClientEngine {
             // The answer to a change of status, name or personal message of ours.
             (Stage::SignedIn, reply @ (Reply::Chg(_) | Reply::Rea { .. } | Reply::Uux { .. } | Reply::Prp { .. }))
                 if self.profile_reply(&reply) => {}
+            // Groups: the download's LSG lines, and the answers to changes of ours.
+            (_, reply @ Reply::Lsg { .. }) => {
+                self.groups_reply(&reply);
+            }
+            (Stage::SignedIn, reply @ (Reply::Group(_) | Reply::Add { .. } | Reply::Adc(_) | Reply::Rem { .. }))
+                if self.groups_reply(&reply) => {}
             (_, Reply::Hotmail { payload }) => self.ns_profile(&payload),
             (
                 _,
@@ -428,7 +434,11 @@ impl ClientEngine {
 
     /// An error reply once signed in: to an `ADD`, or to an `XFR`.
     fn ns_refused(&mut self, trid: u32, code: u16, now: Instant) {
-        if !self.locks_refused(trid, code) && !self.contacts_add_failed(trid, code) && !self.profile_refused(trid, code) {
+        if !self.locks_refused(trid, code)
+            && !self.contacts_add_failed(trid, code)
+            && !self.profile_refused(trid, code)
+            && !self.groups_refused(trid, code)
+        {
             self.sb_xfr_failed(trid, code, now);
         }
     }
@@ -496,6 +506,7 @@ impl ClientEngine {
             log::info!(target: LOG, "{} signed out ({})", self.config.sign_in_name, reason.as_str());
             self.locks_signed_out(now);
             self.profile.signed_out();
+            self.groups.signed_out();
             self.emit(ClientEvent::SignedOut { reason });
         } else {
             // A server that hangs up before signing us in (full, overloaded, or not an

@@ -176,7 +176,9 @@ impl ClientEngine {
         let trid = self
             .ns_send(|trid| Request::Uux { trid, payload })
             .ok_or_else(not_signed_in)?;
-        self.profile.asked.insert(trid, Asked::PersonalMessage(text.to_string()));
+        self.profile
+            .asked
+            .insert(trid, Asked::PersonalMessage(text.to_string()));
         Ok(())
     }
 
@@ -186,7 +188,11 @@ impl ClientEngine {
         let trid = match reply {
             Reply::Chg(chg) => chg.trid,
             Reply::Rea { trid, .. } | Reply::Uux { trid } => *trid,
-            Reply::Prp { trid: Some(trid), property, .. } if property == "MFN" => *trid,
+            Reply::Prp {
+                trid: Some(trid),
+                property,
+                ..
+            } if property == "MFN" => *trid,
             _ => return false,
         };
         let Some(asked) = self.profile.asked.remove(&trid) else {
@@ -195,7 +201,10 @@ impl ClientEngine {
         match asked {
             Asked::Status(status) => {
                 self.profile.status = Some(status.clone());
-                self.emit(ClientEvent::MyStatusChange { hr: HResult::S_OK, status });
+                self.emit(ClientEvent::MyStatusChange {
+                    hr: HResult::S_OK,
+                    status,
+                });
             }
             Asked::Name(name) => {
                 let previous = self.friendly_name.replace(name).unwrap_or_default();

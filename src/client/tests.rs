@@ -44,6 +44,11 @@ fn every_event_is_in_the_catalogue_once() {
         friendly_name: None,
         status: None,
         personal_message: None,
+        groups: Vec::new(),
+    };
+    let group = super::GroupInfo {
+        id: "1".into(),
+        name: String::new(),
     };
     let every = [
         E::SignedIn,
@@ -135,7 +140,31 @@ fn every_event_is_in_the_catalogue_once() {
             contact: contact.clone(),
             previous: String::new(),
         },
-        E::ContactPersonalMessageChange { contact },
+        E::ContactPersonalMessageChange {
+            contact: contact.clone(),
+        },
+        E::GroupAdded {
+            hr: HResult::S_OK,
+            group: None,
+        },
+        E::GroupRemoved {
+            hr: HResult::S_OK,
+            group: group.clone(),
+        },
+        E::GroupNameChanged {
+            hr: HResult::S_OK,
+            group: group.clone(),
+        },
+        E::ContactAddedToGroup {
+            hr: HResult::S_OK,
+            group: group.clone(),
+            contact: contact.clone(),
+        },
+        E::ContactRemovedFromGroup {
+            hr: HResult::S_OK,
+            group,
+            contact,
+        },
     ];
     let names: Vec<&str> = every.iter().map(E::name).collect();
     let catalogue: Vec<&str> = E::CATALOGUE.iter().map(|(n, _)| *n).collect();
@@ -969,7 +998,11 @@ fn a_status_change_is_sent_and_counts_once_answered() {
     let (mut c, _) = scripted_signed_in();
     assert_eq!(c.status(), Some("NLN"));
     c.set_status("AWY").unwrap();
-    assert_eq!(sent_lines(&drain_outputs(&mut c)), ["CHG 7 AWY"], "MSNP7: no capabilities");
+    assert_eq!(
+        sent_lines(&drain_outputs(&mut c)),
+        ["CHG 7 AWY"],
+        "MSNP7: no capabilities"
+    );
     assert_eq!(c.status(), Some("NLN"), "not before the answer");
     c.receive(1, b"CHG 7 AWY\r\n", Duration::ZERO);
     assert_eq!(c.status(), Some("AWY"));
@@ -992,7 +1025,11 @@ fn a_status_change_is_sent_and_counts_once_answered() {
         }]
     );
     for bad in ["FLN", "nln", "", "ONLINE"] {
-        assert_eq!(c.set_status(bad).unwrap_err().hresult(), HResult::E_INVALIDARG, "{bad:?}");
+        assert_eq!(
+            c.set_status(bad).unwrap_err().hresult(),
+            HResult::E_INVALIDARG,
+            "{bad:?}"
+        );
     }
 }
 
@@ -1016,23 +1053,46 @@ fn a_new_friendly_name_goes_as_rea_and_counts_once_answered() {
     assert_eq!(c.friendly_name(), Some("Al ice!"));
     assert!(matches!(
         drain_events(&mut c)[..],
-        [ClientEvent::MyFriendlyNameChange { hr: HResult::E_INVALIDARG, .. }]
+        [ClientEvent::MyFriendlyNameChange {
+            hr: HResult::E_INVALIDARG,
+            ..
+        }]
     ));
     for bad in ["", "   ", "a\nb"] {
-        assert_eq!(c.set_friendly_name(bad).unwrap_err().hresult(), HResult::E_INVALIDARG, "{bad:?}");
+        assert_eq!(
+            c.set_friendly_name(bad).unwrap_err().hresult(),
+            HResult::E_INVALIDARG,
+            "{bad:?}"
+        );
     }
-    assert_eq!(c.set_friendly_name(&"x".repeat(130)).unwrap_err().hresult(), HResult::E_INVALIDARG);
+    assert_eq!(
+        c.set_friendly_name(&"x".repeat(130)).unwrap_err().hresult(),
+        HResult::E_INVALIDARG
+    );
 }
 
 #[test]
 fn presence_changes_need_a_sign_in_and_personal_messages_msnp11() {
     let mut c = ClientEngine::new(ClientConfig::new("a@example.com", "pw", "x"));
     assert_eq!(c.status(), None);
-    assert_eq!(c.set_status("AWY").unwrap_err().hresult(), HResult::MSGR_E_NOT_LOGGED_ON);
-    assert_eq!(c.set_friendly_name("A").unwrap_err().hresult(), HResult::MSGR_E_NOT_LOGGED_ON);
-    assert_eq!(c.set_personal_message("hi").unwrap_err().hresult(), HResult::MSGR_E_NOT_LOGGED_ON);
+    assert_eq!(
+        c.set_status("AWY").unwrap_err().hresult(),
+        HResult::MSGR_E_NOT_LOGGED_ON
+    );
+    assert_eq!(
+        c.set_friendly_name("A").unwrap_err().hresult(),
+        HResult::MSGR_E_NOT_LOGGED_ON
+    );
+    assert_eq!(
+        c.set_personal_message("hi").unwrap_err().hresult(),
+        HResult::MSGR_E_NOT_LOGGED_ON
+    );
     let (mut c, _) = scripted_signed_in();
-    assert_eq!(c.set_personal_message("hi").unwrap_err().hresult(), HResult::E_NOTIMPL, "MSNP7");
+    assert_eq!(
+        c.set_personal_message("hi").unwrap_err().hresult(),
+        HResult::E_NOTIMPL,
+        "MSNP7"
+    );
     assert_eq!(
         c.set_personal_message(&"x".repeat(130)).unwrap_err().hresult(),
         HResult::E_INVALIDARG

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use pyo3::IntoPyObjectExt;
 
-use crate::client::{ClientEngine, ClientEvent, ContactInfo, Launch, ObjId, ObjectKind};
+use crate::client::{ClientEngine, ClientEvent, ContactInfo, GroupInfo, Launch, ObjId, ObjectKind};
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
 use crate::journal::Logged;
@@ -157,8 +157,14 @@ pub fn session_info(c: &ClientEngine, obj: ObjId) -> Result<SessionInfo> {
 }
 
 /// A contact as `(sign_in_name, friendly_name or None, status or None)`.
-/// (sign-in name, friendly name, status, personal message).
-pub type Contact = (String, Option<String>, Option<String>, Option<String>);
+/// (sign-in name, friendly name, status, personal message, groups).
+pub type Contact = (String, Option<String>, Option<String>, Option<String>, Vec<String>);
+/// (id, name).
+pub type Group = (String, String);
+
+pub fn group_tuple(g: &GroupInfo) -> Group {
+    (g.id.clone(), g.name.clone())
+}
 
 pub fn contact_tuple(c: &ContactInfo) -> Contact {
     (
@@ -166,6 +172,7 @@ pub fn contact_tuple(c: &ContactInfo) -> Contact {
         c.friendly_name.clone(),
         c.status.clone(),
         c.personal_message.clone(),
+        c.groups.clone(),
     )
 }
 
@@ -211,6 +218,15 @@ fn parts(py: Python<'_>, e: &ClientEvent) -> PyResult<Parts> {
             (None, vec![v(&contact_tuple(contact))?, v(previous)?])
         }
         ClientEvent::ContactPersonalMessageChange { contact } => (None, vec![v(&contact_tuple(contact))?]),
+        ClientEvent::GroupAdded { hr, group } => (None, vec![v(&hr.code())?, v(&group.as_ref().map(group_tuple))?]),
+        ClientEvent::GroupRemoved { hr, group } | ClientEvent::GroupNameChanged { hr, group } => {
+            (None, vec![v(&hr.code())?, v(&group_tuple(group))?])
+        }
+        ClientEvent::ContactAddedToGroup { hr, group, contact }
+        | ClientEvent::ContactRemovedFromGroup { hr, group, contact } => (
+            None,
+            vec![v(&hr.code())?, v(&group_tuple(group))?, v(&contact_tuple(contact))?],
+        ),
     })
 }
 

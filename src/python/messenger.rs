@@ -122,6 +122,31 @@ impl PyMessenger {
         self.call(py, |c, _| c.set_personal_message(text))
     }
 
+    /// (id, name) of each group, in list order.
+    fn groups(&self, py: Python<'_>) -> PyResult<Vec<super::convert::Group>> {
+        self.read(py, |c| Ok(c.groups().iter().map(super::convert::group_tuple).collect()))
+    }
+
+    fn add_group(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        self.call(py, |c, _| c.add_group(name))
+    }
+
+    fn remove_group(&self, py: Python<'_>, group: &str) -> PyResult<()> {
+        self.call(py, |c, _| c.remove_group(group))
+    }
+
+    fn rename_group(&self, py: Python<'_>, group: &str, name: &str) -> PyResult<()> {
+        self.call(py, |c, _| c.rename_group(group, name))
+    }
+
+    fn add_contact_to_group(&self, py: Python<'_>, contact: &str, group: &str) -> PyResult<()> {
+        self.call(py, |c, _| c.add_contact_to_group(contact, group))
+    }
+
+    fn remove_contact_from_group(&self, py: Python<'_>, contact: &str, group: &str) -> PyResult<()> {
+        self.call(py, |c, _| c.remove_contact_from_group(contact, group))
+    }
+
     // ---- IMsgrLock ----------------------------------------------------------------------
 
     fn create_lock_object(&self, py: Python<'_>, kind: &str) -> PyResult<u64> {
