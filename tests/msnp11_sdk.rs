@@ -1,15 +1,18 @@
 //! msnp11-sdk, a third-party MSNP11 client written against real servers, against
 //! `msgr serve` on loopback: it signs in with `USR TWN` through msgr's Passport nexus,
-//! adds an msgr client as a contact and sees its presence, chats with it over a
-//! switchboard both ways, and is refused a wrong password.
+//! adds an msgr client as a contact and sees its presence, makes, fills, renames,
+//! empties and removes a group, sets a personal message the msgr client sees and a name
+//! for its contact, chats with it over a switchboard both ways, and is refused a wrong
+//! password.
 
 use std::sync::mpsc::{channel, Receiver};
 use std::time::Duration;
 
-use msgr::client::{ClientConfig, ClientEvent, Waiting};
+use msgr::client::{ClientConfig, ClientEvent, ObjectKind, Waiting};
 use msgr::proto::Dialect;
+use msgr::service::groups::group_guid;
 use msgr::testkit::{self, Side, BOB, PASSWORD, WAIT};
-use msnp11_sdk::{Client, Event, MsnpList, MsnpStatus, PlainText};
+use msnp11_sdk::{Client, Event, MsnpList, MsnpStatus, PersonalMessage, PlainText};
 
 const SDK_USER: &str = "sdk@example.com";
 /// ASCII letters and digits only: the SDK sends the password raw in a header.
@@ -93,10 +96,10 @@ fn msnp11_sdk_signs_in_sees_presence_adds_a_contact_and_chats_with_an_msgr_clien
     let added = rt
         .block_on(sdk.add_contact(BOB, "Bob", MsnpList::ForwardList))
         .expect("ADC FL is answered with the contact's GUID");
-    assert!(
-        matches!(&added, Event::ContactInForwardList { email, guid, .. } if email == BOB && guid.len() == 36),
-        "{added:?}"
-    );
+    let bob_guid = match &added {
+        Event::ContactInForwardList { email, guid, .. } if email == BOB && guid.len() == 36 => guid.clone(),
+        other => panic!("{other:?}"),
+    };
     rt.block_on(sdk.set_presence(MsnpStatus::Online)).unwrap();
     let status = wait_for(&events, "Bob's presence", |e| match e {
         Event::InitialPresenceUpdate { email, presence, .. } | Event::PresenceUpdate { email, presence, .. }
@@ -107,6 +110,47 @@ fn msnp11_sdk_signs_in_sees_presence_adds_a_contact_and_chats_with_an_msgr_clien
         _ => None,
     });
     assert_eq!(status, MsnpStatus::Online);
+
+    // Groups as the SDK makes them: every reply in the shape it reads (msnp8-12.md §m.4).
+    rt.block_on(sdk.create_group("Friends")).expect("ADG t 1 name guid");
+    let friends = group_guid(SDK_USER, 1);
+    rt.block_on(sdk.add_contact_to_group(&bob_guid, &friends))
+        .expect("ADC t FL C= group echoed");
+    rt.block_on(sdk.rename_group(&friends, "Best Friends"))
+        .expect("REG t 1 name guid");
+    let kept = server.read_engine(|e| {
+        e.directory()
+            .groups()
+            .of(SDK_USER)
+            .iter()
+            .map(|(_, n)| n.to_string())
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(kept, ["Other Contacts", "Best Friends"]);
+    rt.block_on(sdk.remove_contact_from_group(&bob_guid, &friends))
+        .expect("REM t FL C group echoed");
+    rt.block_on(sdk.delete_group(&friends)).expect("RMG t 1 guid");
+    rt.block_on(sdk.set_contact_display_name(&bob_guid, "Bobby"))
+        .expect("SBP echoed");
+
+    // A personal message the msgr client watching the SDK user sees.
+    let p = bob.unlocked(ObjectKind::MessengerPriv);
+    bob.call(|c, _| c.add_contact(p, Some(SDK_USER))).unwrap();
+    bob.next(|e| matches!(e, ClientEvent::ContactListAdd { .. }).then_some(()));
+    let psm = PersonalMessage {
+        psm: "from the sdk & co".into(),
+        current_media: String::new(),
+    };
+    rt.block_on(sdk.set_personal_message(&psm)).expect("UUX t 0");
+    let seen = bob.next(|e| match e {
+        ClientEvent::ContactPersonalMessageChange { contact }
+            if contact.personal_message.as_deref() == Some("from the sdk & co") =>
+        {
+            Some(contact.sign_in_name.clone())
+        }
+        _ => None,
+    });
+    assert_eq!(seen, SDK_USER);
 
     // A conversation: the SDK opens the switchboard and writes first.
     let (sb_tx, sb_events) = channel();
