@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use rusqlite::types::FromSql;
 use rusqlite::{params, Connection};
 
 use crate::error::{Error, Result};
@@ -119,57 +120,21 @@ impl Store {
         for row in q.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_error)? {
             snap.licenses.push(row.map_err(db_error)?);
         }
-        let mut q = self
-            .conn
-            .prepare("SELECT owner, list, contact FROM lists ORDER BY seq")
-            .map_err(db_error)?;
-        for row in q
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(db_error)?
-        {
-            snap.entries.push(row.map_err(db_error)?);
-        }
-        let mut q = self
-            .conn
-            .prepare("SELECT owner, name, value FROM settings ORDER BY owner, name")
-            .map_err(db_error)?;
-        for row in q
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(db_error)?
-        {
-            snap.settings.push(row.map_err(db_error)?);
-        }
-        let mut q = self
-            .conn
-            .prepare("SELECT owner, id, name FROM groups ORDER BY owner, id")
-            .map_err(db_error)?;
-        for row in q
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(db_error)?
-        {
-            snap.groups.push(row.map_err(db_error)?);
-        }
-        let mut q = self
-            .conn
-            .prepare("SELECT owner, contact, id FROM group_members ORDER BY owner, contact, id")
-            .map_err(db_error)?;
-        for row in q
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(db_error)?
-        {
-            snap.members.push(row.map_err(db_error)?);
-        }
-        let mut q = self
-            .conn
-            .prepare("SELECT owner, contact, name FROM nicknames ORDER BY owner, contact")
-            .map_err(db_error)?;
-        for row in q
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(db_error)?
-        {
-            snap.nicknames.push(row.map_err(db_error)?);
-        }
+        snap.entries = self.triples("SELECT owner, list, contact FROM lists ORDER BY seq")?;
+        snap.settings = self.triples("SELECT owner, name, value FROM settings ORDER BY owner, name")?;
+        snap.groups = self.triples("SELECT owner, id, name FROM groups ORDER BY owner, id")?;
+        snap.members = self.triples("SELECT owner, contact, id FROM group_members ORDER BY owner, contact, id")?;
+        snap.nicknames = self.triples("SELECT owner, contact, name FROM nicknames ORDER BY owner, contact")?;
         Ok(snap)
+    }
+
+    /// Every row of a three-column query.
+    fn triples<A: FromSql, B: FromSql, C: FromSql>(&self, sql: &str) -> Result<Vec<(A, B, C)>> {
+        let mut q = self.conn.prepare(sql).map_err(db_error)?;
+        let rows = q
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(db_error)?;
+        rows.map(|row| row.map_err(db_error)).collect()
     }
 
     /// Makes one write durable.

@@ -388,19 +388,12 @@ impl ServiceEngine {
             return self.error_reply(conn, 502, trid);
         }
         if let (false, Some(contact)) = (own, account) {
-            return match self.dir.nickname(&user, &contact, &urlenc::decode(&name)) {
-                Err(code) => self.error_reply(conn, code, trid),
-                Ok(write) => self.commit_change(
-                    conn,
-                    trid,
-                    write,
-                    Change::Nickname {
-                        target: contact,
-                        property: None,
-                        name,
-                    },
-                ),
+            let echo = Change::Nickname {
+                target: contact.clone(),
+                property: None,
+                name,
             };
+            return self.keep_nickname(conn, trid, &user, &contact, echo);
         }
         let write = self.dir.renamed(&user, &urlenc::decode(&name)).ok();
         match write {
@@ -420,18 +413,20 @@ impl ServiceEngine {
         let Some(contact) = self.forward_contact(&user, &guid) else {
             return self.error_reply(conn, 208, trid);
         };
-        match self.dir.nickname(&user, &contact, &urlenc::decode(&value)) {
+        let echo = Change::Nickname {
+            target: guid,
+            property: Some(property),
+            name: value,
+        };
+        self.keep_nickname(conn, trid, &user, &contact, echo);
+    }
+
+    /// Keeps the name a `REA`/`SBP` (`echo`) gives for `contact`, answered once durable.
+    fn keep_nickname(&mut self, conn: ConnId, trid: u32, user: &str, contact: &str, echo: Change) {
+        let Change::Nickname { name, .. } = &echo else { return };
+        match self.dir.nickname(user, contact, &urlenc::decode(name)) {
             Err(code) => self.error_reply(conn, code, trid),
-            Ok(write) => self.commit_change(
-                conn,
-                trid,
-                write,
-                Change::Nickname {
-                    target: guid,
-                    property: Some(property),
-                    name: value,
-                },
-            ),
+            Ok(write) => self.commit_change(conn, trid, write, echo),
         }
     }
 
