@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 
-from msgr.testing.wire import Command
+from msgr.testing.wire import Command, ExchangeError
 
 from .cases import case
 from .features import NICKNAMES, PHONES
@@ -64,6 +64,8 @@ def test_a_name_is_kept_for_a_contact(msnp: Harness, dialect: str) -> None:
     msnp.undo(f"the name {ns.email} keeps for {contact}", restore)
     name = f"Name%20{secrets.token_hex(3)}"
     reply = keep_name(ns, contact, name)
+    if reply.error_code in (200, 208, 502):
+        msnp.missing("contact-names", dialect, f"the server refused a name for a contact ({reply.name}): it keeps none")
     if ns.number < 10:
         ok = reply.name == "REA" and len(reply.args) == 4 and reply.args[1].isdigit() and reply.args[2:] == (contact, name)
         shape = f"REA {reply.trid} <version> {contact} {name}"
@@ -73,15 +75,20 @@ def test_a_name_is_kept_for_a_contact(msnp: Harness, dialect: str) -> None:
         shape = f"SBP {reply.trid} {guid} MFN {name}"
     if not ok:
         ns.conn.fail(f"expected {shape}, got {reply.line!r}")
+    # Whether the original listed the kept name is our reading [I]: not doing so is
+    # NON-STRICT, the echo above is the rule.
     shown = lst_name(ns, contact)
     if shown is None or shown.lower() != name.lower():
-        ns.conn.fail(f"the next list download should name {contact} {name}, not {shown!r}")
+        msnp.verdict.non_strict(f"the name was echoed but the next list download names {contact} {shown!r}, not {name}")
 
 
 def set_phone(msnp: Harness, ns: Ns, kind: str, value: str) -> Command:
     """`PRP <t> <kind> <value>`: `PRP <t> <version> <kind> <value>` up to MSNP9, echoed
-    from MSNP10."""
+    from MSNP10. A server that refuses it as unknown or disabled keeps no numbers:
+    UNSUPPORTED."""
     reply = ns.conn.call("PRP", kind, value)
+    if reply.error_code in (200, 502):
+        msnp.missing("phones", ns.dialect, f"the server refused PRP {kind} ({reply.name}): it keeps no phone numbers")
     if ns.number < 10:
         ok = reply.name == "PRP" and len(reply.args) == 4 and reply.args[1].isdigit() and reply.args[2:] == (kind, value)
         shape = f"PRP {reply.trid} <version> {kind} {value}"
@@ -110,14 +117,20 @@ def test_a_phone_number_is_kept_and_watchers_see_it(msnp: Harness, dialect: str)
     number = f"555%20{secrets.randbelow(10**6):06d}"
     msnp.undo(f"{a.email}'s home number", lambda h: h.restoring(h.a, dialect).conn.call("PRP", "PHH"))
     set_phone(msnp, a, "PHH", number)
-    told = b.conn.wait_for(lambda c: c.name == "BPR" and c.args[-2:] == ("PHH", number), what=f"BPR … {a.email} PHH {number}")
+    # BPR is optional (msnp8-12.md §d.6: "a server may send none"); the original sent
+    # it, so a server that does not is NON-STRICT. One that sends it must shape it right.
+    try:
+        told: Command | None = b.conn.wait_for(lambda c: c.name == "BPR" and c.args[-2:] == ("PHH", number), what=f"BPR … {a.email} PHH {number}")
+    except ExchangeError:
+        told = None
+        msnp.verdict.non_strict(f"B was not sent BPR … {a.email} PHH {number} (optional; the original sent it)")
     expected = 4 if b.number < 10 else 3
-    if len(told.args) != expected or told.args[-3] != a.email or (b.number < 10 and not told.args[0].isdigit()):
+    if told is not None and (len(told.args) != expected or told.args[-3] != a.email or (b.number < 10 and not told.args[0].isdigit())):
         b.conn.fail(f"expected BPR {'<version> ' if b.number < 10 else ''}{a.email} PHH {number}, got {told.line!r}")
     own = a.syn()
     if not any(c.args == ("PHH", number) for c in own.named("PRP")):
-        a.conn.fail(f"the next list download should carry PRP PHH {number}")
+        msnp.verdict.non_strict(f"A's next list download carries no PRP PHH {number}")
     lines = b.syn().lines
     at = next((i for i, c in enumerate(lines) if c.name == "LST" and any(a.email.lower() in x.lower() for x in c.args)), None)
     if at is None or not any(c.name == "BPR" and c.args == ("PHH", number) for c in lines[at + 1 : at + 6]):
-        b.conn.fail(f"B's list download should carry BPR PHH {number} after A's LST")
+        msnp.verdict.non_strict(f"B's list download carries no BPR PHH {number} after A's LST (optional)")

@@ -133,6 +133,9 @@ def test_a_group_is_made_renamed_and_removed(msnp: Harness, dialect: str) -> Non
     if ns.number < 10:
         ok = reply.name == "REG" and len(reply.args) == 5 and reply.args[1].isdigit() and reply.args[2:] == (group, renamed, "0")
         shape = f"REG {reply.trid} <version> {group} {renamed} 0"
+        if not ok and reply.name == "REG" and len(reply.args) == 4 and reply.args[1].isdigit() and reply.args[2:] == (group, renamed):
+            msnp.verdict.non_strict(f"REG answered {reply.line!r}, without the trailing 0 of {shape}")
+            ok = True
     else:
         ok = reply.name == "REG" and reply.args[1:] == ("1", renamed, group)
         shape = f"REG {reply.trid} 1 {renamed} {group}"
