@@ -11,12 +11,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
-use crate::proto::groups::{GroupReply, GroupRequest};
+use crate::proto::groups::{group_name_fault, GroupReply, GroupRequest, MAX_GROUP_NAME};
 use crate::proto::ns::{at_least, Adc, Reply, Request};
 use crate::proto::Dialect;
 use crate::wire::urlenc;
 
-use super::{ClientEngine, ClientEvent, ClientState};
+use super::{ClientEngine, ClientEvent};
 
 /// A group as the client knows it: how the service names it, and its name.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,26 +57,18 @@ fn same(a: &str, b: &str) -> bool {
 }
 
 fn check_name(name: &str) -> Result<()> {
-    if name.trim().is_empty() || name.chars().any(char::is_control) || urlenc::encode(name).len() > 61 {
+    if group_name_fault(name).is_some() {
         return Err(Error::api(
             HResult::E_INVALIDARG,
-            "a group name is 1 to 61 bytes URL-encoded, not only spaces, without control characters",
+            format!(
+                "a group name is 1 to {MAX_GROUP_NAME} bytes URL-encoded, not only spaces, without control characters"
+            ),
         ));
     }
     Ok(())
 }
 
 impl ClientEngine {
-    fn group_dialect(&self) -> Result<Option<Dialect>> {
-        if self.state() != ClientState::SignedIn {
-            return Err(Error::api(
-                HResult::MSGR_E_NOT_LOGGED_ON,
-                "this Messenger is not signed in",
-            ));
-        }
-        Ok(self.ns.as_ref().and_then(|ns| ns.dialect()))
-    }
-
     fn known_group(&self, group: &str) -> Result<String> {
         self.groups
             .names
@@ -131,14 +123,14 @@ impl ClientEngine {
     /// `ADG`: a new group; `OnGroupAdded` gives the answer.
     pub fn add_group(&mut self, name: &str) -> Result<()> {
         check_name(name)?;
-        self.group_dialect()?;
+        self.signed_in_dialect()?;
         let name = urlenc::encode(name);
         self.send_group(Asked::Add, |trid| Request::Group(GroupRequest::Add { trid, name }))
     }
 
     /// `RMG`: removes a group (its members leave it); `OnGroupRemoved` gives the answer.
     pub fn remove_group(&mut self, group: &str) -> Result<()> {
-        self.group_dialect()?;
+        self.signed_in_dialect()?;
         let group = self.known_group(group)?;
         let sent = group.clone();
         self.send_group(Asked::Remove(group), |trid| {
@@ -149,7 +141,7 @@ impl ClientEngine {
     /// `REG`: renames a group; `OnGroupNameChanged` gives the answer.
     pub fn rename_group(&mut self, group: &str, name: &str) -> Result<()> {
         check_name(name)?;
-        self.group_dialect()?;
+        self.signed_in_dialect()?;
         let group = self.known_group(group)?;
         let (sent, encoded) = (group.clone(), urlenc::encode(name));
         self.send_group(Asked::Rename(group, name.to_string()), |trid| {
@@ -164,7 +156,7 @@ impl ClientEngine {
     /// Puts a forward-list contact into a group (`ADD t FL acc acc group` up to MSNP9,
     /// `ADC t FL C=guid group` from MSNP10); `OnContactAddedToGroup` gives the answer.
     pub fn add_contact_to_group(&mut self, contact: &str, group: &str) -> Result<()> {
-        let dialect = self.group_dialect()?;
+        let dialect = self.signed_in_dialect()?;
         let group = self.known_group(group)?;
         let (account, guid) = self.forward_contact(contact, dialect)?;
         let sent = group.clone();
@@ -189,7 +181,7 @@ impl ClientEngine {
     /// Takes a contact out of one group (`REM t FL acc|guid group`);
     /// `OnContactRemovedFromGroup` gives the answer.
     pub fn remove_contact_from_group(&mut self, contact: &str, group: &str) -> Result<()> {
-        let dialect = self.group_dialect()?;
+        let dialect = self.signed_in_dialect()?;
         let group = self.known_group(group)?;
         let (account, guid) = self.forward_contact(contact, dialect)?;
         let target = guid.unwrap_or_else(|| account.clone());

@@ -8,14 +8,12 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::hresult::HResult;
-use crate::proto::ns::{at_least, Chg, Reply, Request};
+use crate::proto::ns::{at_least, Chg, Reply, Request, STATUSES};
 use crate::proto::Dialect;
 use crate::wire::urlenc;
 
 use super::{ClientEngine, ClientEvent, ClientState};
 
-/// The statuses a user may set (`FLN` is the service's to say).
-pub const STATUSES: [&str; 8] = ["NLN", "BSY", "IDL", "BRB", "AWY", "PHN", "LUN", "HDN"];
 /// The longest personal message sent, in characters (Windows Live Messenger's limit).
 pub const MAX_PERSONAL_MESSAGE: usize = 129;
 
@@ -78,7 +76,8 @@ fn not_signed_in() -> Error {
 }
 
 impl ClientEngine {
-    fn signed_in_dialect(&self) -> Result<Option<Dialect>> {
+    /// The dialect of the sign-in, or `MSGR_E_NOT_LOGGED_ON` when not signed in.
+    pub(super) fn signed_in_dialect(&self) -> Result<Option<Dialect>> {
         if self.state() != ClientState::SignedIn {
             return Err(not_signed_in());
         }

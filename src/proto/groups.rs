@@ -6,7 +6,19 @@
 
 use super::ns::{arg, at_least, cmd, opt_arg};
 use super::Dialect;
-use crate::wire::Command;
+use crate::wire::{urlenc, Command};
+
+/// The longest group name, in bytes as msgr URL-encodes it; longer is `229`.
+pub const MAX_GROUP_NAME: usize = 61;
+
+/// What is wrong with a group name (decoded), as its MSNP error code: `201` empty, only
+/// spaces or with control characters, `229` too long; None when the service keeps it.
+pub fn group_name_fault(name: &str) -> Option<u16> {
+    if name.trim().is_empty() || name.chars().any(char::is_control) {
+        return Some(201);
+    }
+    (urlenc::encode(name).len() > MAX_GROUP_NAME).then_some(229)
+}
 
 /// A client's group command.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -425,6 +425,9 @@ pub struct ListEntry {
     pub groups: Option<String>,
 }
 
+/// The statuses a user may set with `CHG` (msnp.md §b.9); `FLN` is the service's to say.
+pub const STATUSES: [&str; 8] = ["NLN", "BSY", "IDL", "BRB", "AWY", "PHN", "LUN", "HDN"];
+
 pub const LIST_FL: u8 = 1;
 pub const LIST_AL: u8 = 2;
 pub const LIST_BL: u8 = 4;

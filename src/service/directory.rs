@@ -501,17 +501,23 @@ impl Directory {
         Ok(write)
     }
 
+    /// Whether forward-list `contact` (a key) is in `owner`'s group `id`: `224` no such
+    /// group, `216` not on the forward list.
+    fn in_group(&self, owner: &str, contact: &str, id: u32) -> std::result::Result<bool, u16> {
+        if !self.groups.exists(owner, id) {
+            return Err(refusal::UNKNOWN_GROUP);
+        }
+        if !self.on_list(owner, "FL", contact) {
+            return Err(refusal::NOT_ON_LIST);
+        }
+        Ok(self.groups.member_of(owner, contact).contains(&id))
+    }
+
     /// The write that puts forward-list `contact` into group `id`, or why not: `224`
     /// no such group, `216` not on the forward list, `215` in it already.
     pub fn joining(&self, owner: &str, contact: &str, id: u32) -> std::result::Result<Write, u16> {
         let (owner, contact) = (key(owner), key(contact));
-        if !self.groups.exists(&owner, id) {
-            return Err(refusal::UNKNOWN_GROUP);
-        }
-        if !self.on_list(&owner, "FL", &contact) {
-            return Err(refusal::NOT_ON_LIST);
-        }
-        let already = self.groups.member_of(&owner, &contact).contains(&id);
+        let already = self.in_group(&owner, &contact, id)?;
         let write = Write::Member { owner, contact, id };
         if already || self.is_reserved(&write) {
             return Err(AddRefusal::AlreadyThere as u16);
@@ -523,14 +529,8 @@ impl Directory {
     /// group, `216` not on the forward list, `225` not in that group.
     pub fn leaving(&self, owner: &str, contact: &str, id: u32) -> std::result::Result<Write, u16> {
         let (owner, contact) = (key(owner), key(contact));
-        if !self.groups.exists(&owner, id) {
-            return Err(refusal::UNKNOWN_GROUP);
-        }
-        if !self.on_list(&owner, "FL", &contact) {
-            return Err(refusal::NOT_ON_LIST);
-        }
         // In no group means in group 0, which there is nothing to take it out of.
-        let listed = self.groups.member_of(&owner, &contact).contains(&id);
+        let listed = self.in_group(&owner, &contact, id)?;
         let write = Write::Unmember { owner, contact, id };
         if !listed || self.is_reserved(&write) {
             return Err(refusal::NOT_IN_GROUP);

@@ -35,6 +35,16 @@ impl ServiceEngine {
         }
     }
 
+    /// A request's optional group: None without one, `224` for one the user does not
+    /// have.
+    pub(super) fn optional_group(&self, conn: ConnId, user: &str, text: Option<&str>) -> Result<Option<u32>, u16> {
+        text.map(|text| {
+            self.group_ref(conn, user, text)
+                .ok_or(super::groups::refusal::UNKNOWN_GROUP)
+        })
+        .transpose()
+    }
+
     /// How `dialect` names `owner`'s group `id`: its number up to MSNP9, its GUID from
     /// MSNP10 (group 0 has none there).
     pub(super) fn group_label(dialect: Option<Dialect>, owner: &str, id: u32) -> Option<String> {

@@ -12,8 +12,7 @@ use crate::wire::{challenge, urlenc};
 
 /// The most groups an account has besides group 0; one more is `223`.
 pub const MAX_GROUPS: usize = 30;
-/// The longest group name, in bytes as the service URL-encodes it; longer is `229`.
-pub const MAX_GROUP_NAME: usize = 61;
+pub use crate::proto::groups::MAX_GROUP_NAME;
 /// Group 0's name until its owner renames it.
 pub const DEFAULT_GROUP: &str = "Other Contacts";
 
@@ -41,13 +40,10 @@ pub fn group_guid(owner: &str, id: u32) -> String {
 /// A group name as given on the wire (URL-encoded): the name, or why it is refused.
 pub fn check_name(encoded: &str) -> Result<String, u16> {
     let name = urlenc::decode(encoded);
-    if name.trim().is_empty() || name.chars().any(char::is_control) {
-        return Err(refusal::INVALID);
+    match crate::proto::groups::group_name_fault(&name) {
+        Some(code) => Err(code),
+        None => Ok(name),
     }
-    if urlenc::encode(&name).len() > MAX_GROUP_NAME {
-        return Err(refusal::NAME_TOO_LONG);
-    }
-    Ok(name)
 }
 
 /// A stored group: (owner, number, name).

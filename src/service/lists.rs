@@ -294,13 +294,11 @@ impl ServiceEngine {
     /// GUID> <group GUID>`, which puts a forward-list contact into a group (MSNP10+).
     pub(super) fn ns_adc(&mut self, conn: ConnId, adc: Adc) {
         let (trid, user) = (adc.trid, self.ns_user(conn));
-        let group = match adc.group.as_deref() {
-            None => None,
-            Some(text) => match self.group_ref(conn, &user, text) {
-                Some(id) if adc.list == "FL" => Some(id),
-                Some(_) => return self.error_reply(conn, 201, trid),
-                None => return self.error_reply(conn, refusal::UNKNOWN_GROUP, trid),
-            },
+        let group = match self.optional_group(conn, &user, adc.group.as_deref()) {
+            // Groups are the forward list's.
+            Ok(Some(_)) if adc.list != "FL" => return self.error_reply(conn, 201, trid),
+            Ok(group) => group,
+            Err(code) => return self.error_reply(conn, code, trid),
         };
         if let Some(guid) = adc.guid.clone() {
             // The group form: a contact already on the list, by its GUID.

@@ -176,12 +176,9 @@ impl ServiceEngine {
                 group,
             } if !since(Dialect::Msnp10) => {
                 let user = self.ns_user(conn);
-                let id = match group.as_deref() {
-                    None => None,
-                    Some(text) => match self.group_ref(conn, &user, text) {
-                        Some(id) => Some(id),
-                        None => return self.error_reply(conn, super::groups::refusal::UNKNOWN_GROUP, trid),
-                    },
+                let id = match self.optional_group(conn, &user, group.as_deref()) {
+                    Ok(id) => id,
+                    Err(code) => return self.error_reply(conn, code, trid),
                 };
                 let echo = Echo::Add {
                     account: account.clone(),

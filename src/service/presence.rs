@@ -2,13 +2,10 @@
 //! they add the user) and `NLN`/`FLN` (on every change), each in the watcher's own
 //! dialect; from MSNP11 the personal message goes along as `UBX` (msnp8-12.md §f, §h).
 
-use crate::proto::ns::{at_least, Chg, Presence, Reply};
+use crate::proto::ns::{at_least, Chg, Presence, Reply, STATUSES};
 use crate::proto::{ConnId, Dialect, Instant};
 
 use super::{ServiceEngine, LOG};
-
-/// Statuses `CHG` accepts (msnp.md §b.9); `FLN` is refused with 201.
-const STATUSES: &[&str] = &["NLN", "BSY", "IDL", "BRB", "AWY", "PHN", "LUN", "HDN"];
 
 /// The personal message of a user who has set none (msnp8-12.md §h.2, 53 bytes).
 pub const EMPTY_PSM: &str = "<Data><PSM></PSM><CurrentMedia></CurrentMedia></Data>";
