@@ -25,8 +25,13 @@ def sign_in(server: msgr.ServerHandle, dialect: str) -> steps.Ns:
     return steps.sign_in(target, ALICE, dialect, Transcript(), "alice")
 
 
-def lines(ns: steps.Ns) -> list[str]:
-    return [c.line for c in ns.syn().lines if c.name in ("LSG", "LST")]
+def downloaded(server: msgr.ServerHandle, dialect: str) -> list[str]:
+    """The `LSG` and `LST` lines of Alice's list download in ``dialect`` (signed out after)."""
+    ns = sign_in(server, dialect)
+    try:
+        return [c.line for c in ns.syn().lines if c.name in ("LSG", "LST")]
+    finally:
+        ns.sign_out()
 
 
 def test_groups_survive_a_restart_and_show_in_every_dialect(tmp_path: Path) -> None:
@@ -45,22 +50,14 @@ def test_groups_survive_a_restart_and_show_in_every_dialect(tmp_path: Path) -> N
             ns.sign_out()
     with msgr.serve(users=USERS, db=db) as server:
         for dialect in ("MSNP7", "MSNP8", "MSNP9"):
-            ns = sign_in(server, dialect)
-            try:
-                got = lines(ns)
-            finally:
-                ns.sign_out()
+            got = downloaded(server, dialect)
             # LSG <id> <name> 0 (MSNP8, 9); LSG <t> <v> <index> <total> <id> <name> 0 (MSNP7).
             at = 5 if dialect == "MSNP7" else 1
             groups = [(line.split()[at], line.split()[at + 1]) for line in got if line.startswith("LSG")]
             assert groups == [("0", "Other%20Contacts"), ("1", "Friends"), ("2", "Work")], (dialect, got)
             assert any(line.endswith(" 1,2") and BOB.email in line for line in got if line.startswith("LST")), (dialect, got)
         for dialect in ("MSNP10", "MSNP11", "MSNP12"):
-            ns = sign_in(server, dialect)
-            try:
-                got = lines(ns)
-            finally:
-                ns.sign_out()
+            got = downloaded(server, dialect)
             groups = [line.split()[1:] for line in got if line.startswith("LSG")]
             assert [name for name, _ in groups] == ["Friends", "Work"], (dialect, got)
             guids = [guid for _, guid in groups]

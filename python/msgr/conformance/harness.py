@@ -101,6 +101,31 @@ class Harness:
         self.findings[f"{feature} {dialect}"] = why
         self.verdict.unsupported(why)
 
+    def probe(
+        self,
+        ns: steps.Ns,
+        feature: str,
+        absent: str,
+        name: str,
+        *args: str,
+        missing_on: Callable[[Command], bool] = lambda reply: reply.error_code in (200, 502),
+    ) -> Command:
+        """``name args`` on ``ns``, then a `PNG` barrier: the reply. A server that closes,
+        ignores the command (the barrier's `QNG` comes first) or refuses it as
+        ``missing_on`` says (by default: as unknown or disabled, `200`, `502`) has no
+        ``feature`` in this dialect (``absent`` says so): UNSUPPORTED."""
+        trid = ns.conn.request(name, *args)
+        ns.conn.send("PNG", may_close=True)
+        reply = ns.conn.wait_for_or_closed(lambda c: c.trid == trid or c.name == "QNG", what=f"a reply to {name} {trid}, an error, or QNG")
+        if reply is None:
+            self.missing(feature, ns.dialect, f"the server closed the connection on a client's {name}: {absent}")
+        if reply.name == "QNG":
+            self.missing(feature, ns.dialect, f"the server ignored a client's {name} <t>: {absent}")
+        if missing_on(reply):
+            self.missing(feature, ns.dialect, f"the server refused a client's {name} <t> (with {reply.name}): {absent}")
+        ns.conn.next_async("QNG")
+        return reply
+
     # ------------------------------------------------------------------ connections
 
     def connect(self, who: str | Account = "", host: str | None = None, port: int | None = None, *, kind: str | None = None) -> steps.SuiteConnection:

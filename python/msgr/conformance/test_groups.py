@@ -58,16 +58,7 @@ def make_group(msnp: Harness, ns: Ns, name: str) -> str:
     """`ADG` a group called ``name``, removed again at the end; its reference. A server
     that ignores `ADG` (found by a `PNG` barrier), refuses it as unknown or disabled
     (`200`, `502`) or closes has no groups: UNSUPPORTED."""
-    trid = ns.conn.request("ADG", name, *trailing_zero(ns))
-    ns.conn.send("PNG", may_close=True)
-    reply = ns.conn.wait_for_or_closed(lambda c: c.trid == trid or c.name == "QNG", what=f"a reply to ADG {trid}, or QNG")
-    if reply is None:
-        msnp.missing("groups", ns.dialect, "the server closed the connection on ADG: no groups")
-    if reply.name == "QNG":
-        msnp.missing("groups", ns.dialect, "the server ignored ADG: no groups")
-    if reply.error_code in (200, 502):
-        msnp.missing("groups", ns.dialect, f"the server refused ADG as unknown or disabled ({reply.name}): no groups")
-    ns.conn.next_async("QNG")
+    reply = msnp.probe(ns, "groups", "no groups", "ADG", name, *trailing_zero(ns))
     group = made_group(msnp, ns, reply, name)
 
     def remove(h: Harness) -> None:

@@ -24,18 +24,9 @@ SOURCES = (
 def challenge(msnp: Harness, ns: Ns) -> str:
     """`CHL <t>` -> `CHL <t> <challenge>` (the same TrID); UNSUPPORTED when the server
     answers anything else, nothing (found by a `PNG` barrier) or closes."""
-    trid = ns.conn.request("CHL")
-    ns.conn.send("PNG", may_close=True)
-    reply = ns.conn.wait_for_or_closed(lambda c: c.trid == trid or c.name == "QNG", what=f"CHL {trid} <challenge>, an error, or QNG")
-    if reply is None:
-        msnp.missing("lock-and-key", ns.dialect, "the server closed the connection on a client's CHL: no Lock and Key")
-    if reply.name == "QNG":
-        msnp.missing("lock-and-key", ns.dialect, "the server ignored a client's CHL <t>: no Lock and Key")
-    if reply.is_error:
-        msnp.missing("lock-and-key", ns.dialect, f"the server refused a client's CHL <t> (with {reply.name}): no Lock and Key")
+    reply = msnp.probe(ns, "lock-and-key", "no Lock and Key", "CHL", missing_on=lambda reply: reply.is_error)
     if reply.name != "CHL" or len(reply.args) != 2 or not reply.args[1]:
-        ns.conn.fail(f"expected CHL {trid} <challenge>, got {reply.line!r}")
-    ns.conn.next_async("QNG")
+        ns.conn.fail(f"expected CHL {reply.trid} <challenge>, got {reply.line!r}")
     return reply.args[1]
 
 

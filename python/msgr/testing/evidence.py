@@ -49,8 +49,8 @@ class _Watched:
         self.delivered += 1
         self.events.append(str(logged_event(target, spec, values, event)))
         obj = self.ref()
-        if obj is not None:
-            # Named again while alive, so that once collected it keeps its accounts.
+        if obj is not None and spec.com == "OnSignin":
+            # A new account to name it by, kept for once it is collected.
             self.name = _name(obj)
 
     def detach(self) -> None:
